@@ -1,0 +1,44 @@
+"""The `floorkiosk` command. Each area adds its sub-commands from its own module in this package."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from floorkiosk.errors import FloorkioskError
+
+# Each module defines register(subparsers) and sets `func` on its parsers; func(args) -> int exit code.
+AREAS = ("core", "kiosk", "devices", "labels", "metal", "hub")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="floorkiosk", description="The shop-floor system for jewelry workshops.")
+    parser.add_argument("--site", help="the site's data folder (default: $FLOORKIOSK_SITE, else ./site)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for area in AREAS:
+        name = f"floorkiosk.cli.{area}"
+        if importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except FloorkioskError as exc:
+        print(f"floorkiosk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure rules of the workshop: jobs, routes, guardrails, metals and units. No I/O here."""
