@@ -1,0 +1,68 @@
+"""Events: the small frozen records the journal keeps, and the hash that chains them per origin."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+GENESIS = "0" * 64
+
+# Event types. Job events carry the job id; session events (login/logout) do not.
+JOB_CREATED = "job.created"
+STAGE_STARTED = "stage.started"
+WEIGHT_RECORDED = "weight.recorded"
+PHOTO_ATTACHED = "photo.attached"
+STAGE_FINISHED = "stage.finished"
+STAGE_VERIFIED = "stage.verified"
+STAGE_REJECTED = "stage.rejected"
+JOB_HELD = "job.held"
+JOB_RELEASED = "job.released"
+LABEL_REPRINTED = "label.reprinted"
+BATCH_CREATED = "batch.created"
+PERSON_LOGGED_IN = "person.logged_in"
+PERSON_LOGGED_OUT = "person.logged_out"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Event:
+    """One action in the workshop: who did what, to which job, at which bench, with what evidence."""
+
+    type: str
+    job: str | None
+    person: str | None
+    bench: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    ts: str = field(default_factory=now_iso)
+    id: str = field(default_factory=new_id)
+    origin: str = ""  # the kiosk (machine) that recorded it; chains are per origin
+    origin_seq: int = 0  # 1, 2, 3 … within the origin
+    prev_hash: str = GENESIS
+    hash: str = ""
+    seq: int | None = None  # the local journal's order; not part of the hash
+
+    def canonical(self) -> bytes:
+        body = [self.id, self.origin, self.origin_seq, self.type, self.job, self.person, self.bench,
+                self.ts, self.payload, self.prev_hash]
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+    def chained(self, origin: str, origin_seq: int, prev_hash: str) -> "Event":
+        e = replace(self, origin=origin, origin_seq=origin_seq, prev_hash=prev_hash, hash="")
+        return replace(e, hash=e.compute_hash())
+
+    def payload_json(self) -> str:
+        return json.dumps(self.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

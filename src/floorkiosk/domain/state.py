@@ -1,0 +1,206 @@
+"""A job's current state, folded from its events. Pure: the same events always give the same state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain.config import Route
+
+TODO, IN_PROGRESS, DONE, VERIFIED, REWORK = "todo", "in progress", "done", "verified", "rework"
+
+
+@dataclass
+class StageState:
+    stage: str
+    status: str = TODO
+    started_by: str | None = None
+    started_at: str | None = None
+    started_bench: str | None = None
+    finished_by: str | None = None
+    finished_at: str | None = None
+    verified_by: str | None = None
+    verified_at: str | None = None
+    weight_in: str | None = None  # grams, Decimal as text
+    weight_out: str | None = None
+    photos: list[str] = field(default_factory=list)  # sha256 of photos of the current run
+    checklist: list[str] = field(default_factory=list)
+    runs: int = 0  # how many times it was started
+    reworks: int = 0  # how many times it was sent back
+    overridden: list[str] = field(default_factory=list)  # override codes used on this stage
+
+    @property
+    def complete(self) -> bool:
+        return self.status in (DONE, VERIFIED)
+
+
+@dataclass
+class Hold:
+    reason: str
+    by: str | None
+    at: str
+    auto: bool = False  # put on hold by a rule (weight loss), not by a person
+
+
+@dataclass
+class JobState:
+    id: str
+    route: str = ""
+    design: str = ""
+    client: str = ""
+    client_initials: str = ""
+    spec: str = ""
+    alloy: str = ""
+    stones: list[dict[str, Any]] = field(default_factory=list)
+    due: str = ""  # ISO date promised to the client
+    priority: str = "normal"  # normal or rush
+    batch: str | None = None
+    created_at: str = ""
+    stages: dict[str, StageState] = field(default_factory=dict)
+    hold: Hold | None = None
+    holder: str | None = None  # who has the piece now (the person working on it)
+    bench: str | None = None  # where it was last seen
+    last_weight: str | None = None  # the latest recorded weight, grams
+    updated_at: str = ""
+    completed_at: str | None = None
+    events: int = 0
+    reprints: int = 0
+
+    # --- reading ---
+    def stage(self, stage_id: str) -> StageState:
+        st = self.stages.get(stage_id)
+        if st is None:
+            st = self.stages[stage_id] = StageState(stage_id)
+        return st
+
+    @property
+    def complete(self) -> bool:
+        return self.completed_at is not None
+
+    def in_progress(self) -> list[str]:
+        return [s for s, st in self.stages.items() if st.status == IN_PROGRESS]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "JobState":
+        d = dict(d)
+        d["stages"] = {k: StageState(**v) for k, v in d.get("stages", {}).items()}
+        if d.get("hold"):
+            d["hold"] = Hold(**d["hold"])
+        return cls(**d)
+
+
+def prerequisites_met(job: JobState, route: Route, stage_id: str, stage_needs_verify: dict[str, bool]) -> bool:
+    step = route.step(stage_id)
+    if step is None:
+        return False
+    for pre in step.after:
+        st = job.stages.get(pre)
+        if st is None:
+            return False
+        if stage_needs_verify.get(pre, False):
+            if st.status != VERIFIED:
+                return False
+        elif not st.complete:
+            return False
+    return True
+
+
+def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = None,
+          needs_verify: dict[str, bool] | None = None) -> JobState:
+    """Fold one event into a job's state (a new state for job.created)."""
+    if e.type == ev.JOB_CREATED or job is None:
+        p = e.payload
+        job = JobState(id=e.job or "", route=p.get("route", ""), design=p.get("design", ""),
+                       client=p.get("client", ""), client_initials=p.get("client_initials", ""),
+                       spec=p.get("spec", ""), alloy=p.get("alloy", ""), stones=list(p.get("stones", [])),
+                       due=p.get("due", ""), priority=p.get("priority", "normal"), batch=p.get("batch"),
+                       created_at=e.ts)
+        if routes and job.route in routes:
+            for step in routes[job.route].steps:
+                job.stage(step.stage)
+        if e.type == ev.JOB_CREATED:
+            job.events = 1
+            job.updated_at = e.ts
+            return job
+    p = e.payload
+    job.events += 1
+    job.updated_at = e.ts
+    if e.bench:
+        job.bench = e.bench
+    stage_id = p.get("stage")
+    override = p.get("override")
+    if override and stage_id:
+        job.stage(stage_id).overridden.append(override.get("code", ""))
+    t = e.type
+    if t == ev.STAGE_STARTED:
+        st = job.stage(stage_id)
+        st.status = IN_PROGRESS
+        st.started_by, st.started_at, st.started_bench = e.person, e.ts, e.bench
+        st.finished_by = st.finished_at = st.verified_by = st.verified_at = None
+        st.weight_in = st.weight_out = None
+        st.photos, st.checklist = [], []
+        st.runs += 1
+        job.holder = e.person
+    elif t == ev.WEIGHT_RECORDED:
+        st = job.stage(stage_id)
+        if p.get("phase") == "in":
+            st.weight_in = p["grams"]
+        else:
+            st.weight_out = p["grams"]
+        job.last_weight = p["grams"]
+    elif t == ev.PHOTO_ATTACHED:
+        if stage_id:
+            job.stage(stage_id).photos.append(p["sha256"])
+    elif t == ev.STAGE_FINISHED:
+        st = job.stage(stage_id)
+        st.status = DONE
+        st.finished_by, st.finished_at = e.person, e.ts
+        st.checklist = list(p.get("checklist", []))
+        if job.holder == st.started_by and not job.in_progress():
+            job.holder = None
+    elif t == ev.STAGE_VERIFIED:
+        st = job.stage(stage_id)
+        st.status = VERIFIED
+        st.verified_by, st.verified_at = e.person, e.ts
+    elif t == ev.STAGE_REJECTED:
+        redo = p.get("redo") or stage_id
+        st = job.stage(redo)
+        st.status = REWORK
+        st.reworks += 1
+        st.verified_by = st.verified_at = None
+        if redo != stage_id and stage_id:
+            # the inspected stage is redone after the rework too
+            job.stage(stage_id).status = REWORK
+        job.completed_at = None
+    elif t == ev.JOB_HELD:
+        job.hold = ev_hold(e)
+    elif t == ev.JOB_RELEASED:
+        job.hold = None
+    elif t == ev.LABEL_REPRINTED:
+        job.reprints += 1
+    elif t == ev.BATCH_CREATED:
+        job.batch = p.get("batch")
+    if t in (ev.STAGE_FINISHED, ev.STAGE_VERIFIED) and routes and job.route in routes and needs_verify is not None:
+        route = routes[job.route]
+        if all(_stage_closed(job.stages.get(s), needs_verify.get(s, False)) for s in route.stage_ids):
+            job.completed_at = e.ts
+    return job
+
+
+def ev_hold(e: ev.Event) -> Hold:
+    return Hold(reason=e.payload.get("reason", ""), by=e.person, at=e.ts, auto=bool(e.payload.get("auto")))
+
+
+def _stage_closed(st: StageState | None, needs_verify: bool) -> bool:
+    if st is None:
+        return False
+    return st.status == VERIFIED if needs_verify else st.complete
+
+
+def to_decimal(grams: str | None) -> Decimal | None:
+    return None if grams is None else Decimal(grams)

@@ -1,0 +1,1 @@
+"""The journal (append-only, hash-chained events) in SQLite and the tables derived from it."""

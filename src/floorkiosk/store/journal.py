@@ -1,0 +1,257 @@
+"""The journal: events appended durably to SQLite (WAL), hash-chained per origin, with derived tables.
+
+One writer discipline: every write is a `BEGIN IMMEDIATE` transaction that appends the events and
+updates every projector's tables, then commits with a full fsync (synchronous=FULL), so what the
+screen acknowledges is on disk and the derived state never disagrees with the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import sqlite_utils
+
+from floorkiosk.domain import events as ev
+from floorkiosk.store.projection import Projector
+from floorkiosk.store.schema import migrate
+
+_COLS = "seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
+
+
+def row_to_event(r: tuple) -> ev.Event:
+    return ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=json.loads(r[9]), ts=r[8], id=r[1],
+                    origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11], seq=r[0])
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    event_id: str
+    origin: str
+    origin_seq: int
+    seq: int | None
+    what: str
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} (origin {self.origin} #{self.origin_seq}, journal seq {self.seq}): {self.what}"
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: the WAL is fsynced at every commit, so an acknowledged event survives a power cut.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class Journal:
+    """Append-only events plus derived tables, in one SQLite file."""
+
+    def __init__(self, path: str | Path, origin: str, projectors: Iterable[Projector] = (),
+                 migrations: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = ()) -> None:
+        self.path = Path(path)
+        self.origin = origin
+        self.conn = connect(self.path)
+        self.db = sqlite_utils.Database(self.conn)
+        self.lock = threading.RLock()
+        self.projectors: list[Projector] = list(projectors)
+        self._listeners: list[Callable[[list[ev.Event]], None]] = []
+        with self.lock:
+            migrate(self.db, list(migrations))
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+    # -- writing ---------------------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[list[ev.Event]], None]) -> None:
+        """Call fn(events) after each commit (never before: a listener only sees what is on disk)."""
+        self._listeners.append(fn)
+
+    def _head(self, origin: str) -> tuple[int, str]:
+        row = self.conn.execute("SELECT origin_seq, hash FROM events WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1",
+                                (origin,)).fetchone()
+        return (row[0], row[1]) if row else (0, ev.GENESIS)
+
+    def append(self, event: ev.Event) -> ev.Event:
+        """Append one event durably; return it chained and numbered."""
+        return self.append_many([event])[0]
+
+    def append_many(self, events: list[ev.Event], check: Callable[[sqlite3.Connection], None] | None = None) -> list[ev.Event]:
+        """Append events in one durable transaction (all or none).
+
+        `check`, if given, runs inside the transaction before anything is written, so a guardrail
+        decision and the append see the same state even with other writers on the same file.
+        """
+        if not events:
+            return []
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if check is not None:
+                    check(conn)
+                n, prev = self._head(self.origin)
+                out = []
+                rows = []
+                for e in events:
+                    n += 1
+                    c = e.chained(self.origin, n, prev)
+                    prev = c.hash
+                    out.append(c)
+                    rows.append((c.id, c.origin, c.origin_seq, c.type, c.job, c.person, c.bench, c.ts,
+                                 c.payload_json(), c.prev_hash, c.hash))
+                cur = conn.executemany(
+                    "INSERT INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                first = last - len(out) + 1
+                out = [replace(c, seq=first + i) for i, c in enumerate(out)]
+                del cur
+                for p in self.projectors:
+                    p.apply(conn, out)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        for fn in self._listeners:
+            fn(out)
+        return out
+
+    def ingest(self, events: list[ev.Event]) -> list[ev.Event]:
+        """Store events recorded elsewhere (already chained by their origin); skip ids already here."""
+        if not events:
+            return []
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                new = []
+                for e in events:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (e.id, e.origin, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts, e.payload_json(),
+                         e.prev_hash, e.hash))
+                    if cur.rowcount:
+                        new.append(replace(e, seq=cur.lastrowid))
+                for p in self.projectors:
+                    p.apply(conn, new)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if new:
+            for fn in self._listeners:
+                fn(new)
+        return new
+
+    # -- reading ---------------------------------------------------------------------------------
+    def events(self, job: str | None = None, after_seq: int = 0, types: Iterable[str] | None = None,
+               batch: int = 5000) -> Iterator[ev.Event]:
+        """Events in journal order, streamed in batches so millions fit in little memory."""
+        where, params = ["seq > ?"], [after_seq]
+        if job is not None:
+            where.append("job = ?")
+            params.append(job)
+        if types:
+            t = list(types)
+            where.append(f"type IN ({','.join('?' * len(t))})")
+            params.extend(t)
+        last = after_seq
+        while True:
+            params[0] = last
+            with self.lock:
+                rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT {batch}",
+                                         params).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield row_to_event(r)
+            last = rows[-1][0]
+
+    def recent(self, job: str, limit: int = 20) -> list[ev.Event]:
+        with self.lock:
+            rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY seq DESC LIMIT ?", (job, limit)).fetchall()
+        return [row_to_event(r) for r in reversed(rows)]
+
+    def count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self.lock:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+
+    # -- rebuilding and auditing -------------------------------------------------------------------
+    def rebuild(self) -> None:
+        """Throw the derived tables away and derive them again from the events."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for p in self.projectors:
+                    p.rebuild(conn, self._all_events_unlocked())
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _all_events_unlocked(self) -> Iterator[ev.Event]:
+        cur = self.conn.cursor()
+        cur.execute(f"SELECT {_COLS} FROM events ORDER BY seq")
+        while True:
+            rows = cur.fetchmany(20000)
+            if not rows:
+                return
+            for r in rows:
+                yield row_to_event(r)
+
+    def state_digest(self) -> str:
+        """A SHA-256 over every derived table's rows in a fixed order: equal digests, equal state."""
+        h = hashlib.sha256()
+        with self.lock:
+            for p in self.projectors:
+                for t in p.tables:
+                    cols = [r[1] for r in self.conn.execute(f"PRAGMA table_info({t})")]
+                    order = ", ".join(cols)
+                    h.update(t.encode())
+                    for row in self.conn.execute(f"SELECT {order} FROM {t} ORDER BY {order}"):
+                        h.update(repr(row).encode())
+        return h.hexdigest()
+
+    def verify(self) -> list[AuditProblem]:
+        """Walk every origin's chain; report the first break of each (edited, deleted, out of order)."""
+        problems: list[AuditProblem] = []
+        with self.lock:
+            origins = [r[0] for r in self.conn.execute("SELECT DISTINCT origin FROM events ORDER BY origin")]
+            for origin in origins:
+                expect_n, prev, last_seq = 1, ev.GENESIS, 0
+                for r in self.conn.execute(f"SELECT {_COLS} FROM events WHERE origin = ? ORDER BY origin_seq", (origin,)):
+                    e = row_to_event(r)
+                    what = None
+                    if e.origin_seq != expect_n:
+                        what = (f"expected #{expect_n} of origin {origin} here; "
+                                f"{'an event before it was deleted' if e.origin_seq > expect_n else 'numbering was altered'}")
+                    elif e.prev_hash != prev:
+                        what = "does not follow the event before it in its chain (deleted, inserted or reordered)"
+                    elif e.compute_hash() != e.hash:
+                        what = "was edited: its content no longer matches its hash"
+                    elif origin == self.origin and e.seq is not None and e.seq < last_seq:
+                        what = "was inserted out of order in the journal"
+                    if what:
+                        problems.append(AuditProblem(e.id, origin, e.origin_seq, e.seq, what))
+                        break
+                    expect_n, prev = e.origin_seq + 1, e.hash
+                    last_seq = e.seq or last_seq
+        return problems

@@ -1,0 +1,67 @@
+"""Named migrations of the embedded store, applied in order at start-up."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _m001_journal(db: sqlite_utils.Database) -> None:
+    db["events"].create({
+        "seq": int, "id": str, "origin": str, "origin_seq": int, "type": str, "job": str, "person": str,
+        "bench": str, "ts": str, "payload": str, "prev_hash": str, "hash": str,
+    }, pk="seq", not_null={"id", "origin", "origin_seq", "type", "ts", "payload", "prev_hash", "hash"})
+    db["events"].create_index(["id"], unique=True)
+    db["events"].create_index(["origin", "origin_seq"], unique=True)
+    db["events"].create_index(["job", "seq"])
+    db["events"].create_index(["type", "seq"])
+
+
+def _m002_jobs(db: sqlite_utils.Database) -> None:
+    db["jobs"].create({
+        "id": str, "route": str, "design": str, "client": str, "alloy": str, "due": str, "priority": str,
+        "batch": str, "status": str, "on_hold": int, "hold_reason": str, "holder": str, "bench": str,
+        "current": str, "last_weight": float, "created_at": str, "updated_at": str, "completed_at": str,
+        "state": str,
+    }, pk="id")
+    db["jobs"].create_index(["status", "due"])
+    db["jobs"].create_index(["batch"])
+    db.execute("""CREATE TABLE job_stages (
+        job TEXT NOT NULL, stage TEXT NOT NULL, status TEXT NOT NULL, ready INTEGER NOT NULL,
+        started_by TEXT, started_at TEXT, finished_by TEXT, finished_at TEXT, verified_by TEXT,
+        verified_at TEXT, weight_in REAL, weight_out REAL, runs INTEGER, reworks INTEGER,
+        PRIMARY KEY (job, stage)) WITHOUT ROWID""")
+    db["job_stages"].create_index(["stage", "ready"])
+    db.execute("""CREATE TABLE photos (
+        job TEXT NOT NULL, sha256 TEXT NOT NULL, stage TEXT, ts TEXT, person TEXT, bench TEXT,
+        PRIMARY KEY (job, sha256)) WITHOUT ROWID""")
+    db["batches"].create({"id": str, "design": str, "jobs": str, "created_at": str}, pk="id")
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("001_journal", _m001_journal),
+    ("002_jobs", _m002_jobs),
+]
+
+
+def migrate(db: sqlite_utils.Database, extra: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = ()) -> list[str]:
+    """Apply the migrations not yet applied; return their names."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in db.execute("SELECT name FROM migrations").fetchall()}
+    applied = []
+    for name, fn in [*MIGRATIONS, *extra]:
+        if name in done:
+            continue
+        conn: sqlite3.Connection = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            fn(db)
+            conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
