@@ -7,7 +7,7 @@ import importlib
 import importlib.util
 import sys
 
-from floorkiosk.errors import FloorkioskError
+from floorkiosk.errors import ConfigError, FloorkioskError
 
 # Each module defines register(subparsers) and sets `func` on its parsers; func(args) -> int exit code.
 AREAS = ("core", "kiosk", "devices", "labels", "metal", "hub")
@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("floorkiosk: the site config has errors; nothing was started", file=sys.stderr)
+        return 2
     except FloorkioskError as exc:
         print(f"floorkiosk: {exc}", file=sys.stderr)
         return 2

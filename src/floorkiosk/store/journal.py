@@ -84,20 +84,24 @@ class Journal:
         """Append one event durably; return it chained and numbered."""
         return self.append_many([event])[0]
 
-    def append_many(self, events: list[ev.Event], check: Callable[[sqlite3.Connection], None] | None = None) -> list[ev.Event]:
+    def append_many(self, events: list[ev.Event] | None = None,
+                    build: Callable[[sqlite3.Connection], list[ev.Event]] | None = None) -> list[ev.Event]:
         """Append events in one durable transaction (all or none).
 
-        `check`, if given, runs inside the transaction before anything is written, so a guardrail
-        decision and the append see the same state even with other writers on the same file.
+        `build`, if given, runs inside the write transaction and returns the events to append, so a
+        guardrail decision and the append see the same state even with other writers on the file.
         """
-        if not events:
+        if not events and build is None:
             return []
         with self.lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                if check is not None:
-                    check(conn)
+                if build is not None:
+                    events = build(conn)
+                if not events:
+                    conn.execute("ROLLBACK")
+                    return []
                 n, prev = self._head(self.origin)
                 out = []
                 rows = []

@@ -73,7 +73,7 @@ class JobProjector:
                    "complete" if s.complete else "open", 1 if s.hold else 0, s.hold.reason if s.hold else None,
                    s.holder, s.bench, current, float(s.last_weight) if s.last_weight else None,
                    s.created_at, s.updated_at, s.completed_at,
-                   json.dumps(s.to_dict(), separators=(",", ":"), ensure_ascii=False))
+                   json.dumps(s.to_dict(), separators=(",", ":"), ensure_ascii=False, sort_keys=True))
         stage_rows = []
         for sid, st in s.stages.items():
             ready = int(route is not None and st.status in (TODO, REWORK)

@@ -1,0 +1,190 @@
+"""Core sub-commands: init, demo, job add|show|list, audit verify, db rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from floorkiosk.domain.units import fmt_many
+from floorkiosk.errors import ConfigError, FloorkioskError
+from floorkiosk.paths import default_site_dir
+
+
+def site_dir(args: argparse.Namespace) -> Path:
+    return Path(args.site) if getattr(args, "site", None) else default_site_dir()
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create a new site from a config folder")
+    p.add_argument("--config", help="the config folder to start from (default: the example site)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("check", help="validate a config folder and say what is wrong, file:line")
+    p.add_argument("config", nargs="?", help="config folder (default: the site's)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("demo", help="create a demo site with realistic jobs and start the kiosk on it")
+    p.add_argument("--bench", default="setting", help="bench the kiosk starts at (default: setting)")
+    p.add_argument("--jobs", type=int, default=60, help="how many jobs the demo site holds")
+    p.add_argument("--no-kiosk", action="store_true", help="only create the demo site")
+    p.add_argument("--fresh", action="store_true", help="throw away an existing demo site first")
+    p.set_defaults(func=cmd_demo)
+
+    job = sub.add_parser("job", help="add, show or list jobs").add_subparsers(dest="job_cmd", metavar="ACTION")
+    p = job.add_parser("add", help="create a job (a new job bag)")
+    p.add_argument("--route", required=True)
+    p.add_argument("--design", required=True)
+    p.add_argument("--alloy", required=True)
+    p.add_argument("--due", required=True, help="promised date, e.g. 2026-12-24")
+    p.add_argument("--client", default="")
+    p.add_argument("--spec", default="", help="client spec and preferences, e.g. 'matte shank, no rhodium'")
+    p.add_argument("--rush", action="store_true")
+    p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
+    p.set_defaults(func=cmd_job_add)
+    p = job.add_parser("show", help="show a job card")
+    p.add_argument("job")
+    p.set_defaults(func=cmd_job_show)
+    p = job.add_parser("list", help="list jobs")
+    p.add_argument("--all", action="store_true", help="include completed jobs")
+    p.add_argument("--stage", help="only jobs that reached this stage")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_job_list)
+
+    audit = sub.add_parser("audit", help="check the journal's hash chains").add_subparsers(dest="audit_cmd", metavar="ACTION")
+    p = audit.add_parser("verify", help="exit non-zero naming the first edited, deleted or reordered event")
+    p.add_argument("--hub", action="store_true", help="verify every bench's chain on the PostgreSQL hub")
+    p.set_defaults(func=cmd_audit_verify)
+
+    db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_cmd", metavar="ACTION")
+    p = db.add_parser("rebuild", help="derive every table again from the journal and compare")
+    p.set_defaults(func=cmd_db_rebuild)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from floorkiosk.services import init_site
+
+    d = init_site(site_dir(args), args.config)
+    print(f"site created at {d}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from floorkiosk.domain.config import load_site
+
+    folder = Path(args.config) if args.config else site_dir(args) / "config"
+    try:
+        site = load_site(folder)
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        return 2
+    print(f"{folder}: ok — {len(site.benches)} benches, {len(site.routes)} routes, {len(site.stages)} stages, "
+          f"{len(site.people)} people, {len(site.alloys)} alloys")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from floorkiosk.demo import make_demo_site
+
+    d = site_dir(args) if getattr(args, "site", None) else Path.cwd() / "demo-site"
+    created = make_demo_site(d, jobs=args.jobs, fresh=args.fresh)
+    print(f"demo site {'created' if created else 'reused'} at {d}")
+    if args.no_kiosk:
+        return 0
+    try:
+        from floorkiosk.kiosk.app import run_kiosk
+    except ImportError:
+        print("the kiosk is not installed in this build; the demo site is ready for the CLI")
+        return 0
+    return run_kiosk(d, args.bench, demo=True)
+
+
+def cmd_job_add(args: argparse.Namespace) -> int:
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir(args))
+    spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
+                spec=args.spec, priority="rush" if args.rush else "normal")
+    if args.count < 1:
+        raise FloorkioskError("--count must be at least 1")
+    ids = shop.create_jobs([dict(spec) for _ in range(args.count)])
+    for j in ids:
+        print(j)
+    return 0
+
+
+def cmd_job_show(args: argparse.Namespace) -> int:
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir(args))
+    card = shop.job_card(args.job)
+    j = card.job
+    units = shop.site.settings.units
+    print(f"{j.id}  {j.design}  [{card.route.name}]" + ("  RUSH" if j.priority == "rush" else ""))
+    print(f"client: {j.client or '-'} ({j.client_initials})  spec: {j.spec or '-'}")
+    due = f"due {j.due}" + (f" ({card.days_left} days left)" if card.days_left is not None and card.days_left >= 0 else
+                            f" ({-card.days_left} days LATE)" if card.late else "")
+    print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units) if j.last_weight else '-'}")
+    if j.stones:
+        print("stones: " + "; ".join(", ".join(f"{k} {v}" for k, v in s.items()) for s in j.stones))
+    if j.hold:
+        print(f"ON HOLD: {j.hold.reason}")
+    print("route: " + "  ".join(f"{s.name}: {s.status}" for s in card.stages))
+    for o in card.overrides:
+        print(f"OVERRIDE {o.ts}: {o.override}")
+    print("history:")
+    for h in card.history:
+        print(f"  {h.ts}  {h.text}")
+    return 0
+
+
+def cmd_job_list(args: argparse.Namespace) -> int:
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir(args))
+    rows = shop.list_jobs(status=None if args.all else "open", stage=args.stage, limit=args.limit)
+    for jid, design, route, alloy, due, prio, current, hold, status in rows:
+        flags = ("RUSH " if prio == "rush" else "") + ("HOLD " if hold else "") + ("done " if status == "complete" else "")
+        print(f"{jid}  {due}  {alloy:6} {route:13} {current or '-':15} {flags}{design}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    if args.hub:
+        try:
+            from floorkiosk.store.hub import verify_hub_cli
+        except ImportError:
+            raise FloorkioskError("this build has no hub support") from None
+        return verify_hub_cli(site_dir(args))
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir(args))
+    problems = shop.journal.verify()
+    n = shop.journal.count()
+    if problems:
+        for p in problems:
+            print(f"TAMPERED: {p}", file=sys.stderr)
+        return 1
+    print(f"journal ok: {n} events, every chain intact")
+    return 0
+
+
+def cmd_db_rebuild(args: argparse.Namespace) -> int:
+    import time
+
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir(args))
+    before = shop.journal.state_digest()
+    t0 = time.perf_counter()
+    shop.journal.rebuild()
+    took = time.perf_counter() - t0
+    after = shop.journal.state_digest()
+    print(f"rebuilt from {shop.journal.count()} events in {took:.2f} s")
+    if before == after:
+        print(f"state identical (sha256 {after[:16]}…)")
+        return 0
+    print(f"state DIFFERS from what was stored before (before {before[:16]}…, after {after[:16]}…); "
+          "the rebuilt state is now in place", file=sys.stderr)
+    return 1

@@ -1,0 +1,455 @@
+"""Serial lab scales: one generic driver over pyserial, driven by the profiles in drivers/scales/.
+
+The parsing is pure (devices/scaleparse.py); this module is the thin transport around it:
+open the port by pyserial URL, send the profile's command, frame the bytes, parse the frame.
+
+    scale = Scale("/dev/serial/by-id/usb-FTDI…", "mt-sics")
+    r = scale.read_stable(timeout=5)      # Reading, or a ScaleStatus (never a number for a bad state)
+
+    monitor = ScaleMonitor(url, "mt-sics", on_event=print)   # a daemon thread, ~10 events a second
+    monitor.start(); …; monitor.stop()
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Callable, Iterable
+
+import serial
+
+from floorkiosk.devices.profiles import Profile, ProfileError, SerialSettings, list_profiles, load_profile
+from floorkiosk.devices.scaleparse import (
+    Ack,
+    Framer,
+    Parsed,
+    Parser,
+    Reading,
+    ScaleStatus,
+    StatusKind,
+    same_weight,
+    show,
+)
+from floorkiosk.errors import FloorkioskError
+
+__all__ = [
+    "Reading",
+    "ScaleStatus",
+    "StatusKind",
+    "Scale",
+    "ScaleMonitor",
+    "ScaleError",
+    "ProbeResult",
+    "load_profile",
+    "list_profiles",
+    "probe",
+    "same_weight",
+]
+
+Event = Reading | ScaleStatus
+
+_PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD, "M": serial.PARITY_MARK, "S": serial.PARITY_SPACE}
+_STOPBITS = {1.0: serial.STOPBITS_ONE, 1.5: serial.STOPBITS_ONE_POINT_FIVE, 2.0: serial.STOPBITS_TWO}
+
+
+class ScaleError(FloorkioskError):
+    """A scale command could not be carried out (no tare command, tare refused, port gone)."""
+
+
+def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> serial.SerialBase:
+    """Open a pyserial URL (/dev/ttyUSB0, /dev/serial/by-id/…, socket://host:port, loop://)."""
+    port = serial.serial_for_url(url, do_not_open=True)
+    port.timeout = timeout
+    port.write_timeout = 1.0
+    # socket:// and loop:// ignore line settings; a real port and a pty take them.
+    port.baudrate = settings.baudrate
+    port.bytesize = settings.bytesize
+    port.parity = _PARITY[settings.parity]
+    port.stopbits = _STOPBITS[float(settings.stopbits)]
+    port.xonxoff = settings.xonxoff
+    port.rtscts = settings.rtscts
+    port.open()
+    return port
+
+
+class Scale:
+    """One balance on one port, spoken to with one profile. Thread-safe (a lock around the port).
+
+    url          pyserial URL of the port
+    profile      profile name ("mt-sics"), path of a .toml, or a Profile
+    readability  smallest step in grams (Decimal or str); default from the profile
+    serial       optional SerialSettings overriding the profile's (a balance set to 1200 baud)
+
+    Every read returns a Reading or a ScaleStatus; it never raises for a bad line, silence or a
+    lost port (that is a DISCONNECTED status, and the next call opens the port again).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        profile: str | Profile,
+        readability: Decimal | str | None = None,
+        *,
+        serial_settings: SerialSettings | None = None,
+    ) -> None:
+        self.url = url
+        self.profile = load_profile(profile)
+        self.settings = serial_settings or self.profile.serial
+        self.parser = Parser(self.profile, readability)
+        self.readability = self.parser.readability
+        self._framer = Framer(self.profile.end, self.profile.max_frame)
+        self._frames: list[tuple[bytes, float]] = []
+        self._port: serial.SerialBase | None = None
+        self._lock = threading.RLock()
+        self._last_poll = 0.0
+
+    # -- transport ---------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._port is not None
+
+    def open(self) -> ScaleStatus | None:
+        """Open the port if it is closed; a DISCONNECTED status when it cannot be opened."""
+        with self._lock:
+            if self._port is not None:
+                return None
+            try:
+                self._port = open_port(self.url, self.settings)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                return self._lost(exc)
+            self._framer.reset()
+            self._frames.clear()
+            return None
+
+    def close(self) -> None:
+        """Close the port (a later read opens it again)."""
+        with self._lock:
+            port, self._port = self._port, None
+            if port is not None:
+                try:
+                    port.close()
+                except (serial.SerialException, OSError):
+                    pass
+
+    def __enter__(self) -> "Scale":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _lost(self, exc: BaseException) -> ScaleStatus:
+        self.close()
+        return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {exc}")
+
+    def _write(self, data: bytes) -> None:
+        assert self._port is not None
+        gap = self.profile.poll_gap - (time.monotonic() - self._last_poll)
+        if gap > 0:
+            time.sleep(gap)
+        self._port.write(data)
+        self._last_poll = time.monotonic()
+
+    def _discard_input(self) -> None:
+        # Poll mode: a late reply to an earlier command must not be taken as this one's answer.
+        assert self._port is not None
+        self._port.reset_input_buffer()
+        self._framer.reset()
+        self._frames.clear()
+
+    def _next_frame(self, deadline: float) -> tuple[bytes, float] | None:
+        """The next complete frame before `deadline`, or None. Raises SerialException if the port goes."""
+        port = self._port
+        assert port is not None
+        while not self._frames:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            port.timeout = min(left, 0.05)
+            data = port.read(1)  # returns as soon as one byte is there
+            if not data:
+                continue
+            waiting = port.in_waiting
+            if waiting:
+                data += port.read(waiting)
+            now = time.monotonic()
+            self._frames.extend((f, now) for f in self._framer.feed(data))
+        return self._frames.pop(0)
+
+    def _silence(self, seconds: float) -> ScaleStatus:
+        pending = self._framer.pending
+        if pending:
+            self._framer.reset()
+            return ScaleStatus(
+                StatusKind.UNPARSEABLE,
+                f"the balance sends bytes that make no line: '{show(pending.decode('latin-1'))}' "
+                f"(wrong baud rate? the profile says {self.settings.describe()})",
+                pending.decode("latin-1"),
+            )
+        return ScaleStatus(
+            StatusKind.SILENT,
+            f"the balance did not answer within {seconds:g} s (is it on, and set to {self.settings.describe()}?)",
+        )
+
+    def _await(self, timeout: float, accept_acks: bool = False) -> Parsed:
+        """Read frames until one that is a Reading or a status (or an Ack, if asked)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self._next_frame(deadline)
+            if got is None:
+                return self._silence(timeout)
+            parsed = self.parser.parse(got[0], got[1])
+            if isinstance(parsed, Ack):
+                if accept_acks and not parsed.ignore:
+                    return parsed
+                continue
+            return parsed
+
+    def _exchange(self, command: bytes | None, timeout: float, accept_acks: bool = False) -> Parsed:
+        with self._lock:
+            lost = self.open()
+            if lost is not None:
+                return lost
+            try:
+                if command:
+                    self._discard_input()
+                    self._write(command)
+                return self._await(timeout, accept_acks)
+            except (serial.SerialException, OSError) as exc:
+                return self._lost(exc)
+
+    # -- the interface the kiosk uses ---------------------------------------------------------
+
+    def read_now(self, timeout: float | None = None) -> Event:
+        """The weight now, stable or not (poll: the immediate command; continuous: the next line)."""
+        timeout = self.profile.reply_timeout if timeout is None else timeout
+        cmd = self.profile.command("immediate") if self.profile.mode == "poll" else None
+        got = self._exchange(cmd, timeout)
+        assert not isinstance(got, Ack)
+        return got
+
+    def listen(self, timeout: float = 1.0) -> Event:
+        """The next line the balance sends by itself (continuous mode), without sending anything."""
+        got = self._exchange(None, timeout)
+        assert not isinstance(got, Ack)
+        return got
+
+    def read_stable(self, timeout: float = 5.0) -> Event:
+        """A stable weight, waiting up to `timeout` seconds for the balance to settle.
+
+        Returns at once on overload, underload, errors, a wrong unit and a lost port. If the
+        weight never settles, an UNSTABLE status says so (the last moving value is not returned).
+        """
+        deadline = time.monotonic() + timeout
+        cmd = self.profile.command("stable") or self.profile.command("immediate")
+        last: Event | None = None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self.profile.mode == "poll":
+                got = self._exchange(cmd, min(left, max(self.profile.reply_timeout, 0.2) * 3))
+            else:
+                got = self._exchange(None, left)
+            assert not isinstance(got, Ack)
+            last = got
+            if isinstance(got, Reading):
+                if got.stable:
+                    return got
+            elif got.kind not in (StatusKind.UNSTABLE, StatusKind.BUSY):
+                return got
+            # S I (not stable in time) and moving readings: ask again until the deadline
+        if isinstance(last, ScaleStatus) and last.kind not in (StatusKind.UNSTABLE, StatusKind.BUSY):
+            return last
+        return ScaleStatus(StatusKind.UNSTABLE, f"the weight did not settle within {timeout:g} s", getattr(last, "raw", ""))
+
+    def _command(self, name: str, what: str, timeout: float) -> None:
+        cmd = self.profile.command(name)
+        if cmd is None:
+            raise ScaleError(f"{self.profile.title} has no {what} command; use the balance's key")
+        expects_reply = name in self.profile.confirms
+        with self._lock:
+            lost = self.open()
+            if lost is not None:
+                raise ScaleError(lost.message)
+            try:
+                if self.profile.mode == "poll":
+                    self._discard_input()
+                self._write(cmd)
+                if not expects_reply:
+                    return
+                deadline = time.monotonic() + timeout
+                while True:
+                    got = self._next_frame(deadline)
+                    if got is None:
+                        raise ScaleError(f"the balance did not confirm the {what} within {timeout:g} s")
+                    parsed = self.parser.parse(*got)
+                    if isinstance(parsed, Ack) and not parsed.ignore:
+                        return
+                    if isinstance(parsed, ScaleStatus) and parsed.kind not in (StatusKind.UNPARSEABLE,):
+                        raise ScaleError(f"{what} not done: {parsed.message}")
+                    # weights streaming by (continuous mode) are not the answer; keep reading
+            except (serial.SerialException, OSError) as exc:
+                raise ScaleError(self._lost(exc).message) from None
+
+    def tare(self, timeout: float = 3.0) -> None:
+        """Tare the balance; raises ScaleError with the balance's reason if it refuses."""
+        self._command("tare", "tare", timeout)
+
+    def zero(self, timeout: float = 3.0) -> None:
+        """Zero the balance; raises ScaleError with the balance's reason if it refuses."""
+        self._command("zero", "zero", timeout)
+
+
+class ScaleMonitor:
+    """A daemon thread that keeps a live reading of one balance and reconnects by itself.
+
+    on_event(Reading | ScaleStatus) is called from the monitor's thread about 1/interval times a
+    second (poll mode), or for every line the balance streams (continuous mode); the kiosk
+    marshals it to the UI. A lost port gives DISCONNECTED events while it retries every
+    `retry` seconds, so a replugged balance is back within that time.
+    on_stable(Reading), if given, is called once per new stable weight: again only after the
+    weight has changed by at least the readability (noise below it is not a new weight).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        profile: str | Profile,
+        on_event: Callable[[Event], None],
+        interval: float = 0.1,
+        readability: Decimal | str | None = None,
+        *,
+        on_stable: Callable[[Reading], None] | None = None,
+        retry: float = 0.25,
+        serial_settings: SerialSettings | None = None,
+    ) -> None:
+        self.scale = Scale(url, profile, readability, serial_settings=serial_settings)
+        self.on_event = on_event
+        self.on_stable = on_stable
+        self.interval = interval
+        self.retry = retry
+        self.last: Event | None = None
+        self.last_stable: Reading | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def profile(self) -> Profile:
+        return self.scale.profile
+
+    def start(self) -> "ScaleMonitor":
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"scale {self.scale.url}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.scale.close()
+
+    def _emit(self, event: Event) -> None:
+        self.last = event
+        try:
+            self.on_event(event)
+        except Exception:  # a broken listener must not kill the device thread
+            pass
+        if isinstance(event, Reading) and event.stable and self.on_stable is not None:
+            if self.last_stable is None or not same_weight(event, self.last_stable, self.scale.readability):
+                self.last_stable = event
+                try:
+                    self.on_stable(event)
+                except Exception:
+                    pass
+
+    def _run(self) -> None:
+        scale = self.scale
+        poll = scale.profile.mode == "poll"
+        silent_after = max(scale.profile.reply_timeout, 1.0)
+        while not self._stop.is_set():
+            started = time.monotonic()
+            event = scale.read_now() if poll else scale.listen(silent_after)
+            self._emit(event)
+            if isinstance(event, ScaleStatus) and event.kind is StatusKind.DISCONNECTED:
+                self._stop.wait(self.retry)
+            elif poll:
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+# -- probing an unknown balance ----------------------------------------------------------------
+
+COMMON_SETTINGS = (
+    SerialSettings(9600, 8, "N", 1),
+    SerialSettings(2400, 7, "E", 1),
+    SerialSettings(9600, 7, "E", 1),
+    SerialSettings(9600, 7, "O", 1),
+    SerialSettings(4800, 8, "N", 1),
+    SerialSettings(1200, 7, "O", 1),
+    SerialSettings(19200, 8, "N", 1),
+    SerialSettings(2400, 8, "N", 1),
+)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What answered on a port: the profile, the serial settings, and the first thing it said."""
+
+    profile: str
+    settings: SerialSettings
+    event: Event
+
+    @property
+    def weighs(self) -> bool:
+        """True when the balance answered with a weight (not only an error to our command)."""
+        return isinstance(self.event, Reading) or self.event.kind in (
+            StatusKind.OVERLOAD, StatusKind.UNDERLOAD, StatusKind.UNSTABLE, StatusKind.BUSY, StatusKind.WRONG_UNIT)
+
+
+def probe(
+    url: str,
+    profiles: Iterable[str] | None = None,
+    settings: Iterable[SerialSettings] | None = None,
+    timeout: float = 0.4,
+    first_only: bool = True,
+) -> list[ProbeResult]:
+    """Try each profile at its own settings, then at the common ones, and report what answered.
+
+    A weight (or an overload…) is an answer; an error reply such as ES only says that something
+    is there, and is reported after the weights. Stops at the first weight unless first_only=False.
+    """
+    names = list(profiles) if profiles is not None else list_profiles()
+    loaded = []
+    for n in names:
+        try:
+            loaded.append(load_profile(n))
+        except ProfileError:
+            continue
+    trials: list[tuple[Profile, SerialSettings]] = [(p, p.serial) for p in loaded]
+    for s in settings if settings is not None else COMMON_SETTINGS:
+        trials += [(p, s) for p in loaded if s != p.serial]
+    found: list[ProbeResult] = []
+    others: list[ProbeResult] = []
+    for prof, s in trials:
+        scale = Scale(url, prof, serial_settings=s)
+        try:
+            ev = scale.read_now(timeout)
+        finally:
+            scale.close()
+        if isinstance(ev, ScaleStatus) and ev.kind is StatusKind.DISCONNECTED:
+            raise ScaleError(ev.message)
+        if isinstance(ev, ScaleStatus) and ev.kind in (StatusKind.SILENT, StatusKind.UNPARSEABLE):
+            continue
+        result = ProbeResult(prof.name, s, ev)
+        if result.weighs:
+            found.append(result)
+            if first_only:
+                break
+        elif not any(o.settings == s for o in others):
+            others.append(replace(result))
+    return found + others
