@@ -12,6 +12,7 @@ open the port by pyserial URL, send the profile's command, frame the bytes, pars
 
 from __future__ import annotations
 
+import termios
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -58,7 +59,7 @@ class ScaleError(FloorkioskError):
     """A scale command could not be carried out (no tare command, tare refused, port gone)."""
 
 
-def open_port(url: str, settings: SerialSettings, timeout: float = 0.05) -> serial.SerialBase:
+def open_port(url: str, settings: SerialSettings, timeout: float = 0.02) -> serial.SerialBase:
     """Open a pyserial URL (/dev/ttyUSB0, /dev/serial/by-id/…, socket://host:port, loop://)."""
     port = serial.serial_for_url(url, do_not_open=True)
     port.timeout = timeout
@@ -118,7 +119,7 @@ class Scale:
                 return None
             try:
                 self._port = open_port(self.url, self.settings)
-            except (serial.SerialException, OSError, ValueError) as exc:
+            except (serial.SerialException, OSError, ValueError, termios.error) as exc:
                 return self._lost(exc)
             self._framer.reset()
             self._frames.clear()
@@ -167,7 +168,7 @@ class Scale:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            port.timeout = min(left, 0.05)
+            # The port's timeout stays fixed (0.02 s): changing it re-runs tcsetattr on every read.
             data = port.read(1)  # returns as soon as one byte is there
             if not data:
                 continue
@@ -217,7 +218,7 @@ class Scale:
                     self._discard_input()
                     self._write(command)
                 return self._await(timeout, accept_acks)
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, termios.error) as exc:
                 return self._lost(exc)
 
     # -- the interface the kiosk uses ---------------------------------------------------------
