@@ -663,7 +663,7 @@ def _extensions() -> list:
     import importlib.util
 
     out = []
-    for name in ("floorkiosk.qc", "floorkiosk.metal", "floorkiosk.hubsync"):
+    for name in ("floorkiosk.qc", "floorkiosk.metal", "floorkiosk.kpi", "floorkiosk.hubsync"):
         if importlib.util.find_spec(name) is not None:
             mod = importlib.import_module(name)
             if hasattr(mod, "projectors"):

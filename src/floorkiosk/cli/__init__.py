@@ -10,7 +10,7 @@ import sys
 from floorkiosk.errors import ConfigError, FloorkioskError
 
 # Each module defines register(subparsers) and sets `func` on its parsers; func(args) -> int exit code.
-AREAS = ("core", "kiosk", "devices", "labels", "qc", "metal", "hub")
+AREAS = ("core", "kiosk", "devices", "labels", "qc", "metal", "report", "hub")
 
 
 def build_parser() -> argparse.ArgumentParser:
