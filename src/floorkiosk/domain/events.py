@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -53,16 +53,27 @@ class Event:
     seq: int | None = None  # the local journal's order; not part of the hash
 
     def canonical(self) -> bytes:
-        body = [self.id, self.origin, self.origin_seq, self.type, self.job, self.person, self.bench,
-                self.ts, self.payload, self.prev_hash]
-        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+        """The bytes that are hashed: the header fields, then the payload exactly as stored."""
+        head = [self.id, self.origin, self.origin_seq, self.type, self.job, self.person, self.bench, self.ts, self.prev_hash]
+        return (_dumps(head) + self.payload_json()).encode()
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
     def chained(self, origin: str, origin_seq: int, prev_hash: str) -> "Event":
-        e = replace(self, origin=origin, origin_seq=origin_seq, prev_hash=prev_hash, hash="")
-        return replace(e, hash=e.compute_hash())
+        pj = self.payload_json()
+        head = [self.id, origin, origin_seq, self.type, self.job, self.person, self.bench, self.ts, prev_hash]
+        digest = hashlib.sha256((_dumps(head) + pj).encode()).hexdigest()
+        e = Event(self.type, self.job, self.person, self.bench, self.payload, self.ts, self.id, origin, origin_seq,
+                  prev_hash, digest, self.seq)
+        object.__setattr__(e, "_pj", pj)  # the payload is frozen with the event: serialise it once
+        return e
 
     def payload_json(self) -> str:
-        return json.dumps(self.payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        pj = self.__dict__.get("_pj")
+        return pj if pj is not None else _dumps(self.payload)
+
+
+def _dumps(value: Any) -> str:
+    """The one canonical JSON form: what is hashed is exactly what is stored."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

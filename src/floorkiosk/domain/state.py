@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -83,7 +83,13 @@ class JobState:
         return [s for s, st in self.stages.items() if st.status == IN_PROGRESS]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand rather than dataclasses.asdict: this runs at every append and asdict deep-copies.
+        d = dict(self.__dict__)
+        d["stones"] = [dict(s) for s in self.stones]
+        d["stages"] = {k: {**st.__dict__, "photos": list(st.photos), "checklist": list(st.checklist),
+                           "overridden": list(st.overridden)} for k, st in self.stages.items()}
+        d["hold"] = dict(self.hold.__dict__) if self.hold else None
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "JobState":

@@ -117,7 +117,8 @@ class Journal:
                     " VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
                 last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
                 first = last - len(out) + 1
-                out = [replace(c, seq=first + i) for i, c in enumerate(out)]
+                for i, c in enumerate(out):
+                    object.__setattr__(c, "seq", first + i)  # numbered by SQLite; set once, before anyone sees it
                 del cur
                 for p in self.projectors:
                     p.apply(conn, out)
