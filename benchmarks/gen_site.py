@@ -95,7 +95,7 @@ def generate(site_dir: str | Path = DEFAULT_OUT, jobs: int = 100_000, events: in
     total, t_append, pending = 0, 0.0, []
     for i in range(jobs):
         # budgets spread around the mean so that the total lands near `events`
-        budget = max(1, int(rng.uniform(0.2, 1.8) * per_job))
+        budget = max(1, int(rng.uniform(0.2, 2.4) * per_job))
         t = start + timedelta(minutes=i * 5)
         pending.extend(job_events(shop.site, f"J{i + 1:06d}", rng, t, budget))
         if (i + 1) % chunk_jobs == 0 or i + 1 == jobs:

@@ -1,0 +1,57 @@
+"""The `floorkiosk` command: init, job add|show|list, and the demo site, run as a person would."""
+
+import subprocess
+import sys
+
+
+def fk(site, *args):
+    return subprocess.run([sys.executable, "-m", "floorkiosk", "--site", str(site), *args], capture_output=True, text=True)
+
+
+def test_init_add_show_list(tmp_path):
+    site = tmp_path / "shop"
+    assert fk(site, "init").returncode == 0
+    again = fk(site, "init")
+    assert again.returncode == 2 and "already holds a site" in again.stderr
+    r = fk(site, "job", "add", "--route", "custom-ring", "--design", "Halo ring", "--alloy", "PT950",
+           "--due", "2026-12-24", "--client", "Aisha Bello", "--spec", "no rhodium", "--count", "2")
+    assert r.returncode == 0 and r.stdout.split() == ["J000001", "J000002"]
+    show = fk(site, "job", "show", "2")
+    assert show.returncode == 0
+    assert "J000002  Halo ring  [Custom ring]" in show.stdout and "client: Aisha Bello (AB)" in show.stdout
+    assert "Consultation: to do" in show.stdout and "Platinum 950" in show.stdout
+    lst = fk(site, "job", "list")
+    assert lst.stdout.count("Halo ring") == 2
+
+
+def test_bad_input_gives_a_message_not_a_traceback(tmp_path):
+    site = tmp_path / "shop"
+    fk(site, "init")
+    r = fk(site, "job", "add", "--route", "nowhere", "--design", "x", "--alloy", "18KY", "--due", "2026-12-24")
+    assert r.returncode == 2 and "unknown route 'nowhere'" in r.stderr and "Traceback" not in r.stderr
+    r = fk(site, "job", "show", "J000404")
+    assert r.returncode == 2 and "no job J000404" in r.stderr
+    r = fk(tmp_path / "nothing-here", "job", "list")
+    assert r.returncode == 2 and "no site at" in r.stderr
+
+
+def test_demo_site_is_realistic_and_consistent(tmp_path):
+    site = tmp_path / "demo"
+    r = fk(site, "demo", "--no-kiosk", "--jobs", "40")
+    assert r.returncode == 0, r.stderr
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site)
+    stages = {row[0] for row in shop.journal.query("SELECT stage FROM job_stages WHERE status != 'todo'")}
+    assert len(stages) >= 8  # jobs spread over the stages
+    statuses = {row[0] for row in shop.journal.query("SELECT status FROM job_stages")}
+    assert {"todo", "in progress", "done", "verified"} <= statuses
+    assert shop.journal.query("SELECT count(*) FROM jobs")[0][0] == 40
+    assert shop.journal.verify() == []
+    before = shop.journal.state_digest()
+    shop.journal.rebuild()
+    assert shop.journal.state_digest() == before
+    assert (site / "demo-photos").is_dir() and len(list((site / "demo-photos").glob("*.jpg"))) >= 3
+    shop.close()
+    again = fk(site, "demo", "--no-kiosk")
+    assert again.returncode == 0 and "reused" in again.stdout
