@@ -63,6 +63,7 @@ def text_width(text: str, size: int, bold: bool) -> float:
     return sum(adv[c] for c in text) * size / _REFERENCE
 
 
+@lru_cache(maxsize=8192)
 def fit(text: str, size: int, width: int, bold: bool) -> tuple[int, str]:
     """Shrink the text (to 70 % at most), then cut it short with '…', so it fits `width` dots."""
     natural = text_width(text, size, bold)

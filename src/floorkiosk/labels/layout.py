@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from floorkiosk.domain.payloads import encode
 from floorkiosk.errors import FloorkioskError, Refused
@@ -45,8 +43,9 @@ def min_module(dpi: int) -> int:
     return math.ceil(MIN_MODULE_MM * dpi / MM_PER_INCH - 1e-9)
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedText:
+# Placed items are NamedTuples: a label has a dozen of them and ZPL is made at thousands of labels
+# a second, where a frozen dataclass's slower construction shows.
+class PlacedText(NamedTuple):
     x: int
     y: int
     w: int
@@ -57,8 +56,7 @@ class PlacedText:
     reverse: bool
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedBox:
+class PlacedBox(NamedTuple):
     x: int
     y: int
     w: int
@@ -67,8 +65,7 @@ class PlacedBox:
     fill: bool
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedQR:
+class PlacedQR(NamedTuple):
     x: int  # top-left of the symbol itself; the quiet zone lies around it
     y: int
     module: int  # dots per module
@@ -76,21 +73,20 @@ class PlacedQR:
     payload: str
 
 
-@dataclass(frozen=True, slots=True)
-class PlacedCode128:
+class PlacedCode128(NamedTuple):
     x: int  # first bar; the quiet zones lie left and right of [x, x + width)
     y: int
     module: int
     width: int  # dots from first to last bar
     height: int
     payload: str
+    values: tuple[int, ...]  # the Code 128 symbol values, start code first (see symbols.py)
 
 
 Placed = PlacedText | PlacedBox | PlacedQR | PlacedCode128
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     template: Template
     dpi: int
     width: int  # stock size in dots
@@ -110,11 +106,17 @@ def payload_for(template: Template, fields: Mapping[str, Any]) -> str:
         raise LabelError(f"template {template.name!r}: {exc}") from None
 
 
+# Fields every template may print without the record supplying them.
+DERIVED_FIELDS = frozenset({"payload"})
+
+
 def _text_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(_text_value(v) for v in value)
     return str(value)
 
 
@@ -125,35 +127,48 @@ class _Values(dict):
 
 def layout(template: Template, fields: Mapping[str, Any], dpi: int) -> Layout:
     """Place every element of `template` for one record. Raises LabelError naming what is wrong."""
-    dpi = check_dpi(dpi)
-    missing = sorted(f for f in template.fields if f not in fields)
-    if missing:
-        raise LabelError(f"template {template.name!r} needs field(s) {', '.join(missing)} that the record lacks")
+    plan = _plan(template, dpi)
+    for name in plan.required:
+        if name not in fields:
+            missing = sorted(f for f in plan.required if f not in fields)
+            raise LabelError(f"template {template.name!r} needs field(s) {', '.join(missing)} that the record lacks")
     payload = payload_for(template, fields)
     values = _Values((k, _text_value(v)) for k, v in fields.items())
+    values["payload"] = payload
     items: list[Placed] = []
-    for el, geo in _geometry(template, dpi):
+    for el, geo in plan.elements:
         if el.when is not None and not fields.get(el.when):
             continue
-        if isinstance(el, Text):
+        if type(el) is Text:
             x, y, w, size = geo
             text = el.text.format_map(values) if "{" in el.text else el.text
-            text = " ".join(text.split())  # a newline in a design name must not break the field
+            if "\n" in text or "  " in text or "\t" in text:
+                text = " ".join(text.split())  # a newline in a design name must not break the field
             size, text = fonts.fit(text, size, w, el.bold)
             if text:
                 items.append(PlacedText(x, y, w, size, text, el.align, el.bold, el.reverse))
-        elif isinstance(el, Box):
+        elif type(el) is Box:
             items.append(PlacedBox(*geo, el.fill))
-        elif isinstance(el, QR):
+        elif type(el) is QR:
             items.append(_place_qr(template, el, geo, payload, dpi))
         else:
             items.append(_place_code128(template, geo, payload, dpi))
-    return Layout(template, dpi, dots(template.width_mm, dpi), dots(template.height_mm, dpi), payload, tuple(items))
+    return Layout(template, dpi, plan.width, plan.height, payload, tuple(items))
 
 
-@lru_cache(maxsize=128)
-def _geometry(template: Template, dpi: int) -> tuple[tuple[Any, tuple[int, ...]], ...]:
-    """Each element's position in dots, worked out once per template and resolution."""
+class _Plan(NamedTuple):
+    width: int
+    height: int
+    required: tuple[str, ...]  # fields the record must have
+    elements: tuple[tuple[Any, tuple[int, ...]], ...]  # each element with its position in dots
+
+
+def _plan(template: Template, dpi: int) -> _Plan:
+    """Everything about a template at one resolution that no record changes, worked out once."""
+    plan = template.cache.get(dpi)
+    if plan is not None:
+        return plan
+    check_dpi(dpi)
     out = []
     for el in template.elements:
         if isinstance(el, Text):
@@ -167,7 +182,10 @@ def _geometry(template: Template, dpi: int) -> tuple[tuple[Any, tuple[int, ...]]
         else:
             geo = (dots(el.x, dpi), dots(el.y, dpi), dots(el.w, dpi), max(1, dots(el.h, dpi)))
         out.append((el, geo))
-    return tuple(out)
+    required = tuple(sorted(template.fields - DERIVED_FIELDS))
+    plan = _Plan(dots(template.width_mm, dpi), dots(template.height_mm, dpi), required, tuple(out))
+    template.cache[dpi] = plan
+    return plan
 
 
 def _place_qr(template: Template, el: QR, geo: tuple[int, ...], payload: str, dpi: int) -> PlacedQR:
@@ -190,9 +208,10 @@ def _place_qr(template: Template, el: QR, geo: tuple[int, ...], payload: str, dp
 def _place_code128(template: Template, geo: tuple[int, ...], payload: str, dpi: int) -> PlacedCode128:
     x, y, w, h = geo
     try:
-        modules = symbols.code128_width(payload)
+        values = symbols.code128_values(payload)
     except symbols.SymbolError as exc:
         raise LabelError(f"template {template.name!r}: {exc}") from None
+    modules = symbols.code128_width(values)
     total = modules + 2 * symbols.CODE128_QUIET
     module = min(w // total, MAX_MODULE_DOTS)
     if module < min_module(dpi):
@@ -202,4 +221,4 @@ def _place_code128(template: Template, geo: tuple[int, ...], payload: str, dpi: 
             f"at {dpi} dpi; the template gives it {w * MM_PER_INCH / dpi:.1f} mm"
         )
     width = modules * module
-    return PlacedCode128(x + (w - width) // 2, y, module, width, h, payload)
+    return PlacedCode128(x + (w - width) // 2, y, module, width, h, payload, values)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,8 @@ class Template:
     elements: tuple[Element, ...]
     source: Path
     description: str = ""
+    # Per-resolution layout plans (layout.py), made on first use; not part of the template's value.
+    cache: dict[int, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def payload_kind(self) -> Kind:
@@ -113,7 +116,7 @@ class Template:
         """The field whose value the symbols encode (job, batch, badge, command, parcel)."""
         return KINDS[self.kind][1]
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
         """Every field the template reads: placeholders, `when` conditions and the key field."""
         names = {self.key_field}

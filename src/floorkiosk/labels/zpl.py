@@ -5,6 +5,7 @@ Building the bytes is a pure function of the layout; golden files in tests/label
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from floorkiosk.labels import symbols
@@ -14,13 +15,14 @@ _ALIGN = {"left": "L", "center": "C", "right": "R"}
 # ^FH hex escapes for characters ZPL would read as commands (^, ~), as the ^FH escape itself (_),
 # or as a ^FB line break (\&).
 _ESCAPE = {c: f"_{ord(c):02X}" for c in "^~_\\"}
+_NEEDS_ESCAPE = re.compile(r"[\^~_\\]")
 # ^BQ placed with ^FO prints lower by the current ^BY bar height (a firmware quirk that the
 # emulators reproduce); the height is pinned here and the field origin raised by as much.
 _QR_BY_HEIGHT = 10
 
 
 def _field_data(text: str) -> str:
-    if any(c in _ESCAPE for c in text):
+    if _NEEDS_ESCAPE.search(text):
         return "^FH^FD" + "".join(_ESCAPE.get(c, c) for c in text)
     return "^FD" + text
 
@@ -41,7 +43,7 @@ def label_zpl(lay: Layout, copies: int = 1) -> str:
             # Mode N with explicit invocation codes; no interpretation line (the label prints its own).
             out.append(
                 f"^FO{item.x},{item.y}^BY{item.module},2,{item.height}"
-                f"^BCN,{item.height},N,N,N,N^FD{symbols.zpl_code128_data(item.payload)}^FS"
+                f"^BCN,{item.height},N,N,N,N^FD{symbols.zpl_code128_data(item.payload, item.values)}^FS"
             )
         elif isinstance(item, PlacedQR):
             out.append(
