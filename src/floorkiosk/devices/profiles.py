@@ -122,6 +122,7 @@ class Profile:
     poll_gap: float
     confirms: tuple[str, ...]
     sim: dict[str, Any]
+    extends: str | None = None
 
     def command(self, name: str) -> bytes | None:
         return self.commands.get(name) or None
@@ -168,6 +169,7 @@ def _read_raw(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, 
         raise ProfileError(f"{path}: {exc}") from None
     parent = raw.pop("extends", None)
     if parent:
+        raw["_extends"] = parent
         if parent in seen:
             raise ProfileError(f"{path}: profile inheritance loops through {parent!r}")
         base, _ = _read_raw(parent, seen + (path.stem,))
@@ -284,6 +286,7 @@ def profile_from_dict(raw: dict[str, Any], where: str = "<profile>", name: str |
         reply_timeout=float(raw.get("reply_timeout", 0.5)),
         poll_gap=float(raw.get("poll_gap", 0.0)),
         confirms=tuple(raw.get("confirms", ())),
+        extends=raw.get("_extends"),
         sim=raw.get("sim", {}),
     )
 

@@ -141,6 +141,15 @@ class Scale:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def flush(self) -> None:
+        """Forget what the balance sent so far (lines streamed before a tare or a unit change)."""
+        with self._lock:
+            if self._port is not None:
+                try:
+                    self._discard_input()
+                except (serial.SerialException, OSError, termios.error) as exc:
+                    self._lost(exc)
+
     def _lost(self, exc: BaseException) -> ScaleStatus:
         self.close()
         return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {exc}")
@@ -251,10 +260,22 @@ class Scale:
             if left <= 0:
                 break
             if self.profile.mode == "poll":
-                got = self._exchange(cmd, min(left, max(self.profile.reply_timeout, 0.2) * 3))
+                got = self._exchange(cmd, min(left, max(self.profile.reply_timeout * 3, 1.5)))
+                immediate = self.profile.command("immediate")
+                if isinstance(got, ScaleStatus) and got.kind is StatusKind.SILENT and cmd != immediate:
+                    # Balances hold the answer to "stable" until they settle: silence may only mean
+                    # "still moving". Ask for the weight now to tell that from a dead line.
+                    got = self._exchange(immediate, self.profile.reply_timeout)
             else:
                 got = self._exchange(None, left)
             assert not isinstance(got, Ack)
+            if (
+                isinstance(got, ScaleStatus)
+                and got.kind is StatusKind.SILENT
+                and last is not None
+                and time.monotonic() >= deadline - 0.001
+            ):
+                break  # the deadline cut the wait for the next line: the weight was moving, not silent
             last = got
             if isinstance(got, Reading):
                 if got.stable:
@@ -431,6 +452,7 @@ def probe(
             loaded.append(load_profile(n))
         except ProfileError:
             continue
+    loaded.sort(key=lambda p: p.extends is not None)  # a family's base profile before its dialects
     trials: list[tuple[Profile, SerialSettings]] = [(p, p.serial) for p in loaded]
     for s in settings if settings is not None else COMMON_SETTINGS:
         trials += [(p, s) for p in loaded if s != p.serial]

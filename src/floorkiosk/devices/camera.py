@@ -1,0 +1,347 @@
+"""The bench camera: decoding QR / Code 128 from images and video frames, and taking stage photos.
+
+    decode_image("bag.jpg")                     -> [Decoded(text='FK1:J:…', format='QRCode')]
+    CameraScanner(0, on_scan).start()           # a thread over cv2.VideoCapture, one scan per code
+    open_camera("demo/photos").capture()        # JPEG bytes for a stage photo (folder or device)
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from floorkiosk.errors import FloorkioskError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+DEFAULT_FORMATS = ("QRCode", "Code128")
+BACKENDS = ("zxing", "pyzbar")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One code found in an image: its text (as a hardware scanner would send it) and symbology."""
+
+    text: str
+    format: str  # "QRCode", "Code128"
+
+
+def _zxing_formats(names: Sequence[str]) -> zxingcpp.BarcodeFormats:
+    try:
+        return zxingcpp.barcode_formats_from_str(",".join(names))
+    except ValueError as exc:
+        raise FloorkioskError(f"unknown barcode format in {list(names)}: {exc}") from None
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file as a grayscale array (OpenCV; Pillow for what OpenCV cannot read)."""
+    p = Path(path)
+    data = np.fromfile(str(p), dtype=np.uint8) if p.is_file() else None
+    if data is None:
+        raise FloorkioskError(f"{path}: no such image file")
+    img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        try:
+            from PIL import Image
+
+            with Image.open(p) as im:
+                img = np.asarray(im.convert("L"))
+        except Exception as exc:  # Pillow raises many kinds for a file that is not an image
+            raise FloorkioskError(f"{path}: not an image this kiosk can read ({exc})") from None
+    return img
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return img
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+
+
+class Decoder:
+    """A reusable decoder for one backend and set of formats.
+
+    backend  "zxing" (zxing-cpp, the default) or "pyzbar" (where installed)
+    formats  symbologies to look for; fewer is faster
+    thorough for still images: when the first pass finds nothing, try again on a smoothed image
+             with a global-histogram binarizer (rescues low-contrast and screened prints).
+             Camera frames use the single fast pass: most frames hold no code at all.
+    """
+
+    def __init__(self, backend: str = "zxing", formats: Sequence[str] = DEFAULT_FORMATS, thorough: bool = False) -> None:
+        if backend not in BACKENDS:
+            raise FloorkioskError(f"unknown decoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        self.backend = backend
+        self.formats = tuple(formats)
+        self.thorough = thorough
+        if backend == "zxing":
+            self._zx_formats = _zxing_formats(self.formats)
+        else:
+            try:
+                from pyzbar import pyzbar
+            except ImportError:
+                raise FloorkioskError(
+                    "the pyzbar backend needs the 'pyzbar' package and the zbar library: "
+                    "pip install 'floorkiosk[pyzbar]' (or use backend zxing)"
+                ) from None
+            self._pyzbar = pyzbar
+            want = {"QRCode": "QRCODE", "Code128": "CODE128"}
+            self._zbar_types = [getattr(pyzbar.ZBarSymbol, want.get(f, f.upper())) for f in self.formats]
+
+    def _zxing(self, gray: np.ndarray, binarizer: zxingcpp.Binarizer) -> list[Decoded]:
+        found = zxingcpp.read_barcodes(gray, formats=self._zx_formats, binarizer=binarizer, text_mode=zxingcpp.TextMode.Plain)
+        return [Decoded(r.text, r.format.name) for r in found if r.valid]
+
+    def _zbar(self, gray: np.ndarray) -> list[Decoded]:
+        found = self._pyzbar.decode(gray, symbols=self._zbar_types)
+        names = {"QRCODE": "QRCode", "CODE128": "Code128"}
+        return [Decoded(r.data.decode("utf-8", errors="replace"), names.get(r.type, r.type)) for r in found]
+
+    def decode(self, image: np.ndarray) -> list[Decoded]:
+        gray = _gray(image)
+        if self.backend == "pyzbar":
+            found = self._zbar(gray)
+            if not found and self.thorough:
+                found = self._zbar(cv2.GaussianBlur(gray, (3, 3), 0))
+            return found
+        found = self._zxing(gray, zxingcpp.Binarizer.LocalAverage)
+        if not found and self.thorough:
+            smooth = cv2.GaussianBlur(gray, (3, 3), 0)
+            found = self._zxing(smooth, zxingcpp.Binarizer.GlobalHistogram) or self._zxing(smooth, zxingcpp.Binarizer.LocalAverage)
+        return found
+
+
+_decoders: dict[tuple[str, tuple[str, ...], bool], Decoder] = {}
+
+
+def decode_image(
+    image: str | Path | np.ndarray,
+    backend: str = "zxing",
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    thorough: bool = True,
+) -> list[Decoded]:
+    """Every QR / Code 128 code in an image file or array (BGR or grayscale); [] when none."""
+    key = (backend, tuple(formats), thorough)
+    dec = _decoders.get(key)
+    if dec is None:
+        dec = _decoders[key] = Decoder(backend, formats, thorough)
+    arr = image if isinstance(image, np.ndarray) else load_image(image)
+    return dec.decode(arr)
+
+
+class Deduper:
+    """Counts a code once while it stays in view: seen again within `seconds`, it is not new.
+
+    Each sighting renews the window, so a job bag held under the camera is one scan; taken away
+    for longer than `seconds` and shown again, it is a new scan.
+    """
+
+    def __init__(self, seconds: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+
+    def is_new(self, text: str) -> bool:
+        now = self.clock()
+        last = self._seen.get(text)
+        self._seen[text] = now
+        if len(self._seen) > 256:  # forget codes long out of view
+            self._seen = {t: s for t, s in self._seen.items() if now - s < self.seconds}
+        return last is None or now - last >= self.seconds
+
+
+# -- frame sources -------------------------------------------------------------------------------
+
+
+class Camera(Protocol):
+    """What the kiosk needs from a camera: frames to scan and JPEG stills for stage photos."""
+
+    def read(self) -> np.ndarray | None: ...
+
+    def capture(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class FolderCamera:
+    """A 'camera' that shows the images of a folder one after another, cycling (demo and tests).
+
+    capture() returns the next image as JPEG bytes (JPEG files unchanged, others re-encoded);
+    read() returns the next image as a BGR array, like a video frame.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if self.folder.is_dir() else []
+        if not self.files:
+            raise FloorkioskError(f"{folder}: no images to show (looked for {', '.join(IMAGE_SUFFIXES)})")
+        self._i = 0
+        self._lock = threading.Lock()
+
+    def _next(self) -> Path:
+        with self._lock:
+            p = self.files[self._i % len(self.files)]
+            self._i += 1
+            return p
+
+    def capture(self) -> bytes:
+        p = self._next()
+        data = p.read_bytes()
+        if p.suffix.lower() in (".jpg", ".jpeg"):
+            return data
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as im:
+            out = io.BytesIO()
+            im.convert("RGB").save(out, "JPEG", quality=95)
+            return out.getvalue()
+
+    def read(self) -> np.ndarray | None:
+        p = self._next()
+        img = cv2.imdecode(np.fromfile(str(p), dtype=np.uint8), cv2.IMREAD_COLOR)
+        if img is None:
+            from PIL import Image
+
+            with Image.open(p) as im:
+                img = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
+        return img
+
+    def close(self) -> None:
+        pass
+
+
+class OpenCvCamera:
+    """A camera through cv2.VideoCapture: a device index (0), a device path, a file or a stream URL."""
+
+    def __init__(self, source: int | str, width: int | None = None, height: int | None = None) -> None:
+        self.source = source
+        self._cap = cv2.VideoCapture(source)
+        if not self._cap.isOpened():
+            raise FloorkioskError(f"camera {source!r} could not be opened (unplugged, busy, or a wrong address?)")
+        if width:
+            self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        self._lock = threading.Lock()
+
+    def read(self) -> np.ndarray | None:
+        with self._lock:
+            ok, frame = self._cap.read()
+        return frame if ok else None
+
+    def capture(self, quality: int = 95) -> bytes:
+        frame = self.read()
+        if frame is None:
+            raise FloorkioskError(f"camera {self.source!r} gave no picture")
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise FloorkioskError("the picture could not be encoded as JPEG")
+        return buf.tobytes()
+
+    def close(self) -> None:
+        with self._lock:
+            self._cap.release()
+
+
+def _source(source: int | str | Path) -> int | str:
+    if isinstance(source, str) and source.isdigit():
+        return int(source)
+    return source if isinstance(source, int) else str(source)
+
+
+def open_camera(source: int | str | Path) -> FolderCamera | OpenCvCamera:
+    """A FolderCamera for a folder of images, otherwise an OpenCV camera (index, path, URL)."""
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return FolderCamera(source)
+    return OpenCvCamera(_source(source))
+
+
+class CameraScanner:
+    """A daemon thread that reads camera frames, decodes them, and calls on_scan(text) once per code.
+
+    source          device index, device path, video file, stream URL, or a folder of images
+    on_scan         called from this thread with the code's text (the kiosk marshals it to the UI)
+    dedupe_seconds  the same code seen again within this time counts once
+    backend         "zxing" or "pyzbar"
+    fps             at most this many frames decoded per second (leave the CPU to the kiosk)
+    on_error        optional: called with a message when the camera fails (then it retries)
+    """
+
+    def __init__(
+        self,
+        source: int | str | Path | Camera,
+        on_scan: Callable[[str], None],
+        dedupe_seconds: float = 2.0,
+        backend: str = "zxing",
+        *,
+        formats: Sequence[str] = DEFAULT_FORMATS,
+        fps: float = 15.0,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.on_scan = on_scan
+        self.on_error = on_error
+        self.decoder = Decoder(backend, formats)
+        self.dedupe = Deduper(dedupe_seconds)
+        self.fps = fps
+        self.frames = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._camera: Camera | None = None
+
+    def start(self) -> "CameraScanner":
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="camera scanner", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _open(self) -> Camera:
+        if isinstance(self.source, (int, str, Path)):
+            return open_camera(self.source)
+        return self.source
+
+    def _run(self) -> None:
+        period = 1.0 / self.fps if self.fps else 0.0
+        while not self._stop.is_set():
+            if self._camera is None:
+                try:
+                    self._camera = self._open()
+                except FloorkioskError as exc:
+                    if self.on_error:
+                        self.on_error(str(exc))
+                    self._stop.wait(1.0)
+                    continue
+            started = time.monotonic()
+            frame = self._camera.read()
+            if frame is None:
+                if self.on_error:
+                    self.on_error(f"camera {self.source!r} gave no picture; reopening")
+                self._camera.close()
+                self._camera = None
+                self._stop.wait(0.5)
+                continue
+            self.frames += 1
+            for code in self.decoder.decode(frame):
+                if self.dedupe.is_new(code.text):
+                    try:
+                        self.on_scan(code.text)
+                    except Exception:  # a broken listener must not stop the camera
+                        pass
+            self._stop.wait(max(0.0, period - (time.monotonic() - started)))
+        if self._camera is not None and isinstance(self.source, (int, str, Path)):
+            self._camera.close()
