@@ -1,0 +1,122 @@
+"""Foundation benchmark: scan lookup, durable single append, bulk append and full rebuild on a large site.
+
+Each figure is printed beside a bare sqlite3 baseline measured in the same run (a durable single-row
+insert; a bulk insert), so the ratio holds on a noisy machine.
+
+    python benchmarks/bench_foundation.py [--jobs 100000] [--events 2000000] [--quick]
+
+Targets (2 cores): lookup p99 <= 3 ms; single durable append p99 <= 2 ms and within 10x of the bare
+insert; bulk >= 25,000 events/s; rebuild of 2M events <= 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine, ms, pct, summary  # noqa: E402
+from gen_site import cached, generate  # noqa: E402
+
+from floorkiosk.domain import events as ev  # noqa: E402
+from floorkiosk.domain import payloads  # noqa: E402
+from floorkiosk.services import open_shop  # noqa: E402
+
+
+def bare_durable_inserts(folder: Path, n: int) -> list[float]:
+    conn = sqlite3.connect(folder / "bare.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, payload TEXT)")
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO t (id, payload) VALUES (?, ?)", (f"{i:032x}", '{"reason":"bench"}'))
+        conn.execute("COMMIT")
+        out.append(time.perf_counter() - t0)
+    conn.close()
+    return out
+
+
+def bare_bulk_rate(folder: Path, n: int) -> float:
+    conn = sqlite3.connect(folder / "bulk.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, job TEXT, payload TEXT)")
+    rows = [(f"{random.getrandbits(128):032x}", f"J{i // 20:06d}", '{"stage":"casting","grams":"9.81"}') for i in range(n)]
+    t0 = time.perf_counter()
+    for i in range(0, n, 10_000):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("INSERT INTO t (id, job, payload) VALUES (?, ?, ?)", rows[i:i + 10_000])
+        conn.execute("COMMIT")
+    rate = n / (time.perf_counter() - t0)
+    conn.close()
+    return rate
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=100_000)
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--quick", action="store_true", help="a 5,000-job site, for a smoke run")
+    a = ap.parse_args()
+    if a.quick:
+        a.jobs, a.events = 5_000, 100_000
+    print(f"machine: {machine()}")
+    tmp = Path(tempfile.mkdtemp(prefix="fk-bench-"))
+
+    # Bulk append on a fresh journal (a tenth of the site, at least 100k events), beside a bare bulk insert.
+    bulk = generate(tmp / "bulk-site", jobs=max(a.jobs // 10, 5_000), events=max(a.events // 10, 100_000), quiet=True)
+    bare_bulk = bare_bulk_rate(tmp, bulk["events"])
+    print(f"bulk append:        {bulk['events_per_s']:>10,.0f} events/s over {bulk['events']:,} events "
+          f"(bare sqlite3 bulk insert {bare_bulk:,.0f} rows/s; target >= 25,000)")
+
+    site = cached(a.jobs, a.events)
+    shop = open_shop(site)
+    n_events = shop.journal.count()
+    n_jobs = shop.journal.query("SELECT count(*) FROM jobs")[0][0]
+    print(f"site:               {n_jobs:,} jobs, {n_events:,} events ({site})")
+
+    # Scan lookup: the payload a scanner delivers, to everything the job card shows.
+    rng = random.Random(5)
+    ids = [f"J{rng.randint(1, n_jobs):06d}" for _ in range(2000)]
+    lookups = []
+    for jid in ids:
+        raw = payloads.encode(payloads.Kind.JOB, jid)
+        t0 = time.perf_counter()
+        s = shop.scan(raw)
+        card = shop.job_card(s.value)
+        shop.allowed_actions(card.job, "ben", "setting")
+        lookups.append(time.perf_counter() - t0)
+    print(f"scan lookup:        {summary(lookups)}  (target p99 <= 3 ms)")
+
+    # Single durable append, with the derived tables updated in the same transaction.
+    appends = []
+    for jid in ids[:1000]:
+        e = ev.Event(ev.LABEL_REPRINTED, jid, "ana", "casting", {"reason": "benchmark"})
+        t0 = time.perf_counter()
+        shop.journal.append(e)
+        appends.append(time.perf_counter() - t0)
+    bare = bare_durable_inserts(tmp, 1000)
+    ratio = pct(appends, 99) / pct(bare, 99)
+    print(f"durable append:     {summary(appends)}  (target p99 <= 2 ms)")
+    print(f"bare durable insert: {summary(bare)}  -> append/bare at p99 = {ratio:.1f}x (target <= 10x)")
+
+    # Full rebuild of the derived tables from every event.
+    t0 = time.perf_counter()
+    shop.journal.rebuild()
+    took = time.perf_counter() - t0
+    print(f"full rebuild:       {took:.1f} s for {shop.journal.count():,} events "
+          f"({shop.journal.count() / took:,.0f} events/s; target <= 60 s for 2M)")
+    shop.close()
+
+
+if __name__ == "__main__":
+    main()
