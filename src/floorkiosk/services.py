@@ -536,13 +536,22 @@ class Shop:
             if not s.get("client_initials") and s.get("client"):
                 s["client_initials"] = "".join(w[0] for w in str(s["client"]).split() if w)[:3].upper()
         box: dict[str, Any] = {}
+        hub = bool(self.site.settings.hub)
+        if hub:
+            # Many kiosks: numbers come from blocks the hub reserved for this one (see hubsync).
+            from floorkiosk import hubsync
+            hubsync.ensure_numbers(self, "job", len(specs))
 
         def check(conn) -> None:
-            row = conn.execute("SELECT max(id) FROM jobs").fetchone()
-            n = int(row[0][1:]) if row and row[0] else 0
+            if hub:
+                numbers = hubsync.take_numbers(conn, "job", len(specs))
+            else:
+                row = conn.execute("SELECT max(id) FROM jobs").fetchone()
+                n = int(row[0][1:]) if row and row[0] else 0
+                numbers = [n + 1 + i for i in range(len(specs))]
             evs = []
             for i, s in enumerate(specs):
-                jid = payloads.job_number(n + 1 + i)
+                jid = payloads.job_number(numbers[i])
                 evs.append(self.event(ev.JOB_CREATED, jid, person_id, bench_id, {k: v for k, v in s.items() if v not in (None, "")} | {"route": s["route"]}))
             box["events"] = evs
 
@@ -555,10 +564,17 @@ class Shop:
         if not jobs:
             raise Refused("a batch needs at least one job")
         box: dict[str, Any] = {}
+        hub = bool(self.site.settings.hub)
+        if hub:
+            from floorkiosk import hubsync
+            hubsync.ensure_numbers(self, "batch", 1)
 
         def check(conn) -> None:
-            row = conn.execute("SELECT max(id) FROM batches").fetchone()
-            n = int(row[0][1:]) if row and row[0] else 0
+            if hub:
+                n = hubsync.take_numbers(conn, "batch", 1)[0] - 1
+            else:
+                row = conn.execute("SELECT max(id) FROM batches").fetchone()
+                n = int(row[0][1:]) if row and row[0] else 0
             bid = f"B{n + 1:04d}"
             evs = [self.event(ev.BATCH_CREATED, None, person_id, bench_id, {"batch": bid, "design": design, "jobs": jobs})]
             evs += [self.event(ev.BATCH_CREATED, j, person_id, bench_id, {"batch": bid}) for j in jobs]

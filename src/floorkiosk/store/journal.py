@@ -3,6 +3,11 @@
 One writer discipline: every write is a `BEGIN IMMEDIATE` transaction that appends the events and
 updates every projector's tables, then commits with a full fsync (synchronous=FULL), so what the
 screen acknowledges is on disk and the derived state never disagrees with the journal.
+
+With a PostgreSQL hub, events also carry `hub_seq`, their place in the hub's one order. The derived
+tables are always the fold of the events in *canonical order*: acknowledged events by hub_seq, then
+this kiosk's pending events in the order they were recorded. Without a hub no event has a hub_seq and
+the canonical order is simply the journal order, as before.
 """
 
 from __future__ import annotations
@@ -22,11 +27,43 @@ from floorkiosk.store.projection import Projector
 from floorkiosk.store.schema import migrate
 
 _COLS = "seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
+# Acknowledged events in the hub's order, then pending ones in the order this kiosk recorded them.
+CANON = "hub_seq IS NULL, hub_seq, seq"
 
 
 def row_to_event(r: tuple) -> ev.Event:
-    return ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=json.loads(r[9]), ts=r[8], id=r[1],
-                    origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11], seq=r[0])
+    e = ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=json.loads(r[9]), ts=r[8], id=r[1],
+                 origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11], seq=r[0])
+    # Keep the payload text exactly as stored: that is what the hash covers and what is sent on.
+    object.__setattr__(e, "_pj", r[9])
+    return e
+
+
+def _m_hub_order(db: sqlite_utils.Database) -> None:
+    # hub_seq: the event's place in the hub's order, NULL while it is only here (pending).
+    db.execute("ALTER TABLE events ADD COLUMN hub_seq INTEGER")
+    db.execute("CREATE UNIQUE INDEX events_hub_seq ON events(hub_seq) WHERE hub_seq IS NOT NULL")
+    db.execute("CREATE INDEX events_pending ON events(origin, origin_seq) WHERE hub_seq IS NULL")
+    db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # Events the guardrails refuse when folded in the hub's order (hub sites only); derived.
+    db.execute("""CREATE TABLE conflicts (
+        event_id TEXT PRIMARY KEY, job TEXT NOT NULL, type TEXT NOT NULL, stage TEXT, person TEXT, bench TEXT,
+        origin TEXT NOT NULL, ts TEXT NOT NULL, reasons TEXT NOT NULL, status TEXT NOT NULL,
+        resolved_by TEXT, resolved_at TEXT, note TEXT) WITHOUT ROWID""")
+    db.execute("CREATE INDEX conflicts_status ON conflicts(status, ts)")
+
+
+# Applied by every journal, before the migrations of the extensions.
+JOURNAL_MIGRATIONS = [("003_hub_order", _m_hub_order)]
+
+
+@dataclass(frozen=True)
+class HubIngest:
+    """What a pulled batch changed: events new here, own events acknowledged, jobs folded again."""
+
+    new: list[ev.Event]
+    acked: int
+    refolded: set[str]
 
 
 @dataclass(frozen=True)
@@ -64,7 +101,7 @@ class Journal:
         self.projectors: list[Projector] = list(projectors)
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         with self.lock:
-            migrate(self.db, list(migrations))
+            migrate(self.db, [*JOURNAL_MIGRATIONS, *migrations])
 
     def close(self) -> None:
         with self.lock:
@@ -74,6 +111,10 @@ class Journal:
     def subscribe(self, fn: Callable[[list[ev.Event]], None]) -> None:
         """Call fn(events) after each commit (never before: a listener only sees what is on disk)."""
         self._listeners.append(fn)
+
+    def unsubscribe(self, fn: Callable[[list[ev.Event]], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
 
     def _head(self, origin: str) -> tuple[int, str]:
         row = self.conn.execute("SELECT origin_seq, hash FROM events WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1",
@@ -160,6 +201,108 @@ class Journal:
                 fn(new)
         return new
 
+    def ingest_hub(self, rows: list[tuple[int, ev.Event]], state: dict[str, str] | None = None) -> HubIngest:
+        """Record a batch pulled from the hub, in the hub's order, in one durable transaction.
+
+        rows are (hub_seq, event) in increasing hub_seq. This kiosk's own pending events are marked
+        acknowledged (they get their hub_seq); events new here are stored. A job that had pending
+        events here and receives another bench's event is folded again, because that event now
+        comes before the pending ones. `state` (sync bookkeeping, e.g. the pull cursor) is saved in
+        the same transaction, so a crash never leaves the cursor ahead of the events.
+        """
+        result = HubIngest([], 0, set())
+        if not rows and not state:
+            return result
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                pending_jobs = {r[0] for r in conn.execute(
+                    "SELECT DISTINCT job FROM events WHERE hub_seq IS NULL AND job IS NOT NULL")}
+                known: dict[str, int | None] = {}
+                ids = [e.id for _, e in rows]
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i:i + 500]
+                    for eid, hs in conn.execute(
+                            f"SELECT id, hub_seq FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                        known[eid] = hs
+                acks, inserts, fresh = [], [], []
+                for hs, e in rows:
+                    if e.id in known:
+                        if known[e.id] is None:
+                            acks.append((hs, e.id))
+                        continue  # already here and acknowledged: a batch pulled twice
+                    known[e.id] = hs
+                    inserts.append((e.id, e.origin, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts,
+                                    e.payload_json(), e.prev_hash, e.hash, hs))
+                    fresh.append(e)
+                if acks:
+                    conn.executemany("UPDATE events SET hub_seq = ? WHERE id = ?", acks)
+                if inserts:
+                    conn.executemany(
+                        "INSERT INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash,"
+                        " hash, hub_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", inserts)
+                    seqs = dict(conn.execute(
+                        f"SELECT hub_seq, seq FROM events WHERE hub_seq >= ? AND hub_seq <= ?",
+                        (inserts[0][-1], inserts[-1][-1])).fetchall())
+                    for row, e in zip(inserts, fresh):
+                        object.__setattr__(e, "seq", seqs[row[-1]])
+                refold = {e.job for e in fresh if e.job and e.job in pending_jobs}
+                for p in self.projectors:
+                    if refold and hasattr(p, "refold"):
+                        p.apply(conn, [e for e in fresh if e.job not in refold])
+                        p.refold(conn, refold, self._job_events_unlocked)
+                    else:
+                        p.apply(conn, fresh)
+                if state:
+                    conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
+                                     [(k, str(v)) for k, v in state.items()])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        result = HubIngest(fresh, len(acks), refold)
+        if fresh:
+            for fn in self._listeners:
+                fn(fresh)
+        return result
+
+    def _job_events_unlocked(self, job: str) -> list[ev.Event]:
+        return [row_to_event(r) for r in self.conn.execute(
+            f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY {CANON}", (job,))]
+
+    # -- sync bookkeeping ------------------------------------------------------------------------
+    def pending(self, limit: int = 5000, after_origin_seq: int = 0) -> list[ev.Event]:
+        """This kiosk's events not yet acknowledged by the hub, in the order they were recorded."""
+        with self.lock:
+            rows = self.conn.execute(
+                f"SELECT {_COLS} FROM events WHERE hub_seq IS NULL AND origin = ? AND origin_seq > ?"
+                " ORDER BY origin_seq LIMIT ?", (self.origin, after_origin_seq, limit)).fetchall()
+        return [row_to_event(r) for r in rows]
+
+    def pending_count(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM events WHERE hub_seq IS NULL AND origin = ?",
+                                     (self.origin,)).fetchone()[0]
+
+    def get_state(self, key: str, default: str | None = None) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_state(self, values: dict[str, str]) -> None:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
+                                      [(k, str(v)) for k, v in values.items()])
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
     # -- reading ---------------------------------------------------------------------------------
     def events(self, job: str | None = None, after_seq: int = 0, types: Iterable[str] | None = None,
                batch: int = 5000) -> Iterator[ev.Event]:
@@ -186,7 +329,8 @@ class Journal:
 
     def recent(self, job: str, limit: int = 20) -> list[ev.Event]:
         with self.lock:
-            rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY seq DESC LIMIT ?", (job, limit)).fetchall()
+            rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY hub_seq IS NULL DESC,"
+                                     " hub_seq DESC, seq DESC LIMIT ?", (job, limit)).fetchall()
         return [row_to_event(r) for r in reversed(rows)]
 
     def count(self) -> int:
@@ -214,7 +358,9 @@ class Journal:
 
     def _all_events_unlocked(self) -> Iterator[ev.Event]:
         cur = self.conn.cursor()
-        cur.execute(f"SELECT {_COLS} FROM events ORDER BY seq")
+        # Without any acknowledged event the canonical order is the journal order: stream it by seq.
+        hub = self.conn.execute("SELECT 1 FROM events WHERE hub_seq IS NOT NULL LIMIT 1").fetchone()
+        cur.execute(f"SELECT {_COLS} FROM events ORDER BY {CANON if hub else 'seq'}")
         while True:
             rows = cur.fetchmany(20000)
             if not rows:

@@ -1,19 +1,46 @@
-"""The job tables derived from the journal: where each job is, its stages, photos and batches."""
+"""The job tables derived from the journal: where each job is, its stages, photos, batches and conflicts.
+
+On a site with a hub the events of many benches are folded in the hub's order, which a bench that was
+offline did not know when it acted. There every event is judged again by the guardrails against the
+state before it in that order; one they refuse is not applied but recorded in `conflicts` for a
+supervisor, who accepts it (it is applied then, where the decision stands in the order) or dismisses
+it, with a `conflict.resolved` event. Only the reasons that depend on the order are judged again
+(state, prerequisites, verification, evidence, holds): skills, benches and roles were judged where the
+event was recorded, and judging them again would let a later change of people.toml rewrite history.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 from floorkiosk.domain import events as ev
-from floorkiosk.domain.config import Site
-from floorkiosk.domain.state import IN_PROGRESS, REWORK, TODO, JobState, apply, prerequisites_met
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain.config import Bench, Person, Site
+from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites_met
+
+# A supervisor's decision on a conflict: payload {"event": id, "decision": "accept"|"dismiss", "note": ...}.
+CONFLICT_RESOLVED = "conflict.resolved"
+
+# Guardrail reasons whose answer depends on the order of events, judged again in the hub's order.
+ORDER_REASONS = frozenset({"state", "prerequisite", "verification", "evidence", "on-hold", "not-on-hold",
+                           "complete", "four-eyes"})
+
+_KIND = {ev.STAGE_STARTED: g.START, ev.PHOTO_ATTACHED: g.PHOTO, ev.STAGE_FINISHED: g.FINISH,
+         ev.STAGE_VERIFIED: g.VERIFY, ev.STAGE_REJECTED: g.REJECT, ev.JOB_HELD: g.HOLD, ev.JOB_RELEASED: g.RELEASE}
 
 
 class Projector(Protocol):
-    """Keeps some derived tables in step with the journal, inside the appending transaction."""
+    """Keeps some derived tables in step with the journal, inside the appending transaction.
+
+    A projector may also define ``refold(conn, jobs, events_of)``: derive the rows of these jobs again
+    from ``events_of(job)`` (the job's events in canonical order). The journal calls it when events
+    pulled from the hub land before events already applied here; projectors without it get the
+    pulled events through ``apply`` in the order they arrive.
+    """
 
     tables: tuple[str, ...]
 
@@ -22,13 +49,37 @@ class Projector(Protocol):
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None: ...
 
 
+class _Out:
+    """Where one fold writes its side rows: photos are gathered and written once, conflicts at once."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.photos: list[tuple] = []
+
+    def photo(self, e: ev.Event) -> None:
+        self.photos.append((e.job, e.payload["sha256"], e.payload.get("stage"), e.ts, e.person, e.bench))
+
+    def flush(self) -> None:
+        if self.photos:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO photos (job, sha256, stage, ts, person, bench) VALUES (?, ?, ?, ?, ?, ?)",
+                self.photos)
+            self.photos = []
+
+
 class JobProjector:
-    tables = ("jobs", "job_stages", "photos", "batches")
+    BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self.routes = site.routes
         self.needs_verify = {s.id: s.verify for s in site.stages.values()}
+        self.hub = bool(site.settings.hub)
+        # conflicts are derived only where there is an order to disagree with
+        self.tables: tuple[str, ...] = self.BASE_TABLES + (("conflicts",) if self.hub else ())
+        self._any_bench = Bench("*", "any bench", tuple(site.stages), qc=True)
+        self._skills = tuple(sorted({s.skill for s in site.stages.values()}))
+        self._judges: dict[str | None, Person] = {}
 
     # -- folding ---------------------------------------------------------------------------------
     def fold(self, state: JobState | None, e: ev.Event) -> JobState:
@@ -38,9 +89,83 @@ class JobProjector:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return JobState.from_dict(json.loads(row[0])) if row else None
 
+    def _judge(self, person_id: str | None) -> Person:
+        # Everyone may do everything here: only the order-dependent reasons are judged again.
+        p = self._judges.get(person_id)
+        if p is None:
+            known = self.site.people.get(person_id or "")
+            p = Person(person_id or "", known.name if known else (person_id or "nobody"), "",
+                       ("admin", "supervisor"), self._skills)
+            self._judges[person_id] = p
+        return p
+
+    def conflict_reasons(self, state: JobState, e: ev.Event) -> list[str]:
+        """Why the guardrails refuse this event after `state` in the hub's order; empty if they allow it."""
+        if e.type == ev.JOB_CREATED:
+            return [f"job {e.job} was already created ({state.design or 'another job bag'}, {state.created_at});"
+                    " two benches gave the same number"]
+        p = e.payload
+        kind = _KIND.get(e.type)
+        if e.type == ev.WEIGHT_RECORDED:
+            kind = g.WEIGH_IN if p.get("phase") == "in" else g.WEIGH_OUT
+        if kind is None:
+            return []
+        try:
+            grams = Decimal(str(p["grams"])) if "grams" in p else None
+        except InvalidOperation:
+            grams = None
+        action = g.Action(kind, p.get("stage"), tuple(p.get("checklist", ())), grams)
+        decision = g.check(self.site, state, action, self._judge(e.person), self._any_bench)
+        reasons = [r for r in decision.reasons if r.code in ORDER_REASONS]
+        if not reasons:
+            return []
+        if p.get("override") and all(r.overridable for r in reasons):
+            return []  # a supervisor already lifted these when the event was recorded
+        return [r.text for r in reasons]
+
+    def _step(self, conn: sqlite3.Connection, state: JobState | None, e: ev.Event, out: _Out) -> JobState | None:
+        """Fold one job event; in hub mode judge it first and hold back what the guardrails refuse."""
+        if e.type == CONFLICT_RESOLVED:
+            return self._resolve(conn, state, e, out)
+        if state is None and e.type != ev.JOB_CREATED:
+            return None  # an event for a job this store does not know: nothing to derive
+        if self.hub and state is not None:
+            reasons = self.conflict_reasons(state, e)
+            if reasons:
+                conn.execute(
+                    "INSERT OR REPLACE INTO conflicts (event_id, job, type, stage, person, bench, origin, ts, reasons,"
+                    " status) VALUES (?,?,?,?,?,?,?,?,?, 'open')",
+                    (e.id, e.job, e.type, e.payload.get("stage"), e.person, e.bench, e.origin, e.ts,
+                     json.dumps(reasons, ensure_ascii=False)))
+                return state
+        state = self.fold(state, e)
+        if e.type == ev.PHOTO_ATTACHED:
+            out.photo(e)
+        return state
+
+    def _resolve(self, conn: sqlite3.Connection, state: JobState | None, e: ev.Event, out: _Out) -> JobState | None:
+        target = e.payload.get("event")
+        row = conn.execute("SELECT 1 FROM conflicts WHERE event_id = ? AND status = 'open'", (target,)).fetchone()
+        if row is None or state is None:
+            return state  # decided already, or no longer a conflict in this order: nothing to do
+        accept = e.payload.get("decision") == "accept"
+        conn.execute("UPDATE conflicts SET status = ?, resolved_by = ?, resolved_at = ?, note = ? WHERE event_id = ?",
+                     ("accepted" if accept else "dismissed", e.person, e.ts, e.payload.get("note", ""), target))
+        if accept:
+            from floorkiosk.store.journal import _COLS, row_to_event
+
+            r = conn.execute(f"SELECT {_COLS} FROM events WHERE id = ?", (target,)).fetchone()
+            if r is not None:
+                orig = row_to_event(r)
+                state = self.fold(state, orig)
+                if orig.type == ev.PHOTO_ATTACHED:
+                    out.photo(orig)
+        return state
+
     # -- writing ---------------------------------------------------------------------------------
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
         states: dict[str, JobState | None] = {}
+        out = _Out(conn)
         for e in events:
             if e.type == ev.BATCH_CREATED and e.job is None:
                 self._batch(conn, e)
@@ -49,22 +174,35 @@ class JobProjector:
                 continue
             if e.job not in states:
                 states[e.job] = self.load(conn, e.job)
-            if states[e.job] is None and e.type != ev.JOB_CREATED:
-                continue  # an event for a job this store does not know: nothing to derive
-            states[e.job] = self.fold(states[e.job], e)
-            if e.type == ev.PHOTO_ATTACHED:
-                self._photo(conn, e)
+            states[e.job] = self._step(conn, states[e.job], e, out)
+        out.flush()
         for state in states.values():
             if state is not None:
                 self.write(conn, state)
 
+    def refold(self, conn: sqlite3.Connection, jobs: Iterable[str],
+               events_of: Callable[[str], list[ev.Event]]) -> None:
+        """Derive these jobs' rows again from their events in canonical order."""
+        out = _Out(conn)
+        for job in sorted(jobs):
+            for t in ("photos", "job_stages"):
+                conn.execute(f"DELETE FROM {t} WHERE job = ?", (job,))
+            if self.hub:
+                conn.execute("DELETE FROM conflicts WHERE job = ?", (job,))
+            state = None
+            for e in events_of(job):
+                if e.type == ev.BATCH_CREATED and e.job is None:
+                    continue
+                state = self._step(conn, state, e, out)
+            if state is None:
+                conn.execute("DELETE FROM jobs WHERE id = ?", (job,))
+            else:
+                self.write(conn, state)
+        out.flush()
+
     def _batch(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         conn.execute("INSERT OR REPLACE INTO batches (id, design, jobs, created_at) VALUES (?, ?, ?, ?)",
                      (e.payload["batch"], e.payload.get("design", ""), json.dumps(e.payload.get("jobs", [])), e.ts))
-
-    def _photo(self, conn: sqlite3.Connection, e: ev.Event) -> None:
-        conn.execute("INSERT OR IGNORE INTO photos (job, sha256, stage, ts, person, bench) VALUES (?, ?, ?, ?, ?, ?)",
-                     (e.job, e.payload["sha256"], e.payload.get("stage"), e.ts, e.person, e.bench))
 
     def rows(self, s: JobState) -> tuple[tuple, list[tuple]]:
         route = self.routes.get(s.route)
@@ -100,19 +238,16 @@ class JobProjector:
         for t in self.tables:
             conn.execute(f"DELETE FROM {t}")
         states: dict[str, JobState] = {}
-        photos = []
+        out = _Out(conn)
         for e in events:
             if e.type == ev.BATCH_CREATED and e.job is None:
                 self._batch(conn, e)
                 continue
             if not e.job:
                 continue
-            prev = states.get(e.job)
-            if prev is None and e.type != ev.JOB_CREATED:
-                continue
-            states[e.job] = self.fold(prev, e)
-            if e.type == ev.PHOTO_ATTACHED:
-                photos.append((e.job, e.payload["sha256"], e.payload.get("stage"), e.ts, e.person, e.bench))
+            s = self._step(conn, states.get(e.job), e, out)
+            if s is not None:
+                states[e.job] = s
         job_rows, stage_rows = [], []
         for s in states.values():
             j, st = self.rows(s)
@@ -120,4 +255,4 @@ class JobProjector:
             stage_rows.extend(st)
         conn.executemany(self._JOB_SQL, job_rows)
         conn.executemany(self._STAGE_SQL, stage_rows)
-        conn.executemany("INSERT OR IGNORE INTO photos (job, sha256, stage, ts, person, bench) VALUES (?, ?, ?, ?, ?, ?)", photos)
+        out.flush()

@@ -1,0 +1,504 @@
+"""The PostgreSQL hub: its schema and bench roles, and the push, pull and audit statements the benches use.
+
+One hub holds every bench's events in one order (`hub_seq`), each event once (unique by id), each
+bench's chain whole and in its own order. Pushes are serialised by a transaction-scoped advisory
+lock, so hub_seq order is commit order and a bench that pulls "everything after N" never skips an
+event committed late. Each bench connects with its own role: it reads everything, inserts events
+only for the origins it registered (row-level security), and can change or delete nothing.
+
+The hub's schema is named in the address (``?options=-csearch_path%3Dname``), else ``floorkiosk``;
+the bench roles are named after it, so several hubs can share one PostgreSQL server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from floorkiosk.domain import events as ev
+from floorkiosk.errors import FloorkioskError
+from floorkiosk.store.journal import AuditProblem
+
+DEFAULT_SCHEMA = "floorkiosk"
+CREDENTIALS_FILE = "hub.toml"  # in a kiosk's site folder: its own role and password (mode 0600)
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
+_COLS = "hub_seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
+
+
+class HubError(FloorkioskError):
+    """The hub refused or could not do something; the message never holds a password."""
+
+
+# -- addresses and secrets ------------------------------------------------------------------------
+
+def mask_dsn(dsn: str | None) -> str:
+    """The address with any password replaced by ***: the only form that is ever shown or logged."""
+    if not dsn:
+        return ""
+    out = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", dsn)
+    out = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", r"\1***", out)
+    return out
+
+
+def scrub(text: str, *secret_values: str | None) -> str:
+    """Text from a driver or server with every known secret taken out."""
+    for s in secret_values:
+        if s:
+            text = text.replace(s, "***")
+    return mask_dsn(text)
+
+
+@dataclass(frozen=True)
+class HubAddress:
+    """Where the hub is and who this kiosk is there. `str()` shows it masked."""
+
+    dsn: str  # the site's hub address (from site.toml), possibly with a user of its own
+    user: str | None = None  # this kiosk's role, from hub.toml
+    password: str | None = None
+    bench: str | None = None
+
+    def __str__(self) -> str:
+        shown = mask_dsn(self.dsn)
+        return f"{shown} as {self.user}" if self.user else shown
+
+    __repr__ = __str__
+
+    @property
+    def schema(self) -> str:
+        return schema_of(self.dsn)
+
+    def kwargs(self) -> dict:
+        kw: dict = {}
+        if self.user:
+            kw["user"] = self.user
+        if self.password is not None:
+            kw["password"] = self.password
+        return kw
+
+    def scrub(self, text: str) -> str:
+        password = self.password or conninfo_to_dict(self.dsn).get("password")
+        return scrub(text, password)
+
+
+def schema_of(dsn: str) -> str:
+    """The hub's schema: from `options=-c search_path=NAME` in the address, else floorkiosk."""
+    opts = conninfo_to_dict(dsn).get("options") or ""
+    m = re.search(r"-c\s*search_path\s*=\s*([A-Za-z0-9_]+)", str(opts))
+    name = m.group(1).lower() if m else DEFAULT_SCHEMA
+    if not _IDENT.match(name):
+        raise HubError(f"hub schema name {name!r} must be lower-case letters, digits and _")
+    return name
+
+
+def role_name(schema: str, bench: str) -> str:
+    return f"{schema}_{bench.replace('-', '_')}"[:63]
+
+
+def group_role(schema: str) -> str:
+    return f"{schema}_benches"[:63]
+
+
+def channel(schema: str) -> str:
+    return f"{schema}_events"[:63]
+
+
+def read_credentials(site_dir: str | Path) -> dict:
+    """This kiosk's hub account from hub.toml, or {} (then the site's address is used as it is)."""
+    path = Path(site_dir) / CREDENTIALS_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise HubError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"user", "password", "bench"}
+    if unknown:
+        raise HubError(f"{path}: unknown keys {', '.join(sorted(unknown))}; known: user, password, bench")
+    return data
+
+
+def address_for(site_hub: str, site_dir: str | Path) -> HubAddress:
+    cred = read_credentials(site_dir)
+    return HubAddress(site_hub, cred.get("user"), cred.get("password"), cred.get("bench"))
+
+
+def write_credentials(path: Path, user: str, password: str, bench: str) -> None:
+    """Write one bench's account readable by its owner only (created 0600, never world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("# this bench's account on the hub: copy to the kiosk's site folder as hub.toml; keep private\n")
+        f.write(f'user = "{user}"\npassword = "{password}"\nbench = "{bench}"\n')
+
+
+# -- connecting -----------------------------------------------------------------------------------
+
+def connect(address: HubAddress, *, origin: str = "", timeout: float = 3.0) -> psycopg.Connection:
+    """An autocommit connection to the hub with its schema on the search path; HubError if it fails."""
+    try:
+        conn = psycopg.connect(
+            address.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),
+            application_name=f"floorkiosk {origin}".strip()[:63],
+            # A cut network must be noticed in seconds, not after the kernel's two hours.
+            keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
+            tcp_user_timeout=int(timeout * 1000) + 2000, **address.kwargs())
+    except psycopg.Error as exc:
+        raise HubError(f"cannot reach the hub at {address}: {address.scrub(str(exc).strip())}") from None
+    try:
+        conn.execute("SELECT set_config('search_path', %s, false)", (address.schema,))
+    except psycopg.Error as exc:
+        conn.close()
+        raise HubError(f"hub at {address}: {address.scrub(str(exc).strip())}") from None
+    return conn
+
+
+# -- creating the hub -----------------------------------------------------------------------------
+
+def _ddl(schema: str) -> list[sql.Composable]:
+    s = sql.Identifier(schema)
+    grp = sql.Identifier(group_role(schema))
+    # schema_of() allows only [a-z0-9_] in the name, so it can stand inside the function's text.
+    body = f"""
+    DECLARE first_n bigint; used bigint;
+    BEGIN
+      IF p_count < 1 OR p_count > 10000 THEN
+        RAISE EXCEPTION 'a block holds 1 to 10000 numbers, not %', p_count;
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM origins WHERE origin = p_origin AND role = session_user) THEN
+        RAISE EXCEPTION 'origin % is not registered to role %', p_origin, session_user;
+      END IF;
+      PERFORM pg_advisory_xact_lock(hashtext('{schema}.counters'));
+      INSERT INTO counters (kind, next) VALUES (p_kind, 1) ON CONFLICT DO NOTHING;
+      SELECT next INTO first_n FROM counters WHERE kind = p_kind FOR UPDATE;
+      -- numbers used before the hub existed (a kiosk that ran alone first) are never handed out again
+      IF p_kind = 'job' THEN
+        SELECT coalesce(max(substring(job from 2)::bigint), 0) + 1 INTO used
+          FROM events WHERE type = 'job.created' AND job ~ '^J[0-9]{{1,12}}$';
+      ELSE
+        SELECT coalesce(max(substring(payload::jsonb->>'batch' from 2)::bigint), 0) + 1 INTO used
+          FROM events WHERE type = 'batch.created' AND job IS NULL AND payload::jsonb->>'batch' ~ '^B[0-9]{{1,12}}$';
+      END IF;
+      first_n := greatest(first_n, used);
+      UPDATE counters SET next = first_n + p_count WHERE kind = p_kind;
+      INSERT INTO number_blocks (kind, first_n, last_n, origin) VALUES (p_kind, first_n, first_n + p_count - 1, p_origin);
+      RETURN first_n;
+    END"""
+    return [
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s),
+        sql.SQL("SELECT set_config('search_path', {}, true)").format(sql.Literal(schema)),
+        sql.SQL("""CREATE TABLE IF NOT EXISTS events (
+            hub_seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            origin text NOT NULL,
+            origin_seq bigint NOT NULL CHECK (origin_seq > 0),
+            type text NOT NULL, job text, person text, bench text, ts text NOT NULL,
+            payload text NOT NULL,
+            prev_hash text NOT NULL CHECK (length(prev_hash) = 64),
+            hash text NOT NULL CHECK (length(hash) = 64),
+            received_at timestamptz NOT NULL DEFAULT now(),
+            UNIQUE (origin, origin_seq))"""),
+        sql.SQL("CREATE INDEX IF NOT EXISTS events_job ON events (job, hub_seq)"),
+        sql.SQL("""CREATE TABLE IF NOT EXISTS origins (
+            origin text PRIMARY KEY,
+            role name NOT NULL DEFAULT current_user,
+            bench text,
+            registered_at timestamptz NOT NULL DEFAULT now(),
+            seen_at timestamptz,
+            pulled_hub_seq bigint NOT NULL DEFAULT 0,
+            queued integer NOT NULL DEFAULT 0)"""),
+        sql.SQL("""CREATE TABLE IF NOT EXISTS photos (
+            sha256 text PRIMARY KEY,
+            data bytea NOT NULL,
+            origin text,
+            uploaded_at timestamptz NOT NULL DEFAULT now(),
+            CHECK (sha256 = encode(sha256(data), 'hex')))"""),
+        sql.SQL("CREATE TABLE IF NOT EXISTS counters (kind text PRIMARY KEY, next bigint NOT NULL)"),
+        sql.SQL("""CREATE TABLE IF NOT EXISTS number_blocks (
+            kind text NOT NULL, first_n bigint NOT NULL, last_n bigint NOT NULL, origin text NOT NULL,
+            role name NOT NULL DEFAULT session_user, at timestamptz NOT NULL DEFAULT now())"""),
+        sql.SQL("""CREATE OR REPLACE FUNCTION reserve_numbers(p_kind text, p_count integer, p_origin text)
+            RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = {}, pg_temp AS {}""").format(
+            s, sql.Literal(body)),
+        # Row-level security: everyone reads; a bench writes only as the origins it registered.
+        sql.SQL("ALTER TABLE events ENABLE ROW LEVEL SECURITY"),
+        sql.SQL("ALTER TABLE origins ENABLE ROW LEVEL SECURITY"),
+        sql.SQL("DROP POLICY IF EXISTS read_all ON events"),
+        sql.SQL("CREATE POLICY read_all ON events FOR SELECT USING (true)"),
+        sql.SQL("DROP POLICY IF EXISTS insert_own ON events"),
+        sql.SQL("""CREATE POLICY insert_own ON events FOR INSERT WITH CHECK (
+            EXISTS (SELECT 1 FROM origins o WHERE o.origin = events.origin AND o.role = current_user))"""),
+        sql.SQL("DROP POLICY IF EXISTS read_all ON origins"),
+        sql.SQL("CREATE POLICY read_all ON origins FOR SELECT USING (true)"),
+        sql.SQL("DROP POLICY IF EXISTS claim ON origins"),
+        sql.SQL("CREATE POLICY claim ON origins FOR INSERT WITH CHECK (role = current_user)"),
+        sql.SQL("DROP POLICY IF EXISTS own ON origins"),
+        sql.SQL("CREATE POLICY own ON origins FOR UPDATE USING (role = current_user) WITH CHECK (role = current_user)"),
+        sql.SQL("""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {} NOLOGIN; END IF;
+            END $$""").format(sql.Literal(group_role(schema)), grp),
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC").format(s),
+        sql.SQL("REVOKE ALL ON FUNCTION reserve_numbers(text, integer, text) FROM PUBLIC"),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, grp),
+        sql.SQL("GRANT SELECT ON events, origins, photos TO {}").format(grp),
+        sql.SQL("GRANT INSERT (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
+                " ON events TO {}").format(grp),
+        sql.SQL("GRANT INSERT (origin, bench) ON origins TO {}").format(grp),
+        sql.SQL("GRANT UPDATE (bench, seen_at, pulled_hub_seq, queued) ON origins TO {}").format(grp),
+        sql.SQL("GRANT INSERT (sha256, data, origin) ON photos TO {}").format(grp),
+        sql.SQL("GRANT EXECUTE ON FUNCTION reserve_numbers(text, integer, text) TO {}").format(grp),
+    ]
+
+
+@dataclass
+class InitResult:
+    schema: str
+    roles: dict[str, str]  # bench -> role
+    credential_files: dict[str, Path]  # bench -> file holding its password
+
+
+def init_hub(admin: HubAddress, benches: list[str], credentials_dir: Path | None = None,
+             passwords: dict[str, str] | None = None) -> InitResult:
+    """Create (or bring up to date) the hub's schema and one login role per bench.
+
+    Run with an account that may create schemas and roles. Each new role gets a random password,
+    written only to credentials_dir/<bench>.toml (0600). An existing role keeps its password unless
+    a file is being written for it, in which case it gets a fresh one that matches the file.
+    """
+    schema = admin.schema
+    conn = connect(admin, origin="hub init")
+    roles, files = {}, {}
+    try:
+        with conn.transaction():
+            for stmt in _ddl(schema):
+                conn.execute(stmt)
+            for bench in benches:
+                role = role_name(schema, bench)
+                roles[bench] = role
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+                password = (passwords or {}).get(bench) or secrets.token_urlsafe(24)
+                if not exists:
+                    conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                        sql.Identifier(role), sql.Literal(password), sql.Identifier(group_role(schema))))
+                elif credentials_dir is not None:
+                    conn.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)))
+                    conn.execute(sql.SQL("GRANT {} TO {}").format(
+                        sql.Identifier(group_role(schema)), sql.Identifier(role)))
+                if credentials_dir is not None:
+                    path = Path(credentials_dir) / f"{bench}.toml"
+                    write_credentials(path, role, password, bench)
+                    files[bench] = path
+    except psycopg.Error as exc:
+        raise HubError(f"hub init at {admin} failed: {admin.scrub(str(exc).strip())}") from None
+    finally:
+        conn.close()
+    return InitResult(schema, roles, files)
+
+
+def drop_hub(admin: HubAddress, benches: list[str] = ()) -> None:
+    """Remove a hub's schema and its roles (tests; decommissioning)."""
+    schema = admin.schema
+    conn = connect(admin, origin="hub drop")
+    try:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        names = [r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
+                                            (schema.replace("_", r"\_") + r"\_%",))]
+        for role in names:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    finally:
+        conn.close()
+
+
+# -- what a bench does ----------------------------------------------------------------------------
+
+def register(conn: psycopg.Connection, origin: str, bench: str | None) -> None:
+    """Claim this origin for the connected role (first come); refuse an origin another role holds."""
+    conn.execute("INSERT INTO origins (origin, bench) VALUES (%s, %s) ON CONFLICT (origin) DO NOTHING",
+                 (origin, bench))
+    row = conn.execute("SELECT role, current_user FROM origins WHERE origin = %s", (origin,)).fetchone()
+    if row and row[0] != row[1]:
+        raise HubError(f"this kiosk's origin {origin!r} belongs to hub role {row[0]}, not {row[1]}; "
+                       "give the kiosk its own origin in node.toml")
+
+
+def hub_head(conn: psycopg.Connection, origin: str) -> tuple[int, str]:
+    row = conn.execute("SELECT origin_seq, hash FROM events WHERE origin = %s ORDER BY origin_seq DESC LIMIT 1",
+                       (origin,)).fetchone()
+    return (row[0], row[1]) if row else (0, ev.GENESIS)
+
+
+def push(conn: psycopg.Connection, origin: str, events: list[ev.Event], schema: str) -> int:
+    """Insert this origin's next events in one transaction; return how many were new on the hub.
+
+    Events the hub already has (a push whose answer was lost) are skipped by origin_seq, and the
+    first new one must follow the hub's last event of this origin exactly: no gap, no fork.
+    """
+    if not events:
+        return 0
+    with conn.transaction():
+        # One pusher at a time: hub_seq is then handed out in commit order.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.events",))
+        n, head = hub_head(conn, origin)
+        todo = [e for e in events if e.origin_seq > n]
+        if not todo:
+            return 0
+        first = todo[0]
+        if first.origin_seq != n + 1 or first.prev_hash != head:
+            raise HubError(f"origin {origin}: the hub has its chain up to #{n}, but the next event to send is "
+                           f"#{first.origin_seq}{' and does not follow it' if first.origin_seq == n + 1 else ''}; "
+                           "run `floorkiosk audit verify` here and `floorkiosk audit verify --hub`")
+        cols = list(zip(*[(e.id, e.origin, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts, e.payload_json(),
+                           e.prev_hash, e.hash) for e in todo]))
+        cur = conn.execute(
+            "INSERT INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
+            " SELECT id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash FROM"
+            " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
+            " AS t(id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash, ord)"
+            " ORDER BY ord ON CONFLICT (id) DO NOTHING", [list(c) for c in cols])
+        inserted = cur.rowcount
+        conn.execute("SELECT pg_notify(%s, %s)", (channel(schema), origin))
+    return inserted
+
+
+def _row_event(r: tuple) -> ev.Event:
+    import json
+
+    e = ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=json.loads(r[9]), ts=r[8], id=r[1],
+                 origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11])
+    object.__setattr__(e, "_pj", r[9])  # the payload text exactly as hashed and stored
+    return e
+
+
+def pull(conn: psycopg.Connection, after: int, limit: int = 5000) -> list[tuple[int, ev.Event]]:
+    """Events after hub_seq `after`, in the hub's order: [(hub_seq, event), ...]."""
+    rows = conn.execute(f"SELECT {_COLS} FROM events WHERE hub_seq > %s ORDER BY hub_seq LIMIT %s",
+                        (after, limit)).fetchall()
+    return [(r[0], _row_event(r)) for r in rows]
+
+
+def heartbeat(conn: psycopg.Connection, origin: str, pulled: int, queued: int, bench: str | None) -> None:
+    conn.execute("UPDATE origins SET seen_at = now(), pulled_hub_seq = %s, queued = %s,"
+                 " bench = coalesce(%s, bench) WHERE origin = %s", (pulled, queued, bench, origin))
+
+
+def reserve_numbers(conn: psycopg.Connection, kind: str, count: int, origin: str) -> int:
+    with conn.transaction():
+        return conn.execute("SELECT reserve_numbers(%s, %s, %s)", (kind, count, origin)).fetchone()[0]
+
+
+def missing_photos(conn: psycopg.Connection, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    have = {r[0] for r in conn.execute("SELECT sha256 FROM photos WHERE sha256 = ANY(%s)", (shas,))}
+    return set(shas) - have
+
+
+def put_photo(conn: psycopg.Connection, sha: str, data: bytes, origin: str) -> None:
+    conn.execute("INSERT INTO photos (sha256, data, origin) VALUES (%s, %s, %s) ON CONFLICT (sha256) DO NOTHING",
+                 (sha, data, origin))
+
+
+def get_photo(conn: psycopg.Connection, sha: str) -> bytes | None:
+    row = conn.execute("SELECT data FROM photos WHERE sha256 = %s", (sha,)).fetchone()
+    return bytes(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class BenchLag:
+    origin: str
+    bench: str | None
+    role: str
+    seen_ago_s: float | None  # seconds since the bench last synced
+    behind: int  # events on the hub it has not pulled yet
+    queued: int  # events it reported waiting to be pushed
+    pushed: int  # events of its own on the hub
+
+
+def lag(conn: psycopg.Connection) -> tuple[int, list[BenchLag]]:
+    """(events on the hub, each bench's lag)."""
+    total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    rows = conn.execute("""
+        SELECT o.origin, o.bench, o.role, extract(epoch FROM now() - o.seen_at),
+               (SELECT count(*) FROM events e WHERE e.hub_seq > o.pulled_hub_seq AND e.origin <> o.origin),
+               o.queued, (SELECT count(*) FROM events e WHERE e.origin = o.origin)
+        FROM origins o ORDER BY o.bench NULLS LAST, o.origin""").fetchall()
+    return total, [BenchLag(r[0], r[1], r[2], float(r[3]) if r[3] is not None else None, r[4], r[5], r[6])
+                   for r in rows]
+
+
+# -- auditing -------------------------------------------------------------------------------------
+
+def _stream(conn: psycopg.Connection, query: str, params: tuple = ()) -> Iterator[tuple]:
+    with conn.transaction():
+        with conn.cursor(name="fk_audit") as cur:
+            cur.itersize = 5000
+            cur.execute(query, params)
+            yield from cur
+
+
+def verify_hub(conn: psycopg.Connection) -> tuple[int, int, list[AuditProblem]]:
+    """Walk every origin's chain on the hub: (events, origins, first break of each broken chain).
+
+    Also checks that the hub's order keeps each bench's own order (hub_seq rises with origin_seq).
+    """
+    problems: list[AuditProblem] = []
+    broken: set[str] = set()
+    count = 0
+    state: dict[str, tuple[int, str, int]] = {}  # origin -> (next origin_seq, prev hash, last hub_seq)
+    for r in _stream(conn, f"SELECT {_COLS} FROM events ORDER BY origin, origin_seq"):
+        count += 1
+        e = _row_event(r)
+        if e.origin in broken:
+            continue
+        expect_n, prev, last_hub = state.get(e.origin, (1, ev.GENESIS, 0))
+        what = None
+        if e.origin_seq != expect_n:
+            what = (f"expected #{expect_n} of origin {e.origin} here; "
+                    f"{'an event before it is missing' if e.origin_seq > expect_n else 'numbering was altered'}")
+        elif e.prev_hash != prev:
+            what = "does not follow the event before it in its chain (deleted, inserted or reordered)"
+        elif e.compute_hash() != e.hash:
+            what = "was edited: its content no longer matches its hash"
+        elif r[0] < last_hub:
+            what = "reached the hub out of its bench's order"
+        if what:
+            problems.append(AuditProblem(e.id, e.origin, e.origin_seq, r[0], what))
+            broken.add(e.origin)
+            continue
+        state[e.origin] = (e.origin_seq + 1, e.hash, r[0])
+    return count, len(state) + len(broken - set(state)), problems
+
+
+def verify_hub_cli(site_dir: str | Path) -> int:
+    """`floorkiosk audit verify --hub`: 0 when every bench's chain on the hub is intact, 1 if not."""
+    from floorkiosk.domain.config import load_site
+
+    site = load_site(Path(site_dir) / "config")
+    if not site.settings.hub:
+        raise HubError("this site has no hub: set hub = \"postgresql://…\" in site.toml")
+    address = address_for(site.settings.hub, site_dir)
+    conn = connect(address, origin="audit")
+    try:
+        count, origins, problems = verify_hub(conn)
+    except psycopg.Error as exc:
+        raise HubError(f"audit on the hub at {address} failed: {address.scrub(str(exc).strip())}") from None
+    finally:
+        conn.close()
+    if problems:
+        for p in problems:
+            print(f"TAMPERED on the hub: {p}", file=sys.stderr)
+        return 1
+    print(f"hub ok: {count} events from {origins} benches, every chain intact ({address})")
+    return 0
