@@ -1,0 +1,261 @@
+"""`floorkiosk label …`: render labels to files, print them, badges and the command card sheet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from floorkiosk.errors import Refused
+from floorkiosk.paths import default_site_dir
+
+_DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card"}
+
+
+def _site(args: argparse.Namespace) -> Path:
+    return Path(args.site) if getattr(args, "site", None) else default_site_dir()
+
+
+def _site_if_any(args: argparse.Namespace) -> Path | None:
+    site = _site(args)
+    return site if (site / "config").is_dir() else None
+
+
+def _records_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--template", help="label template (default: from --job, --batch, --person or --command)")
+    p.add_argument("--job", action="append", default=[], metavar="ID", help="a job bag (repeat for many)")
+    p.add_argument("--batch", action="append", default=[], metavar="ID", help="a batch bag (repeat for many)")
+    p.add_argument("--person", action="append", default=[], metavar="ID", help="a person's badge card")
+    p.add_argument("--command", action="append", default=[], metavar="WORD", dest="commands",
+                   help="a command card (START, FINISH, …)")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a field on every label, or make one label from fields alone (stone parcels)")
+    p.add_argument("--copies", type=int, default=1, help="copies of each label (1-99)")
+
+
+def _printer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bench", help="print on this bench's printer (from the site config)")
+    p.add_argument("--printer", metavar="URI", help="or this printer: tcp://host:9100, cups:QUEUE, file:/path")
+    p.add_argument("--dpi", type=int, help="the printer's resolution: 203, 300 or 600")
+    p.add_argument("--language", choices=("zpl", "pdf", "png"), help="what the printer takes (default: zpl)")
+    p.add_argument("--paper", help="pdf: print sheets of labels on A4 or Letter")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    label = sub.add_parser("label", help="render and print job bag, batch, badge and command labels")
+    acts = label.add_subparsers(dest="label_cmd", metavar="ACTION")
+
+    p = acts.add_parser("list", help="the label templates, with their stock size")
+    p.set_defaults(func=cmd_list)
+
+    p = acts.add_parser("render", help="render labels to a file (ZPL, PNG or PDF)")
+    _records_options(p)
+    p.add_argument("--format", choices=("zpl", "png", "pdf"), required=True)
+    p.add_argument("--dpi", type=int, help="printer resolution: 203, 300 or 600 (default: 203 for zpl, else 300)")
+    p.add_argument("--paper", help="pdf: sheets of labels on A4 or Letter instead of one label a page")
+    p.add_argument("-o", "--output", required=True, help="file to write ('-' for standard output)")
+    p.set_defaults(func=cmd_render)
+
+    p = acts.add_parser("print", help="print labels on a bench's printer or a given one")
+    _records_options(p)
+    _printer_options(p)
+    p.add_argument("--reprint", metavar="REASON", help="a reprint of a lost or damaged job bag: recorded with the reason")
+    p.add_argument("--by", metavar="PERSON", help="who asks for the reprint (with --reprint)")
+    p.set_defaults(func=cmd_print)
+
+    p = acts.add_parser("badges", help="badge cards for everyone in people.toml (or those named)")
+    p.add_argument("--person", action="append", default=[], metavar="ID")
+    p.add_argument("--template", default="badge_card")
+    p.add_argument("-o", "--output", help="write to this file instead of printing")
+    p.add_argument("--format", choices=("zpl", "png", "pdf"), default="pdf", help="with -o (default: pdf)")
+    p.add_argument("--copies", type=int, default=1)
+    _printer_options(p)
+    p.set_defaults(func=cmd_badges)
+
+    p = acts.add_parser("commands", help="the command card sheet: START, FINISH, WEIGH, …")
+    p.add_argument("--command", action="append", default=[], metavar="WORD", dest="commands")
+    p.add_argument("--template", default="command_card")
+    p.add_argument("-o", "--output", help="write to this file instead of printing")
+    p.add_argument("--format", choices=("zpl", "png", "pdf"), default="pdf", help="with -o (default: pdf)")
+    p.add_argument("--copies", type=int, default=1)
+    _printer_options(p)
+    p.set_defaults(func=cmd_commands)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from floorkiosk import labels
+
+    for t in labels.list_templates(_site_if_any(args)):
+        print(f"{t.name:<16} {t.width_mm:g} x {t.height_mm:g} mm  {t.kind:<12} {t.title}  ({t.source})")
+    return 0
+
+
+def _fields(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise Refused(f"--field {pair!r}: write NAME=VALUE, e.g. --field stones='12 x round 1.5 mm'")
+        out[name.strip()] = value
+    return out
+
+
+def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
+    """Load the template and every record first: any unknown name fails here, before output."""
+    from floorkiosk import labels
+    from floorkiosk.labels import service
+
+    sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("person", args.person),
+                                 ("command", args.commands)) if v}
+    if len(sources) > 1:
+        raise Refused("give labels of one kind at a time: --job, --batch, --person or --command")
+    name = args.template or (next((_DEFAULT_TEMPLATE[k] for k in sources), None))
+    if name is None:
+        raise Refused("say which labels: --template NAME with --job, --batch, --person, --command or --field")
+    template = labels.load_template(name, _site_if_any(args))
+    extra = _fields(args.field)
+    wanted = {"job": "job", "batch": "batch", "badge": "person", "command": "command"}.get(template.kind)
+    if sources and next(iter(sources)) != wanted:
+        raise Refused(f"template {template.name!r} prints {template.kind} labels; "
+                      f"{'use --' + wanted if wanted else 'give its fields with --field'}")
+    if "command" in sources:
+        records = service.command_records(args.commands)
+    elif sources:
+        from floorkiosk.services import open_shop
+
+        shop = open_shop(_site(args))
+        try:
+            if "job" in sources:
+                records = service.job_records(shop, args.job)
+            elif "batch" in sources:
+                records = service.batch_records(shop, args.batch)
+            else:
+                records = service.badge_records(shop, args.person)
+        finally:
+            shop.close()
+    elif extra:
+        records = [{}]
+    else:
+        raise Refused(f"template {template.name!r} needs records: "
+                      f"{'--' + wanted + ' ID' if wanted else '--field NAME=VALUE for its fields'}")
+    return template, [{**r, **extra} for r in records]
+
+
+def _write(output: str, docs: list[bytes], fmt: str) -> list[str]:
+    from floorkiosk.labels.transport import send_file
+
+    if output == "-":
+        for d in docs:
+            sys.stdout.buffer.write(d)
+        sys.stdout.buffer.flush()
+        return ["standard output"]
+    written = []
+    path = Path(output)
+    for i, doc in enumerate(docs, start=1):
+        target = path if i == 1 else path.with_name(f"{path.stem}-{i}{path.suffix}")
+        written.append(send_file(str(target), doc, suffix="." + fmt).where)
+    return written
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from floorkiosk import labels
+
+    template, records = _template_and_records(args)
+    dpi = args.dpi or (203 if args.format == "zpl" else 300)
+    docs = labels.render(template, records, args.format, dpi, paper=args.paper, copies=args.copies)
+    written = _write(args.output, docs, args.format)
+    if args.output != "-":
+        print(f"{len(records) * args.copies} {template.title.lower()} label(s), {args.format} at {dpi} dpi: "
+              + ", ".join(written))
+    return 0
+
+
+def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
+    from floorkiosk.labels import Printer
+
+    if args.printer:
+        return Printer(args.printer, args.dpi or 203, args.language or "zpl", args.paper or default_paper).check()
+    if not args.bench:
+        raise Refused("say where to print: --bench ID (its printer in the site config) or --printer URI")
+    from floorkiosk.labels import service
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(_site(args))
+    try:
+        printer = service.bench_printer(shop, args.bench)
+    finally:
+        shop.close()
+    # Flags given on the command line win over the bench's settings.
+    return Printer(printer.uri, args.dpi or printer.dpi, args.language or printer.language,
+                   args.paper or printer.template_size or (default_paper if printer.language == "pdf" else None)).check()
+
+
+def cmd_print(args: argparse.Namespace) -> int:
+    from floorkiosk import labels
+
+    if args.reprint is not None:
+        return _reprint(args)
+    template, records = _template_and_records(args)
+    printer = _printer(args)
+    site = _site_if_any(args)
+    result = labels.print_labels(printer, template, records, copies=args.copies, site_dir=site)
+    print(f"printed {result}")
+    return 0
+
+
+def _reprint(args: argparse.Namespace) -> int:
+    from floorkiosk.labels import service
+    from floorkiosk.services import open_shop
+
+    if len(args.job) != 1 or args.batch or args.person or args.commands:
+        raise Refused("--reprint is for one job bag: give exactly one --job")
+    if not args.by or not args.bench:
+        raise Refused("a reprint is recorded: give --by PERSON and --bench BENCH")
+    shop = open_shop(_site(args))
+    try:
+        printer = _printer(args) if args.printer else None
+        result, event = service.reprint_job_bag(shop, args.job[0], person_id=args.by, bench_id=args.bench,
+                                                reason=args.reprint, printer=printer,
+                                                template=args.template or "job_bag")
+    finally:
+        shop.close()
+    print(f"reprinted {result}; recorded as {getattr(event, 'type', 'an event')}")
+    return 0
+
+
+def _people_or_commands(args: argparse.Namespace, kind: str) -> int:
+    from floorkiosk import labels
+    from floorkiosk.labels import service
+
+    site = _site_if_any(args)
+    template = labels.load_template(args.template, site)
+    if kind == "badge":
+        from floorkiosk.services import open_shop
+
+        shop = open_shop(_site(args))
+        try:
+            records = service.badge_records(shop, args.person)
+        finally:
+            shop.close()
+    else:
+        records = service.command_records(args.commands)
+    if args.output:
+        dpi = args.dpi or (203 if args.format == "zpl" else 300)
+        paper = args.paper or ("A4" if args.format == "pdf" else None)
+        docs = labels.render(template, records, args.format, dpi, paper=paper, copies=args.copies)
+        print(f"{len(records) * args.copies} {template.title.lower()}(s): " + ", ".join(_write(args.output, docs, args.format)))
+        return 0
+    printer = _printer(args, default_paper="A4")
+    result = labels.print_labels(printer, template, records, copies=args.copies, site_dir=site)
+    print(f"printed {result}")
+    return 0
+
+
+def cmd_badges(args: argparse.Namespace) -> int:
+    return _people_or_commands(args, "badge")
+
+
+def cmd_commands(args: argparse.Namespace) -> int:
+    return _people_or_commands(args, "command")
+
