@@ -321,6 +321,11 @@ def load_site(folder: str | Path) -> Site:
         if problems:
             raise ConfigError(problems)
         raw["qc"] = qc_r.data
+        # inspection plans and defect codes name stages, routes and benches: check them against these
+        from floorkiosk.domain.qc import validate_qc
+        validate_qc(qc_r, stages, routes, benches)
+        if problems:
+            raise ConfigError(problems)
     return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw)
 
 

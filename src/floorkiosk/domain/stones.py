@@ -1,0 +1,138 @@
+"""Stone parcels: stones issued to a setter and how each was accounted for (set, returned, broken, lost).
+
+A parcel is one issue of one stone line of a job (kind, shape, count, carat weight, certificate)
+to one setter. At the end of setting every stone must be accounted for:
+
+    issued = set + returned + broken + lost      (count, and carat weight within a tolerance)
+
+Before setting ends an unbalanced parcel is simply open (the stones are on the setter's bench);
+after it, it is a discrepancy. Pure: no I/O, the same moves always give the same balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from floorkiosk.errors import Refused
+
+MOVES = ("set", "returned", "broken", "lost")
+OPEN, BALANCED, DISCREPANCY = "open", "balanced", "discrepancy"
+CT = Decimal("0.001")
+
+
+def stones_word(n: int) -> str:
+    return f"{n} stone{'s' if n != 1 else ''}"
+
+
+def ct_text(ct: Decimal | str | None) -> str:
+    if ct is None or ct == "":
+        return "? ct"
+    return f"{Decimal(str(ct)).quantize(CT)} ct"
+
+
+def line_text(stone: dict[str, Any]) -> str:
+    """A stone line of a job card in words: '18 round diamond, 0.360 ct (GIA 2141438171)'."""
+    parts = [str(stone.get("count", "?")), str(stone.get("shape", "")).strip(), str(stone.get("kind", "")).strip()]
+    text = " ".join(p for p in parts if p)
+    if stone.get("ct") not in (None, ""):
+        text += f", {ct_text(stone['ct'])}"
+    if stone.get("cert"):
+        text += f" ({stone['cert']})"
+    return text
+
+
+@dataclass
+class Parcel:
+    id: str  # SP0001, printed on the parcel paper
+    job: str
+    line: int  # which stone line of the job (1-based)
+    kind: str
+    shape: str
+    cert: str
+    setter: str  # the person the stones were issued to
+    issued_n: int
+    issued_ct: Decimal
+    n: dict[str, int] = field(default_factory=lambda: {m: 0 for m in MOVES})
+    ct: dict[str, Decimal] = field(default_factory=lambda: {m: Decimal(0) for m in MOVES})
+    setting_done: bool = False  # the setting stage has finished since the parcel was issued
+
+    @property
+    def accounted_n(self) -> int:
+        return sum(self.n.values())
+
+    @property
+    def accounted_ct(self) -> Decimal:
+        return sum(self.ct.values(), Decimal(0))
+
+    @property
+    def missing_n(self) -> int:
+        return self.issued_n - self.accounted_n
+
+    @property
+    def missing_ct(self) -> Decimal:
+        return self.issued_ct - self.accounted_ct
+
+    def status(self, tolerance: Decimal = Decimal("0.01")) -> str:
+        balanced = self.missing_n == 0 and abs(self.missing_ct) <= tolerance
+        if balanced:
+            return BALANCED
+        return DISCREPANCY if self.setting_done else OPEN
+
+    def account_text(self) -> str:
+        return (f"{self.issued_n} issued ({ct_text(self.issued_ct)}): "
+                + ", ".join(f"{self.n[m]} {m}" for m in MOVES) + f" ({ct_text(self.accounted_ct)})")
+
+    def problem(self, tolerance: Decimal = Decimal("0.01")) -> str:
+        """What does not add up, in words; '' when the parcel balances."""
+        if self.missing_n > 0:
+            return f"{stones_word(self.missing_n)} ({ct_text(self.missing_ct)}) not accounted for: {self.account_text()}"
+        if self.missing_n < 0:
+            return f"{stones_word(-self.missing_n)} more accounted for than issued: {self.account_text()}"
+        if abs(self.missing_ct) > tolerance:
+            return (f"carat weight differs by {ct_text(abs(self.missing_ct))} "
+                    f"(tolerance {ct_text(tolerance)}): {self.account_text()}")
+        return ""
+
+    def stones_text(self) -> str:
+        return f"{self.issued_n} {self.shape} {self.kind}".replace("  ", " ").strip()
+
+
+def parse_count(value: Any, what: str = "count") -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        raise Refused(f"{what} {value!r} is not a whole number of stones") from None
+    if n < 1:
+        raise Refused(f"{what} must be at least 1 stone, not {n}")
+    return n
+
+
+def parse_ct(value: Any) -> Decimal:
+    t = str(value).strip().removesuffix("ct").strip().replace(",", ".")
+    try:
+        ct = Decimal(t)
+    except InvalidOperation:
+        raise Refused(f"carat weight {value!r} is not a number") from None
+    if not ct.is_finite() or ct < 0:
+        raise Refused(f"carat weight {value!r} must be 0 or more carats")
+    return ct
+
+
+def estimate_ct(issued_n: int, issued_ct: Decimal, n: int) -> Decimal:
+    """The carat weight of n stones of a parcel, from its average stone (when not weighed)."""
+    if issued_n <= 0:
+        return Decimal(0)
+    return (issued_ct * n / issued_n).quantize(CT)
+
+
+def check_move(p: Parcel, move: str, n: int) -> None:
+    """Refuse a move that cannot be right; the message says what the parcel holds."""
+    if move not in MOVES:
+        raise Refused(f"unknown stone move {move!r}; moves are {', '.join(MOVES)}")
+    if n < 1:
+        raise Refused(f"{move}: at least 1 stone, not {n}")
+    if p.accounted_n + n > p.issued_n:
+        raise Refused(f"parcel {p.id} had {p.issued_n} issued and {p.accounted_n} already accounted for; "
+                      f"{n} more {move} would make {p.accounted_n + n}. Check the count; nothing was recorded")
