@@ -163,7 +163,7 @@ def test_wrong_baud_rate_is_never_a_number(bench):
     good = load_profile(name).serial
     wrong = SerialSettings(19200 if good.baudrate != 19200 else 9600, good.bytesize, good.parity, good.stopbits)
     with Scale(sim.path, name, serial_settings=wrong) as bad:
-        results = [bad.read_now(0.4) for _ in range(3)]
+        results = [bad.read_now(0.3) for _ in range(2)]
     assert all(isinstance(r, ScaleStatus) for r in results), results
     assert {r.kind for r in results} <= {StatusKind.UNPARSEABLE, StatusKind.SILENT}
     assert any("baud" in r.message or "8N1" in r.message or "O1" in r.message or "E1" in r.message for r in results)

@@ -12,6 +12,7 @@ open the port by pyserial URL, send the profile's command, frame the bytes, pars
 
 from __future__ import annotations
 
+import os
 import termios
 import threading
 import time
@@ -71,8 +72,20 @@ def open_port(url: str, settings: SerialSettings, timeout: float = 0.02) -> seri
     port.stopbits = _STOPBITS[float(settings.stopbits)]
     port.xonxoff = settings.xonxoff
     port.rtscts = settings.rtscts
-    port.open()
+    try:
+        port.open()
+    except termios.error:
+        # A pty has no parity or data bits (the kernel keeps it CS8) and Linux at times refuses a
+        # 7-bit setting on it with EINVAL; only the baud rate means something there.
+        if not _is_pty(url):
+            raise
+        port.bytesize, port.parity = serial.EIGHTBITS, serial.PARITY_NONE
+        port.open()
     return port
+
+
+def _is_pty(url: str) -> bool:
+    return "://" not in url and os.path.realpath(url).startswith("/dev/pts/")
 
 
 class Scale:
@@ -461,6 +474,11 @@ def probe(
     for prof, s in trials:
         scale = Scale(url, prof, serial_settings=s)
         try:
+            if scale.open() is None and prof.mode == "poll":
+                # End whatever the previous trial left half-sent in the balance's input (a bare
+                # "w" waits there for more, and turns our next command into a syntax error).
+                scale._write(b"\r\n")
+                time.sleep(0.05)
             ev = scale.read_now(timeout)
         finally:
             scale.close()
