@@ -134,3 +134,80 @@ def hs_reply(paper_out: bool = False, paused: bool = False, head_open: bool = Fa
     two = f"001,0,{int(head_open)},{int(ribbon_out)},0,2,4,0,00000000,1,000"
     three = "1234,0"
     return b"".join(b"\x02" + s.encode() + b"\x03\r\n" for s in (one, two, three))
+
+
+def zpl_symbols_image(zpl: str, width: int, height: int) -> Image.Image:
+    """Draw the barcodes of one ZPL label as a Zebra reads them (ZPL II guide: ^FO, ^BY, ^BC mode N
+    with invocation codes, ^BQ with manual-input field data), text left out, so the printer's
+    bytes themselves can be scanned. Only what floorkiosk writes is understood."""
+    import re
+
+    import numpy as np
+    import qrcode
+    import qrcode.util
+    from barcode.charsets import code128 as c128
+
+    img = Image.new("L", (width, height), 255)
+    by_module, by_height = 2, 10
+    origin = (0, 0)
+    pending = None
+    for cmd in re.findall(r"\^([A-Z0-9@]{2})([^\^]*)", zpl):
+        name, args = cmd
+        if name == "BY":
+            parts = args.split(",")
+            by_module, by_height = int(parts[0]), int(parts[2])
+        elif name == "FO":
+            x, y = args.split(",")[:2]
+            origin = (int(x), int(y))
+        elif name == "BC":
+            bc_height = int(args.split(",")[1])
+            pending = ("BC", origin, by_module, bc_height)
+        elif name == "BQ":
+            pending = ("BQ", origin, int(args.split(",")[2]), by_height)
+        elif name == "FD" and pending is not None:
+            kind, (x0, y0), a, b = pending
+            if kind == "BC":
+                values = list(read_back_code128(args))
+                check = (values[0] + sum(i * v for i, v in enumerate(values[1:], start=1))) % 103
+                pattern = "".join(c128.CODES[v] for v in values + [check]) + c128.STOP + "11"
+                row = np.array([0 if c == "1" else 255 for c in pattern], dtype=np.uint8).repeat(a)
+                img.paste(Image.fromarray(np.tile(row, (b, 1))), (x0, y0))
+            else:
+                ecl = {"L": 1, "M": 0, "Q": 3, "H": 2}[args[0]]
+                assert args[1:3] == "M,", "floorkiosk always writes manual input"
+                mode_letter, data = args[3], args[4:]
+                if mode_letter == "B":
+                    data = data[4:]
+                mode = qrcode.util.MODE_ALPHA_NUM if mode_letter == "A" else qrcode.util.MODE_8BIT_BYTE
+                q = qrcode.QRCode(error_correction=ecl, border=0)
+                q.add_data(qrcode.util.QRData(data.encode(), mode=mode))
+                q.make(fit=True)
+                m = (~np.array(q.modules, dtype=bool)).astype(np.uint8) * 255
+                big = Image.fromarray(m).resize((m.shape[1] * a, m.shape[0] * a), Image.Resampling.NEAREST)
+                # The firmware sets a ^FO-placed QR lower by the ^BY bar height.
+                img.paste(big, (x0, y0 + b))
+            pending = None
+    return img
+
+
+def read_back_code128(zpl_data: str) -> tuple[int, ...]:
+    """Zebra ^BC mode-N field data read into Code 128 symbol values (ZPL II guide, table of
+    Code 128 invocation characters)."""
+    starts = {">9": (103, "A"), ">:": (104, "B"), ">;": (105, "C")}
+    switches = {">5": (99, "C"), ">6": (100, "B"), ">7": (101, "A")}
+    value, subset = starts[zpl_data[:2]]
+    values, i = [value], 2
+    while i < len(zpl_data):
+        two = zpl_data[i:i + 2]
+        if two in switches:
+            v, subset = switches[two]
+            values.append(v)
+            i += 2
+        elif subset == "C":
+            values.append(int(two))
+            i += 2
+        else:
+            char = ">" if two == "><" else zpl_data[i]
+            values.append(ord(char) - 32)
+            i += 2 if two == "><" else 1
+    return tuple(values)

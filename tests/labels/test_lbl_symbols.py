@@ -15,6 +15,8 @@ from barcode.codex import Code128
 from floorkiosk.domain.payloads import COMMANDS, Kind, encode
 from floorkiosk.labels import symbols
 
+from .helpers import read_back_code128
+
 
 def scheme_payloads(n: int = 400, seed: int = 5) -> list[str]:
     """Payloads of every kind, with digit runs of every length (odd ones too) at every position."""
@@ -48,31 +50,9 @@ def test_a_job_number_switches_to_subset_c_for_its_digits():
     assert symbols.zpl_code128_data("FK:S:SP12345") == ">:FK:S:SP>51234>65"
 
 
-def _read_back(zpl_data: str) -> tuple[int, ...]:
-    """Decode Zebra ^BC mode-N field data into symbol values (the printer's reading of it)."""
-    starts = {">9": (103, "A"), ">:": (104, "B"), ">;": (105, "C")}
-    switches = {">5": (99, "C"), ">6": (100, "B"), ">7": (101, "A")}
-    value, subset = starts[zpl_data[:2]]
-    values, i = [value], 2
-    while i < len(zpl_data):
-        two = zpl_data[i:i + 2]
-        if two in switches:
-            v, subset = switches[two]
-            values.append(v)
-            i += 2
-        elif subset == "C":
-            values.append(int(two))
-            i += 2
-        else:
-            char = ">" if two == "><" else zpl_data[i]
-            values.append(ord(char) - 32)
-            i += 2 if two == "><" else 1
-    return tuple(values)
-
-
 def test_zpl_field_data_reads_back_to_the_same_symbol():
     for p in scheme_payloads():
-        assert _read_back(symbols.zpl_code128_data(p)) == symbols.code128_values(p), p
+        assert read_back_code128(symbols.zpl_code128_data(p)) == symbols.code128_values(p), p
 
 
 def test_qr_symbol_is_exactly_what_qrcode_makes():

@@ -212,8 +212,22 @@ def send_cups(queue: str, data: bytes, *, raw: bool = True, title: str = "floork
     return Sent(f"cups queue {queue}", m.group(1) if m else out)
 
 
+def _scheduler_running() -> bool | None:
+    lpstat = shutil.which("lpstat")
+    if lpstat is None:
+        return None
+    try:
+        out = subprocess.run([lpstat, "-r"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return "is running" in out and "not running" not in out
+
+
 def _lp_error(queue: str, message: str) -> str:
     low = message.lower()
+    # lp says "does not exist" also when it cannot reach the scheduler at all: ask which it is.
+    if ("does not exist" in low or "not found" in low) and _scheduler_running() is False:
+        return "the CUPS scheduler (cupsd) is not running on this machine"
     if "does not exist" in low or "not found" in low or "unknown" in low:
         return f"CUPS queue {queue!r} is unknown: add it with lpadmin or fix the bench's printer uri"
     if "scheduler is not running" in low or "connection refused" in low or "unable to connect" in low:
