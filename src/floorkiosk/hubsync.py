@@ -218,6 +218,7 @@ def conflicts(shop: "Shop", status: str | None = "open", job: str | None = None)
         params.append(job)
     rows = shop.journal.query(
         "SELECT event_id, job, type, stage, person, bench, origin, ts, reasons, status, resolved_by, resolved_at, note"
+
         " FROM conflicts" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts, event_id", params)
     return [Conflict(*r[:8], json.loads(r[8]), *r[9:]) for r in rows]
 
@@ -303,7 +304,8 @@ class Round:
 class Syncer:
     """Push and pull over one hub connection; the background thread drives it, tests may too."""
 
-    def __init__(self, shop: "Shop", bench: str | None = None, address: HubAddress | None = None) -> None:
+    def __init__(self, shop: "Shop", bench: str | None = None, address: HubAddress | None = None,
+                 readonly: bool = False) -> None:
         if not shop.site.settings.hub and address is None:
             raise HubError("this site has no hub: set hub = \"postgresql://…\" in site.toml")
         self.shop = shop
@@ -315,12 +317,15 @@ class Syncer:
         self.conn: psycopg.Connection | None = None
         self._want_photos: set[str] = set()
         self._last_beat = 0.0
+        self.readonly = readonly  # only pull: a replica or an audit copy, not a bench
+
 
     def connect(self) -> None:
         self.close()
         conn = hub.connect(self.address, origin=self.origin)
         try:
-            hub.register(conn, self.origin, self.bench)
+            if not self.readonly:
+                hub.register(conn, self.origin, self.bench)
             conn.execute(f'LISTEN "{hub.channel(self.schema)}"')
         except BaseException:
             conn.close()
@@ -344,6 +349,9 @@ class Syncer:
         if self.conn is None:
             self.connect()
         r = Round()
+        if self.readonly:
+            self._pull(r)
+            return r
         self._push(r)
         self._pull(r)
         self._photos_down(r)

@@ -153,7 +153,7 @@ def connect(address: HubAddress, *, origin: str = "", timeout: float = 3.0) -> p
             keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2,
             tcp_user_timeout=int(timeout * 1000) + 2000, **address.kwargs())
     except psycopg.Error as exc:
-        raise HubError(f"cannot reach the hub at {address}: {address.scrub(str(exc).strip())}") from None
+        raise HubError(f"cannot reach the hub at {address}: {address.scrub(' '.join(str(exc).split()))}") from None
     try:
         conn.execute("SELECT set_config('search_path', %s, false)", (address.schema,))
     except psycopg.Error as exc:

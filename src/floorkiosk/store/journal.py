@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlite_utils
 
 from floorkiosk.domain import events as ev
-from floorkiosk.store.projection import Projector
+from floorkiosk.store.projection import Projector, admitted
 from floorkiosk.store.schema import migrate
 
 _COLS = "seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
@@ -49,7 +49,7 @@ def _m_hub_order(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE conflicts (
         event_id TEXT PRIMARY KEY, job TEXT NOT NULL, type TEXT NOT NULL, stage TEXT, person TEXT, bench TEXT,
         origin TEXT NOT NULL, ts TEXT NOT NULL, reasons TEXT NOT NULL, status TEXT NOT NULL,
-        resolved_by TEXT, resolved_at TEXT, note TEXT) WITHOUT ROWID""")
+        resolved_by TEXT, resolved_at TEXT, note TEXT, resolution TEXT) WITHOUT ROWID""")
     db.execute("CREATE INDEX conflicts_status ON conflicts(status, ts)")
 
 
@@ -107,6 +107,22 @@ class Journal:
         with self.lock:
             self.conn.close()
 
+    # -- projecting -------------------------------------------------------------------------------
+    def _judged(self) -> bool:
+        # Hub sites: the first projector (jobs) judges events in the hub's order; the others then see
+        # only what it admitted (see projection.admitted).
+        return bool(self.projectors) and bool(getattr(self.projectors[0], "hub", False)) and len(self.projectors) > 1
+
+    def _project(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
+        if not self._judged():
+            for p in self.projectors:
+                p.apply(conn, events)
+            return
+        self.projectors[0].apply(conn, events)
+        seen = list(admitted(conn, events))
+        for p in self.projectors[1:]:
+            p.apply(conn, seen)
+
     # -- writing ---------------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[list[ev.Event]], None]) -> None:
         """Call fn(events) after each commit (never before: a listener only sees what is on disk)."""
@@ -161,8 +177,7 @@ class Journal:
                 for i, c in enumerate(out):
                     object.__setattr__(c, "seq", first + i)  # numbered by SQLite; set once, before anyone sees it
                 del cur
-                for p in self.projectors:
-                    p.apply(conn, out)
+                self._project(conn, out)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -189,8 +204,7 @@ class Journal:
                          e.prev_hash, e.hash))
                     if cur.rowcount:
                         new.append(replace(e, seq=cur.lastrowid))
-                for p in self.projectors:
-                    p.apply(conn, new)
+                self._project(conn, new)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -248,12 +262,18 @@ class Journal:
                     for row, e in zip(inserts, fresh):
                         object.__setattr__(e, "seq", seqs[row[-1]])
                 refold = {e.job for e in fresh if e.job and e.job in pending_jobs}
-                for p in self.projectors:
+                judged = self._judged()
+                for i, p in enumerate(self.projectors):
                     if refold and hasattr(p, "refold"):
                         p.apply(conn, [e for e in fresh if e.job not in refold])
                         p.refold(conn, refold, self._job_events_unlocked)
+                    elif refold:
+                        # The order changed under applied events and this projector cannot fold one
+                        # job again: derive its tables again from every event, in canonical order.
+                        stream = self._all_events_unlocked()
+                        p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
                     else:
-                        p.apply(conn, fresh)
+                        p.apply(conn, list(admitted(conn, fresh)) if judged and i else fresh)
                 if state:
                     conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                      [(k, str(v)) for k, v in state.items()])
@@ -348,8 +368,10 @@ class Journal:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for p in self.projectors:
-                    p.rebuild(conn, self._all_events_unlocked())
+                judged = self._judged()
+                for i, p in enumerate(self.projectors):
+                    stream = self._all_events_unlocked()
+                    p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
@@ -47,6 +47,29 @@ class Projector(Protocol):
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None: ...
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None: ...
+
+
+def admitted(conn: sqlite3.Connection, events: Iterable[ev.Event]) -> Iterator[ev.Event]:
+    """The events as the other projectors must see them, once the job projector has judged them.
+
+    An event held back as a conflict is left out; a supervisor's acceptance stands in for the event it
+    accepts, at its own place in the order. On a site without a hub there are no conflicts and this
+    is the events unchanged.
+    """
+    from floorkiosk.store.journal import _COLS, row_to_event
+
+    for e in events:
+        if e.type == CONFLICT_RESOLVED:
+            target = e.payload.get("event")
+            row = conn.execute("SELECT status, resolution FROM conflicts WHERE event_id = ?", (target,)).fetchone()
+            if row and row[0] == "accepted" and row[1] == e.id:
+                r = conn.execute(f"SELECT {_COLS} FROM events WHERE id = ?", (target,)).fetchone()
+                if r is not None:
+                    yield row_to_event(r)
+                    continue
+            yield e
+        elif conn.execute("SELECT 1 FROM conflicts WHERE event_id = ?", (e.id,)).fetchone() is None:
+            yield e
 
 
 class _Out:
@@ -149,8 +172,9 @@ class JobProjector:
         if row is None or state is None:
             return state  # decided already, or no longer a conflict in this order: nothing to do
         accept = e.payload.get("decision") == "accept"
-        conn.execute("UPDATE conflicts SET status = ?, resolved_by = ?, resolved_at = ?, note = ? WHERE event_id = ?",
-                     ("accepted" if accept else "dismissed", e.person, e.ts, e.payload.get("note", ""), target))
+        conn.execute("UPDATE conflicts SET status = ?, resolved_by = ?, resolved_at = ?, note = ?, resolution = ?"
+                     " WHERE event_id = ?",
+                     ("accepted" if accept else "dismissed", e.person, e.ts, e.payload.get("note", ""), e.id, target))
         if accept:
             from floorkiosk.store.journal import _COLS, row_to_event
 
