@@ -23,7 +23,8 @@ RECORDS = {
     "batch_bag": dict(batch="B0042", count=12, design="Signet ring, oval face", jobs=["J000101", "J000102", "J000103"]),
     "badge_card": dict(badge="B1003", name="Chloé Martin", roles=["artisan"]),
     "command_card": dict(command="FINISH", hint="Finish the stage: evidence is checked"),
-    "stone_parcel": dict(parcel="SP0007", stones="12 x round 1.5 mm", weight="0.62 ct"),
+    "stone_parcel": dict(parcel="SP0007", stones="12 x round 1.5 mm", weight="0.62 ct", job="J000123",
+                         setter="Ben Okafor"),
 }
 PAYLOADS = {
     "job_bag": "FK:J:J000123",

@@ -10,7 +10,10 @@ from typing import Any
 from floorkiosk.errors import Refused
 from floorkiosk.paths import default_site_dir
 
-_DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card"}
+_DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card",
+                     "parcel": "stone_parcel"}
+# Which record option feeds a template of each kind.
+_OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "person", "command": "command", "stone_parcel": "parcel"}
 
 
 def _site(args: argparse.Namespace) -> Path:
@@ -29,6 +32,7 @@ def _records_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--person", action="append", default=[], metavar="ID", help="a person's badge card")
     p.add_argument("--command", action="append", default=[], metavar="WORD", dest="commands",
                    help="a command card (START, FINISH, …)")
+    p.add_argument("--parcel", action="append", default=[], metavar="ID", help="a stone parcel (SP0007)")
     p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                    help="set a field on every label, or make one label from fields alone (stone parcels)")
     p.add_argument("--copies", type=int, default=1, help="copies of each label (1-99)")
@@ -107,18 +111,17 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     from floorkiosk.labels import service
 
     sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("person", args.person),
-                                 ("command", args.commands)) if v}
+                                 ("command", args.commands), ("parcel", args.parcel)) if v}
     if len(sources) > 1:
-        raise Refused("give labels of one kind at a time: --job, --batch, --person or --command")
+        raise Refused("give labels of one kind at a time: --job, --batch, --person, --command or --parcel")
     name = args.template or (next((_DEFAULT_TEMPLATE[k] for k in sources), None))
     if name is None:
-        raise Refused("say which labels: --template NAME with --job, --batch, --person, --command or --field")
+        raise Refused("say which labels: --job, --batch, --person, --command or --parcel, or --template NAME with --field")
     template = labels.load_template(name, _site_if_any(args))
     extra = _fields(args.field)
-    wanted = {"job": "job", "batch": "batch", "badge": "person", "command": "command"}.get(template.kind)
+    wanted = _OPTION_OF_KIND[template.kind]
     if sources and next(iter(sources)) != wanted:
-        raise Refused(f"template {template.name!r} prints {template.kind} labels; "
-                      f"{'use --' + wanted if wanted else 'give its fields with --field'}")
+        raise Refused(f"template {template.name!r} prints {template.kind.replace('_', ' ')} labels: use --{wanted}")
     if "command" in sources:
         records = service.command_records(args.commands)
     elif sources:
@@ -130,6 +133,8 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
                 records = service.job_records(shop, args.job)
             elif "batch" in sources:
                 records = service.batch_records(shop, args.batch)
+            elif "parcel" in sources:
+                records = service.parcel_records(shop, args.parcel)
             else:
                 records = service.badge_records(shop, args.person)
         finally:
@@ -137,8 +142,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     elif extra:
         records = [{}]
     else:
-        raise Refused(f"template {template.name!r} needs records: "
-                      f"{'--' + wanted + ' ID' if wanted else '--field NAME=VALUE for its fields'}")
+        raise Refused(f"template {template.name!r} needs records: --{wanted} ID, or its fields with --field NAME=VALUE")
     return template, [{**r, **extra} for r in records]
 
 
@@ -208,7 +212,7 @@ def _reprint(args: argparse.Namespace) -> int:
     from floorkiosk.labels import service
     from floorkiosk.services import open_shop
 
-    if len(args.job) != 1 or args.batch or args.person or args.commands:
+    if len(args.job) != 1 or args.batch or args.person or args.commands or args.parcel:
         raise Refused("--reprint is for one job bag: give exactly one --job")
     if not args.by or not args.bench:
         raise Refused("a reprint is recorded: give --by PERSON and --bench BENCH")

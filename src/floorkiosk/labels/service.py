@@ -38,6 +38,15 @@ def batch_records(shop: Any, batch_ids: Iterable[str]) -> list[dict[str, Any]]:
     return [shop.batch_fields(b) for b in batch_ids]
 
 
+def parcel_records(shop: Any, parcel_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Stone-parcel label fields, from the stone accounting (floorkiosk.qc) when it is installed."""
+    try:
+        from floorkiosk.qc import parcel_fields
+    except ImportError:
+        raise LabelError("stone parcels are not kept in this build: give the label's fields with --field") from None
+    return [parcel_fields(shop, p) for p in parcel_ids]
+
+
 def badge_records(shop: Any, person_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Badge-card fields of the named people, or of everyone in people.toml."""
     people = shop.site.people
