@@ -1,0 +1,381 @@
+"""The kiosk app: scans from anywhere, the person at the bench, devices in threads, and its screens.
+
+    app = make_app(site_dir, "setting")      # the CLI and the tests build it the same way
+    run_kiosk(site_dir, "setting")           # full screen; returns the exit code
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Person
+from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.devices import BenchDevices, Cell
+from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
+
+ENTER_KEYS = ("enter", "ctrl+j")
+
+
+class ScaleUpdate(Message):
+    """A reading or state from the balance; a newer one replaces one not yet shown."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScaleUpdate)
+
+
+class DeviceChanged(Message):
+    def __init__(self, cell: Cell) -> None:
+        super().__init__()
+        self.cell = cell
+
+
+class DeviceScan(Message):
+    """A scan from a serial or camera scanner (the keyboard wedge is read in on_event)."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__()
+        self.text = text
+        self.source = source
+
+
+class KioskApp(App[int]):
+    """One bench's kiosk."""
+
+    CSS_PATH = "kiosk.tcss"
+    TITLE = "floorkiosk"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+    ENABLE_COMMAND_PALETTE = False
+    AUTO_FOCUS = None  # nothing takes the keys unless asked: the action keys work on every screen
+
+    def __init__(self, shop: Any, bench_id: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
+                 devices: BenchDevices | None = None, own_shop: bool = False) -> None:
+        super().__init__()
+        self.shop = shop
+        self.site = shop.site
+        self.bench = shop.bench(bench_id)
+        self.demo = demo
+        self.clock = clock
+        self.own_shop = own_shop
+        self.devices = devices if devices is not None else BenchDevices(shop, bench_id, demo=demo)
+        settings = self.site.settings
+        sc = self.bench.scanner
+        gap = int(sc.get("max_key_gap_ms", settings.scan_max_key_gap_ms)) if sc else settings.scan_max_key_gap_ms
+        self.wedge = WedgeDetector(gap, prefix=str(sc.get("prefix", "")) if sc else "",
+                                   suffix=str(sc.get("suffix", "")) if sc else "")
+        self.idle_seconds = settings.idle_logout_seconds
+        self.person: Person | None = None
+        self.last_activity = time.monotonic()
+        self.scale_event: Any = None
+        self.scans: list[tuple[str, str]] = []  # (source, text) of the recent scans, newest last
+        self.last_message: tuple[str, str] = ("", "info")
+        self._flush_timer: Any = None
+        from floorkiosk.kiosk.screens import IdleScreen, JobCardScreen, WorklistScreen
+
+        self.idle_screen = IdleScreen()
+        self.worklist_screen = WorklistScreen()
+        self.card_screen = JobCardScreen()
+
+    # -- time --------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        t = self.clock() if self.clock else datetime.now(timezone.utc)
+        return self.local(t)
+
+    def local(self, t: datetime) -> datetime:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return t.astimezone(ZoneInfo(self.site.settings.timezone))
+        except Exception:
+            return t
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+    # -- life --------------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.install_screen(self.idle_screen, "idle")
+        self.install_screen(self.worklist_screen, "worklist")
+        self.install_screen(self.card_screen, "card")
+        self.push_screen("idle")
+        d = self.devices
+        d.on_scale = lambda e: self.post_message(ScaleUpdate(e))
+        d.on_cell = lambda c: self.post_message(DeviceChanged(c))
+        d.on_scan = lambda text, source: self.post_message(DeviceScan(text, source))
+        d.start()
+        self.set_interval(1.0, self._tick)
+        if self.site.settings.hub is not None:
+            self.set_interval(5.0, self._poll_hub)
+            self._poll_hub()
+
+    def on_unmount(self) -> None:
+        self.devices.stop()
+        if self.own_shop:
+            self.shop.close()
+
+    def _tick(self) -> None:
+        screen = self.screen
+        if hasattr(screen, "tick"):
+            screen.tick()
+        if (self.person is not None and self.idle_seconds > 0
+                and time.monotonic() - self.last_activity >= self.idle_seconds):
+            self.logout(f"{self.person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
+                        why="idle")
+
+    @work(thread=True, exclusive=True, group="hub", exit_on_error=False)
+    def _poll_hub(self) -> None:
+        self.devices.poll_hub()
+
+    # -- device messages ---------------------------------------------------------------------------
+    def on_scale_update(self, message: ScaleUpdate) -> None:
+        self.scale_event = message.event
+        for screen in self.screen_stack[-2:]:
+            if hasattr(screen, "on_scale"):
+                screen.on_scale(message.event)
+
+    def on_device_changed(self, message: DeviceChanged) -> None:
+        for screen in self.screen_stack[-2:]:
+            if hasattr(screen, "refresh_strip"):
+                screen.refresh_strip()
+
+    def on_device_scan(self, message: DeviceScan) -> None:
+        self.handle_scan(message.text, message.source)
+
+    def scale_text(self) -> str:
+        """The live weight for the device strip: '4.512 g stable' or '4.51 g ~'."""
+        from floorkiosk.domain.units import fmt
+
+        e = self.scale_event
+        if e is None or not hasattr(e, "grams"):
+            return ""
+        return f"{fmt(e.grams, 'g')} {'stable' if e.stable else '~ moving'}"
+
+    # -- keys: the keyboard wedge ------------------------------------------------------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.touch()
+            if event.key in ENTER_KEYS:
+                if self.wedge.holding:
+                    verdict = self.wedge.enter(event.time)
+                    if verdict.scan is not None:
+                        self._stop_flush_timer()
+                        self.handle_scan(verdict.scan, "scanner")
+                        return
+                    await self._release(verdict.release)
+            elif self.wedge.holds(event.character):
+                await self._release(self.wedge.char(event.character, event.time, event))
+                self._arm_flush_timer()
+                return
+            else:
+                await self._release(self.wedge.release())
+        elif isinstance(event, events.Paste) and not event.is_forwarded:
+            self.touch()
+            if not isinstance(self.focused, Input):
+                # A pasted code (the demo shows codes to paste) reads like a scan.
+                for line in event.text.splitlines():
+                    if line.strip():
+                        self.handle_scan(line, "paste")
+                return
+        await super().on_event(event)
+
+    async def _release(self, held: list[Any]) -> None:
+        """Hand keys held as a possible scan to the screen, as typed."""
+        for key in held:
+            await super().on_event(key)
+
+    def _arm_flush_timer(self) -> None:
+        self._stop_flush_timer()
+        self._flush_timer = self.set_timer(self.wedge.gap + 0.01, self._flush_typed)
+
+    def _stop_flush_timer(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+
+    async def _flush_typed(self) -> None:
+        self._flush_timer = None
+        await self._release(self.wedge.expire(time.monotonic()))
+        if self.wedge.holding:
+            self._arm_flush_timer()
+
+    # -- scans -------------------------------------------------------------------------------------
+    def say(self, text: str, kind: str = "info") -> None:
+        """Tell the person what happened (or what is wrong) on the current screen's message line."""
+        self.last_message = (text, kind)
+        for screen in reversed(self.screen_stack):
+            if hasattr(screen, "say"):
+                screen.say(text, kind)
+                break
+
+    def handle_scan(self, raw: str, source: str = "scanner") -> None:
+        """Every scan comes here: the keyboard wedge, the code entry, serial and camera scanners."""
+        self.touch()
+        text = raw.strip()
+        self.scans = (self.scans + [(source, text)])[-50:]
+        try:
+            p = payloads.decode(text)
+        except payloads.NotOurCode as exc:
+            hint = layout_hint(text)
+            self.say(hint.message() if hint else f"{exc}; nothing was changed", "error")
+            return
+        handler = getattr(self.screen, "on_scan", None)
+        if handler is not None and handler(p, text):
+            return
+        try:
+            self.route_scan(p, text)
+        except FloorkioskError as exc:
+            self.say(str(exc), "error")
+
+    def route_scan(self, p: payloads.Payload, text: str) -> None:
+        K = payloads.Kind
+        if p.kind is K.BADGE:
+            self.badge(text)
+        elif p.kind is K.JOB:
+            self.open_job(p.value)
+        elif p.kind is K.BATCH:
+            self.open_batch(p.value)
+        elif p.kind is K.COMMAND:
+            if self.person is None:
+                self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
+            else:
+                self.say(f"{p.value}: scan a job bag first", "warn")
+        else:
+            self.say(f"{text}: stone parcels are booked at the stone safe, not at a bench; nothing was changed", "warn")
+
+    # -- people ------------------------------------------------------------------------------------
+    def badge(self, text: str) -> None:
+        s = self.shop.scan(text)  # Refused for an unknown badge
+        person = s.person
+        if self.person is not None and self.person.id == person.id:
+            self.say(f"{person.name} is already logged in here", "info")
+            self.show_worklist()
+            return
+        before = self.person
+        if before is not None:
+            self.shop.logout(before.id, self.bench.id, why="switched")
+        self.person = self.shop.login(text, self.bench.id)
+        self.show_worklist()
+        if before is not None:
+            self.say(f"switched from {before.name} to {person.name}", "ok")
+        else:
+            self.say(f"welcome, {person.name}", "ok")
+
+    def logout(self, message: str = "", why: str = "") -> None:
+        if self.person is not None:
+            try:
+                self.shop.logout(self.person.id, self.bench.id, why=why)
+            except FloorkioskError:
+                pass
+        self.person = None
+        self._to_base()
+        self.switch_screen("idle")
+        if message:
+            self.say(message, "warn" if why == "idle" else "info")
+
+    def action_logout(self) -> None:
+        if self.person is not None:
+            name = self.person.name
+            self.logout(f"{name} logged out", why="logout")
+
+    # -- printing ----------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="printer", exit_on_error=False)
+    def print_label(self, job: str, reason: str) -> None:
+        """Reprint a job bag's label in a worker; the reprint is recorded once the printer took it."""
+        person = self.person
+        if person is None:
+            return
+        try:
+            where = self.devices.reprint_label(job, person.id, reason)
+        except FloorkioskError as exc:
+            self.call_from_thread(self.say, f"the label was not printed: {exc}", "error")
+            return
+        self.call_from_thread(self._printed, job, where)
+
+    def _printed(self, job: str, where: str) -> None:
+        self.say(f"label of {job} reprinted: {where}", "ok")
+        if self.screen is self.card_screen and self.card_screen.job_id == job:
+            self.card_screen.reload()
+
+    # -- navigation --------------------------------------------------------------------------------
+    def _to_base(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def show_worklist(self) -> None:
+        self._to_base()
+        if self.screen is not self.worklist_screen:
+            self.switch_screen("worklist")
+        self.worklist_screen.load()
+
+    def open_job(self, job_id: str) -> None:
+        if self.person is None:
+            self.say(f"scan your badge first, then the job bag {job_id}", "warn")
+            return
+        card = self.shop.job_card(job_id)  # NotFound: says so
+        self.card_screen.show(card)
+        self.last_message = (f"{card.id}: {card.job.design}", "info")
+        self.card_screen.say(*self.last_message)
+        if self.screen is not self.card_screen:
+            self._to_base()
+            if self.screen is not self.worklist_screen:
+                self.switch_screen("worklist")
+            self.push_screen("card")
+
+    def open_batch(self, batch_id: str) -> None:
+        from floorkiosk.kiosk.screens import BatchScreen
+
+        if self.person is None:
+            self.say(f"scan your badge first, then the batch bag {batch_id}", "warn")
+            return
+        jobs = self.shop.batch_jobs(batch_id)
+        self._to_base()
+        if self.screen is not self.worklist_screen:
+            self.switch_screen("worklist")
+        self.push_screen(BatchScreen(batch_id, jobs))
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0 and seconds >= 60:
+        m = seconds // 60
+        return f"{m} minute{'s' if m != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def make_app(site_dir: str | Path, bench: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
+             devices: BenchDevices | str | None = None) -> KioskApp:
+    """The kiosk for one bench of a site. devices: None (from the bench config), "none", or a BenchDevices."""
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(site_dir, clock=clock)
+    try:
+        shop.bench(bench)
+        if devices == "none":
+            devices = BenchDevices.none(shop, bench)
+        elif isinstance(devices, str):
+            raise FloorkioskError(f"devices must be None, 'none' or a BenchDevices, not {devices!r}")
+        return KioskApp(shop, bench, demo=demo, clock=clock, devices=devices, own_shop=True)
+    except BaseException:
+        shop.close()
+        raise
+
+
+def run_kiosk(site_dir: str | Path, bench: str, demo: bool = False) -> int:
+    """Run the kiosk full screen until it is quit; the exit code."""
+    app = make_app(site_dir, bench, demo=demo)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,547 @@
+"""The kiosk's dialogs: blocked (with supervisor override), weighing, photo, checklist, choices, PIN.
+
+Each is a ModalScreen that dismisses with its answer (None for CANCEL or Esc) and answers the
+command cards itself (on_scan), so a gloved hand finishes every dialog with the scanner alone.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Digits, Input, Static
+
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Stage
+from floorkiosk.domain.units import fmt_many
+from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.widgets import BlockedPanel, MessageLine
+from floorkiosk.services import Override
+
+if TYPE_CHECKING:
+    from floorkiosk.kiosk.app import KioskApp
+
+K = payloads.Kind
+# A stable reading older than this is not recorded: the piece may have been lifted since.
+FRESH_SECONDS = 2.0
+
+
+class KioskDialog(ModalScreen[Any]):
+    """A dialog: its own message line; CANCEL and Esc close it with None."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", show=False)]
+
+    @property
+    def kiosk(self) -> "KioskApp":
+        return cast("KioskApp", self.app)
+
+    def say(self, text: str, kind: str = "info") -> None:
+        try:
+            self.query_one("#dialog-msg", MessageLine).say(text, kind)
+        except Exception:  # not composed yet
+            pass
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is K.COMMAND and p.value == "CANCEL":
+            self.action_cancel()
+            return True
+        if p.kind is K.COMMAND and p.value == "ACCEPT":
+            self.accept()
+            return True
+        return self.other_scan(p, text)
+
+    def accept(self) -> None:
+        pass
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        self.say(f"{text}: finish here first (ACCEPT or CANCEL)", "warn")
+        return True
+
+
+# -- blocked, and a supervisor's override -----------------------------------------------------------
+
+class BlockedScreen(KioskDialog):
+    """BLOCKED, every reason and what unblocks it; a supervisor's badge (PIN, reason) overrides.
+
+    With `supervisor=` text it asks for a supervisor only (releasing a hold): no reason code.
+    Dismisses with an Override, or None.
+    """
+
+    def __init__(self, decision: g.Decision, job: str, what: str, supervisor: str | None = None) -> None:
+        super().__init__()
+        self.decision = decision
+        self.job = job
+        self.what = what
+        self.supervisor_only = supervisor
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="blocked-box", classes="dialog"):
+            if self.supervisor_only:
+                yield Static("SUPERVISOR NEEDED", classes="dialog-title")
+                yield Static(self.supervisor_only, id="supervisor-why")
+            else:
+                yield BlockedPanel(id="blocked")
+            yield Static(id="blocked-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        if not self.supervisor_only:
+            self.query_one(BlockedPanel).show(f"{self.what} on {self.job} is blocked:", self.decision.reasons)
+        help_text = Text()
+        if self.supervisor_only:
+            help_text.append("A supervisor scans their badge here" + (" and enters the PIN" if self._pin_needed_any() else "")
+                             + ".\n", "bold")
+        elif self.can_override:
+            help_text.append("A supervisor can override: ", "bold")
+            help_text.append("scan a supervisor's badge here" + (", enter the PIN" if self._pin_needed_any() else "")
+                             + ("" if self.supervisor_only else ", then pick a reason") + ".\n")
+        else:
+            help_text.append("This cannot be overridden: it must be resolved first.\n", "bold")
+        help_text.append("CANCEL or Esc: back to the job")
+        self.query_one("#blocked-help", Static).update(help_text)
+
+    @property
+    def can_override(self) -> bool:
+        return bool(self.supervisor_only) or self.decision.overridable
+
+    def _pin_needed_any(self) -> bool:
+        return self.kiosk.site.settings.supervisor_pin
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is not K.BADGE:
+            self.say(f"{text}: scan a supervisor's badge, or CANCEL", "warn")
+            return True
+        if not self.can_override:
+            self.say("this cannot be overridden; CANCEL to go back", "warn")
+            return True
+        person = self.kiosk.site.person_by_badge(p.value)
+        if person is None:
+            self.say(f"badge {p.value} is not known here", "error")
+            return True
+        if not person.is_supervisor:
+            self.say(f"{person.name} is not a supervisor and cannot override", "error")
+            return True
+        if self.kiosk.site.settings.supervisor_pin and person.pin:
+            self.app.push_screen(PinDialog(person), lambda pin: pin is not None and self._authorised(person, pin))
+        else:
+            self._authorised(person, None)
+        return True
+
+    def _authorised(self, person: Any, pin: str | None) -> None:
+        if self.supervisor_only:
+            self.dismiss(Override(person.id, "", pin))
+            return
+        reasons = [(r.code, f"{r.code}: {r.text}") for r in self.kiosk.site.override_reasons.values()]
+
+        def picked(code: str | None) -> None:
+            if code is None:
+                self.say("override cancelled", "warn")
+                return
+            self.dismiss(Override(person.id, code, pin))
+
+        self.app.push_screen(PickDialog(f"Override by {person.name}: the reason", reasons), picked)
+
+
+class PinDialog(KioskDialog):
+    """A supervisor's PIN, typed on the keyboard (never shown); checked before it is accepted."""
+
+    def __init__(self, person: Any) -> None:
+        super().__init__()
+        self.person = person
+        self.tries = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pin-box", classes="dialog"):
+            yield Static(f"PIN of {self.person.name}", classes="dialog-title")
+            yield Input(password=True, id="pin", placeholder="PIN, then Enter")
+            yield Static("Esc or CANCEL: back", classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._check(event.value)
+
+    def _check(self, pin: str) -> None:
+        try:
+            self.kiosk.shop.check_pin(self.person, pin)
+        except FloorkioskError as exc:
+            self.tries += 1
+            self.query_one("#pin", Input).value = ""
+            if self.tries >= 3:
+                self.kiosk.say(f"{exc}; three wrong PINs, nothing was changed", "error")
+                self.dismiss(None)
+            else:
+                self.say(f"{exc}; try again", "error")
+            return
+        self.dismiss(pin)
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        # A PIN typed fast enough reads like a scan of a bare number: it is still the PIN.
+        if text.isdigit():
+            self._check(text)
+        else:
+            self.say("type the PIN, then Enter", "warn")
+        return True
+
+
+class PickDialog(KioskDialog):
+    """One choice from a short list: 1-9 or arrows and Enter; ACCEPT takes the highlighted one."""
+
+    BINDINGS = [Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
+                Binding("enter", "pick", show=False)] + [Binding(str(i), f"number({i})", show=False) for i in range(1, 10)]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick-box", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(id="pick-options")
+            yield Static("1-9 or ↑↓ and Enter; ACCEPT takes the highlighted one; CANCEL or Esc: back",
+                         classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self._render_options()
+
+    def _render_options(self) -> None:
+        t = Text()
+        for i, (_, label) in enumerate(self.options):
+            style = "bold reverse" if i == self.index else ""
+            t.append(f" {i + 1}  {label} ", style)
+            t.append("\n")
+        self.query_one("#pick-options", Static).update(t)
+
+    def action_move(self, step: int) -> None:
+        self.index = (self.index + step) % len(self.options)
+        self._render_options()
+
+    def action_number(self, n: int) -> None:
+        if 1 <= n <= len(self.options):
+            self.dismiss(self.options[n - 1][0])
+
+    def action_pick(self) -> None:
+        self.accept()
+
+    def accept(self) -> None:
+        self.dismiss(self.options[self.index][0])
+
+
+class ChecklistDialog(KioskDialog):
+    """The stage's checklist: each ACCEPT (or Enter, or space) confirms the next item."""
+
+    BINDINGS = [Binding("enter", "tick", show=False), Binding("space", "tick", show=False)]
+
+    def __init__(self, title: str, items: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.items = items
+        self.ticked = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="checklist-box", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(id="checklist")
+            yield Static("ACCEPT, Enter or space: confirm the highlighted check; CANCEL or Esc: back",
+                         classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self._render_items()
+
+    def _render_items(self) -> None:
+        t = Text()
+        for i, item in enumerate(self.items):
+            if i < self.ticked:
+                t.append(f" [✓] {item}\n", "bold green")
+            elif i == self.ticked:
+                t.append(f" [ ] {item}  ◀ confirm?\n", "bold reverse")
+            else:
+                t.append(f" [ ] {item}\n")
+        self.query_one("#checklist", Static).update(t)
+
+    def action_tick(self) -> None:
+        self.accept()
+
+    def accept(self) -> None:
+        self.ticked += 1
+        if self.ticked >= len(self.items):
+            self.dismiss(tuple(self.items))
+        else:
+            self._render_items()
+
+
+# -- weighing ---------------------------------------------------------------------------------------
+
+class WeighDialog(KioskDialog):
+    """The live reading ~10 times a second, stable or not; only a fresh stable reading is recorded.
+
+    Dismisses with the scale's Reading (grams, unit, raw line) or None.
+    """
+
+    BINDINGS = [Binding("enter", "accept", show=False), Binding("1", "demo(1)", show=False),
+                Binding("2", "demo(2)", show=False)]
+
+    def __init__(self, job: str, stage: Stage | None, phase: str, *, expected: Decimal | None = None,
+                 weight_in: str | Decimal | None = None) -> None:
+        super().__init__()
+        self.job = job
+        self.stage = stage
+        self.phase = phase
+        self.expected = expected
+        self.weight_in = Decimal(weight_in) if weight_in is not None else None
+        self.latest: Any = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="weigh-box", classes="dialog"):
+            yield Static(id="weigh-title", classes="dialog-title")
+            with Horizontal(id="weigh-reading"):
+                yield Digits("-.---", id="weigh-value")
+                yield Static("\n\ng", id="weigh-unit")
+                yield Static(id="weigh-sign")
+            yield Static(id="weigh-units")
+            yield Static(id="weigh-expected")
+            yield Static(id="weigh-loss")
+            yield Static(id="weigh-help", classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    @property
+    def places(self) -> int:
+        r = self.kiosk.devices.readability
+        return max(0, -r.as_tuple().exponent) if r else 3
+
+    def on_mount(self) -> None:
+        app = self.kiosk
+        name = self.stage.name if self.stage else "the stage"
+        self.query_one("#weigh-title", Static).update(f"WEIGH {self.phase.upper()} — {name} — {self.job}")
+        units = app.site.settings.units
+        if self.phase == "out" and self.weight_in is not None:
+            exp = Text(f"weigh-in at this stage: {fmt_many(self.weight_in, units)}")
+        elif self.expected is not None:
+            exp = Text(f"expected about {fmt_many(self.expected, units)} (the last recorded weight)")
+        else:
+            exp = Text("no earlier weight of this job", "dim")
+        self.query_one("#weigh-expected", Static).update(exp)
+        help_text = "ACCEPT or Enter: record the STABLE weight   CANCEL or Esc: cancel"
+        if app.demo and app.devices.sim is not None:
+            help_text += "\ndemo: 1 puts the piece on the pan, 2 a piece that lost too much metal"
+        self.query_one("#weigh-help", Static).update(help_text)
+        if not app.devices.has_scale:
+            self._show_status("NO SCALE at this bench: a supervisor may override the weighing (DEVICE-DOWN)", "off")
+        elif app.scale_event is not None:
+            self.on_scale(app.scale_event)
+        if app.demo:
+            self.action_demo(1)
+
+    def on_scale(self, event: Any) -> None:
+        self.latest = event
+        if not hasattr(event, "grams"):
+            self._show_status(f"{str(event).upper() if len(str(event)) < 30 else str(event)}", "off")
+            return
+        grams = event.grams
+        self.query_one("#weigh-value", Digits).update(f"{grams:.{self.places}f}")
+        sign = self.query_one("#weigh-sign", Static)
+        sign.set_class(event.stable, "-stable")
+        sign.set_class(not event.stable, "-moving")
+        sign.remove_class("-off")
+        sign.update("● STABLE" if event.stable else "~ MOVING: wait")
+        units = self.kiosk.site.settings.units
+        self.query_one("#weigh-units", Static).update(
+            Text(fmt_many(grams, units), "bold") + Text(f"   balance shows {event.value} {event.unit}", "dim"))
+        self._show_loss(grams)
+
+    def _show_status(self, text: str, kind: str) -> None:
+        sign = self.query_one("#weigh-sign", Static)
+        sign.remove_class("-stable", "-moving")
+        sign.add_class("-off")
+        sign.update(f"✗ {text}")
+        self.query_one("#weigh-value", Digits).update("-.---")
+
+    def _show_loss(self, grams: Decimal) -> None:
+        loss_w = self.query_one("#weigh-loss", Static)
+        if self.phase != "out" or self.weight_in is None or self.stage is None:
+            if self.expected is not None:
+                diff = grams - self.expected
+                loss_w.update(f"difference from expected: {fmt_many(diff, self.kiosk.site.settings.units)}")
+            return
+        loss = g.weight_loss(self.stage, self.weight_in, grams, self.kiosk.devices.readability)
+        units = self.kiosk.site.settings.units
+        t = Text(f"loss {fmt_many(loss.grams, units)} = {loss.pct}% of the weigh-in")
+        if loss.limit_pct is None:
+            t.append(" (no tolerance set for this stage)")
+        elif loss.beyond:
+            t.append(f"\n✗ BEYOND the {loss.limit_pct}% tolerance: recording puts the job ON HOLD", "bold white on red")
+        else:
+            t.append(f"\n✓ within the {loss.limit_pct}% tolerance", "bold green")
+        loss_w.update(t)
+
+    def action_accept(self) -> None:
+        self.accept()
+
+    def accept(self) -> None:
+        e = self.latest
+        if e is None or not hasattr(e, "grams"):
+            self.say("no weight to record: " + (str(e) if e is not None else "the scale has said nothing yet"), "error")
+            return
+        if not e.stable:
+            self.say("the reading is MOVING: wait for STABLE, then ACCEPT", "warn")
+            return
+        if e.received and time.monotonic() - e.received > FRESH_SECONDS:
+            self.say("the last stable reading is too old: the scale has stopped answering", "error")
+            return
+        if e.grams <= 0:
+            self.say("the pan is empty: put the piece on the pan", "warn")
+            return
+        self.dismiss(e)
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is K.COMMAND and p.value == "WEIGH":
+            self.accept()
+            return True
+        return super().other_scan(p, text)
+
+    def action_demo(self, which: int) -> None:
+        """Demo only: put a piece on the simulated pan (1: as expected, 2: lost too much)."""
+        app = self.kiosk
+        if not app.demo:
+            return
+        base = self.weight_in if self.phase == "out" and self.weight_in else (self.expected or Decimal("5.000"))
+        limit = (self.stage.max_loss_pct if self.stage and self.stage.max_loss_pct is not None else Decimal("1"))
+        if self.phase == "out":
+            pct = limit * (Decimal("0.4") if which == 1 else Decimal("1.8"))
+            grams = base * (1 - pct / 100)
+        else:
+            grams = base if which == 1 else base * Decimal("0.9")
+        app.devices.demo_put(grams.quantize(Decimal(1).scaleb(-self.places)))
+
+
+# -- photo ------------------------------------------------------------------------------------------
+
+class PhotoDialog(KioskDialog):
+    """Take a photo with the bench camera, look at it, keep it (stored under its hash) or take another.
+
+    Dismisses with the stored photo's SHA-256, or None.
+    """
+
+    BINDINGS = [Binding("enter", "accept", show=False), Binding("p", "again", show=False)]
+
+    def __init__(self, job: str, stage_name: str) -> None:
+        super().__init__()
+        self.job = job
+        self.stage_name = stage_name
+        self.jpeg: bytes | None = None
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="photo-box", classes="dialog"):
+            yield Static(f"PHOTO — {self.stage_name} — {self.job}", classes="dialog-title")
+            yield Static("taking the picture…", id="photo-preview")
+            yield Static(id="photo-info")
+            yield Static("ACCEPT or Enter: keep and attach   PHOTO or P: take another   CANCEL or Esc: cancel",
+                         classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self.take()
+
+    def action_again(self) -> None:
+        self.take()
+
+    def take(self) -> None:
+        self.jpeg = None
+        self.query_one("#photo-preview", Static).update("taking the picture…")
+        w = max(20, min(64, self.app.size.width - 10))
+        h = max(4, min(16, self.app.size.height - 12))
+        self._capture(w, h)
+
+    @work(thread=True, exclusive=True, group="camera", exit_on_error=False)
+    def _capture(self, width: int, height: int) -> None:
+        from floorkiosk.kiosk.images import halfblock
+
+        try:
+            jpeg = self.kiosk.devices.capture()
+            preview = halfblock(jpeg, width, height)
+        except (FloorkioskError, OSError) as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._captured, jpeg, preview)
+
+    def _failed(self, why: str) -> None:
+        self.query_one("#photo-preview", Static).update(Text(f"✗ NO PICTURE: {why}", "bold"))
+        self.say("no picture: CANCEL, or PHOTO to try again", "error")
+
+    def _captured(self, jpeg: bytes, preview: Text) -> None:
+        self.jpeg = jpeg
+        self.query_one("#photo-preview", Static).update(preview)
+        self.query_one("#photo-info", Static).update(f"{len(jpeg) // 1024} kB JPEG")
+        self.say("keep it? ACCEPT", "info")
+
+    def action_accept(self) -> None:
+        self.accept()
+
+    def accept(self) -> None:
+        if self.jpeg is None:
+            self.say("no picture yet: wait, or PHOTO to take one", "warn")
+            return
+        if self.saving:
+            return
+        self.saving = True
+        self.say("saving…")
+        self._save(self.jpeg)
+
+    @work(thread=True, exclusive=True, group="photo-save", exit_on_error=False)
+    def _save(self, jpeg: bytes) -> None:
+        try:
+            stored = self.kiosk.devices.save_photo(jpeg)
+        except (FloorkioskError, OSError) as exc:
+            def failed() -> None:
+                self.saving = False
+                self.say(f"the photo was not saved: {exc}", "error")
+            self.app.call_from_thread(failed)
+            return
+        self.app.call_from_thread(self.dismiss, stored.sha256)
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is K.COMMAND and p.value == "PHOTO":
+            self.take()
+            return True
+        return super().other_scan(p, text)
+
+
+class CodesScreen(KioskDialog):
+    """Demo: the codes to type or paste."""
+
+    BINDINGS = [Binding("question_mark", "cancel", show=False), Binding("enter", "cancel", show=False)]
+
+    def __init__(self, text: Text) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="codes-box", classes="dialog"):
+            yield Static(self.text)
+            yield Static("Esc: close", classes="dialog-help")
+
+    def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        # Any scan closes the list and then counts as usual.
+        self.dismiss(None)
+        if not (p.kind is K.COMMAND and p.value in ("ACCEPT", "CANCEL")):
+            self.app.call_after_refresh(self.kiosk.handle_scan, text, "paste")
+        return True

@@ -1,0 +1,334 @@
+"""What each action does on the job card, step by step: ask the guardrails, gather evidence, call the verb.
+
+Every flow works with scans alone: START, FINISH, WEIGH, PHOTO, HOLD, VERIFY, REJECT start one;
+ACCEPT and CANCEL answer its dialogs. A blocked action shows every reason and lets a supervisor
+override it with their badge (and PIN) and a reason code; the override is recorded with the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain.units import fmt_many
+from floorkiosk.errors import FloorkioskError
+from floorkiosk.services import Blocked, Override
+
+if TYPE_CHECKING:
+    from floorkiosk.kiosk.app import KioskApp
+    from floorkiosk.kiosk.screens import JobCardScreen
+
+# (what is recorded, what the list shows)
+HOLD_REASONS = [(r, r) for r in ("client asked for a change", "waiting for stones or findings",
+                                 "damage or defect found at the bench", "question about the spec")]
+LABEL_REASONS = [(r, r) for r in ("label torn or dirty", "label unreadable", "new job bag")]
+DEFAULT_DEFECTS = [("LOOSE-STONE", "stone moves in its setting"), ("POROSITY", "porosity in the metal"),
+                   ("FINISH", "finish not as specified"), ("SIZE", "size out of tolerance"),
+                   ("SCRATCH", "scratch or tool mark"), ("OTHER", "other defect (see traveller)")]
+
+
+class JobFlows:
+    """The actions on the job shown by a JobCardScreen, for the person logged in at this bench."""
+
+    def __init__(self, app: "KioskApp", card: "JobCardScreen") -> None:
+        self.app = app
+        self.card = card
+        self.shop = app.shop
+        self.job = card.job_id or ""
+        self.person = app.person.id if app.person else ""
+        self.bench = app.bench.id
+
+    def run(self, what: str) -> None:
+        fn = {"start": self.start, "finish": self.finish, "weigh": self.weigh, "photo": self.photo,
+              "hold": self.hold, "verify": self.verify, "reject": self.reject, "inspect": self.inspect,
+              "label": self.label}.get(what)
+        if fn is None:
+            self.app.say(f"unknown action {what!r}", "error")
+            return
+        try:
+            fn()
+        except Blocked as exc:
+            self.blocked(exc.decision, what, lambda o: getattr(self, what)(override=o))
+        except FloorkioskError as exc:
+            self.app.say(str(exc), "error")
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def stage_name(self, sid: str | None) -> str:
+        s = self.shop.site.stages.get(sid or "")
+        return s.name if s else (sid or "the stage")
+
+    def done(self, text: str, kind: str = "ok") -> None:
+        self.card.reload()
+        self.app.say(text, kind)
+
+    def call(self, verb: Callable[[], Any], what: str, retry: Callable[[Override], None]) -> Any:
+        """Run a verb; a Blocked answer opens the blocked panel, other refusals are said plainly."""
+        try:
+            return verb()
+        except Blocked as exc:
+            self.blocked(exc.decision, what, retry)
+        except FloorkioskError as exc:
+            self.app.say(str(exc), "error")
+        return None
+
+    def blocked(self, decision: g.Decision, what: str, retry: Callable[[Override], None]) -> None:
+        from floorkiosk.kiosk.dialogs import BlockedScreen
+
+        def answered(o: Override | None) -> None:
+            if o is None:
+                self.app.say(f"{what}: blocked; nothing was changed", "warn")
+                return
+            retry(o)
+
+        self.app.push_screen(BlockedScreen(decision, self.job, f"{what.capitalize()} {self.stage_name(decision.stage)}"),
+                             answered)
+
+    # -- start ---------------------------------------------------------------------------------------
+    def start(self, override: Override | None = None) -> None:
+        d = self.shop.decide(g.START, self.job, self.person, self.bench)
+        if not d.allowed and override is None:
+            self.blocked(d, "start", lambda o: self.start(o))
+            return
+        e = self.call(lambda: self.shop.start(self.job, self.person, self.bench, override=override), "start",
+                      lambda o: self.start(o))
+        if e is None:
+            return
+        stage = self.shop.site.stages[e.payload["stage"]]
+        self.done(f"started {stage.name}" + (f" (override {override.code})" if override else ""))
+        # Evidence asked right after the start comes next, without another scan.
+        if "weigh-in" in stage.start_evidence:
+            self.weigh()
+        elif "photo" in stage.start_evidence:
+            self.photo()
+
+    # -- weigh ---------------------------------------------------------------------------------------
+    def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import WeighDialog
+
+        sid, phase = self.shop.weigh_phase(self.job, self.bench)
+        kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
+        d = self.shop.decide(kind, self.job, self.person, self.bench, stage=sid)
+        if not d.allowed and override is None:
+            self.blocked(d, f"weigh-{phase}", lambda o: self.weigh(o, then))
+            return
+        state = self.shop.job(self.job)
+        stage = self.shop.site.stages.get(sid or "")
+        w_in = state.stage(sid).weight_in if sid else None
+        expected = self.shop.expected_weight(self.job)
+
+        def weighed(reading: Any) -> None:
+            if reading is None:
+                self.app.say("weighing cancelled; nothing was recorded", "warn")
+                return
+            res = self.call(lambda: self.shop.record_weight(self.job, self.person, self.bench, reading.grams,
+                                                            phase=phase, stage=sid, raw=reading.raw,
+                                                            unit=reading.unit, override=override),
+                            f"weigh-{phase}", lambda o: self.weigh(o, then))
+            if res is None:
+                return
+            units = self.shop.site.settings.units
+            text = f"weighed {phase} {self.stage_name(sid)}: {fmt_many(res.grams, units)}"
+            if res.loss is not None:
+                text += f", loss {fmt_many(res.loss.grams, units)} ({res.loss.pct}%)"
+            if res.held:
+                self.done(text + " — BEYOND TOLERANCE: the job is ON HOLD until a supervisor releases it", "error")
+                return
+            self.done(text)
+            if then is not None:
+                then()
+
+        self.app.push_screen(WeighDialog(self.job, stage, phase, expected=expected, weight_in=w_in), weighed)
+
+    # -- photo ---------------------------------------------------------------------------------------
+    def photo(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import PhotoDialog
+
+        d = self.shop.decide(g.PHOTO, self.job, self.person, self.bench)
+        if not d.allowed and override is None:
+            self.blocked(d, "photo", lambda o: self.photo(o, then))
+            return
+        sid = d.stage
+
+        def taken(sha: str | None) -> None:
+            if sha is None:
+                self.app.say("photo cancelled; nothing was attached", "warn")
+                return
+            e = self.call(lambda: self.shop.attach_photo(self.job, self.person, self.bench, sha, stage=sid,
+                                                         override=override),
+                          "photo", lambda o: self.photo(o, then))
+            if e is None:
+                return
+            self.done(f"photo {sha[:10]} attached to {self.stage_name(sid)}")
+            if then is not None:
+                then()
+
+        self.app.push_screen(PhotoDialog(self.job, self.stage_name(sid)), taken)
+
+    # -- finish --------------------------------------------------------------------------------------
+    def finish(self, override: Override | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import ChecklistDialog
+
+        state = self.shop.job(self.job)
+        sid = g.actionable_stage(self.shop.site, state, self.app.bench, g.FINISH)
+        stage = self.shop.site.stages.get(sid or "")
+        checklist = stage.checklist if stage else ()
+        d = self.shop.decide(g.FINISH, state, self.person, self.bench, checklist=checklist)
+        if not d.allowed and override is None:
+            nxt = self._gather(d, state, sid)
+            if nxt is not None:
+                nxt()
+                return
+            self.blocked(d, "finish", lambda o: self.finish(o))
+            return
+
+        def confirmed(items: tuple[str, ...] | None) -> None:
+            if items is None:
+                self.app.say("finish cancelled; the stage is still in progress", "warn")
+                return
+            e = self.call(lambda: self.shop.finish(self.job, self.person, self.bench, stage=sid, checklist=items,
+                                                   override=override), "finish", lambda o: self.finish(o))
+            if e is not None:
+                self.done(f"finished {self.stage_name(sid)}" + (f" (override {override.code})" if override else ""))
+
+        if checklist:
+            self.app.push_screen(ChecklistDialog(f"Finish {self.stage_name(sid)} on {self.job}: confirm each check",
+                                                 list(checklist)), confirmed)
+        else:
+            confirmed(())
+
+    def _gather(self, d: g.Decision, state: Any, sid: str | None) -> Callable[[], None] | None:
+        """When only evidence is missing and this bench can take it, the next step to take it."""
+        if sid is None or not d.reasons or any(r.code != "evidence" for r in d.reasons):
+            return None
+        stage = self.shop.site.stages[sid]
+        st = state.stage(sid)
+        devices = self.app.devices
+        if ((stage.needs("weigh-in") and st.weight_in is None) or (stage.needs("weigh-out") and st.weight_out is None)) \
+                and devices.has_scale:
+            return lambda: self.weigh(then=self.finish)
+        if len(st.photos) < stage.photos_needed and devices.camera_source() is not None:
+            return lambda: self.photo(then=self.finish)
+        return None
+
+    # -- hold and release ----------------------------------------------------------------------------
+    def hold(self, override: Override | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import BlockedScreen, PickDialog
+
+        state = self.shop.job(self.job)
+        if state.hold:
+            me = self.shop.person(self.person)
+            d = self.shop.decide(g.RELEASE, state, self.person, self.bench)
+            if me.is_supervisor and override is None and not self.shop.site.settings.supervisor_pin:
+                self._release(self.person, None)
+                return
+
+            def authorised(o: Override | None) -> None:
+                if o is None:
+                    self.app.say("release cancelled; the job stays on hold", "warn")
+                    return
+                self._release(o.by, o.pin)
+
+            why = (f"{self.job} is on hold: {state.hold.reason}. Releasing it needs a supervisor"
+                   + (" and their PIN" if self.shop.site.settings.supervisor_pin else "") + ".")
+            self.app.push_screen(BlockedScreen(d, self.job, "Release the hold", supervisor=why), authorised)
+            return
+
+        def picked(reason: str | None) -> None:
+            if reason is None:
+                self.app.say("hold cancelled; nothing was changed", "warn")
+                return
+            if self.call(lambda: self.shop.hold(self.job, self.person, self.bench, reason), "hold",
+                         lambda o: None) is not None:
+                self.done(f"{self.job} is ON HOLD: {reason}", "warn")
+
+        self.app.push_screen(PickDialog(f"Put {self.job} on hold: why?", HOLD_REASONS), picked)
+
+    def _release(self, by: str, pin: str | None) -> None:
+        e = self.call(lambda: self.shop.release(self.job, by, self.bench, note=f"at {self.app.bench.name}", pin=pin),
+                      "release", lambda o: None)
+        if e is not None:
+            self.done(f"hold released by {self.shop._name(by)}")
+
+    # -- verification --------------------------------------------------------------------------------
+    def verify(self, override: Override | None = None) -> None:
+        d = self.shop.decide(g.VERIFY, self.job, self.person, self.bench)
+        if not d.allowed and override is None:
+            self.blocked(d, "verify", lambda o: self.verify(o))
+            return
+        e = self.call(lambda: self.shop.verify(self.job, self.person, self.bench, override=override), "verify",
+                      lambda o: self.verify(o))
+        if e is not None:
+            self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
+
+    def reject(self, override: Override | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import PickDialog
+
+        d = self.shop.decide(g.REJECT, self.job, self.person, self.bench)
+        if not d.allowed and override is None:
+            self.blocked(d, "reject", lambda o: self.reject(o))
+            return
+        sid = d.stage
+        route = self.shop.site.routes[self.shop.job(self.job).route]
+        before = list(route.stage_ids[: route.stage_ids.index(sid) + 1]) if sid in route.stage_ids else [sid]
+        redo_options = [(s, f"redo {self.stage_name(s)}") for s in reversed(before)]
+
+        def picked_defect(defect: str | None) -> None:
+            if defect is None:
+                self.app.say("reject cancelled; nothing was changed", "warn")
+                return
+
+            usual = self._defect_redo().get(defect)
+            options = sorted(redo_options, key=lambda o: o[0] != usual)
+
+            def picked_redo(redo: str | None) -> None:
+                if redo is None:
+                    self.app.say("reject cancelled; nothing was changed", "warn")
+                    return
+                text = dict(self._defects()).get(defect, "")
+                e = self.call(lambda: self.shop.reject(self.job, self.person, self.bench, defect=defect, reason=text,
+                                                       redo=redo, override=override), "reject",
+                              lambda o: self.reject(o))
+                if e is not None:
+                    self.done(f"rejected {self.stage_name(sid)}: {defect}; {self.stage_name(redo)} is to be redone", "warn")
+
+            self.app.push_screen(PickDialog(f"Reject {self.stage_name(sid)}: which stage is redone?", options),
+                                 picked_redo)
+
+        self.app.push_screen(PickDialog(f"Reject {self.stage_name(sid)} on {self.job}: the defect",
+                                        [(c, f"{c}: {t}") for c, t in self._defects()]), picked_defect)
+
+    def _defect_redo(self) -> dict[str, str]:
+        qc = self.shop.site.raw.get("qc", {})
+        return {str(d["code"]): str(d["redo"]) for d in (qc.get("defects", []) if isinstance(qc, dict) else [])
+                if isinstance(d, dict) and d.get("code") and d.get("redo")}
+
+    def _defects(self) -> list[tuple[str, str]]:
+        qc = self.shop.site.raw.get("qc", {})
+        out = []
+        for d in qc.get("defects", []) if isinstance(qc, dict) else []:
+            if isinstance(d, dict) and d.get("code"):
+                out.append((str(d["code"]), str(d.get("text") or d.get("name") or d["code"])))
+        return out or DEFAULT_DEFECTS
+
+    # -- QC inspection, labels -----------------------------------------------------------------------
+    def inspect(self, override: Override | None = None) -> None:
+        if not self.card._can_inspect():
+            self.app.say("inspection is at the QC station, by a supervisor", "warn")
+            return
+        from floorkiosk.kiosk.qc_screen import QcScreen  # type: ignore[import-not-found]
+
+        self.app.push_screen(QcScreen(self.shop, self.bench, self.person, self.job), lambda _=None: self.card.reload())
+
+    def label(self, override: Override | None = None) -> None:
+        from floorkiosk.kiosk.dialogs import PickDialog
+
+        if self.app.bench.printer is None:
+            self.app.say("this bench has no printer; reprint the label at a bench that has one", "warn")
+            return
+
+        def picked(reason: str | None) -> None:
+            if reason is not None:
+                self.app.print_label(self.job, reason)
+
+        self.app.push_screen(PickDialog(f"Reprint the job-bag label of {self.job}: why?", LABEL_REASONS), picked)

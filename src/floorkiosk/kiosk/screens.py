@@ -1,0 +1,782 @@
+"""The kiosk's full screens: idle ("scan your badge"), the worklist, the job card and a batch.
+
+Each screen shows what the Shop's verbs return and calls them on a scan or a key; the dialogs
+(weighing, photo, checklist, blocked, override) are in dialogs.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import DataTable, Digits, Static
+
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import payloads
+from floorkiosk.domain.units import fmt_many
+from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.widgets import (
+    BlockedPanel,
+    CodeEntry,
+    DeviceStrip,
+    KeysBar,
+    MessageLine,
+    TopBar,
+    route_text,
+)
+
+if TYPE_CHECKING:
+    from floorkiosk.kiosk.app import KioskApp
+    from floorkiosk.services import JobCard
+
+K = payloads.Kind
+
+
+def has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def short_ts(app: "KioskApp", ts: str) -> str:
+    """An event's time as 'Mar 14 10:42' in the site's time zone."""
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return ts[:16]
+    return app.local(t).strftime("%b %d %H:%M")
+
+
+def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
+    """Due date in words and the style to show it with (the words carry it without colour)."""
+    if days_left is None:
+        return "no due date", ""
+    if late:
+        return f"LATE by {-days_left} day{'s' if days_left != -1 else ''}", "bold white on red"
+    if days_left == 0:
+        return "due TODAY", "bold black on yellow"
+    if days_left <= 2:
+        return f"{days_left} day{'s' if days_left != 1 else ''} left", "bold yellow"
+    return f"{days_left} days left", ""
+
+
+class BenchScreen(Screen):
+    """A full screen of the kiosk: top bar, device strip, body, keys, message line, code entry."""
+
+    BINDINGS = [
+        Binding("slash", "focus_entry", "type a code", show=False),
+        Binding("question_mark", "codes", "demo codes", show=False),
+    ]
+
+    @property
+    def kiosk(self) -> "KioskApp":
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield TopBar()
+        yield DeviceStrip(id="strip")
+        with Horizontal(id="main"):
+            with Vertical(id="body"):
+                yield from self.compose_body()
+            if self.kiosk.demo:
+                yield Static(id="demo-codes")
+        yield KeysBar(id="keys")
+        yield MessageLine(id="message")
+        yield CodeEntry(placeholder="/ to type a code: a job number, or a damaged label's text", id="entry")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        self.refresh_top()
+        self.refresh_strip()
+        self.query_one(KeysBar).show(self.keys())
+        text, kind = self.kiosk.last_message
+        self.say(text, kind)
+        if self.kiosk.demo:
+            self.query_one("#demo-codes", Static).update(demo_codes_text(self.kiosk))
+
+    def keys(self) -> list[tuple[str, str]]:
+        return []
+
+    def refresh_top(self) -> None:
+        app = self.kiosk
+        p = app.person
+        who = f"{p.name} ({', '.join(p.roles)})" if p else "nobody logged in"
+        self.query_one(TopBar).show(f"{app.bench.name}", who, app.now().strftime("%a %d %b %H:%M:%S"))
+
+    def tick(self) -> None:
+        try:
+            self.query_one(TopBar).tick(self.kiosk.now().strftime("%a %d %b %H:%M:%S"))
+        except NoMatches:
+            pass
+
+    def refresh_strip(self) -> None:
+        try:
+            self.query_one(DeviceStrip).show(self.kiosk.devices.cells.values(), self.kiosk.scale_text())
+        except NoMatches:
+            pass
+
+    def on_scale(self, event: Any) -> None:
+        self.refresh_strip()
+
+    def say(self, text: str, kind: str = "info") -> None:
+        try:
+            self.query_one(MessageLine).say(text, kind)
+        except NoMatches:  # not composed yet: shown from app.last_message when it is
+            pass
+
+    def action_focus_entry(self) -> None:
+        self.query_one(CodeEntry).focus()
+
+    def action_codes(self) -> None:
+        if self.kiosk.demo:
+            from floorkiosk.kiosk.dialogs import CodesScreen
+
+            self.app.push_screen(CodesScreen(demo_codes_text(self.kiosk, full=True)))
+
+    def on_input_submitted(self, event: CodeEntry.Submitted) -> None:
+        value = event.value
+        event.input.value = ""
+        self.set_focus(None)
+        if value.strip():
+            self.kiosk.handle_scan(value, "typed")
+
+    def key_escape(self) -> None:
+        if self.focused is not None and isinstance(self.focused, CodeEntry):
+            self.focused.value = ""
+            self.set_focus(None)
+        else:
+            self.back()
+
+    def back(self) -> None:
+        pass
+
+
+def demo_codes_text(app: "KioskApp", full: bool = False) -> Text:
+    """The codes a newcomer types or pastes into the demo: badges, job bags waiting here, commands."""
+    shop = app.shop
+    t = Text()
+    t.append("DEMO: type or paste a code\n", "bold reverse")
+    t.append("badges\n", "bold")
+    for p in shop.site.people.values():
+        t.append(f"{payloads.encode(K.BADGE, p.badge)}", "bold")
+        t.append(f" {p.name.split()[0]}{' (sup.)' if p.is_supervisor else ''}\n")
+    jobs = _demo_jobs(app, 6 if full else 4)
+    if jobs:
+        t.append("job bags here\n", "bold")
+        for jid, what in jobs:
+            t.append(f"{payloads.encode(K.JOB, jid)}", "bold")
+            t.append(f" {what}\n")
+    batches = shop.journal.query("SELECT id FROM batches ORDER BY id LIMIT 2")
+    if batches:
+        t.append("batch bags\n", "bold")
+        for (bid,) in batches:
+            t.append(f"{payloads.encode(K.BATCH, bid)}\n", "bold")
+    t.append("commands\n", "bold")
+    cmds = payloads.COMMANDS if full else ("START", "WEIGH", "PHOTO", "FINISH", "ACCEPT", "CANCEL")
+    for c in cmds:
+        t.append(f"{payloads.encode(K.COMMAND, c)}\n", "bold")
+    return t
+
+
+def _demo_jobs(app: "KioskApp", n: int) -> list[tuple[str, str]]:
+    cache = getattr(app, "_demo_jobs_cache", None)
+    if cache is None:
+        shop, bench = app.shop, app.bench
+        seen: dict[str, str] = {}
+        for p in shop.site.people.values():
+            if not any(shop.site.stages[s].skill in p.skills for s in bench.stages) and not bench.qc:
+                continue
+            for w in shop.worklist(bench.id, p.id, limit=8):
+                seen.setdefault(w.job, f"{w.stage_name} {w.status}")
+        cache = list(seen.items())
+        app._demo_jobs_cache = cache  # type: ignore[attr-defined]
+    return cache[:n]
+
+
+# -- idle ----------------------------------------------------------------------------------------
+
+class IdleScreen(BenchScreen):
+    """Nobody is logged in: the bench, its stages, the time, and "Scan your badge"."""
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="idle"):
+            yield Static(id="idle-bench")
+            yield Static(id="idle-stages")
+            yield Digits(id="idle-clock")
+            yield Static("▶  SCAN YOUR BADGE  ◀", id="idle-prompt")
+
+    def refresh_all(self) -> None:
+        app = self.kiosk
+        self.query_one("#idle-bench", Static).update(app.bench.name.upper())
+        names = [app.site.stages[s].name for s in app.bench.stages]
+        qc = " · verifies stages of every bench" if app.bench.qc else ""
+        self.query_one("#idle-stages", Static).update(f"{app.site.settings.name} — {' · '.join(names)}{qc}")
+        self.query_one("#idle-clock", Digits).update(app.now().strftime("%H:%M"))
+        super().refresh_all()
+
+    def tick(self) -> None:
+        super().tick()
+        self.query_one("#idle-clock", Digits).update(self.kiosk.now().strftime("%H:%M"))
+
+    def keys(self) -> list[tuple[str, str]]:
+        return [("scan", "your badge"), ("/", "type a code")] + ([("?", "demo codes")] if self.kiosk.demo else [])
+
+
+# -- worklist ------------------------------------------------------------------------------------
+
+class WorklistScreen(BenchScreen):
+    """After the badge: jobs waiting for this bench's stages that this person can do, rush and due first."""
+
+    AUTO_FOCUS = "#worklist"
+    BINDINGS = [
+        Binding("b", "board", "Board", show=False),
+        Binding("k", "kpis", "KPIs", show=False),
+        Binding("l", "logout", "log out", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="wl-title")
+        yield DataTable(id="worklist", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        t = self.query_one("#worklist", DataTable)
+        t.add_columns("Job", "Stage", "Status", "Due", "Design")
+        super().on_mount()
+
+    def load(self) -> None:
+        app = self.kiosk
+        if app.person is None or not self.is_mounted:
+            return
+        items = app.shop.worklist(app.bench.id, app.person.id)
+        t = self.query_one("#worklist", DataTable)
+        t.clear()
+        for w in items:
+            words, style = due_words(w.days_left, w.late)
+            status = Text(w.status, "bold" if w.status != "todo" else "")
+            if w.status == "todo":
+                status = Text("to do")
+            job = Text(w.job, "bold") + (Text(" RUSH", "bold magenta") if w.priority == "rush" else Text(""))
+            t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
+        late = sum(1 for w in items if w.late)
+        stages = " · ".join(app.site.stages[s].name for s in app.bench.stages)
+        title = Text(f"{len(items)} job{'s' if len(items) != 1 else ''} waiting", "bold")
+        title.append(f" for {app.person.name} at {stages}" + (" and verifications" if app.bench.qc else ""))
+        if late:
+            title.append(f"   {late} LATE", "bold white on red")
+        if not items:
+            title.append(" — nothing waiting; scan a job bag to see its card")
+        self.query_one("#wl-title", Static).update(title)
+        self.query_one(KeysBar).show(self.keys())
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load()
+
+    def keys(self) -> list[tuple[str, str]]:
+        out = [("scan", "a job bag"), ("Enter", "open"), ("L", "log out")]
+        p = self.kiosk.person
+        if p is not None and p.is_supervisor:
+            if has_module("floorkiosk.kiosk.board"):
+                out.append(("B", "Board"))
+            if has_module("floorkiosk.kiosk.kpi_screen"):
+                out.append(("K", "KPIs"))
+        return out
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            try:
+                self.kiosk.open_job(event.row_key.value.split(":")[0])
+            except FloorkioskError as exc:
+                self.kiosk.say(str(exc), "error")
+
+    def action_board(self) -> None:
+        self._push_supervisor_screen("floorkiosk.kiosk.board", "BoardScreen")
+
+    def action_kpis(self) -> None:
+        self._push_supervisor_screen("floorkiosk.kiosk.kpi_screen", "KpiScreen")
+
+    def _push_supervisor_screen(self, module: str, cls: str) -> None:
+        p = self.kiosk.person
+        if p is None or not p.is_supervisor:
+            self.kiosk.say("the board and the KPIs are for supervisors", "warn")
+            return
+        if not has_module(module):
+            self.kiosk.say("that screen is not installed in this build", "warn")
+            return
+        import importlib
+
+        screen = getattr(importlib.import_module(module), cls)(self.kiosk.shop)
+        self.app.push_screen(screen)
+
+    def action_logout(self) -> None:
+        self.kiosk.action_logout()
+
+    def back(self) -> None:
+        self.kiosk.action_logout()
+
+    def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is K.COMMAND and p.value == "CANCEL":
+            self.kiosk.action_logout()
+            return True
+        return False
+
+
+# -- the job card ----------------------------------------------------------------------------------
+
+COMMAND_ACTIONS = {"START": "start", "FINISH": "finish", "WEIGH": "weigh", "PHOTO": "photo", "HOLD": "hold",
+                   "VERIFY": "verify", "REJECT": "reject"}
+
+
+class JobCardScreen(BenchScreen):
+    """Everything about one job bag and what may be done to it here, now."""
+
+    BINDINGS = [
+        Binding("s", "act('start')", "Start", show=False),
+        Binding("f", "act('finish')", "Finish", show=False),
+        Binding("w", "act('weigh')", "Weigh", show=False),
+        Binding("p", "act('photo')", "Photo", show=False),
+        Binding("h", "act('hold')", "Hold", show=False),
+        Binding("v", "act('verify')", "Verify", show=False),
+        Binding("x", "act('reject')", "Reject", show=False),
+        Binding("q", "act('inspect')", "Inspect", show=False),
+        Binding("l", "act('label')", "Label", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.card: JobCard | None = None
+        self.decisions: dict[str, g.Decision] = {}
+        self._thumbs_for: str | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="card-head"):
+            yield Digits(id="job-no")
+            with Vertical(id="job-facts"):
+                yield Static(id="design")
+                yield Static(id="client")
+                yield Static(id="alloy")
+        yield Static(id="route")
+        with Horizontal(id="card-body"):
+            with VerticalScroll(id="card-left"):
+                yield Static(id="status")
+                yield BlockedPanel(id="card-blocked")
+                yield Static(id="overrides")
+                yield Static(id="history")
+            with Vertical(id="card-right"):
+                yield Static(id="photos")
+                with Horizontal(id="thumbs"):
+                    for i in range(3):
+                        yield Static(classes="thumb", id=f"thumb-{i}")
+
+    @property
+    def job_id(self) -> str | None:
+        return self.card.id if self.card else None
+
+    def show(self, card: "JobCard") -> None:
+        """Fill the card; called on every job scan (the screen is kept and reused: a scan stays fast)."""
+        self.card = card
+        app = self.kiosk
+        if app.person is not None:
+            self.decisions = app.shop.allowed_actions(card.job, app.person.id, app.bench.id)
+        if self.is_mounted:
+            self._fill()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.card is not None:
+            self._fill()
+
+    def reload(self) -> None:
+        if self.card is None:
+            return
+        try:
+            self.show(self.kiosk.shop.job_card(self.card.id))
+        except FloorkioskError as exc:
+            self.kiosk.say(str(exc), "error")
+
+    def _fill(self) -> None:
+        card = self.card
+        assert card is not None
+        app = self.kiosk
+        j = card.job
+        units = app.site.settings.units
+        self.query_one("#job-no", Digits).update(j.id)
+        design = Text(j.design or "(no design)", "bold")
+        design.append(f"   {card.route.name}")
+        if j.priority == "rush":
+            design.append("   RUSH", "bold white on magenta")
+        if j.batch:
+            design.append(f"   batch {j.batch}")
+        self.query_one("#design", Static).update(design)
+        client = Text()
+        client.append(f"{j.client or 'stock'}", "bold")
+        if j.spec:
+            client.append(" · ")
+            client.append(j.spec, "bold italic")
+        self.query_one("#client", Static).update(client)
+        words, style = due_words(card.days_left, card.late)
+        alloy = Text("due " + (j.due or "-") + " ")
+        alloy.append(words, style or "bold")
+        alloy.append(f" · {card.alloy_name}")
+        if j.stones:
+            alloy.append(" · " + "; ".join(_stone(s) for s in j.stones))
+        if j.last_weight:
+            alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
+        self.query_one("#alloy", Static).update(alloy)
+        self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
+        self._fill_status()
+        self._fill_history()
+        self._fill_photos()
+        self.query_one(KeysBar).show(self.keys())
+
+    def _main_stage(self) -> tuple[str | None, str]:
+        """The stage this bench is about for this job, and what its state means here."""
+        card = self.card
+        app = self.kiosk
+        assert card is not None
+        for kind in (g.FINISH,):
+            d = self.decisions.get(kind)
+            if d and d.stage and card.job.stage(d.stage).status == "in progress" and app.bench.serves(d.stage):
+                return d.stage, "in progress"
+        d = self.decisions.get(g.VERIFY)
+        if d and d.stage and (d.allowed or app.bench.qc):
+            return d.stage, "verify"
+        d = self.decisions.get(g.START)
+        return (d.stage if d else None), "start"
+
+    def _fill_status(self) -> None:
+        card = self.card
+        assert card is not None
+        app = self.kiosk
+        j = card.job
+        status = self.query_one("#status", Static)
+        panel = self.query_one("#card-blocked", BlockedPanel)
+        panel.display = False
+        status.remove_class("-hold", "-ready", "-progress")
+        sid, what = self._main_stage()
+        stage = app.site.stages.get(sid or "")
+        if j.hold:
+            t = Text("⏸ ON HOLD: ", "bold")
+            t.append(j.hold.reason, "bold")
+            by = "rule" if j.hold.auto else app.shop._name(j.hold.by)
+            t.append(f"\n   put on hold by {by}, {short_ts(app, j.hold.at)}. A supervisor reviews the piece and "
+                     f"releases it (H or HOLD).")
+            status.update(t)
+            status.add_class("-hold")
+        elif j.complete:
+            status.update(Text("✓ ROUTE COMPLETE: every stage is done", "bold"))
+            status.add_class("-ready")
+        elif what == "in progress" and stage is not None:
+            st = j.stage(stage.id)
+            t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
+            t.append(f" — started by {app.shop._name(st.started_by)}, {short_ts(app, st.started_at or '')}")
+            todo = self._still_to_do(stage.id)
+            t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
+            status.update(t)
+            status.add_class("-progress")
+        elif what == "verify" and stage is not None:
+            d = self.decisions[g.VERIFY]
+            if d.allowed:
+                status.update(Text(f"✓ READY: verify {stage.name} (V), or reject it (X)", "bold"))
+                status.add_class("-ready")
+            else:
+                status.update("")
+                panel.display = True
+                panel.show(f"Verifying {stage.name} on {j.id} is blocked here:", d.reasons, _override_words(d))
+        else:
+            d = self.decisions.get(g.START)
+            if d is None:
+                status.update("")
+            elif d.allowed:
+                status.update(Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold"))
+                status.add_class("-ready")
+            else:
+                status.update("")
+                panel.display = True
+                what_s = f"Starting {stage.name}" if stage else "Work"
+                panel.show(f"{what_s} on {j.id} is blocked at {app.bench.name}:", d.reasons, _override_words(d))
+        ov = self.query_one("#overrides", Static)
+        if card.overrides:
+            t = Text()
+            for o in card.overrides[-3:]:
+                t.append(f"⚑ {short_ts(app, o.ts)} {o.override}\n", "bold yellow")
+            ov.update(t)
+            ov.display = True
+        else:
+            ov.display = False
+
+    def _still_to_do(self, stage_id: str) -> list[str]:
+        card = self.card
+        assert card is not None
+        stage = self.kiosk.site.stages[stage_id]
+        st = card.job.stage(stage_id)
+        out = []
+        if stage.needs("weigh-in") and st.weight_in is None:
+            out.append("weigh in (W)")
+        if stage.needs("weigh-out") and st.weight_out is None:
+            out.append("weigh out (W)")
+        if len(st.photos) < stage.photos_needed:
+            out.append("photo (P)")
+        if stage.checklist:
+            out.append(f"confirm {len(stage.checklist)} checks at finish (F)")
+        else:
+            out.append("finish (F)")
+        return out
+
+    def _fill_history(self) -> None:
+        card = self.card
+        assert card is not None
+        t = Text("history\n", "bold underline", no_wrap=True, overflow="ellipsis")
+        for h in reversed(card.history[-10:]):
+            t.append(f"{short_ts(self.kiosk, h.ts)}  ", "dim")
+            t.append(h.text + ("  ⚑" if h.override else "") + "\n")
+        self.query_one("#history", Static).update(t)
+
+    def _fill_photos(self) -> None:
+        card = self.card
+        assert card is not None
+        app = self.kiosk
+        t = Text("photos\n", "bold underline")
+        if not card.photos:
+            t.append("none yet\n", "dim")
+        for sha, stage, ts in card.photos[:4]:
+            name = app.site.stages[stage].name if stage in app.site.stages else (stage or "")
+            t.append(f"{sha[:10]} {name}, {short_ts(app, ts)}\n")
+        self.query_one("#photos", Static).update(t)
+        for i in range(3):
+            self.query_one(f"#thumb-{i}", Static).update("")
+        if card.photos and self.size.width >= 110 and self._thumbs_for != card.id:
+            self._thumbs_for = card.id
+            self._load_thumbs(card.id, [p[0] for p in card.photos[:3]])
+        elif self._thumbs_for == card.id:
+            self._thumbs_for = None
+            if card.photos and self.size.width >= 110:
+                self._thumbs_for = card.id
+                self._load_thumbs(card.id, [p[0] for p in card.photos[:3]])
+
+    @work(thread=True, exclusive=True, group="thumbs", exit_on_error=False)
+    def _load_thumbs(self, job_id: str, shas: list[str]) -> None:
+        from floorkiosk.kiosk.images import halfblock
+
+        texts = []
+        for sha in shas:
+            f = self.kiosk.devices.photo_file(sha)
+            if f is None:
+                texts.append(Text(f"{sha[:10]}\n(file not here)", "dim"))
+                continue
+            try:
+                texts.append(halfblock(f, 24, 9))
+            except OSError:
+                texts.append(Text(f"{sha[:10]}\n(unreadable)", "dim"))
+        self.app.call_from_thread(self._show_thumbs, job_id, texts)
+
+    def _show_thumbs(self, job_id: str, texts: list[Text]) -> None:
+        if self.job_id != job_id:
+            return
+        for i, t in enumerate(texts[:3]):
+            self.query_one(f"#thumb-{i}", Static).update(t)
+
+    def keys(self) -> list[tuple[str, str]]:
+        if self.card is None:
+            return [("Esc", "back")]
+        d = self.decisions
+        app = self.kiosk
+        out: list[tuple[str, str]] = []
+
+        def ok(kind: str) -> bool:
+            return bool(d.get(kind) and d[kind].allowed)
+
+        name = (lambda kind: app.site.stages[d[kind].stage].name if d.get(kind) and d[kind].stage in app.site.stages else "")
+        if ok(g.START):
+            out.append(("S", f"Start {name(g.START)}"))
+        if ok(g.WEIGH_IN) or ok(g.WEIGH_OUT):
+            out.append(("W", "Weigh in" if ok(g.WEIGH_IN) and not ok(g.WEIGH_OUT) else "Weigh"))
+        if ok(g.PHOTO) and app.devices.camera_source() is not None:
+            out.append(("P", "Photo"))
+        fin = d.get(g.FINISH)
+        if fin and fin.stage and self.card.job.stage(fin.stage).status == "in progress" and app.bench.serves(fin.stage):
+            out.append(("F", f"Finish {name(g.FINISH)}"))
+        if ok(g.VERIFY):
+            out.append(("V", f"Verify {name(g.VERIFY)}"))
+        if ok(g.REJECT):
+            out.append(("X", "Reject"))
+        if self.card.job.hold:
+            out.append(("H", "Release hold" if ok(g.RELEASE) else "Release (supervisor)"))
+        elif ok(g.HOLD):
+            out.append(("H", "Hold"))
+        if self._can_inspect():
+            out.append(("Q", "Inspect"))
+        if app.bench.printer is not None:
+            out.append(("L", "Label"))
+        out.append(("Esc", "back"))
+        return out
+
+    def _can_inspect(self) -> bool:
+        p = self.kiosk.person
+        return bool(self.kiosk.bench.qc and p is not None and p.is_supervisor
+                    and has_module("floorkiosk.kiosk.qc_screen"))
+
+    def back(self) -> None:
+        self.app.pop_screen()
+
+    # -- scans and keys --------------------------------------------------------------------------
+    def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is not K.COMMAND:
+            return False
+        if p.value == "CANCEL":
+            self.back()
+        elif p.value == "ACCEPT":
+            self.kiosk.say("ACCEPT: nothing waits for a confirmation here; scan an action (START, FINISH …)", "warn")
+        else:
+            self.action_act(COMMAND_ACTIONS[p.value])
+        return True
+
+    def action_act(self, what: str) -> None:
+        if self.card is None or self.kiosk.person is None:
+            return
+        from floorkiosk.kiosk.flows import JobFlows
+
+        JobFlows(self.kiosk, self).run(what)
+
+
+def _stone(s: dict[str, Any]) -> str:
+    count = s.get("count", 1)
+    parts = [f"{count}×" if count != 1 else "", str(s.get("kind", "stone")), str(s.get("shape", ""))]
+    text = " ".join(p for p in parts if p).replace("× ", "× ")
+    if s.get("ct"):
+        text += f" {s['ct']} ct"
+    return text
+
+
+def _override_words(d: g.Decision) -> str:
+    if d.overridable:
+        return "A supervisor can override: they scan their badge at this bench and pick a reason."
+    if any(r.overridable for r in d.reasons):
+        return "Some of these cannot be overridden; they must be resolved first."
+    return "This cannot be overridden."
+
+
+# -- a batch ----------------------------------------------------------------------------------------
+
+class BatchScreen(BenchScreen):
+    """A batch bag: its pieces; an action scanned here applies to each, and failures are listed."""
+
+    BINDINGS = [
+        Binding("s", "batch('start')", "Start all", show=False),
+        Binding("f", "batch('finish')", "Finish all", show=False),
+        Binding("v", "batch('verify')", "Verify all", show=False),
+    ]
+
+    def __init__(self, batch_id: str, jobs: list[str]) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.jobs = jobs
+        self.result: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="batch-title")
+        yield DataTable(id="batch-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="batch-result")
+
+    def on_mount(self) -> None:
+        t = self.query_one("#batch-table", DataTable)
+        t.add_columns("Job", "Design", "Now", "Due")
+        self.load()
+        super().on_mount()
+
+    def load(self) -> None:
+        app = self.kiosk
+        fields = app.shop.batch_fields(self.batch_id)
+        self.query_one("#batch-title", Static).update(
+            Text(f"BATCH {self.batch_id}", "bold reverse") + Text(f"  {fields['design'] or ''} — {fields['count']} pieces"))
+        t = self.query_one("#batch-table", DataTable)
+        t.clear()
+        for jid in self.jobs:
+            j = app.shop.job(jid)
+            now = ", ".join(f"{app.site.stages[s].name} in progress" for s in j.in_progress()) or (
+                "on hold" if j.hold else "complete" if j.complete else "waiting")
+            t.add_row(jid, j.design, now, j.due, key=jid)
+
+    def keys(self) -> list[tuple[str, str]]:
+        return [("S", "Start all"), ("F", "Finish all"), ("V", "Verify all"), ("Esc", "back")]
+
+    def back(self) -> None:
+        self.app.pop_screen()
+
+    def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is not K.COMMAND:
+            return False
+        if p.value == "CANCEL":
+            self.back()
+        elif p.value in ("START", "FINISH", "VERIFY"):
+            self.action_batch(p.value.lower())
+        else:
+            self.kiosk.say(f"{p.value} is done piece by piece: scan each job bag of the batch", "warn")
+        return True
+
+    def action_batch(self, what: str) -> None:
+        app = self.kiosk
+        if app.person is None:
+            return
+        if what == "finish":
+            stages = {self._stage_for(j, g.FINISH) for j in self.jobs} - {None}
+            items: list[str] = []
+            for sid in sorted(stages):
+                items += [c for c in app.site.stages[sid].checklist if c not in items]
+            if items:
+                from floorkiosk.kiosk.dialogs import ChecklistDialog
+
+                self.app.push_screen(ChecklistDialog(f"Finish batch {self.batch_id}: confirm for every piece", items),
+                                     lambda confirmed: confirmed is not None and self._apply("finish", confirmed))
+                return
+        self._apply(what, ())
+
+    def _stage_for(self, job: str, kind: str) -> str | None:
+        app = self.kiosk
+        return g.actionable_stage(app.site, app.shop.job(job), app.bench, kind)
+
+    def _apply(self, what: str, checklist: tuple[str, ...] | list[str]) -> None:
+        app = self.kiosk
+        shop, pid, bid = app.shop, app.person.id, app.bench.id
+        verbs = {
+            "start": lambda j: shop.start(j, pid, bid),
+            "finish": lambda j: shop.finish(j, pid, bid, checklist=tuple(
+                c for c in checklist if c in app.site.stages[self._stage_for(j, g.FINISH) or ""].checklist)
+                if self._stage_for(j, g.FINISH) in app.site.stages else ()),
+            "verify": lambda j: shop.verify(j, pid, bid),
+        }
+        try:
+            res = shop.batch_apply(self.batch_id, verbs[what], what)
+        except FloorkioskError as exc:
+            app.say(str(exc), "error")
+            return
+        self.result = res
+        t = Text()
+        t.append(f"{what.upper()} on batch {self.batch_id}: {len(res.done)} done, {len(res.failed)} failed\n", "bold")
+        if res.done:
+            t.append("✓ " + ", ".join(res.done) + "\n")
+        for job, why in res.failed:
+            t.append(f"✗ {job}: ", "bold")
+            t.append(why + "\n")
+        self.query_one("#batch-result", Static).update(t)
+        self.load()
+        app.say(f"{what} on batch {self.batch_id}: {len(res.done)} done, {len(res.failed)} failed",
+                "ok" if not res.failed else "warn")

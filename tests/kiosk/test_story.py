@@ -1,0 +1,392 @@
+"""The whole story at the benches, driven as an artisan would: badge, job bag, command cards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from conftest import scan, until, weigh
+
+from floorkiosk.domain import events as ev
+from floorkiosk.kiosk.app import make_app
+from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, PinDialog, WeighDialog
+from floorkiosk.kiosk.screens import BatchScreen, IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.kiosk.widgets import BlockedPanel
+
+SIZE = (100, 32)
+
+
+def events_of(app, job: str) -> list[ev.Event]:
+    return list(app.shop.journal.events(job=job))
+
+
+async def test_casting_bench_start_weigh_in_and_out_finish(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, IdleScreen)
+        await scan(pilot, "FK:P:B1001")
+        assert app.person.id == "ana"
+        assert isinstance(app.screen, WorklistScreen)
+        assert jobs.cast in str(app.screen.query_one("#worklist").get_row_at(0))
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        assert isinstance(app.screen, JobCardScreen) and app.screen.job_id == jobs.cast
+
+        await scan(pilot, "FK:C:START")
+        # casting asks for a weigh-in right after the start: the dialog opens without another scan
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        assert app.shop.job(jobs.cast).stage("casting").status == "in progress"
+        await weigh(pilot, "12.48")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert Decimal(app.shop.job(jobs.cast).stage("casting").weight_in) == Decimal("12.48")
+
+        # FINISH: the weigh-out is missing, so the finish first weighs the piece out
+        await scan(pilot, "FK:C:FINISH")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        assert app.screen.phase == "out"
+        await weigh(pilot, "12.30")
+        assert "within the 3.0% tolerance" in str(app.screen.query_one("#weigh-loss").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: app.shop.job(jobs.cast).stage("casting").status == "done")
+        st = app.shop.job(jobs.cast).stage("casting")
+        assert (Decimal(st.weight_in), Decimal(st.weight_out), st.finished_by) == (Decimal("12.48"), Decimal("12.3"), "ana")
+        assert app.shop.job(jobs.cast).hold is None
+        assert "finished Casting" in app.last_message[0]
+
+
+async def test_only_a_stable_reading_is_recorded_and_a_big_loss_holds_the_job(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        app.devices.sim.put("12.5")
+        app.devices.sim.wobble()
+        await until(pilot, lambda: app.scale_event is not None and hasattr(app.scale_event, "grams")
+                    and not app.scale_event.stable)
+        assert "MOVING" in str(app.screen.query_one("#weigh-sign").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        assert isinstance(app.screen, WeighDialog), "a moving reading must not be recorded"
+        assert "MOVING" in app.screen.query_one("#dialog-msg").render().plain
+        assert app.shop.job(jobs.cast).stage("casting").weight_in is None
+        await weigh(pilot, "12.5")
+        assert "STABLE" in str(app.screen.query_one("#weigh-sign").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: app.shop.job(jobs.cast).stage("casting").weight_in is not None)
+        assert Decimal(app.shop.job(jobs.cast).stage("casting").weight_in) == Decimal("12.5")
+
+        await scan(pilot, "FK:C:WEIGH")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog) and app.screen.phase == "out")
+        await weigh(pilot, "11.9")  # 4.8% lost, tolerance 3%
+        assert "BEYOND the 3.0% tolerance" in str(app.screen.query_one("#weigh-loss").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: app.shop.job(jobs.cast).hold is not None)
+        held = app.shop.job(jobs.cast).hold
+        assert held.auto and "beyond the 3.0% tolerance" in held.reason
+        assert isinstance(app.screen, JobCardScreen)
+        status = str(app.screen.query_one("#status").render())
+        assert "ON HOLD" in status and "beyond the 3.0% tolerance" in status
+        assert "ON HOLD" in app.last_message[0] and app.last_message[1] == "error"
+
+
+async def test_setting_bench_start_photo_finish(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "5.99")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+
+        await scan(pilot, "FK:C:PHOTO")
+        await until(pilot, lambda: isinstance(app.screen, PhotoDialog))
+        await until(pilot, lambda: app.screen.jpeg is not None)  # captured by the camera worker
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: len(app.shop.job(jobs.set).stage("stone-setting").photos) == 1)
+        sha = app.shop.job(jobs.set).stage("stone-setting").photos[0]
+        assert app.devices.photo_file(sha, thumb=False).read_bytes()[:2] == b"\xff\xd8"  # the JPEG is stored
+
+        await scan(pilot, "FK:C:FINISH")  # weigh-out still missing: weighed first
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "5.98")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, ChecklistDialog))
+        for _ in range(3):  # stones tight, prongs even, stone count matches the bag
+            await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: app.shop.job(jobs.set).stage("stone-setting").status == "done")
+        st = app.shop.job(jobs.set).stage("stone-setting")
+        assert st.checklist == ["stones tight", "prongs even", "stone count matches the bag"]
+        assert Decimal(st.weight_out) == Decimal("5.98") and st.finished_by == "ben"
+
+
+async def test_cancel_on_the_checklist_finishes_nothing(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "5.99")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        await scan(pilot, "FK:C:PHOTO")
+        await until(pilot, lambda: isinstance(app.screen, PhotoDialog) and app.screen.jpeg is not None)
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        await scan(pilot, "FK:C:FINISH")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "5.98")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, ChecklistDialog))
+        await scan(pilot, "FK:C:ACCEPT")
+        await scan(pilot, "FK:C:CANCEL")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert app.shop.job(jobs.set).stage("stone-setting").status == "in progress"
+        assert "cancelled" in app.last_message[0]
+
+
+async def test_polishing_bench_is_blocked_with_its_reasons(workshop, jobs, clock):
+    app = make_app(workshop(), "polishing", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        card = app.screen
+        assert isinstance(card, JobCardScreen)
+        panel = card.query_one("#card-blocked", BlockedPanel)
+        assert panel.display
+        text = str(panel.query_one(".blocked-reasons").render())
+        assert "Stone setting is complete but not verified" in text
+        assert "a supervisor other than Ben Okafor verifies Stone setting with a photo" in text
+        assert "BLOCKED" in str(panel.query_one(".blocked-title").render())
+        assert ("S", "Start Polishing") not in card.keys()
+
+        before = app.shop.journal.count()
+        await scan(pilot, "FK:C:START")
+        assert isinstance(app.screen, BlockedScreen)
+        reasons = str(app.screen.query_one(".blocked-reasons").render())
+        assert "not verified" in reasons and "→" in reasons
+        await scan(pilot, "FK:C:CANCEL")
+        assert isinstance(app.screen, JobCardScreen)
+        assert app.shop.journal.count() == before
+        assert app.shop.job(jobs.set_done).stage("polishing").status == "todo"
+
+
+async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        # Ben did the setting; he may not verify it (and has no supervisor role)
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert not app.screen.decisions["verify"].allowed
+        await scan(pilot, "FK:C:VERIFY")
+        assert isinstance(app.screen, BlockedScreen)
+        reasons = str(app.screen.query_one(".blocked-reasons").render())
+        assert "another person must verify it" in reasons
+        await scan(pilot, "FK:C:CANCEL")
+        assert app.shop.job(jobs.set_done).stage("stone-setting").status == "done"
+
+        await scan(pilot, "FK:P:B2001")  # Eva, a supervisor who did not do the stage
+        assert app.person.id == "eva"
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert app.screen.decisions["verify"].allowed
+        assert ("V", "Verify Stone setting") in app.screen.keys()
+        await scan(pilot, "FK:C:VERIFY")
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
+        assert app.shop.job(jobs.set_done).stage("stone-setting").verified_by == "eva"
+
+    app = make_app(site, "polishing", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert not app.screen.query_one("#card-blocked").display
+        assert ("S", "Start Polishing") in app.screen.keys()
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))  # polishing weighs in at the start
+        await scan(pilot, "FK:C:CANCEL")
+        assert isinstance(app.screen, JobCardScreen)
+        assert app.shop.job(jobs.set_done).stage("polishing").weight_in is None
+
+
+async def test_supervisor_override_is_recorded_and_shown(workshop, jobs, clock):
+    app = make_app(workshop(), "polishing", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")
+        assert isinstance(app.screen, BlockedScreen)
+        await scan(pilot, "FK:P:B1002")  # Ben is no supervisor
+        assert isinstance(app.screen, BlockedScreen)
+        assert "not a supervisor" in app.screen.query_one("#dialog-msg").render().plain
+        await scan(pilot, "FK:P:B2001")  # Eva: PIN asked
+        assert isinstance(app.screen, PinDialog)
+        await pilot.press(*"1111", "enter")
+        await until(pilot, lambda: "wrong" in app.screen.query_one("#dialog-msg").render().plain)
+        assert isinstance(app.screen, PinDialog)
+        assert "wrong or missing PIN" in app.screen.query_one("#dialog-msg").render().plain
+        assert app.shop.job(jobs.set_done).stage("polishing").status == "todo"
+        await pilot.press(*"2468", "enter")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        await pilot.press("2")  # CHECKED-BY-EYE
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
+        st = app.shop.job(jobs.set_done).stage("polishing")
+        assert st.overridden == ["CHECKED-BY-EYE"] and st.started_by == "chloe"
+        started = [e for e in events_of(app, jobs.set_done) if e.type == ev.STAGE_STARTED][-1]
+        assert started.payload["override"]["by"] == "eva"
+        assert "Stone setting is complete but not verified" in started.payload["override"]["reasons"]
+        await scan(pilot, "FK:C:CANCEL")  # the weigh-in dialog opened after the start
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        overrides = app.screen.query_one("#overrides")
+        assert overrides.display and "override by Eva Lindqvist: CHECKED-BY-EYE" in str(overrides.render())
+
+
+async def test_a_batch_applies_to_each_piece_and_lists_the_failures(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:B:{jobs.batch}")
+        assert isinstance(app.screen, BatchScreen)
+        await scan(pilot, "FK:C:START")
+        res = app.screen.result
+        ok, held = [jobs.batch_jobs[0], jobs.batch_jobs[2]], jobs.batch_jobs[1]
+        assert res.done == ok
+        assert [j for j, _ in res.failed] == [held]
+        assert "on hold: client asked for a smaller size" in res.failed[0][1]
+        for j in ok:
+            assert app.shop.job(j).stage("tree-building").status == "in progress"
+        assert app.shop.job(held).stage("tree-building").status == "todo"
+        shown = str(app.screen.query_one("#batch-result").render())
+        assert f"✗ {held}" in shown and "2 done, 1 failed" in shown
+
+
+async def test_a_foreign_barcode_or_a_layout_mismatch_changes_nothing(workshop, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        before = app.shop.journal.count()
+        await scan(pilot, "4006381333931")  # an EAN from a supplier's box
+        assert app.last_message[1] == "error" and "not a floorkiosk code" in app.last_message[0]
+        assert "nothing was changed" in app.last_message[0]
+        await scan(pilot, "FKÖPÖB1001")  # a US-layout scanner on a German keyboard layout
+        assert "German (QWERTZ)" in app.last_message[0] and "'FK:P:B1001'" in app.last_message[0]
+        await scan(pilot, "FK:P:NOBODY")
+        assert "not known here" in app.last_message[0]
+        assert app.person is None and isinstance(app.screen, IdleScreen)
+        assert app.shop.journal.count() == before
+        shown = app.screen.query_one("#message").render().plain
+        assert "not known here" in shown
+
+
+async def test_job_scan_before_the_badge_asks_for_the_badge(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        assert isinstance(app.screen, IdleScreen)
+        assert "scan your badge first" in app.last_message[0]
+        await scan(pilot, "FK:J:J999999")
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, "FK:J:J999999")
+        assert "no job J999999" in app.last_message[0]
+
+
+async def test_another_badge_switches_person_and_idle_logs_out(workshop, clock):
+    app = make_app(workshop(idle_logout_seconds=1), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, "FK:P:B2002")
+        assert app.person.id == "farid" and "switched from Ana Costa to Farid Haddad" in app.last_message[0]
+        await until(pilot, lambda: app.person is None, timeout=4)
+        assert isinstance(app.screen, IdleScreen)
+        assert "Farid Haddad was logged out after 1 second" in app.last_message[0]
+        outs = [e for e in app.shop.journal.events(types=[ev.PERSON_LOGGED_OUT])]
+        assert [(e.person, e.payload.get("why")) for e in outs[-2:]] == [("ana", "switched"), ("farid", "idle")]
+
+
+async def test_activity_keeps_the_person_logged_in(workshop, clock):
+    app = make_app(workshop(idle_logout_seconds=2), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        for _ in range(4):
+            await pilot.pause(0.7)
+            await pilot.press("down")
+        assert app.person is not None and app.person.id == "ana"
+
+
+async def test_unplugged_scale_shows_and_the_screen_keeps_answering(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.devices.cells["scale"].state == "ok")
+        app.devices.sim.unplug()
+        await until(pilot, lambda: app.devices.cells["scale"].state == "off")
+        assert "disconnected" in app.devices.cells["scale"].text
+        strip = app.screen.query_one("#strip").render().plain
+        assert "✗ scale: disconnected" in strip
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        assert isinstance(app.screen, JobCardScreen) and app.screen.job_id == jobs.cast
+        app.devices.sim.replug()
+        await until(pilot, lambda: app.devices.cells["scale"].state == "ok")
+
+
+async def test_hold_with_a_reason_and_release_by_a_supervisor(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await scan(pilot, "FK:C:HOLD")
+        assert isinstance(app.screen, PickDialog)
+        await scan(pilot, "FK:C:ACCEPT")  # the first reason
+        assert app.shop.job(jobs.cast).hold.reason == "client asked for a change"
+        assert ("H", "Release (supervisor)") in app.screen.keys()
+        await scan(pilot, "FK:C:HOLD")  # on hold: HOLD asks a supervisor to release it
+        assert isinstance(app.screen, BlockedScreen)
+        await scan(pilot, "FK:P:B2002")
+        assert isinstance(app.screen, PinDialog)
+        await pilot.press(*"1357", "enter")
+        await until(pilot, lambda: app.shop.job(jobs.cast).hold is None)
+        released = [e for e in events_of(app, jobs.cast) if e.type == ev.JOB_RELEASED][-1]
+        assert released.person == "farid"
+
+
+async def test_typed_code_in_the_entry_field_reads_like_a_scan(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await pilot.press("slash")
+        await pilot.pause(0.15)  # a key is held for the scanner's gap before it reaches the screen
+        assert app.focused is app.screen.query_one("#entry")
+        for ch in jobs.cast[-3:]:  # a damaged label: the person types the job number, slowly
+            await pilot.press(ch)
+            await pilot.pause(0.08)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert app.screen.job_id == jobs.cast
+        assert app.scans[-1] == ("typed", jobs.cast[-3:])
+
+
+async def test_supervisor_keys_and_qc_inspect_follow_the_installed_screens(workshop, jobs, clock):
+    from floorkiosk.kiosk.screens import has_module
+
+    app = make_app(workshop(), "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        keys = app.screen.keys()
+        assert ("B", "Board") not in keys and ("K", "KPIs") not in keys  # not for an artisan
+        await scan(pilot, "FK:P:B2001")
+        keys = app.screen.keys()
+        assert (("B", "Board") in keys) == has_module("floorkiosk.kiosk.board")
+        assert (("K", "KPIs") in keys) == has_module("floorkiosk.kiosk.kpi_screen")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert (("Q", "Inspect") in app.screen.keys()) == has_module("floorkiosk.kiosk.qc_screen")
+
+
+async def test_thumbnails_are_drawn_on_a_wide_screen(workshop, jobs, clock):
+    app = make_app(workshop(), "qc", clock=clock, devices="none")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await until(pilot, lambda: "▀" in str(app.screen.query_one("#thumb-0").render()))
+        photos = str(app.screen.query_one("#photos").render())
+        assert app.shop.job(jobs.set_done).stage("stone-setting").photos[0][:10] in photos
