@@ -546,13 +546,19 @@ def spec_size(spec: str) -> Decimal | None:
         return None
 
 
+def _has_word(design: str, word: str) -> bool:
+    # a whole word, singular or plural: "ring" is in "Signet ring" and "Wedding rings", not in "earrings"
+    w = word.casefold().strip()
+    return any(t in (w, w + "s") for t in re.findall(r"[^\W\d_]+", design.casefold()))
+
+
 def applies(check: Check, facts: Facts) -> tuple[bool, str]:
     """Whether a check applies to this piece; if not, why (shown as n/a)."""
     if check.only_with_stones and not facts.has_stones:
         return False, "no stones on this piece"
     if check.only_if_route_has and check.only_if_route_has not in facts.route_stages:
         return False, f"its route has no {check.only_if_route_has}"
-    if check.only_designs_containing and check.only_designs_containing.casefold() not in facts.design.casefold():
+    if check.only_designs_containing and not _has_word(facts.design, check.only_designs_containing):
         return False, f"not a {check.only_designs_containing}"
     if check.kind == "size" and facts.spec_size is None:
         return False, "the spec names no ring size"

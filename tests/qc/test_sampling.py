@@ -1,0 +1,129 @@
+"""Batch sampling: n of N, a reproducible recorded draw, and every piece inspected after a failure."""
+
+from decimal import Decimal
+
+import pytest
+
+from floorkiosk import qc
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import qc as dq
+from floorkiosk.services import Blocked
+
+from .conftest import PHOTO, casting_batch, final_answers
+
+D = Decimal
+
+
+@pytest.mark.parametrize("rule,pieces,n", [
+    (dq.Sampling(percent=D("20"), min=2), 10, 2),   # 20 % of 10 = 2.0
+    (dq.Sampling(percent=D("20"), min=2), 11, 3),   # 20 % of 11 = 2.2, rounded up
+    (dq.Sampling(percent=D("20"), min=2), 4, 2),    # 20 % of 4 = 0.8 -> 1, but at least 2
+    (dq.Sampling(percent=D("20"), min=2), 1, 1),    # never more than the batch
+    (dq.Sampling(n=3), 10, 3),
+    (dq.Sampling(n=3), 2, 2),
+    (None, 7, 7),                                   # no sampling: every piece
+    (dq.Sampling(n=3), 0, 0),
+])
+def test_sample_size(rule, pieces, n):
+    assert dq.sample_size(rule, pieces) == n
+
+
+def test_the_draw_is_reproducible_and_pinned():
+    jobs = [f"J{i:06d}" for i in range(1, 11)]
+    first = dq.draw("B0001", "qc", jobs, 3)
+    assert first == dq.draw("B0001", "qc", list(reversed(jobs)), 3)  # the order given does not matter
+    assert len(first) == 3 and set(first) <= set(jobs) and first == sorted(first)
+    # Pinned: a recorded sample must be re-derivable by any later version from the batch id alone.
+    assert first == ["J000001", "J000003", "J000008"]
+    assert dq.draw("B0002", "qc", jobs, 3) != first  # another batch draws other pieces
+    assert dq.draw("B0001", "qc", jobs[:2], 3) == jobs[:2]
+
+
+@pytest.fixture
+def batch5(shop):
+    # 5 pieces: 20 % of 5 = 1, at least 2 -> 2 drawn
+    return casting_batch(shop, 5)
+
+
+def test_first_scan_draws_and_records_the_sample_once(shop, batch5):
+    batch, jobs = batch5
+    insp = qc.begin(shop, jobs[0], "farid", "qc")
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    assert insp.sample.drawn == drawn and insp.sample.n == 2 and insp.sample.pieces == jobs
+    rows = shop.journal.query("SELECT payload FROM events WHERE type = 'qc.sample_drawn'")
+    assert len(rows) == 1 and '"drawn":["%s","%s"]' % tuple(drawn) in rows[0][0]
+    qc.begin(shop, jobs[1], "farid", "qc")
+    assert shop.journal.query("SELECT count(*) FROM events WHERE type = 'qc.sample_drawn'")[0][0] == 1
+    assert insp.selection == (qc.DRAWN if jobs[0] in drawn else qc.NOT_DRAWN)
+
+
+def test_inspections_record_whether_the_piece_was_drawn(shop, batch5):
+    batch, jobs = batch5
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    spare = next(j for j in jobs if j not in drawn)
+    for job in (drawn[0], spare):
+        out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO)
+        assert out.result == "pass" and "Quality control finished" in out.done
+    rows = dict(shop.journal.query("SELECT job, sampled FROM qc_inspections"))
+    assert rows == {drawn[0]: 1, spare: 0}
+    status = qc.sample_status(shop, batch, "qc")
+    assert status.must_inspect() == [drawn[1]]  # the other drawn piece is still to inspect
+    text = status.text(spare)
+    assert "not drawn" in text and "recorded as not sampled" in text
+
+
+def test_a_failure_puts_the_uninspected_pieces_on_hold(shop, batch5):
+    batch, jobs = batch5
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    passed, failing = drawn
+    qc.record_inspection(shop, passed, "farid", "qc", final_answers(shop, passed), photo=PHOTO)
+    out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"),
+                               defect="SCRATCH")
+    others = [j for j in jobs if j not in drawn]
+    assert out.result == "fail" and sorted(out.held) == others
+    status = qc.sample_status(shop, batch, "qc")
+    assert status.escalated and status.escalated_defect == "SCRATCH"
+    assert set(status.must_inspect()) == {failing, *others}
+    assert "FAILED QC" in status.text(others[0]) and "every one of its 5 pieces" in status.text(others[0])
+    # the guardrail both ways: a held piece's QC stage cannot start, the inspected one's went through
+    held = others[0]
+    d = shop.decide(g.START, held, "farid", "qc", "qc")
+    assert not d.allowed and d.reasons[0].code == "on-hold" and "every piece is inspected" in d.reasons[0].text
+    with pytest.raises(Blocked):
+        shop.start(held, "farid", "qc", "qc")
+    assert shop.job(passed).stage("qc").status == "done"
+    # the card of a held piece says why
+    assert "batch %s failed QC" % batch in shop.job_card(held).history[-1].text
+
+
+def test_inspecting_a_held_piece_lifts_its_hold_and_finishes_qc(shop, batch5):
+    batch, jobs = batch5
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0], finish="f"), defect="SCRATCH")
+    held = next(j for j in jobs if j not in drawn)
+    assert shop.job(held).hold is not None
+    insp = qc.begin(shop, held, "farid", "qc")
+    assert insp.our_hold and insp.selection == qc.AFTER_FAILURE
+    out = qc.record_inspection(shop, held, "farid", "qc", final_answers(shop, held), photo=PHOTO)
+    state = shop.job(held)
+    assert state.hold is None and state.stage("qc").status == "done", out.text()
+    assert held not in qc.sample_status(shop, batch, "qc").must_inspect()
+    row = shop.journal.query("SELECT selection, sampled FROM qc_inspections WHERE job = ?", (held,))
+    assert row == [(qc.AFTER_FAILURE, 0)]
+
+
+def test_pieces_still_upstream_are_not_held(shop):
+    jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-12-24")
+                             for _ in range(3)])
+    batch = shop.create_batch(jobs, "Stacking ring")
+    from .conftest import walk
+
+    for j in jobs[:2]:
+        walk(shop, j, "qc", D("2.4"))
+    walk(shop, jobs[2], "polishing", D("2.4"))  # still at polishing
+    failing = jobs[0]
+    out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"), defect="SCRATCH")
+    assert out.held == [jobs[1]]
+    assert shop.job(jobs[2]).hold is None
+    assert shop.decide(g.START, jobs[2], "chloe", "polishing", "polishing").allowed
+    assert jobs[2] in qc.sample_status(shop, batch, "qc").must_inspect()

@@ -1,0 +1,161 @@
+"""The QC station's verbs on a real site: pass verifies or finishes, fail sends back as rework; bad input changes nothing."""
+
+from decimal import Decimal
+
+import pytest
+
+from floorkiosk import qc
+from floorkiosk.domain import guardrails as g
+from floorkiosk.errors import Refused
+from floorkiosk.services import Blocked
+
+from .conftest import PHOTO, do_stage, final_answers, new_ring, walk
+
+
+def count(shop) -> int:
+    return shop.journal.count()
+
+
+def test_pass_at_final_qc_weighs_out_and_finishes_the_stage(shop, ring_at_qc):
+    job, grams = ring_at_qc
+    answers = final_answers(shop, job, weight="4.990")
+    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO)
+    assert out.result == "pass" and not out.pending, out.text()
+    st = shop.job(job).stage("qc")
+    assert st.status == "done" and st.weight_out == "4.990" and st.finished_by == "farid"
+    # every checklist item of the QC stage was judged by the inspection and confirmed with the finish
+    assert st.checklist == ["stones secure", "finish as specified", "hallmark legible"]
+    row = shop.journal.query("SELECT result, plan, sampled, checks FROM qc_inspections WHERE job = ?", (job,))[0]
+    assert row[:3] == ("pass", "final-ring", 0) and '"deviation_pct": "0.60"' in row[3]  # (4.990-4.960)/4.960
+
+
+def test_without_a_photo_the_qc_stage_stays_open_and_says_why(shop, ring_at_qc):
+    job, _ = ring_at_qc
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job))
+    assert out.result == "pass" and shop.job(job).stage("qc").status == "in progress"
+    assert "needs 1 photo" in out.text() and "photograph the piece" in out.text()
+    shop.attach_photo(job, "farid", "qc", PHOTO, stage="qc")
+    shop.finish(job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+    assert shop.job(job).stage("qc").status == "done"
+
+
+def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
+    job, _ = ring_at_qc
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.21"))
+    assert out.result == "fail" and "rejected: THIN-SHANK, back to Cleanup" in out.text()
+    state = shop.job(job)
+    assert state.stage("cleanup").status == "rework" and state.stage("cleanup").reworks == 1
+    assert state.stage("qc").status == "todo"  # not left open while the piece is back at the bench
+    reworks = shop.journal.query("SELECT stage, reworks FROM job_stages WHERE job = ? AND reworks > 0", (job,))
+    assert reworks == [("cleanup", 1)]  # what the first-time-right rate reads
+    card = shop.job_card(job)
+    assert {s.id: s.status for s in card.stages}["cleanup"] == "rework"
+    texts = [h.text for h in card.history]
+    assert "Farid Haddad inspected Quality control: FAIL THIN-SHANK — shank thickness 1.21 mm is below 1.4 mm; back to Cleanup" in texts
+    assert any(t.startswith("Farid Haddad rejected Cleanup: THIN-SHANK shank thickness 1.21 mm") for t in texts)
+    # after the rework the piece comes back to QC and passes
+    do_stage(shop, job, "cleanup", Decimal("4.950"))
+    assert qc.begin(shop, job, "farid", "qc").stage == "qc"
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO)
+    assert out.result == "pass" and shop.job(job).stage("qc").status == "done"
+    assert shop.job(job).stage("cleanup").reworks == 1
+
+
+def test_inspector_may_choose_another_defect_and_stage(shop, ring_at_qc):
+    job, _ = ring_at_qc
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"),
+                               defect="porosity", redo="Cleanup", reason="pits under the bezel")
+    assert out.result == "fail"
+    e = shop.journal.query("SELECT payload FROM events WHERE type = 'stage.rejected'")[-1][0]
+    assert '"defect":"POROSITY"' in e and '"redo":"cleanup"' in e and "pits under the bezel" in e
+
+
+def test_verification_inspection_of_stone_setting_opens_polishing(shop):
+    job = new_ring(shop)
+    walk(shop, job, "polishing", verify_last=False)
+    # the canonical guardrail, blocked: polishing waits for stone setting to be verified
+    assert not shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+    insp = qc.begin(shop, job, "eva", "qc")
+    assert (insp.stage, insp.target.mode, insp.target.plan.id) == ("stone-setting", "verify", "setting")
+    out = qc.record_inspection(shop, job, "eva", "qc",
+                               {"weight": shop.job(job).last_weight, "secure": "p", "alignment": "0.5",
+                                "stone-condition": "p"})
+    assert out.result == "pass" and "Stone setting verified" in out.done
+    assert shop.job(job).stage("stone-setting").verified_by == "eva"
+    assert shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+
+
+def test_failed_verification_reworks_the_setting(shop):
+    job = new_ring(shop)
+    walk(shop, job, "polishing", verify_last=False)
+    out = qc.record_inspection(shop, job, "eva", "qc",
+                               {"weight": shop.job(job).last_weight, "secure": "f", "alignment": "3.5",
+                                "stone-condition": "p"})
+    assert out.result == "fail" and "rejected: LOOSE-STONE, back to Stone setting" in out.text()
+    st = shop.job(job).stage("stone-setting")
+    assert st.status == "rework" and st.reworks == 1
+    assert not shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+
+
+@pytest.mark.parametrize("change,kw,says", [
+    ({"shank": "1,2,3"}, {}, "shank thickness: '1,2,3' is not a number"),
+    ({"weight": "heavy"}, {}, "weight: 'heavy' is not a weight"),
+    ({"finish": "f"}, {"defect": "DENT"}, "unknown defect code 'DENT'"),
+    ({"finish": "f"}, {"defect": "SCRATCH", "redo": "packaging"}, "cannot go back to 'packaging'"),
+    ({"hallmark": ""}, {}, "not answered yet: hallmark legible"),
+])
+def test_bad_input_is_refused_and_records_nothing(shop, ring_at_qc, change, kw, says):
+    job, _ = ring_at_qc
+    answers = final_answers(shop, job, **change)
+    before = count(shop)
+    with pytest.raises(Refused) as exc:
+        qc.record_inspection(shop, job, "farid", "qc", answers, **kw)
+    assert says in str(exc.value)
+    assert count(shop) == before
+    assert shop.job(job).stage("qc").status == "todo"
+
+
+def test_only_a_supervisor_inspects_and_only_at_a_qc_station(shop, ring_at_qc):
+    job, _ = ring_at_qc
+    before = count(shop)
+    with pytest.raises(Refused, match="Ben Okafor does not have the supervisor role"):
+        qc.begin(shop, job, "ben", "qc")
+    with pytest.raises(Refused, match="Polishing & plating is not a QC station"):
+        qc.begin(shop, job, "farid", "polishing")
+    assert count(shop) == before
+    assert qc.begin(shop, job, "farid", "qc").stage == "qc"
+
+
+def test_four_eyes_blocks_and_records_nothing(shop):
+    # Eva polished the piece herself, so she may not reject her own polishing
+    job = new_ring(shop)
+    walk(shop, job, "polishing")
+    shop.start(job, "eva", "polishing", "polishing")
+    shop.record_weight(job, "eva", "polishing", "4.95", phase="in")
+    shop.record_weight(job, "eva", "polishing", "4.94", phase="out")
+    shop.finish(job, "eva", "polishing", "polishing", checklist=["finish as specified"])
+    before = count(shop)
+    with pytest.raises(Blocked) as exc:
+        qc.record_inspection(shop, job, "eva", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH")
+    assert exc.value.decision.reasons[0].code == "four-eyes"
+    assert count(shop) == before
+    # another supervisor may
+    assert qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"),
+                                defect="SCRATCH").result == "fail"
+
+
+def test_nothing_to_inspect_says_so(shop):
+    job = new_ring(shop)
+    with pytest.raises(Refused, match=f"nothing to inspect on {job}"):
+        qc.begin(shop, job, "farid", "qc")
+
+
+def test_tables_rebuild_to_the_same_state(shop, ring_at_qc):
+    job, _ = ring_at_qc
+    qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.1"))
+    qc.issue_stones(shop, job, "farid", "ben", line=2)
+    qc.move_stones(shop, job, "set", 17, "ben")
+    before = shop.journal.state_digest()
+    shop.journal.rebuild()
+    assert shop.journal.state_digest() == before
+    assert shop.journal.query("SELECT count(*) FROM qc_defects")[0][0] == 1
