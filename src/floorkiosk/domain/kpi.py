@@ -1,0 +1,601 @@
+"""Production KPIs of seed 001 and the flow figures of the board: pure formulas and folds. No I/O.
+
+Definitions (BRIEF.md, used exactly):
+
+* **YVR** Yield Variance Rate = actual metal used / theoretical metal required x 100, by alloy and by
+  casting method. Per casting batch (tree), the theoretical metal required is the metal put in; the
+  actual metal used is what that metal became and was accounted for: the pieces after cut-off plus
+  the sprue and buttons back. Seed 001: "a YVR of 96.5% means 3.5% metal loss".
+* **FTRR** First-Time-Right Rate = pieces with zero rework / pieces completed x 100. A piece is a job
+  (overall and by route), or a job's pass through one stage (by stage, and by the person who first
+  finished it); rework is a ``stage.rejected`` that sent it back.
+* **CDPA** Client Delivery Promise Adherence = delivered on or before the promised date / promised
+  deliveries x 100, excluding jobs with a client-initiated delay (counted separately). Delivered = the
+  job's ``delivery`` stage completed (the route's last stage where a route has no delivery); the
+  promised date is the job's ``due``. A promised delivery of a period is a job promised within it that
+  was delivered, or whose promised date has passed; one still open and not yet due is pending.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain.config import Route
+
+DELIVERY = "delivery"
+JOB_DELAYED = "job.delayed"  # {by: client|shop, new_due, reason}
+DELAY_BY = ("client", "shop")
+
+TODO, IN_PROGRESS, DONE, VERIFIED, REWORK = "todo", "in progress", "done", "verified", "rework"
+HUNDRED = Decimal(100)
+PCT = Decimal("0.1")
+
+
+def delivery_stage(route: Route) -> str | None:
+    """The stage whose completion delivers a job of this route."""
+    if not route.steps:
+        return None
+    return DELIVERY if DELIVERY in route.stage_ids else route.steps[-1].stage
+
+
+def ratio_pct(num: Decimal | int, den: Decimal | int) -> Decimal | None:
+    """num / den x 100 to one decimal; None when there is nothing to divide by."""
+    if not den:
+        return None
+    return (Decimal(num) * HUNDRED / Decimal(den)).quantize(PCT)
+
+
+def yvr(actual: Decimal | int, theoretical: Decimal | int) -> Decimal | None:
+    """Yield Variance Rate: actual metal used / theoretical metal required x 100."""
+    return ratio_pct(actual, theoretical)
+
+
+def ftrr(first_time_right: int, completed: int) -> Decimal | None:
+    """First-Time-Right Rate: pieces with zero rework / pieces completed x 100."""
+    return ratio_pct(first_time_right, completed)
+
+
+def cdpa(on_time: int, promised: int) -> Decimal | None:
+    """Client Delivery Promise Adherence: delivered on or before the promise / promised deliveries x 100."""
+    return ratio_pct(on_time, promised)
+
+
+# --- YVR --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CastBatch:
+    """A casting batch (tree) once cut off: weights in grams."""
+
+    tree: str
+    alloy: str
+    method: str
+    metal_in: Decimal
+    pieces: Decimal
+    sprue: Decimal
+    buttons: Decimal
+
+    @property
+    def accounted(self) -> Decimal:
+        return self.pieces + self.sprue + self.buttons
+
+
+@dataclass(frozen=True)
+class YieldLine:
+    key: str
+    trees: int
+    theoretical: Decimal  # metal in, g
+    actual: Decimal  # pieces + sprue + buttons, g
+    pieces: Decimal
+
+    @property
+    def yvr(self) -> Decimal | None:
+        return yvr(self.actual, self.theoretical)
+
+    @property
+    def loss(self) -> Decimal:
+        return self.theoretical - self.actual
+
+
+def yield_by(batches: Iterable[CastBatch], key: str) -> list[YieldLine]:
+    """YVR per alloy (key='alloy') or per casting method (key='method'), largest metal in first."""
+    acc: dict[str, list] = {}
+    for b in batches:
+        k = getattr(b, key)
+        a = acc.setdefault(k, [0, Decimal(0), Decimal(0), Decimal(0)])
+        a[0] += 1
+        a[1] += b.metal_in
+        a[2] += b.accounted
+        a[3] += b.pieces
+    lines = [YieldLine(k, n, th, ac, pc) for k, (n, th, ac, pc) in acc.items()]
+    return sorted(lines, key=lambda ln: (-ln.theoretical, ln.key))
+
+
+def yield_total(batches: Iterable[CastBatch]) -> YieldLine:
+    bs = list(batches)
+    return YieldLine("all", len(bs), sum((b.metal_in for b in bs), Decimal(0)),
+                     sum((b.accounted for b in bs), Decimal(0)), sum((b.pieces for b in bs), Decimal(0)))
+
+
+# --- FTRR -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RateLine:
+    key: str
+    good: int
+    total: int
+
+    @property
+    def pct(self) -> Decimal | None:
+        return ratio_pct(self.good, self.total)
+
+
+def rate_lines(counts: Iterable[tuple[str, int, int]]) -> list[RateLine]:
+    """(key, first time right, completed) rows -> lines, sorted by key; empty keys dropped."""
+    acc: dict[str, list[int]] = {}
+    for key, good, total in counts:
+        if not key or not total:
+            continue
+        a = acc.setdefault(key, [0, 0])
+        a[0] += good
+        a[1] += total
+    return [RateLine(k, g, t) for k, (g, t) in sorted(acc.items()) if t]
+
+
+# --- CDPA -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Promise:
+    job: str
+    promised: date  # the job's due as first promised
+    delivered: date | None  # day the delivery stage completed
+    client_delayed: bool  # a client-initiated delay: excluded from CDPA, counted separately
+    client_delay_days: int = 0
+    due_now: date | None = None  # the due date after delays
+    route: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryAdherence:
+    promised: int  # promised deliveries counted (delivered, or promised date passed)
+    on_time: int
+    late_delivered: int
+    missed_open: int  # promised date passed, not delivered yet
+    pending: int  # promised within the period, not yet due and not yet delivered
+    client_delayed: int  # excluded from CDPA
+    client_delay_days: int
+    client_delayed_kept: int  # client-delayed jobs delivered by their new date
+    late_jobs: tuple[str, ...] = ()
+
+    @property
+    def cdpa(self) -> Decimal | None:
+        return cdpa(self.on_time, self.promised)
+
+
+def delivery_adherence(promises: Iterable[Promise], today: date) -> DeliveryAdherence:
+    promised = on_time = late = missed = pending = cd = cd_days = cd_kept = 0
+    late_jobs = []
+    for p in promises:
+        if p.client_delayed:
+            cd += 1
+            cd_days += p.client_delay_days
+            if p.delivered is not None and p.due_now is not None and p.delivered <= p.due_now:
+                cd_kept += 1
+            continue
+        if p.delivered is not None:
+            promised += 1
+            if p.delivered <= p.promised:
+                on_time += 1
+            else:
+                late += 1
+                late_jobs.append(p.job)
+        elif p.promised < today:
+            promised += 1
+            missed += 1
+            late_jobs.append(p.job)
+        else:
+            pending += 1
+    return DeliveryAdherence(promised, on_time, late, missed, pending, cd, cd_days, cd_kept, tuple(late_jobs))
+
+
+# --- flow: WIP, lead time, throughput, bottleneck, risk ----------------------------------------
+@lru_cache(maxsize=65536)
+def parse_ts(ts: str) -> datetime:
+    t = datetime.fromisoformat(ts)
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def hours_between(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    return max(0.0, (parse_ts(b) - parse_ts(a)).total_seconds() / 3600)
+
+
+@dataclass(frozen=True)
+class WipLine:
+    stage: str
+    waiting: int
+    in_progress: int
+    to_verify: int
+    on_hold: int
+    mean_age_h: float  # hours since the pieces entered the stage
+    max_age_h: float
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.in_progress + self.to_verify
+
+
+def wip_lines(rows: Iterable[tuple[str, str, int, str | None, int]], now: datetime,
+              stage_order: list[str]) -> list[WipLine]:
+    """rows: (stage, status, ready, ready_at, on_hold) of the pieces at a stage now."""
+    acc: dict[str, dict] = {}
+    for stage, status, ready, ready_at, hold in rows:
+        a = acc.setdefault(stage, {"w": 0, "p": 0, "v": 0, "h": 0, "ages": []})
+        if status == IN_PROGRESS:
+            a["p"] += 1
+        elif status == DONE:
+            a["v"] += 1
+        else:
+            a["w"] += 1
+        a["h"] += 1 if hold else 0
+        if ready_at:
+            a["ages"].append(max(0.0, (now - parse_ts(ready_at)).total_seconds() / 3600))
+    order = {s: i for i, s in enumerate(stage_order)}
+    out = []
+    for stage, a in acc.items():
+        ages = a["ages"]
+        out.append(WipLine(stage, a["w"], a["p"], a["v"], a["h"],
+                           round(statistics.fmean(ages), 1) if ages else 0.0, round(max(ages), 1) if ages else 0.0))
+    return sorted(out, key=lambda w: order.get(w.stage, 999))
+
+
+@dataclass(frozen=True)
+class StageFlow:
+    """A stage over a period: arrivals, starts, completions, first-time-right, lead times (hours)."""
+
+    stage: str
+    arrived: int
+    started: int
+    withdrawn: int
+    done: int
+    ftr: int
+    lead_h: float  # mean, entering the stage -> completing it
+    wait_h: float  # mean, entering -> first start
+    work_h: float  # mean, first start -> completing
+
+    @property
+    def queue_growth(self) -> int:
+        return self.arrived - self.started - self.withdrawn
+
+
+def stage_flows(rows: Iterable[tuple], stage_order: list[str]) -> list[StageFlow]:
+    """rows: (stage, arrived, started, withdrawn, done, ftr, lead_s, wait_s, work_s) summed over a period."""
+    order = {s: i for i, s in enumerate(stage_order)}
+    out = []
+    for stage, arr, st, wd, done, ftr_, lead, wait, work in rows:
+        n = done or 0
+        out.append(StageFlow(stage, arr or 0, st or 0, wd or 0, n, ftr_ or 0,
+                             round((lead or 0) / n / 3600, 1) if n else 0.0,
+                             round((wait or 0) / n / 3600, 1) if n else 0.0,
+                             round((work or 0) / n / 3600, 1) if n else 0.0))
+    return sorted(out, key=lambda f: order.get(f.stage, 999))
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    stage: str | None
+    why: str
+    growth: int = 0
+    mean_age_h: float = 0.0
+
+
+def bottleneck(flows: list[StageFlow], wip: list[WipLine]) -> Bottleneck:
+    """The stage whose queue grew most over the period; if none grew, the one whose queue is oldest."""
+    grown = [f for f in flows if f.queue_growth > 0]
+    age = {w.stage: w.mean_age_h for w in wip}
+    if grown:
+        f = max(grown, key=lambda f: (f.queue_growth, age.get(f.stage, 0.0)))
+        return Bottleneck(f.stage, f"its queue grew by {f.queue_growth} over the period", f.queue_growth,
+                          age.get(f.stage, 0.0))
+    waiting = [w for w in wip if w.waiting or w.to_verify]
+    if waiting:
+        w = max(waiting, key=lambda w: (w.mean_age_h, w.total))
+        return Bottleneck(w.stage, f"its queue is the oldest (mean {w.mean_age_h:.1f} h)", 0, w.mean_age_h)
+    return Bottleneck(None, "no queue grew and none is waiting")
+
+
+@dataclass(frozen=True)
+class Throughput:
+    days: tuple[tuple[str, int], ...]  # (day, jobs delivered)
+    delivered: int
+    completed_stages: int
+
+    @property
+    def per_day(self) -> float:
+        return round(self.delivered / len(self.days), 2) if self.days else 0.0
+
+
+def throughput(delivered_by_day: dict[str, int], start: date, end: date, completed_stages: int) -> Throughput:
+    days = []
+    d = start
+    while d <= end:
+        days.append((d.isoformat(), delivered_by_day.get(d.isoformat(), 0)))
+        d += timedelta(days=1)
+    return Throughput(tuple(days), sum(n for _, n in days), completed_stages)
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    job: str
+    due: date
+    days_left: int
+    remaining_h: float  # the mean lead times of the stages still to do
+    remaining_stages: tuple[str, ...]
+    late: bool  # already past its due date
+    design: str = ""
+    route: str = ""
+
+
+def at_risk(open_jobs: Iterable[tuple[str, date, list[str], str, str]], lead_h: dict[str, float], today: date,
+            hours_per_day: float = 24.0) -> list[AtRisk]:
+    """Open jobs that are late, or whose remaining stages (at their mean lead time) end after the due date.
+
+    open_jobs: (job, due, stages still to do, design, route).
+    """
+    out = []
+    for job, due, remaining, design, route in open_jobs:
+        need = sum(lead_h.get(s, 0.0) for s in remaining)
+        left = (due - today).days
+        late = left < 0
+        # the due day itself still counts: a piece finished during it is on time
+        if late or need > (left + 1) * hours_per_day:
+            out.append(AtRisk(job, due, left, round(need, 1), tuple(remaining), late, design, route))
+    return sorted(out, key=lambda r: (r.days_left, -r.remaining_h, r.job))
+
+
+# --- the per-job stage fold behind the board and the flow tables ------------------------------
+@dataclass(slots=True)
+class StageRow:
+    """One job's position at one stage, as the KPI tables keep it."""
+
+    job: str
+    stage: str
+    status: str = TODO
+    ready: int = 0
+    entered_at: str | None = None  # first time it could start (its prerequisites were met)
+    ready_at: str | None = None  # when its current visit began
+    started_at: str | None = None
+    started_by: str | None = None
+    started_bench: str | None = None
+    first_started_at: str | None = None
+    first_by: str | None = None  # who first finished it: a rework counts against that pass
+    finished_by: str | None = None
+    done_at: str | None = None  # completed (finished, or verified where it must be); None while not
+    runs: int = 0
+    reworks: int = 0
+    counted_ftr: int = 0  # whether its counted completion was first time right
+
+
+@dataclass(slots=True)
+class JobRow:
+    job: str
+    route: str
+    alloy: str = ""
+    design: str = ""
+    client: str = ""
+    priority: str = "normal"
+    created_at: str = ""
+    promised: str = ""  # due date as first promised
+    due: str = ""  # due date now (after delays)
+    client_delays: int = 0
+    client_delay_days: int = 0
+    shop_delays: int = 0
+    delivered_at: str | None = None
+    completed_at: str | None = None
+    reworks: int = 0
+    on_hold: int = 0
+
+
+@dataclass
+class Tally:
+    """Per-day counters the fold adds to (and takes back from, when rework undoes a completion)."""
+
+    rows: dict[tuple, list[float]] = field(default_factory=dict)
+
+    # columns: arrived, started, withdrawn, done, ftr, lead_s, wait_s, work_s
+    def add(self, key: tuple, col: int, v: float = 1) -> None:
+        r = self.rows.get(key)
+        if r is None:
+            r = self.rows[key] = [0, 0, 0, 0, 0, 0.0, 0.0, 0.0]
+        r[col] += v
+
+
+ARRIVED, STARTED, WITHDRAWN, DONE_N, FTR_N, LEAD_S, WAIT_S, WORK_S = range(8)
+
+
+@lru_cache(maxsize=65536)
+def _epoch(ts: str) -> float:
+    return parse_ts(ts).timestamp()
+
+
+def _seconds(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    return max(0.0, _epoch(b) - _epoch(a))
+
+
+class Flow:
+    """Folds job events into each job's stage rows and per-day flow counters (arrivals, starts, completions).
+
+    It mirrors the job state's rules for readiness (prerequisites complete, verified where they must
+    be) and adds what the board and the KPIs need and the job state does not keep: when each stage
+    became ready, who first finished it, whether it was first time right. A rework takes back the
+    completion it undoes, so counters always describe the pieces as they are.
+    ``load`` fetches a job not yet in memory (None if unknown).
+    """
+
+    def __init__(self, routes: dict[str, Route], needs_verify: frozenset[str] | set[str],
+                 day_of, load=None) -> None:
+        self.routes = routes
+        self.needs_verify = needs_verify
+        # route -> stage -> its prerequisites, looked up on every completion
+        self.after = {rid: {st.stage: st.after for st in r.steps} for rid, r in routes.items()}
+        self.delivery = {rid: delivery_stage(r) for rid, r in routes.items()}
+        self.day_of = day_of  # ts -> the workshop's calendar day
+        self._load = load or (lambda job: None)
+        self.jobs: dict[str, JobRow | None] = {}
+        self.stages: dict[str, dict[str, StageRow]] = {}
+        self.tally = Tally()
+        self.touched: set[str] = set()
+
+    def job(self, job_id: str) -> JobRow | None:
+        if job_id not in self.jobs:
+            got = self._load(job_id)
+            if got is None:
+                self.jobs[job_id] = None
+            else:
+                self.jobs[job_id], self.stages[job_id] = got
+        return self.jobs[job_id]
+
+    # -- events --
+    def handle(self, e) -> None:
+        t = e.type
+        p = e.payload
+        if t == ev.JOB_CREATED:
+            route = self.routes.get(p.get("route", ""))
+            due = str(p.get("due", ""))[:10]
+            job = JobRow(e.job, p.get("route", ""), p.get("alloy", ""), p.get("design", ""), p.get("client", ""),
+                         p.get("priority", "normal"), e.ts, due, due)
+            self.jobs[e.job] = job
+            self.stages[e.job] = {s: StageRow(e.job, s) for s in (route.stage_ids if route else ())}
+            self._refresh(job, e.ts)
+            self.touched.add(e.job)
+            return
+        if not e.job:
+            return
+        job = self.job(e.job)
+        if job is None:
+            return
+        stages = self.stages[e.job]
+        sid = p.get("stage")
+        st = stages.get(sid) if sid else None
+        if t == ev.STAGE_STARTED and st is not None:
+            if not st.ready:
+                # started without having queued (an override, or a restart): it arrives now
+                self.tally.add((self.day_of(e.ts), sid, job.route, ""), ARRIVED)
+                st.ready_at = e.ts
+                st.entered_at = st.entered_at or e.ts
+            st.ready = 0
+            st.status = IN_PROGRESS
+            st.started_at, st.started_by, st.started_bench = e.ts, e.person, e.bench
+            st.first_started_at = st.first_started_at or e.ts
+            st.runs += 1
+            self.tally.add((self.day_of(e.ts), sid, job.route, e.person or ""), STARTED)
+        elif t == ev.STAGE_FINISHED and st is not None:
+            st.status = DONE
+            st.finished_by = e.person
+            st.first_by = st.first_by or e.person
+            if sid not in self.needs_verify:
+                self._complete(job, st, e.ts)
+        elif t == ev.STAGE_VERIFIED and st is not None:
+            st.status = VERIFIED
+            self._complete(job, st, e.ts)
+        elif t == ev.STAGE_REJECTED:
+            redo = p.get("redo") or sid
+            r = stages.get(redo) if redo else None
+            if r is not None:
+                self._uncount(job, r)
+                r.reworks += 1
+                r.status = REWORK
+            if st is not None and redo != sid:
+                # the inspected stage is done again after the rework, through no fault of its own
+                self._uncount(job, st)
+                st.status = REWORK
+            job.reworks += 1
+            job.completed_at = None
+            self._refresh(job, e.ts)
+        elif t == ev.JOB_HELD:
+            job.on_hold = 1
+        elif t == ev.JOB_RELEASED:
+            job.on_hold = 0
+        elif t == JOB_DELAYED:
+            new_due = str(p.get("new_due", ""))[:10]
+            if p.get("by") == "client":
+                job.client_delays += 1
+                try:
+                    job.client_delay_days += (date.fromisoformat(new_due) - date.fromisoformat(job.due)).days
+                except ValueError:
+                    pass
+            else:
+                job.shop_delays += 1
+            if new_due:
+                job.due = new_due
+        else:
+            return
+        self.touched.add(e.job)
+
+    def _complete(self, job: JobRow, st: StageRow, ts: str) -> None:
+        if st.done_at is not None:
+            self._uncount(job, st)
+        st.done_at = ts
+        st.ready = 0
+        st.counted_ftr = 1 if st.reworks == 0 else 0
+        self._count(job, st, +1)
+        self._refresh(job, ts)
+        if job.delivered_at is None and st.stage == self.delivery.get(job.route):
+            job.delivered_at = ts
+        stages = self.stages[job.job]
+        if stages and all(s.done_at is not None for s in stages.values()):
+            job.completed_at = ts
+
+    def _count(self, job: JobRow, st: StageRow, sign: int) -> None:
+        entered = st.entered_at or st.first_started_at or st.done_at
+        started = st.first_started_at or st.done_at
+        key = (self.day_of(st.done_at), st.stage, job.route, st.first_by or "")
+        self.tally.add(key, DONE_N, sign)
+        self.tally.add(key, FTR_N, sign * st.counted_ftr)
+        self.tally.add(key, LEAD_S, sign * _seconds(entered, st.done_at))
+        self.tally.add(key, WAIT_S, sign * _seconds(entered, started))
+        self.tally.add(key, WORK_S, sign * _seconds(started, st.done_at))
+
+    def _uncount(self, job: JobRow, st: StageRow) -> None:
+        if st.done_at is None:
+            return
+        self._count(job, st, -1)
+        st.done_at = None
+        st.counted_ftr = 0
+
+    def _refresh(self, job: JobRow, ts: str) -> None:
+        after = self.after.get(job.route)
+        if after is None:
+            return
+        stages = self.stages[job.job]
+        nv = self.needs_verify
+        for sid, st in stages.items():
+            now = False
+            if st.status == TODO or st.status == REWORK:
+                now = True
+                for pre in after.get(sid, ()):
+                    ps = stages.get(pre)
+                    if ps is None or (ps.status != VERIFIED if pre in nv else ps.status not in (DONE, VERIFIED)):
+                        now = False
+                        break
+            if now and not st.ready:
+                st.ready = 1
+                st.ready_at = ts
+                st.entered_at = st.entered_at or ts
+                self.tally.add((self.day_of(ts), sid, job.route, ""), ARRIVED)
+            elif not now and st.ready:
+                st.ready = 0
+                self.tally.add((self.day_of(ts), sid, job.route, ""), WITHDRAWN)
+
+    def active(self, job: JobRow, st: StageRow) -> int:
+        """1 while the piece is at this stage: waiting, in progress, or finished and waiting for verification."""
+        if job.completed_at is not None:
+            return 0
+        if st.ready or st.status == IN_PROGRESS:
+            return 1
+        return 1 if st.status == DONE and st.stage in self.needs_verify else 0

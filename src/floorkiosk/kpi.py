@@ -1,0 +1,462 @@
+"""KPIs, the board and delivery promises: the flow tables, the job.delayed verb, and the queries that feed them.
+
+``FlowProjector`` keeps, inside the appending transaction, one row per job (``kpi_jobs``: promise,
+delays, delivery, rework), one row per job and stage (``kpi_stages``: when it became ready, who first
+finished it, whether it is on the board now) and per-day counters per stage, route and person
+(``kpi_stage_daily``). The board reads only the pieces on it; the KPI report reads counters and one
+row per job, so both stay fast on years of history. Formulas are in ``floorkiosk.domain.kpi``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from operator import attrgetter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from floorkiosk import metal as metal_mod
+from floorkiosk.domain import events as ev
+from floorkiosk.domain import kpi as k
+from floorkiosk.domain import metal as m
+from floorkiosk.domain.config import Site
+from floorkiosk.errors import Refused
+
+if TYPE_CHECKING:
+    from floorkiosk.services import Shop
+
+_RELEVANT = frozenset({ev.JOB_CREATED, ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_VERIFIED, ev.STAGE_REJECTED,
+                       ev.JOB_HELD, ev.JOB_RELEASED, k.JOB_DELAYED})
+_JOB_COLS = ("job", "route", "alloy", "design", "client", "priority", "created_at", "promised", "due", "client_delays",
+             "client_delay_days", "shop_delays", "delivered_at", "completed_at", "reworks", "on_hold")
+_STAGE_COLS = ("job", "stage", "status", "ready", "entered_at", "ready_at", "started_at", "started_by", "started_bench",
+               "first_started_at", "first_by", "finished_by", "done_at", "runs", "reworks", "counted_ftr")
+_job_values = attrgetter(*_JOB_COLS)
+_stage_values = attrgetter(*_STAGE_COLS)
+_TALLY_COLS = ("arrived", "started", "withdrawn", "done", "ftr", "lead_s", "wait_s", "work_s")
+
+
+# --- tables -----------------------------------------------------------------------------------
+def _m001_flow(db: sqlite_utils.Database) -> None:
+    db.execute("""CREATE TABLE kpi_jobs (
+        job TEXT PRIMARY KEY, route TEXT, alloy TEXT, design TEXT, client TEXT, priority TEXT, created_at TEXT,
+        promised TEXT, due TEXT, client_delays INTEGER, client_delay_days INTEGER, shop_delays INTEGER,
+        delivered_at TEXT, completed_at TEXT, reworks INTEGER, on_hold INTEGER,
+        delivered_day TEXT, completed_day TEXT, open INTEGER) WITHOUT ROWID""")
+    db.execute("CREATE INDEX kpi_jobs_promised ON kpi_jobs (promised)")
+    db.execute("CREATE INDEX kpi_jobs_delivered ON kpi_jobs (delivered_day)")
+    db.execute("CREATE INDEX kpi_jobs_completed ON kpi_jobs (completed_day)")
+    db.execute("CREATE INDEX kpi_jobs_open ON kpi_jobs (open) WHERE open = 1")
+    db.execute("""CREATE TABLE kpi_stages (
+        job TEXT NOT NULL, stage TEXT NOT NULL, route TEXT, alloy TEXT, status TEXT, ready INTEGER,
+        entered_at TEXT, ready_at TEXT, started_at TEXT, started_by TEXT, started_bench TEXT, first_started_at TEXT,
+        first_by TEXT, finished_by TEXT, done_at TEXT, runs INTEGER, reworks INTEGER, counted_ftr INTEGER,
+        active INTEGER, PRIMARY KEY (job, stage)) WITHOUT ROWID""")
+    # the board reads only the pieces on it: a partial index keeps that a few thousand rows at most
+    db.execute("CREATE INDEX kpi_stages_board ON kpi_stages (stage, ready_at) WHERE active = 1")
+    db.execute("""CREATE TABLE kpi_stage_daily (
+        day TEXT NOT NULL, stage TEXT NOT NULL, route TEXT NOT NULL, person TEXT NOT NULL,
+        arrived INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0, withdrawn INTEGER NOT NULL DEFAULT 0,
+        done INTEGER NOT NULL DEFAULT 0, ftr INTEGER NOT NULL DEFAULT 0, lead_s REAL NOT NULL DEFAULT 0,
+        wait_s REAL NOT NULL DEFAULT 0, work_s REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, stage, route, person)) WITHOUT ROWID""")
+
+
+def migrations() -> list:
+    return [("kpi_001_flow", _m001_flow)]
+
+
+class FlowProjector:
+    """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal."""
+
+    tables = ("kpi_jobs", "kpi_stages", "kpi_stage_daily")
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.settings = metal_mod.metal_settings(site)
+        self.needs_verify = frozenset(s.id for s in site.stages.values() if s.verify)
+        tz = self.settings.tz
+        self.day_of = lambda ts: m.local_day(ts, tz)
+
+    def _flow(self, conn: sqlite3.Connection) -> k.Flow:
+        return k.Flow(self.site.routes, self.needs_verify, self.day_of, load=lambda j: _load_jobs(conn, [j]).get(j))
+
+    def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
+        relevant = [e for e in events if e.type in _RELEVANT and e.job]
+        if not relevant:
+            return
+        flow = self._flow(conn)
+        created = {e.job for e in relevant if e.type == ev.JOB_CREATED}
+        wanted = list({e.job for e in relevant if e.job not in created})
+        if wanted:
+            found = _load_jobs(conn, wanted)
+            for j in wanted:
+                got = found.get(j)
+                flow.jobs[j] = got[0] if got else None
+                if got:
+                    flow.stages[j] = got[1]
+        for e in relevant:
+            flow.handle(e)
+        self._write(conn, flow)
+
+    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        for t in self.tables:
+            conn.execute(f"DELETE FROM {t}")
+        chunk: list[ev.Event] = []
+        for e in events:
+            if e.type in _RELEVANT and e.job:
+                chunk.append(e)
+                if len(chunk) >= 20_000:
+                    self.apply(conn, chunk)
+                    chunk = []
+        self.apply(conn, chunk)
+
+    def _write(self, conn: sqlite3.Connection, flow: k.Flow) -> None:
+        jrows, srows = [], []
+        for j in flow.touched:
+            job = flow.jobs.get(j)
+            if job is None:
+                continue
+            jrows.append((*_job_values(job),
+                          self.day_of(job.delivered_at) if job.delivered_at else None,
+                          self.day_of(job.completed_at) if job.completed_at else None,
+                          1 if job.completed_at is None else 0))
+            for st in flow.stages[j].values():
+                srows.append((*_stage_values(st), job.route, job.alloy, flow.active(job, st)))
+        if jrows:
+            conn.executemany(f"INSERT OR REPLACE INTO kpi_jobs ({', '.join(_JOB_COLS)}, delivered_day, completed_day, open)"
+                             f" VALUES ({','.join('?' * (len(_JOB_COLS) + 3))})", jrows)
+        if srows:
+            conn.executemany(f"INSERT OR REPLACE INTO kpi_stages ({', '.join(_STAGE_COLS)}, route, alloy, active)"
+                             f" VALUES ({','.join('?' * (len(_STAGE_COLS) + 3))})", srows)
+        if flow.tally.rows:
+            sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _TALLY_COLS)
+            conn.executemany(f"INSERT INTO kpi_stage_daily (day, stage, route, person, {', '.join(_TALLY_COLS)})"
+                             f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (day, stage, route, person) DO UPDATE SET {sets}",
+                             [(*key, *v) for key, v in flow.tally.rows.items()])
+
+
+def _load_jobs(conn: sqlite3.Connection, jobs: list[str]) -> dict[str, tuple[k.JobRow, dict[str, k.StageRow]]]:
+    out: dict[str, tuple[k.JobRow, dict[str, k.StageRow]]] = {}
+    for i in range(0, len(jobs), 900):
+        chunk = jobs[i:i + 900]
+        q = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {', '.join(_JOB_COLS)} FROM kpi_jobs WHERE job IN ({q})", chunk):
+            out[row[0]] = (k.JobRow(*row), {})
+        for row in conn.execute(f"SELECT {', '.join(_STAGE_COLS)} FROM kpi_stages WHERE job IN ({q})", chunk):
+            if row[0] in out:
+                out[row[0]][1][row[1]] = k.StageRow(*row)
+    return out
+
+
+def projectors(site: Site) -> list:
+    return [FlowProjector(site)]
+
+
+# --- the verb ---------------------------------------------------------------------------------
+def delay_job(shop: "Shop", job_id: str, *, by: str, new_due: str, reason: str, person_id: str | None = None,
+              bench_id: str | None = None) -> ev.Event:
+    """Move a job's due date. A client-initiated delay takes the job out of CDPA and is counted separately."""
+    if by not in k.DELAY_BY:
+        raise Refused(f"a delay is initiated by the client or the shop, not {by!r}")
+    try:
+        d = date.fromisoformat(str(new_due).strip())
+    except ValueError:
+        raise Refused(f"new due date {new_due!r} is not a date like 2026-12-24") from None
+    if not reason.strip():
+        raise Refused("say why the due date moves")
+    job = shop.job(job_id)
+    if person_id is not None:
+        shop.person(person_id)
+    if bench_id is not None:
+        shop.bench(bench_id)
+    if job.due and d.isoformat() <= job.due[:10] and by == "client":
+        raise Refused(f"{job.id} is due {job.due[:10]}; a delay moves the date later, not to {d}")
+    return shop.journal.append(shop.event(k.JOB_DELAYED, job.id, person_id, bench_id,
+                                          {"by": by, "new_due": d.isoformat(), "old_due": job.due[:10],
+                                           "reason": reason.strip()}))
+
+
+def describe(shop: "Shop", e: ev.Event) -> str | None:
+    if e.type == k.JOB_DELAYED:
+        p = e.payload
+        who = "the client" if p.get("by") == "client" else "the shop"
+        return f"due date moved from {p.get('old_due')} to {p.get('new_due')} at {who}'s request: {p.get('reason', '')}"
+    return None
+
+
+# --- reading: the board -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class BoardPiece:
+    job: str
+    stage: str
+    status: str  # waiting, in progress, to verify, rework
+    design: str
+    alloy: str
+    route: str
+    due: str
+    priority: str
+    on_hold: bool
+    holder: str | None
+    bench: str | None
+    age_h: float  # since it entered the stage
+    days_left: int | None
+    late: bool
+
+
+@dataclass(frozen=True)
+class Lane:
+    stage: str
+    name: str
+    waiting: int
+    in_progress: int
+    to_verify: int
+    on_hold: int
+    late: int
+    oldest: tuple[BoardPiece, ...]
+    late_pieces: tuple[BoardPiece, ...]
+
+    @property
+    def count(self) -> int:
+        return self.waiting + self.in_progress + self.to_verify
+
+
+@dataclass(frozen=True)
+class Board:
+    lanes: tuple[Lane, ...]
+    total: int
+    late: int
+    on_hold: int
+    seq: int  # the journal position it reflects
+    filters: dict[str, str] = field(default_factory=dict)
+
+
+def stage_order(site: Site) -> list[str]:
+    """Stages in the order pieces meet them along the routes (the catalogue's order breaks ties)."""
+    cat = {s: i for i, s in enumerate(site.stages)}
+    before: dict[str, set[str]] = {s: set() for s in site.stages}
+    for route in site.routes.values():
+        for step in route.steps:
+            before.setdefault(step.stage, set()).update(a for a in step.after if a in cat)
+    out: list[str] = []
+    placed: set[str] = set()
+    while len(out) < len(cat):
+        ready = [s for s in cat if s not in placed and before.get(s, set()) <= placed]
+        if not ready:  # routes that disagree on the order: the rest in catalogue order
+            ready = [s for s in cat if s not in placed]
+        nxt = min(ready, key=cat.__getitem__)
+        out.append(nxt)
+        placed.add(nxt)
+    return out
+
+
+def now_of(shop: "Shop") -> datetime:
+    return shop.clock().astimezone(timezone.utc)
+
+
+def today_of(shop: "Shop") -> date:
+    return shop.clock().astimezone(metal_mod.settings_of(shop).tz).date()
+
+
+def board(shop: "Shop", *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
+          route: str | None = None, per_lane: int = 5) -> Board:
+    """A lane per stage: counts, the oldest pieces and the late ones; filtered by bench, person, alloy, route."""
+    site = shop.site
+    if bench and bench not in site.benches:
+        raise Refused(f"no bench {bench!r}; benches: {', '.join(site.benches)}")
+    if person and person not in site.people:
+        raise Refused(f"no person {person!r} in people.toml")
+    if alloy and alloy not in site.alloys:
+        raise Refused(f"unknown alloy {alloy!r}; alloys: {', '.join(site.alloys)}")
+    if route and route not in site.routes:
+        raise Refused(f"unknown route {route!r}; routes: {', '.join(site.routes)}")
+    where, params = ["s.active = 1"], []
+    if bench:
+        stages = list(site.benches[bench].stages)
+        where.append(f"s.stage IN ({','.join('?' * len(stages))})" if stages else "0")
+        params += stages
+    if person:
+        where.append("s.status IN ('in progress', 'done') AND s.started_by = ?")
+        params.append(person)
+    if alloy:
+        where.append("s.alloy = ?")
+        params.append(alloy)
+    if route:
+        where.append("s.route = ?")
+        params.append(route)
+    seq_row = shop.journal.query("SELECT max(seq) FROM events")
+    rows = shop.journal.query(
+        "SELECT s.job, s.stage, s.status, s.ready, s.ready_at, s.started_by, s.started_bench, j.design, s.alloy, s.route,"
+        " j.due, j.priority, j.on_hold FROM kpi_stages s JOIN kpi_jobs j ON j.job = s.job"
+        f" WHERE {' AND '.join(where)} ORDER BY s.stage, s.ready_at", params)
+    now = now_of(shop)
+    today = today_of(shop)
+    lanes: dict[str, list[BoardPiece]] = {}
+    for job, stage, status, ready, ready_at, by, sbench, design, al, rt, due, prio, hold in rows:
+        shown = "waiting" if ready else "to verify" if status == k.DONE else status
+        if ready and status == k.REWORK:
+            shown = "rework"
+        age = (now - k.parse_ts(ready_at)).total_seconds() / 3600 if ready_at else 0.0
+        try:
+            left = (date.fromisoformat(due[:10]) - today).days if due else None
+        except ValueError:
+            left = None
+        lanes.setdefault(stage, []).append(BoardPiece(
+            job, stage, shown, design or "", al or "", rt or "", due or "", prio or "normal", bool(hold),
+            by if status in (k.IN_PROGRESS, k.DONE) else None, sbench if status in (k.IN_PROGRESS, k.DONE) else None,
+            round(max(0.0, age), 1), left, left is not None and left < 0))
+    out = []
+    shown_stages = stage_order(site)
+    if bench:
+        shown_stages = [s for s in shown_stages if s in site.benches[bench].stages]
+    for sid in shown_stages:
+        pieces = lanes.get(sid, [])
+        late = [p for p in pieces if p.late]
+        out.append(Lane(sid, site.stages[sid].name,
+                        sum(1 for p in pieces if p.status in ("waiting", "rework")),
+                        sum(1 for p in pieces if p.status == k.IN_PROGRESS),
+                        sum(1 for p in pieces if p.status == "to verify"),
+                        sum(1 for p in pieces if p.on_hold), len(late),
+                        tuple(sorted(pieces, key=lambda p: -p.age_h)[:per_lane]),
+                        tuple(sorted(late, key=lambda p: (p.days_left, -p.age_h))[:per_lane])))
+    # a job at two stages at once (parallel branches) is one piece on the floor
+    jobs = {p.job: p for ps in lanes.values() for p in ps}
+    filters = {key: v for key, v in (("bench", bench), ("person", person), ("alloy", alloy), ("route", route)) if v}
+    return Board(tuple(out), len(jobs), sum(1 for p in jobs.values() if p.late),
+                 sum(1 for p in jobs.values() if p.on_hold), seq_row[0][0] or 0, filters)
+
+
+def journal_position(shop: "Shop") -> int:
+    """The journal's last sequence number: cheap to ask, so screens poll it to refresh when events arrive."""
+    return shop.journal.query("SELECT max(seq) FROM events")[0][0] or 0
+
+
+# --- reading: the KPI report --------------------------------------------------------------------
+@dataclass(frozen=True)
+class KpiReport:
+    start: date
+    end: date
+    today: date
+    yvr_alloy: list[k.YieldLine]
+    yvr_method: list[k.YieldLine]
+    yvr_total: k.YieldLine
+    ftrr_overall: k.RateLine
+    ftrr_stage: list[k.RateLine]
+    ftrr_person: list[k.RateLine]
+    ftrr_route: list[k.RateLine]
+    cdpa: k.DeliveryAdherence
+    wip: list[k.WipLine]
+    flows: list[k.StageFlow]
+    throughput: k.Throughput
+    bottleneck: k.Bottleneck
+    at_risk: list[k.AtRisk]
+    trees: list[m.Tree]
+    reconciliation: m.Reconciliation | None = None
+
+
+def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, risk_window_days: int = 90) -> KpiReport:
+    """Every KPI over start..end (calendar days, inclusive); WIP, bottleneck age and risk are as of now."""
+    site = shop.site
+    d1, d2 = start.isoformat(), end.isoformat()
+    order = stage_order(site)
+    today = today_of(shop)
+    now = now_of(shop)
+
+    trees = metal_mod.trees(shop, start, end)
+    batches = [k.CastBatch(t.id, t.alloy, t.method, m.grams(t.metal_in), m.grams(t.pieces), m.grams(t.sprue),
+                           m.grams(t.buttons)) for t in trees]
+
+    q = shop.journal.query
+    # first time right: stages by stage and by the person who first finished them, jobs by route
+    by_stage = q("SELECT stage, SUM(ftr), SUM(done) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? GROUP BY stage", (d1, d2))
+    by_person = q("SELECT person, SUM(ftr), SUM(done) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? AND person != ''"
+                  " GROUP BY person", (d1, d2))
+    by_route = q("SELECT route, SUM(reworks = 0), COUNT(*) FROM kpi_jobs WHERE completed_day BETWEEN ? AND ?"
+                 " GROUP BY route", (d1, d2))
+    stage_lines = sorted(k.rate_lines(by_stage), key=lambda r: order.index(r.key) if r.key in order else 999)
+    person_lines = k.rate_lines(by_person)
+    route_lines = k.rate_lines(by_route)
+    overall = k.RateLine("all jobs", sum(r.good for r in route_lines), sum(r.total for r in route_lines))
+
+    promises = []
+    for job, promised, due, delivered, cdel, cdays, rt in q(
+            "SELECT job, promised, due, delivered_day, client_delays, client_delay_days, route FROM kpi_jobs"
+            " WHERE promised BETWEEN ? AND ?", (d1, d2)):
+        try:
+            pd = date.fromisoformat(promised)
+        except (TypeError, ValueError):
+            continue
+        promises.append(k.Promise(job, pd, date.fromisoformat(delivered) if delivered else None, bool(cdel), cdays or 0,
+                                  date.fromisoformat(due) if due else None, rt or ""))
+    adherence = k.delivery_adherence(promises, today)
+
+    wip_rows = q("SELECT s.stage, s.status, s.ready, s.ready_at, j.on_hold FROM kpi_stages s"
+                 " JOIN kpi_jobs j ON j.job = s.job WHERE s.active = 1")
+    wip = k.wip_lines(wip_rows, now, order)
+
+    flow_rows = q("SELECT stage, SUM(arrived), SUM(started), SUM(withdrawn), SUM(done), SUM(ftr), SUM(lead_s),"
+                  " SUM(wait_s), SUM(work_s) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? GROUP BY stage", (d1, d2))
+    flows = k.stage_flows(flow_rows, order)
+    delivered = dict(q("SELECT delivered_day, COUNT(*) FROM kpi_jobs WHERE delivered_day BETWEEN ? AND ?"
+                       " GROUP BY delivered_day", (d1, d2)))
+    tp = k.throughput(delivered, start, end, sum(f.done for f in flows))
+    neck = k.bottleneck(flows, wip)
+
+    # at risk: the remaining stages of open jobs at the mean lead time seen over the last months
+    w1 = (today - timedelta(days=risk_window_days)).isoformat()
+    lead = {s: (ls / n / 3600) for s, ls, n in q(
+        "SELECT stage, SUM(lead_s), SUM(done) FROM kpi_stage_daily WHERE day >= ? GROUP BY stage", (w1,)) if n}
+    open_rows = q("SELECT j.job, j.due, j.design, j.route, s.stage, s.done_at FROM kpi_jobs j"
+                  " JOIN kpi_stages s ON s.job = j.job WHERE j.open = 1")
+    jobs: dict[str, list] = {}
+    for job, due, design, rt, stage, done_at in open_rows:
+        try:
+            dd = date.fromisoformat(due[:10])
+        except (TypeError, ValueError):
+            continue
+        j = jobs.setdefault(job, [job, dd, [], design or "", rt or ""])
+        if done_at is None:
+            j[2].append(stage)
+    risk = k.at_risk([tuple(v) for v in jobs.values()], lead, today)
+
+    recon = metal_mod.reconcile(shop, start, end) if with_metal else None
+    return KpiReport(start, end, today, k.yield_by(batches, "alloy"), k.yield_by(batches, "method"),
+                     k.yield_total(batches), overall, stage_lines, person_lines, route_lines, adherence, wip, flows, tp,
+                     neck, risk, trees, recon)
+
+
+def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
+    """The headline figures, in words, for the CLI, the KPI screen and the report's first table."""
+    def pct(v: Decimal | None) -> str:
+        return "—" if v is None else f"{v}%"
+
+    stage_name = shop.site.stages[r.bottleneck.stage].name if r.bottleneck.stage in shop.site.stages else "—"
+    late = sum(1 for a in r.at_risk if a.late)
+    return [
+        ("Period", f"{r.start} to {r.end}"),
+        ("YVR (all casting)", f"{pct(r.yvr_total.yvr)} over {r.yvr_total.trees} trees"),
+        ("FTRR (jobs)", f"{pct(r.ftrr_overall.pct)} of {r.ftrr_overall.total} jobs completed"),
+        ("CDPA", f"{pct(r.cdpa.cdpa)} of {r.cdpa.promised} promised deliveries"
+                 f" ({r.cdpa.client_delayed} client-initiated delays excluded)"),
+        ("Throughput", f"{r.throughput.delivered} delivered, {r.throughput.per_day}/day"),
+        ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stages"),
+        ("Bottleneck", f"{stage_name}: {r.bottleneck.why}"),
+        ("At risk", f"{len(r.at_risk) - late} at risk, {late} late"),
+    ]
+
+
+def parse_period(start: str | None, end: str | None, shop: "Shop", days: int = 30) -> tuple[date, date]:
+    return metal_mod.period(start, end, today_of(shop), days)
+
+
+def history_range(shop: "Shop") -> tuple[date, date]:
+    """The first and last day the journal covers (for a report over everything)."""
+    row = shop.journal.query("SELECT min(day), max(day) FROM kpi_stage_daily")[0]
+    today = today_of(shop)
+    first = date.fromisoformat(row[0]) if row[0] else today
+    last = max(date.fromisoformat(row[1]) if row[1] else today, today)
+    return first, last
