@@ -7,7 +7,7 @@ appends the id of every event it acknowledged to CONTROL_DIR/NAME.acks (one per 
 once: a SIGKILL loses no acknowledged id). Every 0.1 s it writes "online queued" to NAME.status.
 When CONTROL_DIR/stop appears it stops acting, waits until its queue is drained and writes
 NAME.drained; when CONTROL_DIR/final appears it syncs one last time and writes NAME.json with its
-state digest. Lines "lat <ms>" in NAME.seen record, for events of other kiosks carrying a
+state digest. With --wait-go it starts acting only when CONTROL_DIR/go appears. Lines "lat <ms>" in NAME.seen record, for events of other kiosks carrying a
 `sent_at` stamp, the time from their commit there to their arrival here (the benchmark reads them).
 """
 
@@ -38,6 +38,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=20)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--wait-go", action="store_true", help="start acting when CONTROL_DIR/go appears")
     ap.add_argument("--own-jobs", action="store_true", help="act mostly on the jobs this kiosk created")
     a = ap.parse_args()
     control = Path(a.control)
@@ -66,6 +67,11 @@ def main() -> int:
             done.wait(0.1)
 
     threading.Thread(target=report, daemon=True).start()
+    if a.wait_go:
+        # Everyone starts together: an event made while another kiosk was still starting up would
+        # count its start-up time as latency.
+        while not (control / "go").exists():
+            time.sleep(0.02)
     mine: list[str] = []
     known: list[str] = []
     t_end = time.monotonic() + a.seconds

@@ -231,8 +231,9 @@ class Journal:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                pending_jobs = {r[0] for r in conn.execute(
-                    "SELECT DISTINCT job FROM events WHERE hub_seq IS NULL AND job IS NOT NULL")}
+                pending: dict[str, list[str]] = {}  # job -> its events applied here but not yet acknowledged
+                for eid, job in conn.execute("SELECT id, job FROM events WHERE hub_seq IS NULL AND job IS NOT NULL"):
+                    pending.setdefault(job, []).append(eid)
                 known: dict[str, int | None] = {}
                 ids = [e.id for _, e in rows]
                 for i in range(0, len(ids), 500):
@@ -261,7 +262,15 @@ class Journal:
                         (inserts[0][-1], inserts[-1][-1])).fetchall())
                     for row, e in zip(inserts, fresh):
                         object.__setattr__(e, "seq", seqs[row[-1]])
-                refold = {e.job for e in fresh if e.job and e.job in pending_jobs}
+                # A job is folded again only where the order really changed: an event of another bench
+                # now stands before one of this kiosk's that was applied before it.
+                acked_at = {eid: hs for hs, eid in acks}
+                first_fresh: dict[str, int] = {}
+                for e in fresh:
+                    if e.job and e.job in pending and e.job not in first_fresh:
+                        first_fresh[e.job] = known[e.id]
+                refold = {job for job, hs in first_fresh.items()
+                          if any(acked_at.get(eid, float("inf")) > hs for eid in pending[job])}
                 judged = self._judged()
                 for i, p in enumerate(self.projectors):
                     if refold and hasattr(p, "refold"):
