@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from floorkiosk.labels import PrintFailed, Printer, load_template, print_labels, render_pdf, render_zpl
+from floorkiosk.labels import Printer, PrintFailed, load_template, print_labels, render_pdf, render_zpl
 
 from .helpers import IN_CI, RECORDS
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from floorkiosk.domain.payloads import COMMANDS
 from floorkiosk.labels import (
-    LabelError,
     SUPPORTED_DPI,
+    LabelError,
     layout,
     load_template,
     render_pdf,

@@ -15,8 +15,8 @@ from floorkiosk.domain.config import PrinterConfig
 from floorkiosk.errors import Refused
 from floorkiosk.labels import (
     LabelError,
-    PrintFailed,
     Printer,
+    PrintFailed,
     PrintQueue,
     load_template,
     print_labels,

@@ -7,9 +7,9 @@ import random
 import string
 
 import numpy as np
+import pytest
 import qrcode
 import qrcode.util
-import pytest
 from barcode.codex import Code128
 
 from floorkiosk.domain.payloads import COMMANDS, Kind, encode

@@ -8,8 +8,7 @@ import pytest
 from floorkiosk.cli import main
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
-from floorkiosk.labels import LabelError, PrintFailed, Printer, load_template, render_png, render_zpl
-from floorkiosk.labels import service
+from floorkiosk.labels import LabelError, Printer, PrintFailed, load_template, render_png, render_zpl, service
 
 from .helpers import decode, decode_png, rasterise
 

@@ -64,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = acts.add_parser("print", help="print labels on a bench's printer or a given one")
     _records_options(p)
     _printer_options(p)
-    p.add_argument("--reprint", metavar="REASON", help="a reprint of a lost or damaged job bag: recorded with the reason")
+    p.add_argument("--reprint", metavar="REASON",
+                   help="a reprint of a lost or damaged job bag: recorded with the reason")
     p.add_argument("--by", metavar="PERSON", help="who asks for the reprint (with --reprint)")
     p.set_defaults(func=cmd_print)
 
@@ -116,7 +117,8 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
         raise Refused("give labels of one kind at a time: --job, --batch, --person, --command or --parcel")
     name = args.template or (next((_DEFAULT_TEMPLATE[k] for k in sources), None))
     if name is None:
-        raise Refused("say which labels: --job, --batch, --person, --command or --parcel, or --template NAME with --field")
+        raise Refused("say which labels: --job, --batch, --person, --command or --parcel, "
+                      "or --template NAME with --field")
     template = labels.load_template(name, _site_if_any(args))
     extra = _fields(args.field)
     wanted = _OPTION_OF_KIND[template.kind]
@@ -191,8 +193,8 @@ def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
     finally:
         shop.close()
     # Flags given on the command line win over the bench's settings.
-    return Printer(printer.uri, args.dpi or printer.dpi, args.language or printer.language,
-                   args.paper or printer.template_size or (default_paper if printer.language == "pdf" else None)).check()
+    paper = args.paper or printer.template_size or (default_paper if printer.language == "pdf" else None)
+    return Printer(printer.uri, args.dpi or printer.dpi, args.language or printer.language, paper).check()
 
 
 def cmd_print(args: argparse.Namespace) -> int:
@@ -248,7 +250,8 @@ def _people_or_commands(args: argparse.Namespace, kind: str) -> int:
         dpi = args.dpi or (203 if args.format == "zpl" else 300)
         paper = args.paper or ("A4" if args.format == "pdf" else None)
         docs = labels.render(template, records, args.format, dpi, paper=paper, copies=args.copies)
-        print(f"{len(records) * args.copies} {template.title.lower()}(s): " + ", ".join(_write(args.output, docs, args.format)))
+        written = _write(args.output, docs, args.format)
+        print(f"{len(records) * args.copies} {template.title.lower()}(s): " + ", ".join(written))
         return 0
     printer = _printer(args, default_paper="A4")
     result = labels.print_labels(printer, template, records, copies=args.copies, site_dir=site)

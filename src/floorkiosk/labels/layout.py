@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from floorkiosk.domain.payloads import encode
 from floorkiosk.errors import FloorkioskError, Refused
 from floorkiosk.labels import fonts, symbols
-from floorkiosk.labels.templates import QR, Box, Code128, Template, Text
+from floorkiosk.labels.templates import QR, Box, Template, Text
 
 SUPPORTED_DPI = (203, 300, 600)
 MM_PER_INCH = 25.4

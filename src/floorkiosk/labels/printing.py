@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from floorkiosk.labels.render import render
 from floorkiosk.labels.layout import LabelError, check_dpi
 from floorkiosk.labels.pdf import PAPERS
+from floorkiosk.labels.render import render
 from floorkiosk.labels.templates import Template
 from floorkiosk.labels.transport import PrintFailed, Sent, send
 

@@ -126,8 +126,8 @@ def print_badges(shop: Any, person_ids: Iterable[str] | None = None, *, bench_id
     return print_labels(target, tpl, badge_records(shop, person_ids), site_dir=getattr(shop, "dir", None))
 
 
-def print_command_cards(printer: Any, *, commands: Iterable[str] | None = None, template: str | Template = "command_card",
-                        site_dir: Any = None) -> PrintResult:
+def print_command_cards(printer: Any, *, commands: Iterable[str] | None = None,
+                        template: str | Template = "command_card", site_dir: Any = None) -> PrintResult:
     """The command card sheet: every command (or those named), one card each."""
     tpl = template if isinstance(template, Template) else load_template(template, site_dir)
     return print_labels(Printer.of(printer), tpl, command_records(commands), site_dir=site_dir)

@@ -295,9 +295,9 @@ def _check_text(problems: list[str], where: str, text: str) -> None:
     except ValueError as exc:
         problems.append(f"{where}: bad placeholder in {text!r}: {exc} (write {{{{ and }}}} for braces)")
         return
-    for _, field, spec, conv in parsed:
-        if field is None:
+    for _, name, spec, conv in parsed:
+        if name is None:
             continue
         # Plain names only: "{job.__class__}" or "{x[0]}" would reach into objects.
-        if not field.isidentifier() or spec or conv:
-            problems.append(f"{where}: placeholder {{{field}}} must be a plain field name like {{design}}")
+        if not name.isidentifier() or spec or conv:
+            problems.append(f"{where}: placeholder {{{name}}} must be a plain field name like {{design}}")

@@ -98,7 +98,8 @@ def _connect(host: str, port: int) -> socket.socket:
     try:
         sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
     except ConnectionRefusedError:
-        raise PrintFailed(f"printer at {host}:{port} is offline (connection refused): is it on and connected?") from None
+        raise PrintFailed(f"printer at {host}:{port} is offline (connection refused): is it on and connected?") \
+            from None
     except socket.gaierror:
         raise PrintFailed(f"printer host {host!r} is unknown on this network: check the bench's printer uri") from None
     except TimeoutError:
@@ -122,7 +123,8 @@ def send_tcp(uri: str, data: bytes) -> Sent:
             sock.sendall(data)
             sock.shutdown(socket.SHUT_WR)
         except TimeoutError:
-            raise PrintFailed(f"printer at {host}:{port} stopped taking data (nothing moved for {SEND_TIMEOUT:g} s)") from None
+            raise PrintFailed(f"printer at {host}:{port} stopped taking data "
+                              f"(nothing moved for {SEND_TIMEOUT:g} s)") from None
         # Wait briefly for the printer to close: a printer that resets the connection is then
         # reported rather than ignored. One that keeps its side open is fine: closing ours still
         # delivers every byte.
@@ -134,7 +136,8 @@ def send_tcp(uri: str, data: bytes) -> Sent:
         except TimeoutError:
             pass
     except OSError as exc:
-        raise PrintFailed(f"printer at {host}:{port} dropped the connection while printing: {exc.strerror or exc}") from None
+        raise PrintFailed(f"printer at {host}:{port} dropped the connection while printing: "
+                          f"{exc.strerror or exc}") from None
     finally:
         sock.close()
     return Sent(f"tcp://{host}:{port}", f"{len(data)} bytes")
