@@ -24,7 +24,7 @@ import zxingcpp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from floorkiosk.devices.camera import Decoder, load_image  # noqa: E402
+from floorkiosk.devices.camera import Decoder, load_image
 
 W, H = 1280, 720
 

@@ -28,7 +28,7 @@ import serial
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from floorkiosk.devices.scales import Reading, ScaleMonitor, load_profile  # noqa: E402
+from floorkiosk.devices.scales import Reading, ScaleMonitor, load_profile
 
 
 def line_for(i: int) -> bytes:

@@ -13,7 +13,14 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from floorkiosk.devices.camera import CameraScanner, Deduper, FolderCamera, OpenCvCamera, decode_image, open_camera
+from floorkiosk.devices.camera import (
+    CameraScanner,
+    Deduper,
+    FolderCamera,
+    OpenCvCamera,
+    decode_image,
+    open_camera,
+)
 from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 

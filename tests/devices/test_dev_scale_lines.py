@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 
 from floorkiosk.devices.profiles import list_profiles, load_profile
-from floorkiosk.devices.scaleparse import Ack, Framer, Parser, Reading, ScaleStatus, StatusKind
+from floorkiosk.devices.scaleparse import (
+    Ack,
+    Framer,
+    Parser,
+    Reading,
+    ScaleStatus,
+    StatusKind,
+)
 from floorkiosk.devices.scales import Scale
 
 W = "weight"

@@ -9,9 +9,20 @@ from decimal import Decimal
 
 import pytest
 
-from floorkiosk.devices.profiles import ProfileError, list_profiles, load_profile, profile_from_dict
+from floorkiosk.devices.profiles import (
+    ProfileError,
+    list_profiles,
+    load_profile,
+    profile_from_dict,
+)
 from floorkiosk.devices.scaleparse import Framer, Parser, Reading, same_weight
-from floorkiosk.devices.scales import Scale, ScaleMonitor, ScaleStatus, StatusKind, probe
+from floorkiosk.devices.scales import (
+    Scale,
+    ScaleMonitor,
+    ScaleStatus,
+    StatusKind,
+    probe,
+)
 from floorkiosk.paths import drivers_dir
 
 
@@ -69,7 +80,8 @@ def test_monitor_follows_the_pan_and_reconnects(make_sim, profile):
         events.wait_for(is_status(StatusKind.OVERLOAD if profile == "mt-sics" else StatusKind.ERROR))
         sim.normal()
         sim.unplug()
-        events.wait_for(is_status(StatusKind.DISCONNECTED))
+        gone = events.wait_for(is_status(StatusKind.DISCONNECTED))
+        assert "went away" in gone.message or "No such file" in gone.message
         events.clear()
         sim.replug()
         replugged = time.monotonic()
@@ -78,6 +90,23 @@ def test_monitor_follows_the_pan_and_reconnects(make_sim, profile):
     finally:
         mon.stop()
     assert not mon._thread
+
+
+def test_tare_while_the_monitor_polls(make_sim):
+    """The kiosk tares from its own thread while the monitor polls: the port lock keeps them apart."""
+    sim = make_sim("mt-sics")
+    sim.put("7.25")
+    sim.settle()
+    events = Events()
+    mon = ScaleMonitor(sim.path, "mt-sics", events, interval=0.01).start()
+    try:
+        events.wait_for(is_reading("7.25"))
+        for _ in range(5):
+            mon.tare()  # MT-SICS confirms each tare with "T S …"; a lost reply would raise
+        events.clear()
+        events.wait_for(is_reading("0.00"))
+    finally:
+        mon.stop()
 
 
 def test_monitor_reports_silence_and_garbage(make_sim):

@@ -9,7 +9,13 @@ from decimal import Decimal
 import pytest
 
 from floorkiosk.devices.profiles import SerialSettings, list_profiles, load_profile
-from floorkiosk.devices.scales import Reading, Scale, ScaleError, ScaleStatus, StatusKind
+from floorkiosk.devices.scales import (
+    Reading,
+    Scale,
+    ScaleError,
+    ScaleStatus,
+    StatusKind,
+)
 from floorkiosk.domain import units
 
 PROFILES = list_profiles()
@@ -207,7 +213,7 @@ def test_tare_and_zero(bench):
     sim.settle()
     r = stable_reading(scale)
     assert r.grams == shown(name, "5")
-    if "net_text" in prof.sim and prof.sim["net_text"]:
+    if prof.sim.get("net_text"):
         assert r.net is True
     if prof.command("zero"):
         scale.zero()
@@ -237,8 +243,9 @@ def test_mt_sics_stable_command_waits_then_says_busy(make_sim):
 
 def test_continuous_mode_on_a_polled_balance(make_sim):
     """MT-SICS SIR makes a polled balance stream; a continuous-mode profile reads the stream."""
-    from floorkiosk.devices.profiles import load_profile as lp
     from dataclasses import replace
+
+    from floorkiosk.devices.profiles import load_profile as lp
 
     sim = make_sim("mt-sics")
     sim.put("3")

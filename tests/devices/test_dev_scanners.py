@@ -7,7 +7,12 @@ import queue
 import pytest
 
 from floorkiosk.devices import scanners
-from floorkiosk.devices.scanners import HidKeys, ScanSplitter, SerialScanner, strip_affixes
+from floorkiosk.devices.scanners import (
+    HidKeys,
+    ScanSplitter,
+    SerialScanner,
+    strip_affixes,
+)
 from floorkiosk.errors import FloorkioskError
 
 

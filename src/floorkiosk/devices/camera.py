@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -326,7 +327,7 @@ class CameraScanner:
         self._thread: threading.Thread | None = None
         self._camera: Camera | None = None
 
-    def start(self) -> "CameraScanner":
+    def start(self) -> CameraScanner:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="camera scanner", daemon=True)

@@ -145,13 +145,6 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _profile_dirs(extra: Path | None = None) -> list[Path]:
-    dirs = [drivers_dir() / "scales"]
-    if extra is not None:
-        dirs.insert(0, extra)
-    return dirs
-
-
 def list_profiles() -> list[str]:
     """Names of the scale profiles shipped in drivers/scales/ (file stems), sorted."""
     return sorted(p.stem for p in (drivers_dir() / "scales").glob("*.toml"))

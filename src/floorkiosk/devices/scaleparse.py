@@ -8,8 +8,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from floorkiosk.domain import units
 from floorkiosk.devices.profiles import Profile, ReplyRule
+from floorkiosk.domain import units
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,19 @@ import os
 import termios
 import threading
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterable
 
 import serial
 
-from floorkiosk.devices.profiles import Profile, ProfileError, SerialSettings, list_profiles, load_profile
+from floorkiosk.devices.profiles import (
+    Profile,
+    ProfileError,
+    SerialSettings,
+    list_profiles,
+    load_profile,
+)
 from floorkiosk.devices.scaleparse import (
     Ack,
     Framer,
@@ -37,15 +43,15 @@ from floorkiosk.devices.scaleparse import (
 from floorkiosk.errors import FloorkioskError
 
 __all__ = [
+    "ProbeResult",
     "Reading",
+    "Scale",
+    "ScaleError",
+    "ScaleMonitor",
     "ScaleStatus",
     "StatusKind",
-    "Scale",
-    "ScaleMonitor",
-    "ScaleError",
-    "ProbeResult",
-    "load_profile",
     "list_profiles",
+    "load_profile",
     "probe",
     "same_weight",
 ]
@@ -133,7 +139,7 @@ class Scale:
             try:
                 self._port = open_port(self.url, self.settings)
             except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-                return self._lost(exc)
+                return self._lost(exc, opening=True)
             self._framer.reset()
             self._frames.clear()
             return None
@@ -148,7 +154,7 @@ class Scale:
                 except (serial.SerialException, OSError):
                     pass
 
-    def __enter__(self) -> "Scale":
+    def __enter__(self) -> Scale:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -163,9 +169,14 @@ class Scale:
                 except (serial.SerialException, OSError, termios.error) as exc:
                     self._lost(exc)
 
-    def _lost(self, exc: BaseException) -> ScaleStatus:
+    def _lost(self, exc: BaseException, opening: bool = False) -> ScaleStatus:
+        was_open = self._port is not None
         self.close()
-        return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {exc}")
+        if was_open and not opening:
+            why = "the port went away (cable unplugged, or the balance switched off)"
+        else:
+            why = str(exc)
+        return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {why}")
 
     def _write(self, data: bytes) -> None:
         assert self._port is not None
@@ -375,7 +386,7 @@ class ScaleMonitor:
     def profile(self) -> Profile:
         return self.scale.profile
 
-    def start(self) -> "ScaleMonitor":
+    def start(self) -> ScaleMonitor:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"scale {self.scale.url}", daemon=True)
@@ -388,6 +399,14 @@ class ScaleMonitor:
             self._thread.join(timeout)
             self._thread = None
         self.scale.close()
+
+    def tare(self) -> None:
+        """Tare from the kiosk's thread; the lock around the port keeps it between two polls."""
+        self.scale.tare()
+
+    def zero(self) -> None:
+        """Zero from the kiosk's thread (see tare)."""
+        self.scale.zero()
 
     def _emit(self, event: Event) -> None:
         self.last = event
@@ -492,5 +511,5 @@ def probe(
             if first_only:
                 break
         elif not any(o.settings == s for o in others):
-            others.append(replace(result))
+            others.append(result)
     return found + others

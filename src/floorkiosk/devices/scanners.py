@@ -8,7 +8,7 @@ import codecs
 import os
 import select
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import serial
 
@@ -96,7 +96,7 @@ class SerialScanner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "SerialScanner":
+    def start(self) -> SerialScanner:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"scanner {self.url}", daemon=True)
@@ -237,7 +237,7 @@ class HidScanner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "HidScanner":
+    def start(self) -> HidScanner:
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name=f"hid scanner {self.device_path}", daemon=True)

@@ -113,7 +113,7 @@ class ScaleSimulator:
         if self._own_dir:
             shutil.rmtree(self._own_dir, ignore_errors=True)
 
-    def __enter__(self) -> "ScaleSimulator":
+    def __enter__(self) -> ScaleSimulator:
         self.start()
         return self
 
@@ -150,7 +150,7 @@ class ScaleSimulator:
 
     # -- controls ------------------------------------------------------------------------------
 
-    def put(self, grams: Decimal | str | float | int) -> None:
+    def put(self, grams: Decimal | str | float) -> None:
         """Put a load on the pan (grams, gross); it moves for settle_time, then settles."""
         with self._lock:
             self._grams = units.to_decimal(grams)
