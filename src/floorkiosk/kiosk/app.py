@@ -59,7 +59,8 @@ class KioskApp(App[int]):
     CSS_PATH = "kiosk.tcss"
     TITLE = "floorkiosk"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True)]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+                Binding("c", "conflicts", "Conflicts", show=False)]  # supervisors, on a site with a hub
     ENABLE_COMMAND_PALETTE = False
     AUTO_FOCUS = None  # nothing takes the keys unless asked: the action keys work on every screen
 
@@ -136,6 +137,20 @@ class KioskApp(App[int]):
                 and time.monotonic() - self.last_activity >= self.idle_seconds):
             self.logout(f"{self.person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
                         why="idle")
+
+    def action_conflicts(self) -> None:
+        """C: a supervisor opens the hub's conflicts (events refused in the hub's order) to decide them."""
+        from textual.screen import ModalScreen
+
+        if self.site.settings.hub is None or isinstance(self.screen, ModalScreen):
+            return
+        if self.person is None or not self.person.is_supervisor:
+            self.say("conflicts between benches are for supervisors", "warn")
+            return
+        from floorkiosk.kiosk.conflicts_screen import ConflictsScreen
+
+        if not isinstance(self.screen, ConflictsScreen):
+            self.push_screen(ConflictsScreen(self.shop))
 
     @work(thread=True, exclusive=True, group="hub", exit_on_error=False)
     def _poll_hub(self) -> None:
