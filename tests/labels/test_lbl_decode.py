@@ -129,6 +129,7 @@ def test_a_payload_too_long_for_the_stock_is_refused_not_misprinted():
 def test_unsupported_dpi_is_refused(job_bag, dpi):
     from floorkiosk.errors import Refused
 
+    render_png(job_bag, RECORDS["job_bag"], 300)  # a template already used at 300 dpi, as in a running kiosk
     with pytest.raises(Refused, match="203, 300 or 600"):
         render_png(job_bag, RECORDS["job_bag"], dpi)
 

@@ -165,7 +165,8 @@ class _Plan(NamedTuple):
 
 def _plan(template: Template, dpi: int) -> _Plan:
     """Everything about a template at one resolution that no record changes, worked out once."""
-    plan = template.cache.get(dpi)
+    # Only a true int finds its plan: 300.0 or True would match the key 300 or 1 and slip past check_dpi.
+    plan = template.cache.get(dpi) if type(dpi) is int else None
     if plan is not None:
         return plan
     check_dpi(dpi)
