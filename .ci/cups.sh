@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Make a CUPS scheduler available for the label-printing tests: install Debian's cups, cups-client
-# and poppler-utils (pdftoppm rasterises PDF labels for decoding) if missing, then start cupsd.
+# Make a CUPS scheduler available for the label-printing tests: install Debian's cups, cups-client,
+# poppler-utils (pdftoppm rasterises PDF labels for decoding) and fonts-dejavu-core (the label
+# typeface, whose widths the ZPL golden files depend on) if missing, then start cupsd.
 # Idempotent: safe to run again on a machine where everything is already installed and running.
 set -euo pipefail
 
@@ -13,7 +14,7 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 need=()
-for pkg in cups cups-client poppler-utils; do
+for pkg in cups cups-client poppler-utils fonts-dejavu-core; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

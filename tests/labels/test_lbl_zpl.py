@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from floorkiosk.labels import SUPPORTED_DPI, LabelError, load_template, render_zpl
+from floorkiosk.labels import SUPPORTED_DPI, LabelError, fonts, load_template, render_zpl
 from floorkiosk.labels.layout import dots
 
 from .helpers import PAYLOADS, RECORDS, decode, zpl_symbols_image
@@ -22,6 +22,8 @@ CASES = [(name, 203) for name in sorted(RECORDS)] + [("job_bag", 300), ("job_bag
 
 
 def check_golden(name: str, data: bytes) -> None:
+    # Text is fitted with the label typeface's widths, so the bytes depend on it being installed.
+    assert fonts.font_path(True) is not None, "DejaVu Sans Condensed is missing: install fonts-dejavu-core"
     path = GOLDEN / name
     if UPDATE:
         path.write_bytes(data)
