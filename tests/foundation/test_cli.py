@@ -46,7 +46,7 @@ def test_demo_site_is_realistic_and_consistent(tmp_path):
     assert len(stages) >= 8  # jobs spread over the stages
     statuses = {row[0] for row in shop.journal.query("SELECT status FROM job_stages")}
     assert {"todo", "in progress", "done", "verified"} <= statuses
-    assert shop.journal.query("SELECT count(*) FROM jobs")[0][0] == 40
+    assert shop.journal.query("SELECT count(*) FROM jobs")[0][0] >= 40  # plus any the metal demo casts in a tree
     assert shop.journal.verify() == []
     before = shop.journal.state_digest()
     shop.journal.rebuild()
@@ -55,3 +55,15 @@ def test_demo_site_is_realistic_and_consistent(tmp_path):
     shop.close()
     again = fk(site, "demo", "--no-kiosk")
     assert again.returncode == 0 and "reused" in again.stdout
+
+
+def test_job_add_prints_job_bag_labels(tmp_path):
+    site = tmp_path / "shop"
+    fk(site, "init")
+    r = fk(site, "job", "add", "--route", "casting-line", "--design", "Stacking ring", "--alloy", "925",
+           "--due", "2026-12-24", "--count", "2", "--print", "casting")
+    assert r.returncode == 0, r.stderr
+    assert "2 job-bag labels sent to casting's printer" in r.stdout
+    out = site / "labels-out" / "casting.zpl"  # the example casting bench prints ZPL to a file
+    zpl = out.read_text()
+    assert zpl.count("^XA") == 2 and "FK:J:J000001" in zpl and "FK:J:J000002" in zpl

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spec", default="", help="client spec and preferences, e.g. 'matte shank, no rhodium'")
     p.add_argument("--rush", action="store_true")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
+    p.add_argument("--print", dest="print_bench", metavar="BENCH", help="print the job-bag labels on this bench's printer")
     p.set_defaults(func=cmd_job_add)
     p = job.add_parser("show", help="show a job card")
     p.add_argument("job")
@@ -111,6 +112,11 @@ def cmd_job_add(args: argparse.Namespace) -> int:
     ids = shop.create_jobs([dict(spec) for _ in range(args.count)])
     for j in ids:
         print(j)
+    if args.print_bench:
+        from floorkiosk.labels.service import print_job_bags
+
+        print_job_bags(shop, ids, bench_id=args.print_bench)
+        print(f"{len(ids)} job-bag label{'s' if len(ids) > 1 else ''} sent to {args.print_bench}'s printer")
     return 0
 
 

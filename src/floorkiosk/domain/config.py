@@ -96,7 +96,7 @@ class PrinterConfig:
     uri: str  # tcp://host:9100, cups:QUEUE or file:/path
     dpi: int = 203
     language: str = "zpl"  # zpl, pdf or png
-    template_size: str | None = None
+    template_size: str | None = None  # PDF printers: "A4" or "Letter" prints sheets; unset, one label a page
 
 
 @dataclass(frozen=True)
