@@ -355,6 +355,7 @@ class KpiReport:
     bottleneck: k.Bottleneck
     at_risk: list[k.AtRisk]
     trees: list[m.Tree]
+    promises: list[k.Promise] = field(default_factory=list)
     reconciliation: m.Reconciliation | None = None
 
 
@@ -426,7 +427,7 @@ def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, ris
     recon = metal_mod.reconcile(shop, start, end) if with_metal else None
     return KpiReport(start, end, today, k.yield_by(batches, "alloy"), k.yield_by(batches, "method"),
                      k.yield_total(batches), overall, stage_lines, person_lines, route_lines, adherence, wip, flows, tp,
-                     neck, risk, trees, recon)
+                     neck, risk, trees, promises, recon)
 
 
 def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
@@ -460,3 +461,14 @@ def history_range(shop: "Shop") -> tuple[date, date]:
     first = date.fromisoformat(row[0]) if row[0] else today
     last = max(date.fromisoformat(row[1]) if row[1] else today, today)
     return first, last
+
+
+def demo_after(shop: "Shop") -> None:
+    """Demo: a client-initiated delay and a shop-initiated one on open jobs, so CDPA shows both."""
+    rows = shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 ORDER BY promised LIMIT 2")
+    if len(rows) < 2:
+        return
+    for (job,), by, reason in zip(rows, ("client", "shop"), ("client still choosing the centre stone",
+                                                               "casting re-scheduled after a flask cracked")):
+        due = date.fromisoformat(shop.job(job).due[:10]) + timedelta(days=10)
+        delay_job(shop, job, by=by, new_due=due.isoformat(), reason=reason, person_id="eva")

@@ -826,3 +826,59 @@ def period(start: str | None, end: str | None, today: date, days: int = 30) -> t
     if d2 < d1:
         raise Refused(f"the period ends ({d2}) before it starts ({d1})")
     return d1, d2
+
+
+# --- the demo site ------------------------------------------------------------------------------
+DEMO_ALLOYS = ("18KY", "18KW", "14KY", "9KY", "22KY", "925", "PT950")
+
+
+def demo_before(shop: "Shop") -> None:
+    """Demo: lots in stock and metal issued to the caster and the fabricator, before any job starts."""
+    for alloy in DEMO_ALLOYS:
+        if alloy not in shop.site.alloys:
+            continue
+        receive_lot(shop, alloy, "500", supplier="Demo Metals")
+        if "casting" in shop.site.benches and "ana" in shop.site.people:
+            issue(shop, alloy, "150", bench_id="casting", person_id="ana")
+        if "cleanup" in shop.site.benches and "ana" in shop.site.people:
+            issue(shop, alloy, "120", bench_id="cleanup", person_id="ana")
+
+
+def demo_after(shop: "Shop", clock: dict, now) -> None:
+    """Demo: one casting tree from wax to cut-off, scrap returns by category and a refiner shipment."""
+    site = shop.site
+    if "casting-line" not in site.routes or "casting" not in site.benches:
+        return
+    clock["t"] = now - timedelta(hours=30)
+    due = (now + timedelta(days=12)).date().isoformat()
+    jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="14KY", due=due,
+                                  client="Grace Kim") for _ in range(3)], person_id="dev", bench_id="design")
+    for j in jobs:
+        shop.start(j, "dev", "design", "wax-injection")
+        shop.finish(j, "dev", "design", "wax-injection")
+    clock["t"] += timedelta(hours=2)
+    for j in jobs:
+        shop.start(j, "ana", "casting", "tree-building")
+        shop.record_weight(j, "ana", "casting", "0.31", phase="in", stage="tree-building", raw="demo")
+        shop.finish(j, "ana", "casting", "tree-building")
+    tree = build_tree(shop, jobs, person_id="ana", bench_id="casting", wax_grams="1.40")
+    clock["t"] += timedelta(hours=4)
+    cast_tree(shop, tree, metal_in="32.50", tree_grams="32.31", person_id="ana", bench_id="casting")
+    clock["t"] += timedelta(hours=3)
+    weights = dict(zip(jobs, ("5.12", "5.08", "5.15")))
+    cut_tree(shop, tree, pieces=weights, sprue="14.62", buttons="2.11", person_id="ana", bench_id="casting")
+    for j, w in weights.items():
+        shop.start(j, "ana", "casting", "casting")
+        shop.record_weight(j, "ana", "casting", w, phase="in", stage="casting", raw="demo")
+        shop.record_weight(j, "ana", "casting", w, phase="out", stage="casting", raw="demo")
+        shop.finish(j, "ana", "casting", "casting")
+    clock["t"] += timedelta(hours=2)
+    if "polishing" in site.benches and "chloe" in site.people:
+        return_metal(shop, "18KY", "0.412", category="lemel", bench_id="polishing", person_id="chloe")
+        return_metal(shop, "18KY", "0.95", category="polishing-dust", bench_id="polishing", person_id="chloe",
+                     to="refiner")
+    if "cleanup" in site.benches and "ana" in site.people:
+        return_metal(shop, "14KY", "0.233", category="lemel", bench_id="cleanup", person_id="ana", stage="cleanup")
+        return_metal(shop, "18KY", "20", category="clean", bench_id="cleanup", person_id="ana")
+    shipment = send_to_refiner(shop, "18KY", "0.412", category="lemel")
+    refiner_return(shop, "Au", "0.98", shipment=shipment)

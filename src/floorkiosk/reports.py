@@ -1,0 +1,301 @@
+"""Managers' reports: the KPIs and the metal reconciliation of a period as CSV files and one self-contained HTML page.
+
+The HTML has its charts as inline SVG and its style inline: it opens anywhere, offline, and can be
+mailed as one file. Every figure in it is also in a CSV beside it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from floorkiosk import kpi
+from floorkiosk import metal as metal_mod
+from floorkiosk.domain import kpi as dk
+from floorkiosk.domain import metal as m
+from floorkiosk.domain.units import from_grams
+
+if TYPE_CHECKING:
+    from floorkiosk.services import Shop
+
+
+def _q(v: Decimal | None, places: int = 3) -> str:
+    if v is None:
+        return ""
+    return f"{Decimal(v).quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def _pct(v: Decimal | None) -> str:
+    return "" if v is None else f"{v}"
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r])
+    return path
+
+
+def recon_rows(shop: "Shop", r: m.Reconciliation) -> list[list[Any]]:
+    out = []
+    for g in m.GROUPINGS:
+        for ln in r.lines.get(g, []):
+            out.append([g, ln.key or "", ln.alloy, _q(ln.brought_forward), _q(ln.issued), _q(ln.returned),
+                        _q(ln.finished), _q(ln.in_work), _q(ln.difference), _q(ln.loss), _q(ln.loss_pct, 2)
+                        if ln.loss_pct is not None else "", _q(ln.fine_loss, 4), _q(from_grams(ln.loss, "dwt"), 4),
+                        _q(from_grams(ln.loss, "ozt"), 5), _q(ln.readability), _q(ln.tolerance_pct, 2), ln.flag])
+    return out
+
+
+RECON_HEADER = ["grouping", "line", "alloy", "brought_forward_g", "issued_g", "returned_g", "finished_g", "in_work_g",
+                "difference_g", "loss_g", "loss_pct", "fine_loss_g", "loss_dwt", "loss_ozt", "readability_g",
+                "tolerance_pct", "flag"]
+
+
+def write_csvs(shop: "Shop", r: kpi.KpiReport, out: Path) -> list[Path]:
+    site = shop.site
+    names = {s.id: s.name for s in site.stages.values()}
+    files = [
+        _write_csv(out / "summary.csv", ["figure", "value"], kpi.summary_lines(shop, r)),
+        _write_csv(out / "yvr.csv", ["by", "key", "trees", "theoretical_metal_g", "actual_metal_g", "loss_g", "yvr_pct"],
+                   [[by, y.key, y.trees, _q(y.theoretical), _q(y.actual), _q(y.loss), _pct(y.yvr)]
+                    for by, lines in (("alloy", r.yvr_alloy), ("casting method", r.yvr_method), ("all", [r.yvr_total]))
+                    for y in lines]),
+        _write_csv(out / "ftrr.csv", ["by", "key", "name", "first_time_right", "completed", "ftrr_pct"],
+                   [[by, x.key, names.get(x.key) or (site.people[x.key].name if x.key in site.people else x.key),
+                     x.good, x.total, _pct(x.pct)]
+                    for by, lines in (("stage", r.ftrr_stage), ("person", r.ftrr_person), ("route", r.ftrr_route),
+                                      ("all", [r.ftrr_overall])) for x in lines]),
+        _write_csv(out / "cdpa.csv", ["promised", "on_time", "delivered_late", "missed_not_delivered", "pending",
+                                      "cdpa_pct", "client_initiated_delays", "client_delay_days",
+                                      "client_delayed_delivered_by_new_date"],
+                   [[r.cdpa.promised, r.cdpa.on_time, r.cdpa.late_delivered, r.cdpa.missed_open, r.cdpa.pending,
+                     _pct(r.cdpa.cdpa), r.cdpa.client_delayed, r.cdpa.client_delay_days, r.cdpa.client_delayed_kept]]),
+        _write_csv(out / "promises.csv", ["job", "route", "promised", "delivered", "client_delayed", "client_delay_days",
+                                          "due_now", "counted_as"],
+                   [[p.job, p.route, p.promised, p.delivered, int(p.client_delayed), p.client_delay_days, p.due_now,
+                     _promise_word(p, r.today)] for p in r.promises]),
+        _write_csv(out / "wip.csv", ["stage", "name", "waiting", "in_progress", "to_verify", "on_hold", "mean_age_h",
+                                     "max_age_h"],
+                   [[w.stage, names.get(w.stage, w.stage), w.waiting, w.in_progress, w.to_verify, w.on_hold, w.mean_age_h,
+                     w.max_age_h] for w in r.wip]),
+        _write_csv(out / "stage_flow.csv", ["stage", "name", "arrived", "started", "withdrawn", "completed",
+                                            "first_time_right", "queue_growth", "lead_h", "wait_h", "work_h"],
+                   [[f.stage, names.get(f.stage, f.stage), f.arrived, f.started, f.withdrawn, f.done, f.ftr,
+                     f.queue_growth, f.lead_h, f.wait_h, f.work_h] for f in r.flows]),
+        _write_csv(out / "throughput.csv", ["day", "jobs_delivered"], r.throughput.days),
+        _write_csv(out / "at_risk.csv", ["job", "design", "route", "due", "days_left", "late", "remaining_h",
+                                         "remaining_stages"],
+                   [[a.job, a.design, a.route, a.due, a.days_left, int(a.late), a.remaining_h,
+                     " ".join(a.remaining_stages)] for a in r.at_risk]),
+        _write_csv(out / "trees.csv", ["tree", "alloy", "method", "jobs", "cast_at", "cut_at", "metal_in_g", "tree_g",
+                                       "pieces_g", "sprue_g", "buttons_g", "loss_g", "yvr_pct"],
+                   [[t.id, t.alloy, t.method, len(t.jobs), t.cast_at, t.cut_at, _q(m.grams(t.metal_in)),
+                     _q(m.grams(t.tree_weight)) if t.tree_weight is not None else "", _q(m.grams(t.pieces)),
+                     _q(m.grams(t.sprue)), _q(m.grams(t.buttons)),
+                     _q(m.grams(t.metal_in - t.pieces - t.sprue - t.buttons)),
+                     _pct(dk.yvr(t.pieces + t.sprue + t.buttons, t.metal_in))] for t in r.trees]),
+    ]
+    if r.reconciliation is not None:
+        files.append(_write_csv(out / "metal_reconciliation.csv", RECON_HEADER, recon_rows(shop, r.reconciliation)))
+    bal = metal_mod.balances(shop)
+    files.append(_write_csv(out / "metal_balances.csv",
+                            ["account", "bench", "person", "stage", "alloy", "gross_g", "gross_dwt", "gross_ozt",
+                             "fine_g", "fine_dwt", "fine_ozt"],
+                            [[m.ACCOUNT_WORDS.get(b.acct, b.acct), b.bench, b.person, b.stage, b.alloy, _q(b.gross),
+                              _q(from_grams(b.gross, "dwt"), 4), _q(from_grams(b.gross, "ozt"), 5), _q(b.fine, 4),
+                              _q(from_grams(b.fine, "dwt"), 4), _q(from_grams(b.fine, "ozt"), 5)] for b in bal]))
+    return files
+
+
+def _promise_word(p: dk.Promise, today: date) -> str:
+    if p.client_delayed:
+        return "excluded: client-initiated delay"
+    if p.delivered is not None:
+        return "on time" if p.delivered <= p.promised else "late"
+    return "missed (not delivered)" if p.promised < today else "pending"
+
+
+# --- SVG charts ---------------------------------------------------------------------------------
+_FONT = "font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;font-size:12px"
+
+
+def svg_hbars(title: str, items: list[tuple[str, float, str]], *, top: float | None = None, width: int = 640,
+              color: str = "#6b4fbb") -> str:
+    """Horizontal bars, one labelled row each, the value written at the bar's end."""
+    e = html.escape
+    if not items:
+        return f'<p class="empty">{e(title)}: no data in this period</p>'
+    row, label_w, value_w = 22, 170, 110
+    h = 30 + row * len(items)
+    top = top or max((v for _, v, _ in items), default=0) or 1
+    room = width - label_w - value_w
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" viewBox="0 0 {width} {h}"'
+           f' role="img" aria-label="{e(title)}" style="{_FONT}">',
+           f'<text x="0" y="16" font-weight="bold">{e(title)}</text>']
+    for i, (label, v, shown) in enumerate(items):
+        y = 28 + i * row
+        w = max(0.0, v) / top * room
+        out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{e(label)}</text>')
+        out.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 6}" fill="{color}"/>')
+        out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{e(shown)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_columns(title: str, items: list[tuple[str, float]], *, width: int = 720, height: int = 200,
+                color: str = "#2f7f6f") -> str:
+    """Vertical columns over time (days), with a few date labels and the highest value marked."""
+    e = html.escape
+    if not items:
+        return f'<p class="empty">{e(title)}: no data in this period</p>'
+    left, bottom, top_pad = 40, 30, 26
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    top = max((v for _, v in items), default=0) or 1
+    n = len(items)
+    step = plot_w / n
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+           f' role="img" aria-label="{e(title)}" style="{_FONT}">',
+           f'<text x="0" y="16" font-weight="bold">{e(title)}</text>',
+           f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#888"/>',
+           f'<text x="{left - 4}" y="{top_pad + 10}" text-anchor="end">{top:g}</text>',
+           f'<text x="{left - 4}" y="{top_pad + plot_h}" text-anchor="end">0</text>']
+    every = max(1, n // 8)
+    for i, (label, v) in enumerate(items):
+        h = max(0.0, v) / top * plot_h
+        x = left + i * step
+        out.append(f'<rect x="{x + step * 0.1:.1f}" y="{top_pad + plot_h - h:.1f}" width="{max(1.0, step * 0.8):.1f}"'
+                   f' height="{h:.1f}" fill="{color}"><title>{e(label)}: {v:g}</title></rect>')
+        if i % every == 0:
+            out.append(f'<text x="{x + step / 2:.1f}" y="{height - 10}" text-anchor="middle">{e(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+_CSS = """
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em} th,td{padding:.25em .6em;border-bottom:1px solid #e4e4e4;text-align:right}
+th{background:#f3f1f8} td:first-child,th:first-child{text-align:left} .flag{color:#b00020;font-weight:bold}
+.muted{color:#777} .empty{color:#777;font-style:italic} .grid{display:flex;flex-wrap:wrap;gap:1.5em}
+.headline td{font-size:1.05em}
+"""
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], flag_col: int | None = None) -> str:
+    e = html.escape
+    out = ["<table><thead><tr>", "".join(f"<th>{e(h)}</th>" for h in header), "</tr></thead><tbody>"]
+    n = 0
+    for r in rows:
+        n += 1
+        cls = ' class="flag"' if flag_col is not None and r[flag_col] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in r) + "</tr>")
+    if not n:
+        out.append(f'<tr><td colspan="{len(header)}" class="muted">none</td></tr>')
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def render_html(shop: "Shop", r: kpi.KpiReport) -> str:
+    site = shop.site
+    e = html.escape
+    names = {s.id: s.name for s in site.stages.values()}
+    people = {p.id: p.name for p in site.people.values()}
+    routes = {x.id: x.name for x in site.routes.values()}
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(site.settings.name)} — report"
+             f" {r.start} to {r.end}</title><style>{_CSS}</style></head><body>",
+             f"<h1>{e(site.settings.name)}: production and metal report</h1>",
+             f'<p class="muted">{r.start} to {r.end} · work in progress and risk as of {r.today} · made {made}</p>',
+             "<h2>Headline</h2>",
+             '<table class="headline">' + "".join(f"<tr><td>{e(a)}</td><td style=\"text-align:left\">{e(b)}</td></tr>"
+                                                  for a, b in kpi.summary_lines(shop, r)) + "</table>"]
+
+    parts.append("<h2>Yield Variance Rate (YVR)</h2>")
+    parts.append('<p class="muted">Actual metal used (pieces cut off + sprue and buttons back) ÷ theoretical metal '
+                 "required (metal put in the tree) × 100, per casting batch.</p>")
+    yv = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} trees)") for y in r.yvr_alloy]
+    ym = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} trees)") for y in r.yvr_method]
+    parts.append('<div class="grid">' + svg_hbars("YVR by alloy (%)", yv, top=100, width=520)
+                 + svg_hbars("YVR by casting method (%)", ym, top=100, width=520) + "</div>")
+    parts.append(_table(["by", "key", "trees", "theoretical (g)", "actual (g)", "loss (g)", "YVR %"],
+                        [[by, y.key, y.trees, _q(y.theoretical), _q(y.actual), _q(y.loss), _pct(y.yvr)]
+                         for by, lines in (("alloy", r.yvr_alloy), ("method", r.yvr_method), ("all", [r.yvr_total]))
+                         for y in lines]))
+
+    parts.append("<h2>First-Time-Right Rate (FTRR)</h2>")
+    parts.append('<p class="muted">Pieces with zero rework ÷ pieces completed × 100 (by stage and by the person who '
+                 "first finished it: passes through a stage; by route: whole jobs).</p>")
+    parts.append(svg_hbars("FTRR by stage (%)", [(names.get(x.key, x.key), float(x.pct or 0), f"{x.pct}% of {x.total}")
+                                                 for x in r.ftrr_stage], top=100))
+    parts.append('<div class="grid">'
+                 + svg_hbars("FTRR by person (%)", [(people.get(x.key, x.key), float(x.pct or 0), f"{x.pct}% of {x.total}")
+                                                    for x in r.ftrr_person], top=100, width=520)
+                 + svg_hbars("FTRR by route (%)", [(routes.get(x.key, x.key), float(x.pct or 0), f"{x.pct}% of {x.total}")
+                                                   for x in r.ftrr_route], top=100, width=520) + "</div>")
+
+    parts.append("<h2>Client Delivery Promise Adherence (CDPA)</h2>")
+    c = r.cdpa
+    parts.append(_table(["promised deliveries", "on or before the date", "delivered late", "missed, not delivered",
+                         "pending", "CDPA %", "client-initiated delays (excluded)", "their days"],
+                        [[c.promised, c.on_time, c.late_delivered, c.missed_open, c.pending, _pct(c.cdpa),
+                          c.client_delayed, c.client_delay_days]]))
+    late = [p for p in r.promises if _promise_word(p, r.today) in ("late", "missed (not delivered)")]
+    parts.append("<h3>Broken promises</h3>" + _table(["job", "route", "promised", "delivered", "counted as"],
+                                                     [[p.job, routes.get(p.route, p.route), p.promised, p.delivered or "",
+                                                       _promise_word(p, r.today)] for p in late[:200]]))
+
+    parts.append("<h2>Work in progress, lead time and the bottleneck</h2>")
+    neck = names.get(r.bottleneck.stage or "", "none")
+    parts.append(f"<p><b>Bottleneck: {e(neck)}</b> — {e(r.bottleneck.why)}.</p>")
+    parts.append(svg_hbars("Pieces at each stage now", [(names.get(w.stage, w.stage), w.total,
+                                                         f"{w.total} (mean {w.mean_age_h / 24:.1f} d)") for w in r.wip if w.total]))
+    parts.append(_table(["stage", "arrived", "started", "completed", "queue growth", "lead (h)", "wait (h)", "work (h)"],
+                        [[names.get(f.stage, f.stage), f.arrived, f.started, f.done, f.queue_growth, f.lead_h, f.wait_h,
+                          f.work_h] for f in r.flows]))
+    parts.append("<h2>Throughput</h2>")
+    parts.append(svg_columns(f"Jobs delivered per day ({r.throughput.delivered} in all, {r.throughput.per_day}/day)",
+                             [(d[5:], float(n)) for d, n in r.throughput.days]))
+    parts.append("<h2>Jobs at risk of missing their promised date</h2>")
+    parts.append(_table(["job", "design", "route", "due", "days left", "remaining work (h)", "stages to do"],
+                        [[a.job, a.design, routes.get(a.route, a.route), a.due, a.days_left, a.remaining_h,
+                          ", ".join(names.get(s, s) for s in a.remaining_stages)] for a in r.at_risk[:200]]))
+
+    if r.reconciliation is not None:
+        parts.append("<h2>Metal reconciliation</h2>")
+        parts.append('<p class="muted">brought forward + issued − returned − finished − in work = difference; a '
+                     "difference within the scales' readability is not loss. Weights in grams; fine weight = gross × "
+                     "fineness.</p>")
+        rows = recon_rows(shop, r.reconciliation)
+        for g in m.GROUPINGS:
+            sub = [[x[1] or "all", x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9], x[10], x[11], x[16]]
+                   for x in rows if x[0] == g]
+            parts.append(f"<h3>By {g}</h3>" + _table(["line", "alloy", "b/f", "issued", "returned", "finished", "in work",
+                                                       "difference", "loss", "loss %", "fine loss", "flag"], sub,
+                                                      flag_col=11))
+        parts.append("<h3>Metal held now</h3>")
+        parts.append(_table(["held by", "alloy", "gross (g)", "fine (g)", "gross (dwt)", "gross (ozt)"],
+                            [[key or "all", alloy, _q(g_), _q(f, 4), _q(from_grams(g_, "dwt"), 4),
+                              _q(from_grams(g_, "ozt"), 5)] for key, alloy, g_, f in metal_mod.holdings(shop, "bench")]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(shop: "Shop", start: date, end: date, out: str | Path) -> list[Path]:
+    """Write the period's CSV files and report.html into `out` (created); return the files written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    r = kpi.report(shop, start, end)
+    files = write_csvs(shop, r, out)
+    page = out / "report.html"
+    page.write_text(render_html(shop, r), encoding="utf-8")
+    return [*files, page]
