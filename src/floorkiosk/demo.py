@@ -55,7 +55,12 @@ def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: b
     clock = {"t": now - timedelta(days=21)}
     shop = open_shop(site_dir, clock=lambda: clock["t"])
     try:
+        from floorkiosk import kpi, metal
+
+        metal.demo_before(shop)  # metal lots in stock and issued to the benches
         populate(shop, jobs, rng, clock, now)
+        metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
+        kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
     finally:
         shop.close()
     return True

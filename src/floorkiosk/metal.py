@@ -874,11 +874,11 @@ def demo_after(shop: "Shop", clock: dict, now) -> None:
         shop.finish(j, "ana", "casting", "casting")
     clock["t"] += timedelta(hours=2)
     if "polishing" in site.benches and "chloe" in site.people:
-        return_metal(shop, "18KY", "0.412", category="lemel", bench_id="polishing", person_id="chloe")
-        return_metal(shop, "18KY", "0.95", category="polishing-dust", bench_id="polishing", person_id="chloe",
+        return_metal(shop, "18KY", "0.062", category="lemel", bench_id="polishing", person_id="chloe")
+        return_metal(shop, "18KY", "0.095", category="polishing-dust", bench_id="polishing", person_id="chloe",
                      to="refiner")
     if "cleanup" in site.benches and "ana" in site.people:
         return_metal(shop, "14KY", "0.233", category="lemel", bench_id="cleanup", person_id="ana", stage="cleanup")
         return_metal(shop, "18KY", "20", category="clean", bench_id="cleanup", person_id="ana")
-    shipment = send_to_refiner(shop, "18KY", "0.412", category="lemel")
-    refiner_return(shop, "Au", "0.98", shipment=shipment)
+    shipment = send_to_refiner(shop, "18KY", "0.062", category="lemel")
+    refiner_return(shop, "Au", "0.045", shipment=shipment)
