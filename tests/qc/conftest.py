@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,19 @@ DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana
         "polishing": "chloe", "plating": "chloe", "qc": "farid", "dispatch": "dev"}
 RING_STONES = [{"kind": "diamond", "shape": "round", "count": 1, "ct": "1.02", "cert": "GIA 2141438171"},
                {"kind": "diamond", "shape": "round", "count": 18, "ct": "0.36"}]
+
+
+class FixedClock:
+    """A clock moved by hand, so histories and due dates repeat (the same start as the shop fixture's)."""
+
+    def __init__(self, when: datetime | None = None) -> None:
+        self.now = when or datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
 
 
 def bench_for(site, stage_id: str) -> str:

@@ -14,7 +14,6 @@ calls only the QC verbs (floorkiosk.qc); a refused answer says why and changes n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
@@ -22,6 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Static
@@ -200,8 +200,11 @@ class QcScreen(Screen[Any]):
         else:
             self._scale_state = f"{fmt(event.grams, 'g')} moving"
         if self.is_mounted and self.insp is not None:
-            self._show_scale()
-            self._prefill_weight()
+            try:
+                self._show_scale()
+                self._prefill_weight()
+            except NoMatches:
+                pass  # a reading that arrives while the screen is closing
 
     def _poll_source(self) -> None:
         last = getattr(self._scale_source, "last", None)
@@ -224,8 +227,9 @@ class QcScreen(Screen[Any]):
         box = self.query_one("#qc-answer", Input)
         if box.value and box.value != self._prefilled:
             return  # the inspector typed a weight: keep it
-        self._prefilled = str(Decimal(self.reading.grams).quantize(Decimal("0.001")))
+        self._prefilled = str(self.reading.grams)  # as the balance gave it, to its own readability
         box.value = self._prefilled
+        box.select_all()
 
     # -- steps -------------------------------------------------------------------------------------
     def _step(self) -> _Step | None:
@@ -281,6 +285,8 @@ class QcScreen(Screen[Any]):
             prompt.update("Recorded — Enter or Esc returns to the job card")
             box.value = ""
         box.focus()
+        if box.value:
+            box.select_all()  # a proposal: Enter accepts it, typing replaces it
 
     def _n_checks(self) -> int:
         return sum(1 for s in self.steps if s.kind == "check")
@@ -367,6 +373,8 @@ class QcScreen(Screen[Any]):
                 return
         except FloorkioskError as exc:
             self.say(f"{exc}; nothing was recorded", "error")
+            # the wrong answer stays in view, selected: the next keys replace it
+            self.query_one("#qc-answer", Input).select_all()
             return
         self._goto(self.index + 1)
 
