@@ -41,6 +41,15 @@ class Hub:
             conn.close()
 
 
+def via_port(dsn: str, port: int) -> str:
+    """The same address on 127.0.0.1:port (the test's proxy), whatever form its host part had."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    u = urlsplit(dsn)
+    user = u.netloc.rsplit("@", 1)[0] + "@" if "@" in u.netloc else ""
+    return urlunsplit((u.scheme, f"{user}127.0.0.1:{port}", u.path, u.query, u.fragment))
+
+
 def hub_config(dest: Path, dsn: str) -> Path:
     """A copy of the example config whose site.toml names this hub."""
     shutil.copytree(example_config_dir(), dest)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hubkit import TcpProxy, hub_config, replay_from_hub
+from hubkit import TcpProxy, hub_config, replay_from_hub, via_port
 
 from floorkiosk.store import hub
 
@@ -79,7 +79,7 @@ def test_three_kiosks_through_cuts_kills_and_dropped_connections(pg_hub, pg_dsn,
     control.mkdir()
     procs: dict[str, subprocess.Popen] = {}
     try:
-        via_proxy = pg_hub.dsn.replace(f":{port}/", f":{proxy.port}/", 1)
+        via_proxy = via_port(pg_hub.dsn, proxy.port)
         benches = {"k1": "design", "k2": "qc", "k3": "qc"}
         sites = {n: kiosk_site(tmp_path, pg_hub, n, b, via_proxy) for n, b in benches.items()}
         for i, (n, b) in enumerate(benches.items()):

@@ -10,7 +10,7 @@ import time
 
 import psycopg
 import pytest
-from hubkit import TcpProxy, replay_from_hub
+from hubkit import TcpProxy, replay_from_hub, via_port
 
 from floorkiosk import hubsync
 from floorkiosk.domain import events as ev
@@ -340,8 +340,7 @@ def test_offline_kiosk_keeps_working_shows_queued_and_drains_on_recovery(make_ki
     info = conninfo_to_dict(pg_dsn)
     proxy = TcpProxy(info.get("host") or "127.0.0.1", int(info.get("port") or 5432))
     try:
-        dsn = pg_hub.dsn.replace(f":{info.get('port') or 5432}/", f":{proxy.port}/", 1)
-        assert str(proxy.port) in dsn
+        dsn = via_port(pg_hub.dsn, proxy.port)
         a = make_kiosk("a", "qc", dsn=dsn)
         w = hubsync.start_background_sync(a, "qc")
         try:
@@ -425,3 +424,18 @@ def test_cli_status_conflicts_resolve_and_audit(make_kiosk, pg_hub, capsys):
     assert main(["--site", str(a.dir), "audit", "verify", "--hub"]) == 1
     err = capsys.readouterr().err
     assert victim in err and "edited" in err
+
+
+def test_a_hub_never_initialised_says_what_to_run(tmp_path, pg_dsn):
+    from floorkiosk.services import init_site, open_shop
+    from hubkit import hub_config, with_schema
+
+    cfg = hub_config(tmp_path / "cfg", with_schema(pg_dsn, "fk_t_never_created"))
+    init_site(tmp_path / "k", cfg, origin="early")
+    shop = open_shop(tmp_path / "k")
+    try:
+        with pytest.raises(hub.HubError, match="floorkiosk hub init"):
+            hubsync.Syncer(shop).sync_once()
+        assert hubsync.status(shop).queued == 0
+    finally:
+        shop.close()

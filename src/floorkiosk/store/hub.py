@@ -324,8 +324,11 @@ def drop_hub(admin: HubAddress, benches: list[str] = ()) -> None:
 
 def register(conn: psycopg.Connection, origin: str, bench: str | None) -> None:
     """Claim this origin for the connected role (first come); refuse an origin another role holds."""
-    conn.execute("INSERT INTO origins (origin, bench) VALUES (%s, %s) ON CONFLICT (origin) DO NOTHING",
-                 (origin, bench))
+    try:
+        conn.execute("INSERT INTO origins (origin, bench) VALUES (%s, %s) ON CONFLICT (origin) DO NOTHING",
+                     (origin, bench))
+    except psycopg.errors.UndefinedTable:
+        raise HubError("the hub has no floorkiosk schema yet: run `floorkiosk hub init` with an admin address") from None
     row = conn.execute("SELECT role, current_user FROM origins WHERE origin = %s", (origin,)).fetchone()
     if row and row[0] != row[1]:
         raise HubError(f"this kiosk's origin {origin!r} belongs to hub role {row[0]}, not {row[1]}; "
