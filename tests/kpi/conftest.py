@@ -1,0 +1,103 @@
+"""A small repair workshop (tests/kpi/site3) and a hand-timed week of five jobs for the KPI tests.
+
+Mon 16 Nov 09:00  J1..J4 created (J1 due Fri 20, J2 due Thu 19, J3 express due Wed 18, J4 due Wed 18)
+  10:00 Ben starts setting J1 and J2; 11:00 finishes J2; 11:30 Eva rejects J2's setting (redo)
+  12:00 Ben finishes J1; 13:00 Eva verifies it; 14:00-16:00 Chloé polishes J1
+Tue 17  09:00-10:00 Ben sets J2 again; 10:30 Eva verifies it; 10:00-11:00 Dev delivers J1
+  11:00-12:00 Chloé polishes J2; 14:00-15:00 Chloé polishes J3; 16:00 the client delays J3 to the 28th
+Wed 18  09:00 Sofia starts setting J4 (still at it); 10:00-10:30 Dev delivers J3
+Thu 19  09:00 J5 created, due Sat 21 (waits for setting)
+Fri 20  09:00-09:30 Dev delivers J2 (a day late); now is Fri 20 12:00
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from floorkiosk import kpi
+
+SITE3 = Path(__file__).resolve().parent / "site3"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, day: int, hour: int, minute: int = 0) -> None:
+        self.now = datetime(2026, 11, day, hour, minute, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def small(tmp_path):
+    from floorkiosk.services import init_site, open_shop
+
+    clock = Clock()
+    init_site(tmp_path / "site", SITE3, origin="kpi-test")
+    shop = open_shop(tmp_path / "site", clock=clock)
+    shop.test_clock = clock
+    yield shop
+    shop.close()
+
+
+def week_of_five(shop) -> dict[str, str]:
+    c = shop.test_clock
+    c.at(16, 9)
+    j1, j2, j3, j4 = shop.create_jobs([
+        dict(route="simple", design="Ring resize", alloy="18KY", due="2026-11-20"),
+        dict(route="simple", design="Stone reset", alloy="18KY", due="2026-11-19"),
+        dict(route="express", design="Chain polish", alloy="925", due="2026-11-18"),
+        dict(route="simple", design="Eternity band", alloy="18KY", due="2026-11-18"),
+    ])
+    c.at(16, 10)
+    shop.start(j1, "ben", "setting")
+    shop.start(j2, "ben", "setting")
+    c.at(16, 11)
+    shop.finish(j2, "ben", "setting")
+    c.at(16, 11, 30)
+    shop.reject(j2, "eva", "qc", "setting", defect="LOOSE-STONE", reason="a stone moves")
+    c.at(16, 12)
+    shop.finish(j1, "ben", "setting")
+    c.at(16, 13)
+    shop.verify(j1, "eva", "qc", "setting")
+    c.at(16, 14)
+    shop.start(j1, "chloe", "polishing")
+    c.at(16, 16)
+    shop.finish(j1, "chloe", "polishing")
+    c.at(17, 9)
+    shop.start(j2, "ben", "setting")
+    c.at(17, 10)
+    shop.start(j1, "dev", "dispatch")
+    shop.finish(j2, "ben", "setting")
+    c.at(17, 10, 30)
+    shop.verify(j2, "eva", "qc", "setting")
+    c.at(17, 11)
+    shop.finish(j1, "dev", "dispatch")
+    shop.start(j2, "chloe", "polishing")
+    c.at(17, 12)
+    shop.finish(j2, "chloe", "polishing")
+    c.at(17, 14)
+    shop.start(j3, "chloe", "polishing")
+    c.at(17, 15)
+    shop.finish(j3, "chloe", "polishing")
+    c.at(17, 16)
+    kpi.delay_job(shop, j3, by="client", new_due="2026-11-28", reason="away until the 27th", person_id="eva")
+    c.at(18, 9)
+    shop.start(j4, "sofia", "setting")
+    c.at(18, 10)
+    shop.start(j3, "dev", "dispatch")
+    c.at(18, 10, 30)
+    shop.finish(j3, "dev", "dispatch")
+    c.at(19, 9)
+    (j5,) = shop.create_jobs([dict(route="simple", design="Pendant bail", alloy="925", due="2026-11-21")])
+    c.at(20, 9)
+    shop.start(j2, "dev", "dispatch")
+    c.at(20, 9, 30)
+    shop.finish(j2, "dev", "dispatch")
+    c.at(20, 12)
+    return {"J1": j1, "J2": j2, "J3": j3, "J4": j4, "J5": j5}
