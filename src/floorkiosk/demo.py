@@ -61,6 +61,9 @@ def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: b
         populate(shop, jobs, rng, clock, now)
         metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
         kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
+        from floorkiosk import qc
+
+        qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
     finally:
         shop.close()
     return True
@@ -140,6 +143,7 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
     if not d.allowed:
         return None
     shop.start(job, who, bench, stage_id)
+    _stones(shop, job, stage_id, bench, "start")
     _advance(clock, rng)
     if stage.needs("weigh-in"):
         shop.record_weight(job, who, bench, weight, phase="in", stage=stage_id, raw="demo")
@@ -155,6 +159,7 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
         shop.attach_photo(job, who, bench, rng.choice(sha_pool), stage=stage_id)
     if clock["t"] > now - timedelta(hours=1) or rng.random() < 0.05:
         return None  # still in progress
+    _stones(shop, job, stage_id, bench, "finish")
     shop.finish(job, who, bench, stage_id, checklist=stage.checklist)
     _advance(clock, rng, 1, 8)
     if stage.verify:
@@ -166,6 +171,13 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
         shop.verify(job, "eva" if who != "eva" else "farid", "qc", stage_id)
         _advance(clock, rng)
     return weight
+
+
+def _stones(shop, job: str, stage_id: str, bench: str, when: str) -> None:
+    """Stone parcels at the setting bench: issued at its start, accounted for at its finish (QC module)."""
+    from floorkiosk import qc
+
+    qc.demo_stones(shop, job, stage_id, bench, when)
 
 
 def demo_codes(shop) -> list[tuple[str, str]]:
