@@ -159,7 +159,7 @@ async def test_polishing_bench_is_blocked_with_its_reasons(workshop, jobs, clock
         text = str(panel.query_one(".blocked-reasons").render())
         assert "Stone setting is complete but not verified" in text
         assert "a supervisor other than Ben Okafor verifies Stone setting with a photo" in text
-        assert "BLOCKED" in str(panel.query_one(".blocked-title").render())
+        assert "B L O C K E D" in str(panel.query_one(".blocked-title").render())
         assert ("S", "Start Polishing") not in card.keys()
 
         before = app.shop.journal.count()

@@ -53,6 +53,14 @@ class DeviceScan(Message):
         self.source = source
 
 
+class HeldKeysDue(Message):
+    """The scanner's gap has passed since the last held key: release it as typed, if nothing followed.
+
+    Posted by a timer rather than acted on in the timer's own task, so that it is handled after the
+    keys already waiting in the queue (a busy screen must not cut a scan in two).
+    """
+
+
 class KioskApp(App[int]):
     """One bench's kiosk."""
 
@@ -215,14 +223,14 @@ class KioskApp(App[int]):
 
     def _arm_flush_timer(self) -> None:
         self._stop_flush_timer()
-        self._flush_timer = self.set_timer(self.wedge.gap + 0.01, self._flush_typed)
+        self._flush_timer = self.set_timer(self.wedge.gap + 0.01, lambda: self.post_message(HeldKeysDue()))
 
     def _stop_flush_timer(self) -> None:
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
 
-    async def _flush_typed(self) -> None:
+    async def on_held_keys_due(self, message: HeldKeysDue) -> None:
         self._flush_timer = None
         await self._release(self.wedge.expire(time.monotonic()))
         if self.wedge.holding:

@@ -364,7 +364,7 @@ class JobCardScreen(BenchScreen):
         super().__init__()
         self.card: JobCard | None = None
         self.decisions: dict[str, g.Decision] = {}
-        self._thumbs_for: str | None = None
+        self._thumbs_for: tuple[str, tuple[str, ...]] | None = None
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="card-head"):
@@ -443,6 +443,8 @@ class JobCardScreen(BenchScreen):
         self.query_one("#alloy", Static).update(alloy)
         self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
         self._fill_status()
+        status = self.query_one("#status", Static)
+        status.display = bool(str(status.content).strip())
         self._fill_history()
         self._fill_photos()
         self.query_one(KeysBar).show(self.keys())
@@ -544,7 +546,8 @@ class JobCardScreen(BenchScreen):
     def _fill_history(self) -> None:
         card = self.card
         assert card is not None
-        t = Text("history\n", "bold underline", no_wrap=True, overflow="ellipsis")
+        t = Text()
+        t.append("history\n", "bold underline")
         for h in reversed(card.history[-10:]):
             t.append(f"{short_ts(self.kiosk, h.ts)}  ", "dim")
             t.append(h.text + ("  ⚑" if h.override else "") + "\n")
@@ -554,23 +557,22 @@ class JobCardScreen(BenchScreen):
         card = self.card
         assert card is not None
         app = self.kiosk
-        t = Text("photos\n", "bold underline")
+        t = Text()
+        t.append("photos\n", "bold underline")
         if not card.photos:
             t.append("none yet\n", "dim")
         for sha, stage, ts in card.photos[:4]:
             name = app.site.stages[stage].name if stage in app.site.stages else (stage or "")
             t.append(f"{sha[:10]} {name}, {short_ts(app, ts)}\n")
         self.query_one("#photos", Static).update(t)
-        for i in range(3):
-            self.query_one(f"#thumb-{i}", Static).update("")
-        if card.photos and self.size.width >= 110 and self._thumbs_for != card.id:
-            self._thumbs_for = card.id
-            self._load_thumbs(card.id, [p[0] for p in card.photos[:3]])
-        elif self._thumbs_for == card.id:
-            self._thumbs_for = None
-            if card.photos and self.size.width >= 110:
-                self._thumbs_for = card.id
-                self._load_thumbs(card.id, [p[0] for p in card.photos[:3]])
+        wanted = (card.id, tuple(p[0] for p in card.photos[:3])) if self.size.width >= 110 else None
+        if wanted != self._thumbs_for:
+            # drawn in a worker: decoding JPEGs must not slow the next scan
+            self._thumbs_for = wanted
+            for i in range(3):
+                self.query_one(f"#thumb-{i}", Static).update("")
+            if wanted and wanted[1]:
+                self._load_thumbs(card.id, list(wanted[1]))
 
     @work(thread=True, exclusive=True, group="thumbs", exit_on_error=False)
     def _load_thumbs(self, job_id: str, shas: list[str]) -> None:
@@ -756,13 +758,14 @@ class BatchScreen(BenchScreen):
     def _apply(self, what: str, checklist: tuple[str, ...] | list[str]) -> None:
         app = self.kiosk
         shop, pid, bid = app.shop, app.person.id, app.bench.id
-        verbs = {
-            "start": lambda j: shop.start(j, pid, bid),
-            "finish": lambda j: shop.finish(j, pid, bid, checklist=tuple(
-                c for c in checklist if c in app.site.stages[self._stage_for(j, g.FINISH) or ""].checklist)
-                if self._stage_for(j, g.FINISH) in app.site.stages else ()),
-            "verify": lambda j: shop.verify(j, pid, bid),
-        }
+
+        def finish(job: str) -> Any:
+            # each piece confirms the checks of its own stage, from those confirmed for the batch
+            stage = app.site.stages.get(self._stage_for(job, g.FINISH) or "")
+            mine = tuple(c for c in checklist if stage is not None and c in stage.checklist)
+            return shop.finish(job, pid, bid, checklist=mine)
+
+        verbs = {"start": lambda j: shop.start(j, pid, bid), "finish": finish, "verify": lambda j: shop.verify(j, pid, bid)}
         try:
             res = shop.batch_apply(self.batch_id, verbs[what], what)
         except FloorkioskError as exc:

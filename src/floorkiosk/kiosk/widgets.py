@@ -107,7 +107,7 @@ class BlockedPanel(Vertical):
     """BLOCKED in large letters with every reason and what would unblock it."""
 
     def compose(self) -> ComposeResult:
-        yield Static("✗ BLOCKED", classes="blocked-title")
+        yield Static("✗  B L O C K E D  ✗", classes="blocked-title")
         yield Static(classes="blocked-what")
         yield Static(classes="blocked-reasons")
         yield Static(classes="blocked-override")

@@ -1,0 +1,73 @@
+"""A serial scanner feeds the same scan path as the keyboard; the device strip; the kiosk command."""
+
+from __future__ import annotations
+
+import os
+import pty
+import tty
+
+from conftest import until
+
+from floorkiosk.cli import main as cli_main
+from floorkiosk.kiosk.app import make_app
+from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.screens import WorklistScreen
+from floorkiosk.kiosk.widgets import strip_text
+
+
+async def test_a_serial_scanner_on_a_pty_logs_in_like_the_keyboard(workshop, clock):
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    tty.setraw(master)
+    site = workshop()
+    # the last bench of site.toml (dispatch) gets a serial scanner on the pty
+    with open(site / "config" / "site.toml", "a") as f:
+        f.write(f'[benches.scanner]\ntype = "serial"\nurl = "{os.ttyname(slave)}"\nsuffix = "\\r"\n')
+    app = make_app(site, "dispatch", clock=clock)
+    try:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await until(pilot, lambda: app.devices.cells["scanner"].text == "serial")
+            os.write(master, b"FK:P:B1004\r")
+            await until(pilot, lambda: app.person is not None)
+            assert app.person.id == "dev" and isinstance(app.screen, WorklistScreen)
+            assert app.scans[-1] == ("serial", "FK:P:B1004")
+            os.write(master, b"not-ours\r")
+            await until(pilot, lambda: app.scans[-1] == ("serial", "not-ours"))
+            assert "not a floorkiosk code" in app.last_message[0]
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+async def test_device_strip_says_what_is_missing_in_words(workshop, clock):
+    app = make_app(workshop(), "design", clock=clock)  # the design bench has no devices at all
+    async with app.run_test(size=(100, 32)):
+        text = strip_text(app.devices.cells.values()).plain
+        for words in ("keyboard", "no scale", "no camera", "no printer", "hub: none"):
+            assert words in text
+
+
+def test_bench_devices_none_has_nothing_but_the_keyboard(workshop):
+    from floorkiosk.services import open_shop
+
+    shop = open_shop(workshop())
+    try:
+        d = BenchDevices.none(shop, "setting")
+        d.start()
+        assert d.cells["scale"].state == "none" and d.cells["camera"].state == "none"
+        assert not d.has_scale and d.camera_source() is None
+        d.stop()
+    finally:
+        shop.close()
+
+
+def test_kiosk_command_refuses_an_unknown_bench_before_the_screen(workshop, capsys):
+    site = workshop()
+    assert cli_main(["--site", str(site), "kiosk", "--bench", "engraving-room"]) == 2
+    err = capsys.readouterr().err
+    assert "no bench 'engraving-room'" in err and "setting" in err
+
+
+def test_kiosk_command_without_a_site_says_how_to_make_one(tmp_path, capsys):
+    assert cli_main(["--site", str(tmp_path / "nowhere"), "kiosk", "--bench", "setting"]) == 2
+    assert "floorkiosk init" in capsys.readouterr().err

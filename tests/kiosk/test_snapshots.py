@@ -1,0 +1,146 @@
+"""Screenshots of every kiosk screen at fixed sizes, with a fixed clock and fixed workshop data.
+
+Update after an intended change with: pytest tests/kiosk/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from conftest import scan, until, weigh
+
+from floorkiosk.kiosk.app import make_app
+
+BIG = (100, 32)
+SMALL = (80, 24)
+
+
+def app_at(workshop, clock, bench: str, devices: str | None = "none"):
+    return make_app(workshop(), bench, clock=clock, devices=devices)
+
+
+def test_idle(snap_compare, workshop, clock):
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG)
+
+
+def test_idle_small(snap_compare, workshop, clock):
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=SMALL)
+
+
+def test_worklist(snap_compare, workshop, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_job_card(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_job_card_small(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.late}")
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=SMALL, run_before=run_before)
+
+
+def test_job_card_blocked(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+
+    assert snap_compare(app_at(workshop, clock, "polishing"), terminal_size=BIG, run_before=run_before)
+
+
+def test_job_card_on_hold(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.held}")
+
+    assert snap_compare(app_at(workshop, clock, "casting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_blocked_dialog(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")
+
+    assert snap_compare(app_at(workshop, clock, "polishing"), terminal_size=BIG, run_before=run_before)
+
+
+def test_blocked_dialog_small(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")
+
+    assert snap_compare(app_at(workshop, clock, "polishing"), terminal_size=SMALL, run_before=run_before)
+
+
+def test_override_reason(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, "2468")  # the PIN, typed fast
+
+    assert snap_compare(app_at(workshop, clock, "polishing"), terminal_size=BIG, run_before=run_before)
+
+
+def test_weigh_dialog(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await until(pilot, lambda: pilot.app.devices.cells["scale"].state == "ok")
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await scan(pilot, "FK:C:START")
+        await weigh(pilot, "12.48")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_at(workshop, clock, "casting", devices=None), terminal_size=BIG, run_before=run_before)
+
+
+def test_checklist_dialog(snap_compare, workshop, jobs, clock):
+    # the setting bench's finish: its three checks
+    async def setting(pilot):
+        app = pilot.app
+        await scan(pilot, "FK:P:B1002")
+        app.shop.start(jobs.set, "ben", "setting")
+        app.shop.record_weight(jobs.set, "ben", "setting", "5.99", phase="in")
+        app.shop.record_weight(jobs.set, "ben", "setting", "5.98", phase="out")
+        sha = app.shop.job(jobs.set_done).stage("stone-setting").photos[0]
+        app.shop.attach_photo(jobs.set, "ben", "setting", sha)
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:FINISH")
+        await scan(pilot, "FK:C:ACCEPT")
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=setting)
+
+
+def test_photo_dialog(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        app = pilot.app
+        await scan(pilot, "FK:P:B1002")
+        app.shop.start(jobs.set, "ben", "setting")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:PHOTO")
+        await until(pilot, lambda: getattr(app.screen, "jpeg", None) is not None)
+        await pilot.pause(0.1)
+
+    # the bench's real devices: the camera reads the demo photos, the simulated balance shows 0 g
+    app = app_at(workshop, clock, "setting", devices=None)
+    assert snap_compare(app, terminal_size=BIG, run_before=run_before)
+
+
+def test_batch_screen(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:B:{jobs.batch}")
+        await scan(pilot, "FK:C:START")
+
+    assert snap_compare(app_at(workshop, clock, "casting"), terminal_size=BIG, run_before=run_before)
