@@ -88,6 +88,40 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+class _Checkpointer(threading.Thread):
+    """Moves the WAL into the database file in the background, so no append pays for a checkpoint.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses the threshold, which made
+    one append in a hundred take several milliseconds; here a PASSIVE checkpoint on a connection of
+    its own does that work beside the writer, never blocking it.
+    """
+
+    def __init__(self, path: Path, interval: float = 0.5) -> None:
+        super().__init__(name=f"checkpoint {path.name}", daemon=True)
+        self.path = path
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=1)
+        except sqlite3.Error:
+            return
+        try:
+            while not self.stopping.wait(self.interval):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:
+                    pass  # busy or closing: the next round catches up
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.is_alive():
+            self.join(timeout=2)
+
+
 class Journal:
     """Append-only events plus derived tables, in one SQLite file."""
 
@@ -102,9 +136,17 @@ class Journal:
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         with self.lock:
             migrate(self.db, [*JOURNAL_MIGRATIONS, *migrations])
+        self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
+        self._checkpointer = _Checkpointer(self.path)
+        self._checkpointer.start()
 
     def close(self) -> None:
+        self._checkpointer.stop()
         with self.lock:
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
             self.conn.close()
 
     # -- projecting -------------------------------------------------------------------------------
