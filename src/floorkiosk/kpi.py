@@ -66,8 +66,21 @@ def _m001_flow(db: sqlite_utils.Database) -> None:
         PRIMARY KEY (day, stage, route, person)) WITHOUT ROWID""")
 
 
+def _m002_board(db: sqlite_utils.Database) -> None:
+    # The board and the report read kpi_stages alone: the job's due date, design, priority and hold
+    # are kept on each of its stage rows, and the stages still to do on the job's row.
+    for col, kind in (("due", "TEXT"), ("design", "TEXT"), ("priority", "TEXT"), ("on_hold", "INTEGER")):
+        db.execute(f"ALTER TABLE kpi_stages ADD COLUMN {col} {kind}")
+    db.execute("ALTER TABLE kpi_jobs ADD COLUMN remaining TEXT")
+    db.execute("""UPDATE kpi_stages SET (due, design, priority, on_hold) =
+        (SELECT j.due, j.design, j.priority, j.on_hold FROM kpi_jobs j WHERE j.job = kpi_stages.job)""")
+    db.execute("""UPDATE kpi_jobs SET remaining = (SELECT group_concat(s.stage, ' ') FROM kpi_stages s
+        WHERE s.job = kpi_jobs.job AND s.done_at IS NULL)""")
+    db.execute("CREATE INDEX kpi_stages_late ON kpi_stages (stage, due) WHERE active = 1")
+
+
 def migrations() -> list:
-    return [("kpi_001_flow", _m001_flow)]
+    return [("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board)]
 
 
 class FlowProjector:
@@ -117,22 +130,27 @@ class FlowProjector:
 
     def _write(self, conn: sqlite3.Connection, flow: k.Flow) -> None:
         jrows, srows = [], []
+        routes = self.site.routes
         for j in flow.touched:
             job = flow.jobs.get(j)
             if job is None:
                 continue
+            stages = flow.stages[j]
+            order = routes[job.route].stage_ids if job.route in routes else tuple(stages)
+            remaining = " ".join(s for s in order if s in stages and stages[s].done_at is None)
             jrows.append((*_job_values(job),
                           self.day_of(job.delivered_at) if job.delivered_at else None,
                           self.day_of(job.completed_at) if job.completed_at else None,
-                          1 if job.completed_at is None else 0))
-            for st in flow.stages[j].values():
-                srows.append((*_stage_values(st), job.route, job.alloy, flow.active(job, st)))
+                          1 if job.completed_at is None else 0, remaining))
+            for st in stages.values():
+                srows.append((*_stage_values(st), job.route, job.alloy, flow.active(job, st), job.due, job.design,
+                              job.priority, job.on_hold))
         if jrows:
-            conn.executemany(f"INSERT OR REPLACE INTO kpi_jobs ({', '.join(_JOB_COLS)}, delivered_day, completed_day, open)"
-                             f" VALUES ({','.join('?' * (len(_JOB_COLS) + 3))})", jrows)
+            conn.executemany(f"INSERT OR REPLACE INTO kpi_jobs ({', '.join(_JOB_COLS)}, delivered_day, completed_day, open,"
+                             f" remaining) VALUES ({','.join('?' * (len(_JOB_COLS) + 4))})", jrows)
         if srows:
-            conn.executemany(f"INSERT OR REPLACE INTO kpi_stages ({', '.join(_STAGE_COLS)}, route, alloy, active)"
-                             f" VALUES ({','.join('?' * (len(_STAGE_COLS) + 3))})", srows)
+            conn.executemany(f"INSERT OR REPLACE INTO kpi_stages ({', '.join(_STAGE_COLS)}, route, alloy, active, due,"
+                             f" design, priority, on_hold) VALUES ({','.join('?' * (len(_STAGE_COLS) + 7))})", srows)
         if flow.tally.rows:
             sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _TALLY_COLS)
             conn.executemany(f"INSERT INTO kpi_stage_daily (day, stage, route, person, {', '.join(_TALLY_COLS)})"
@@ -264,7 +282,12 @@ def today_of(shop: "Shop") -> date:
 
 def board(shop: "Shop", *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
           route: str | None = None, per_lane: int = 5) -> Board:
-    """A lane per stage: counts, the oldest pieces and the late ones; filtered by bench, person, alloy, route."""
+    """A lane per stage: counts, the oldest pieces and the late ones; filtered by bench, person, alloy, route.
+
+    Counts come from one grouped query and each lane's pieces from a query that reads only the few
+    rows it shows (the partial indexes on the pieces on the floor), so a refresh costs the same with
+    fifty pieces on the floor or fifty thousand.
+    """
     site = shop.site
     if bench and bench not in site.benches:
         raise Refused(f"no bench {bench!r}; benches: {', '.join(site.benches)}")
@@ -274,60 +297,66 @@ def board(shop: "Shop", *, bench: str | None = None, person: str | None = None, 
         raise Refused(f"unknown alloy {alloy!r}; alloys: {', '.join(site.alloys)}")
     if route and route not in site.routes:
         raise Refused(f"unknown route {route!r}; routes: {', '.join(site.routes)}")
-    where, params = ["s.active = 1"], []
+    shown = stage_order(site)
     if bench:
-        stages = list(site.benches[bench].stages)
-        where.append(f"s.stage IN ({','.join('?' * len(stages))})" if stages else "0")
-        params += stages
+        shown = [sid for sid in shown if sid in site.benches[bench].stages]
+    where, params = ["active = 1"], []
+    if bench:
+        where.append(f"stage IN ({','.join('?' * len(shown))})" if shown else "0")
+        params += shown
     if person:
-        where.append("s.status IN ('in progress', 'done') AND s.started_by = ?")
+        where.append("status IN ('in progress', 'done') AND started_by = ?")
         params.append(person)
     if alloy:
-        where.append("s.alloy = ?")
+        where.append("alloy = ?")
         params.append(alloy)
     if route:
-        where.append("s.route = ?")
+        where.append("route = ?")
         params.append(route)
-    seq_row = shop.journal.query("SELECT max(seq) FROM events")
-    rows = shop.journal.query(
-        "SELECT s.job, s.stage, s.status, s.ready, s.ready_at, s.started_by, s.started_bench, j.design, s.alloy, s.route,"
-        " j.due, j.priority, j.on_hold FROM kpi_stages s JOIN kpi_jobs j ON j.job = s.job"
-        f" WHERE {' AND '.join(where)} ORDER BY s.stage, s.ready_at", params)
+    cond = " AND ".join(where)
     now = now_of(shop)
     today = today_of(shop)
-    lanes: dict[str, list[BoardPiece]] = {}
-    for job, stage, status, ready, ready_at, by, sbench, design, al, rt, due, prio, hold in rows:
-        shown = "waiting" if ready else "to verify" if status == k.DONE else status
-        if ready and status == k.REWORK:
-            shown = "rework"
+    t = today.isoformat()
+    q = shop.journal.query
+    seq = journal_position(shop)
+    counts: dict[str, list[int]] = {}
+    for stage, waiting, working, verify, hold, late in q(
+            "SELECT stage, SUM(ready), SUM(status = 'in progress'), SUM(ready = 0 AND status = 'done'),"
+            f" SUM(on_hold), SUM(due < ?) FROM kpi_stages WHERE {cond} GROUP BY stage", [t, *params]):
+        counts[stage] = [waiting or 0, working or 0, verify or 0, hold or 0, late or 0]
+    total, late_jobs, held_jobs = q(
+        "SELECT COUNT(DISTINCT job), COUNT(DISTINCT CASE WHEN due < ? THEN job END),"
+        f" COUNT(DISTINCT CASE WHEN on_hold THEN job END) FROM kpi_stages WHERE {cond}", [t, *params])[0]
+    cols = "job, stage, status, ready, ready_at, started_by, started_bench, design, alloy, route, due, priority, on_hold"
+
+    def piece(r: tuple) -> BoardPiece:
+        job, stage, status, ready, ready_at, by, sbench, design, al, rt, due, prio, hold = r
+        shown_status = ("rework" if status == k.REWORK else "waiting") if ready else (
+            "to verify" if status == k.DONE else status)
         age = (now - k.parse_ts(ready_at)).total_seconds() / 3600 if ready_at else 0.0
         try:
             left = (date.fromisoformat(due[:10]) - today).days if due else None
         except ValueError:
             left = None
-        lanes.setdefault(stage, []).append(BoardPiece(
-            job, stage, shown, design or "", al or "", rt or "", due or "", prio or "normal", bool(hold),
-            by if status in (k.IN_PROGRESS, k.DONE) else None, sbench if status in (k.IN_PROGRESS, k.DONE) else None,
-            round(max(0.0, age), 1), left, left is not None and left < 0))
-    out = []
-    shown_stages = stage_order(site)
-    if bench:
-        shown_stages = [s for s in shown_stages if s in site.benches[bench].stages]
-    for sid in shown_stages:
-        pieces = lanes.get(sid, [])
-        late = [p for p in pieces if p.late]
-        out.append(Lane(sid, site.stages[sid].name,
-                        sum(1 for p in pieces if p.status in ("waiting", "rework")),
-                        sum(1 for p in pieces if p.status == k.IN_PROGRESS),
-                        sum(1 for p in pieces if p.status == "to verify"),
-                        sum(1 for p in pieces if p.on_hold), len(late),
-                        tuple(sorted(pieces, key=lambda p: -p.age_h)[:per_lane]),
-                        tuple(sorted(late, key=lambda p: (p.days_left, -p.age_h))[:per_lane])))
-    # a job at two stages at once (parallel branches) is one piece on the floor
-    jobs = {p.job: p for ps in lanes.values() for p in ps}
+        working = status in (k.IN_PROGRESS, k.DONE)
+        return BoardPiece(job, stage, shown_status, design or "", al or "", rt or "", due or "", prio or "normal",
+                          bool(hold), by if working else None, sbench if working else None, round(max(0.0, age), 1),
+                          left, left is not None and left < 0)
+
+    lanes = []
+    for sid in shown:
+        c = counts.get(sid, [0, 0, 0, 0, 0])
+        oldest: tuple[BoardPiece, ...] = ()
+        late: tuple[BoardPiece, ...] = ()
+        if sum(c[:3]):
+            oldest = tuple(piece(r) for r in q(f"SELECT {cols} FROM kpi_stages WHERE stage = ? AND {cond}"
+                                               " ORDER BY ready_at, job LIMIT ?", [sid, *params, per_lane]))
+        if c[4]:
+            late = tuple(piece(r) for r in q(f"SELECT {cols} FROM kpi_stages WHERE stage = ? AND due < ? AND {cond}"
+                                             " ORDER BY due, ready_at, job LIMIT ?", [sid, t, *params, per_lane]))
+        lanes.append(Lane(sid, site.stages[sid].name, c[0], c[1], c[2], c[3], c[4], oldest, late))
     filters = {key: v for key, v in (("bench", bench), ("person", person), ("alloy", alloy), ("route", route)) if v}
-    return Board(tuple(out), len(jobs), sum(1 for p in jobs.values() if p.late),
-                 sum(1 for p in jobs.values() if p.on_hold), seq_row[0][0] or 0, filters)
+    return Board(tuple(lanes), total or 0, late_jobs or 0, held_jobs or 0, seq, filters)
 
 
 def journal_position(shop: "Shop") -> int:
@@ -395,9 +424,11 @@ def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, ris
                                   date.fromisoformat(due) if due else None, rt or ""))
     adherence = k.delivery_adherence(promises, today)
 
-    wip_rows = q("SELECT s.stage, s.status, s.ready, s.ready_at, j.on_hold FROM kpi_stages s"
-                 " JOIN kpi_jobs j ON j.job = s.job WHERE s.active = 1")
-    wip = k.wip_lines(wip_rows, now, order)
+    now_s = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    wip = k.wip_summary(q(
+        "SELECT stage, status, ready, COUNT(*), SUM(on_hold), SUM((julianday(?) - julianday(ready_at)) * 24),"
+        " MAX((julianday(?) - julianday(ready_at)) * 24) FROM kpi_stages WHERE active = 1"
+        " GROUP BY stage, status, ready", (now_s, now_s)), order)
 
     flow_rows = q("SELECT stage, SUM(arrived), SUM(started), SUM(withdrawn), SUM(done), SUM(ftr), SUM(lead_s),"
                   " SUM(wait_s), SUM(work_s) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? GROUP BY stage", (d1, d2))
@@ -411,18 +442,13 @@ def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, ris
     w1 = (today - timedelta(days=risk_window_days)).isoformat()
     lead = {s: (ls / n / 3600) for s, ls, n in q(
         "SELECT stage, SUM(lead_s), SUM(done) FROM kpi_stage_daily WHERE day >= ? GROUP BY stage", (w1,)) if n}
-    open_rows = q("SELECT j.job, j.due, j.design, j.route, s.stage, s.done_at FROM kpi_jobs j"
-                  " JOIN kpi_stages s ON s.job = j.job WHERE j.open = 1")
-    jobs: dict[str, list] = {}
-    for job, due, design, rt, stage, done_at in open_rows:
+    open_jobs = []
+    for job, due, design, rt, remaining in q("SELECT job, due, design, route, remaining FROM kpi_jobs WHERE open = 1"):
         try:
-            dd = date.fromisoformat(due[:10])
+            open_jobs.append((job, date.fromisoformat(due[:10]), (remaining or "").split(), design or "", rt or ""))
         except (TypeError, ValueError):
             continue
-        j = jobs.setdefault(job, [job, dd, [], design or "", rt or ""])
-        if done_at is None:
-            j[2].append(stage)
-    risk = k.at_risk([tuple(v) for v in jobs.values()], lead, today)
+    risk = k.at_risk(open_jobs, lead, today)
 
     recon = metal_mod.reconcile(shop, start, end) if with_metal else None
     return KpiReport(start, end, today, k.yield_by(batches, "alloy"), k.yield_by(batches, "method"),
@@ -444,7 +470,7 @@ def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
         ("CDPA", f"{pct(r.cdpa.cdpa)} of {r.cdpa.promised} promised deliveries"
                  f" ({r.cdpa.client_delayed} client-initiated delays excluded)"),
         ("Throughput", f"{r.throughput.delivered} delivered, {r.throughput.per_day}/day"),
-        ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stages"),
+        ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stage{'s' if len(r.wip) != 1 else ''}"),
         ("Bottleneck", f"{stage_name}: {r.bottleneck.why}"),
         ("At risk", f"{len(r.at_risk) - late} at risk, {late} late"),
     ]

@@ -53,13 +53,16 @@ def test_cdpa_excludes_client_initiated_delays():
 
 
 def test_wip_ages():
-    now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
-    rows = [("setting", "in progress", 0, "2026-11-16T09:00:00.000Z", 0),  # 99 h
-            ("setting", "todo", 1, "2026-11-19T09:00:00.000Z", 1),  # 27 h, on hold
-            ("polishing", "done", 0, "2026-11-20T11:00:00.000Z", 0)]  # finished, waiting to be verified: 1 h
-    wip = k.wip_lines(rows, now, ["setting", "polishing"])
+    # (stage, status, ready, pieces, on hold, sum of their ages h, oldest h), as the grouped query gives them
+    groups = [("setting", "in progress", 0, 1, 0, 99.0, 99.0),  # J4 in setting since Mon 09:00, now Fri 12:00
+              ("setting", "todo", 1, 1, 1, 27.0, 27.0),  # J5 waiting since Thu 09:00, on hold
+              ("polishing", "done", 0, 2, 0, 3.0, 2.0),  # two finished, waiting to be verified: 1 h and 2 h
+              ("polishing", "rework", 1, 1, 0, 4.0, 4.0)]  # sent back: waiting again
+    wip = k.wip_summary(groups, ["setting", "polishing"])
     assert [(w.stage, w.waiting, w.in_progress, w.to_verify, w.on_hold, w.mean_age_h, w.max_age_h) for w in wip] == [
-        ("setting", 1, 1, 0, 1, 63.0, 99.0), ("polishing", 0, 0, 1, 0, 1.0, 1.0)]
+        ("setting", 1, 1, 0, 1, 63.0, 99.0),  # (99 + 27) / 2
+        ("polishing", 1, 0, 2, 0, 2.3, 4.0)]  # (3 + 4) / 3 = 2.33
+    assert [w.total for w in wip] == [2, 3]
 
 
 def test_stage_flow_and_bottleneck():

@@ -228,28 +228,22 @@ class WipLine:
         return self.waiting + self.in_progress + self.to_verify
 
 
-def wip_lines(rows: Iterable[tuple[str, str, int, str | None, int]], now: datetime,
-              stage_order: list[str]) -> list[WipLine]:
-    """rows: (stage, status, ready, ready_at, on_hold) of the pieces at a stage now."""
-    acc: dict[str, dict] = {}
-    for stage, status, ready, ready_at, hold in rows:
-        a = acc.setdefault(stage, {"w": 0, "p": 0, "v": 0, "h": 0, "ages": []})
-        if status == IN_PROGRESS:
-            a["p"] += 1
-        elif status == DONE:
-            a["v"] += 1
-        else:
-            a["w"] += 1
-        a["h"] += 1 if hold else 0
-        if ready_at:
-            a["ages"].append(max(0.0, (now - parse_ts(ready_at)).total_seconds() / 3600))
+def wip_summary(groups: Iterable[tuple], stage_order: list[str]) -> list[WipLine]:
+    """Pieces at each stage now, from groups (stage, status, ready, count, on hold, sum of ages h, max age h)."""
+    acc: dict[str, list] = {}
+    for stage, status, ready, n, hold, age_sum, age_max in groups:
+        a = acc.setdefault(stage, [0, 0, 0, 0, 0.0, 0.0])
+        i = 0 if ready else 1 if status == IN_PROGRESS else 2 if status == DONE else 0
+        a[i] += n
+        a[3] += hold or 0
+        a[4] += age_sum or 0.0
+        a[5] = max(a[5], age_max or 0.0)
     order = {s: i for i, s in enumerate(stage_order)}
     out = []
-    for stage, a in acc.items():
-        ages = a["ages"]
-        out.append(WipLine(stage, a["w"], a["p"], a["v"], a["h"],
-                           round(statistics.fmean(ages), 1) if ages else 0.0, round(max(ages), 1) if ages else 0.0))
-    return sorted(out, key=lambda w: order.get(w.stage, 999))
+    for stage, (w, p, v, h, age_sum, age_max) in acc.items():
+        n = w + p + v
+        out.append(WipLine(stage, w, p, v, h, round(age_sum / n, 1) if n else 0.0, round(age_max, 1)))
+    return sorted(out, key=lambda x: order.get(x.stage, 999))
 
 
 @dataclass(frozen=True)

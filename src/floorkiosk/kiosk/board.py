@@ -116,6 +116,10 @@ class BoardScreen(Screen):
         self.load()
         self.set_interval(self.poll_seconds, self.poll)
 
+    def on_resize(self) -> None:
+        # as many lanes side by side as fit at about 34 columns each: a lane's lines should not wrap
+        self.query_one("#lanes").styles.grid_size_columns = max(1, (self.size.width - 2) // 34)
+
     # -- data --
     def poll(self) -> None:
         """Reload when the journal has moved on (an event at any bench)."""

@@ -166,7 +166,11 @@ class KpiScreen(Screen):
         plt.clear_figure()
         days = r.throughput.days
         if days:
-            plt.bar([d[5:] for d, _ in days], [n for _, n in days])
+            counts = [n for _, n in days]
+            plt.bar([d[5:] for d, _ in days], counts)
+            top = max(counts, default=0)
+            if top <= 10:
+                plt.yticks(list(range(top + 1)))  # whole jobs, not fractions of one
         plt.title(f"Jobs delivered per day ({r.throughput.per_day}/day)")
         plot.refresh()
 
