@@ -390,3 +390,31 @@ async def test_thumbnails_are_drawn_on_a_wide_screen(workshop, jobs, clock):
         await until(pilot, lambda: "▀" in str(app.screen.query_one("#thumb-0").render()))
         photos = str(app.screen.query_one("#photos").render())
         assert app.shop.job(jobs.set_done).stage("stone-setting").photos[0][:10] in photos
+
+
+async def test_reprinting_a_label_prints_in_a_worker_and_records_it(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "casting", clock=clock, devices=None)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        await pilot.press("2")  # label unreadable
+        await until(pilot, lambda: "reprinted" in app.last_message[0])
+        out = site / "labels-out" / "casting.zpl"
+        assert out.read_bytes().startswith(b"^XA") and jobs.cast.encode() in out.read_bytes()
+        reprints = [e for e in events_of(app, jobs.cast) if e.type == ev.LABEL_REPRINTED]
+        assert [(e.person, e.payload["reason"]) for e in reprints] == [("ana", "label unreadable")]
+
+
+async def test_a_label_on_a_bench_without_a_printer_is_refused_plainly(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        assert ("L", "Label") not in app.screen.keys()
+        await pilot.press("l")
+        await pilot.pause(0.15)
+        assert "no printer" in app.last_message[0]
+        assert not [e for e in events_of(app, jobs.set) if e.type == ev.LABEL_REPRINTED]

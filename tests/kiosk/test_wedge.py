@@ -132,3 +132,37 @@ async def test_app_uses_the_site_key_gap(workshop, clock):
         await pilot.press("enter")
         await pilot.pause(0.05)
         assert app.person is not None and app.person.id == "ana"
+
+
+async def test_a_wedge_instrument_types_its_reading_into_a_focused_answer_field(workshop, clock):
+    """A USB caliper types "2.35" and Enter as fast as a scanner: not our code, so it is an answer."""
+    from textual.app import ComposeResult
+    from textual.screen import Screen
+    from textual.widgets import Input
+
+    class Answer(Screen):
+        def __init__(self) -> None:
+            super().__init__()
+            self.answers: list[str] = []
+
+        def compose(self) -> ComposeResult:
+            yield Input(id="answer")
+
+        def on_mount(self) -> None:
+            self.query_one(Input).focus()
+
+        def on_input_submitted(self, event: Input.Submitted) -> None:
+            self.answers.append(event.value)
+
+    app = make_app(workshop(), "qc", clock=clock, devices="none")
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = Answer()
+        await app.push_screen(screen)
+        await scan(pilot, "2.35")
+        await pilot.pause(0.05)
+        assert screen.answers == ["2.35"]
+        assert app.last_message == ("", "info")  # no "not a floorkiosk code" complaint
+        app.pop_screen()
+        await pilot.pause(0.05)
+        await scan(pilot, "2.35")  # on the kiosk's own screens it is a foreign code
+        assert "not a floorkiosk code" in app.last_message[0]

@@ -253,6 +253,8 @@ class KioskApp(App[int]):
         try:
             p = payloads.decode(text)
         except payloads.NotOurCode as exc:
+            if self._typed_into_field(text):
+                return
             hint = layout_hint(text)
             self.say(hint.message() if hint else f"{exc}; nothing was changed", "error")
             return
@@ -263,6 +265,16 @@ class KioskApp(App[int]):
             self.route_scan(p, text)
         except FloorkioskError as exc:
             self.say(str(exc), "error")
+
+    def _typed_into_field(self, text: str) -> bool:
+        """A keyboard-wedge instrument (a caliper, a micrometer) typing a reading into a screen's
+        answer field reads like a scan that is none of our codes: it goes to that field, as typed."""
+        field = self.focused
+        if not isinstance(field, Input) or field.password or field.id == "entry":
+            return False
+        field.insert_text_at_cursor(text)
+        self.call_later(field.action_submit)
+        return True
 
     def route_scan(self, p: payloads.Payload, text: str) -> None:
         K = payloads.Kind

@@ -94,7 +94,7 @@ class BenchDevices:
         else:
             self.cells["scale"] = Cell("scale", WARN, "connecting")
         self.cells["camera"] = self._camera_cell()
-        self.cells["printer"] = (Cell("printer", OK, f"printer ({b.printer.language})") if b.printer and self.enabled
+        self.cells["printer"] = (Cell("printer", OK, "printer") if b.printer and self.enabled
                                  else Cell("printer", NONE, "no printer"))
         if self.shop.site.settings.hub is None:
             self.cells["hub"] = Cell("hub", NONE, "hub: none")
@@ -301,7 +301,7 @@ class BenchDevices:
         except OSError as exc:
             self._set("printer", OFF, "printer: offline")
             raise FloorkioskError(f"the printer did not take the label: {exc}") from None
-        self._set("printer", OK, f"printer ({self.bench.printer.language})")
+        self._set("printer", OK, "printer")
         return str(result)
 
     # -- the hub (blocking: call from a worker) ------------------------------------------------------

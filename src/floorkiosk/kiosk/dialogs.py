@@ -364,7 +364,7 @@ class WeighDialog(KioskDialog):
         sign.update("● STABLE" if event.stable else "~ MOVING: wait")
         units = self.kiosk.site.settings.units
         self.query_one("#weigh-units", Static).update(
-            Text(fmt_many(grams, units), "bold") + Text(f"   balance shows {event.value} {event.unit}", "dim"))
+            Text(fmt_many(grams, units), "bold") + Text(f" · the balance shows {event.value} {event.unit}", "dim"))
         self._show_loss(grams)
 
     def _show_status(self, text: str, kind: str) -> None:
@@ -530,14 +530,17 @@ class CodesScreen(KioskDialog):
 
     BINDINGS = [Binding("question_mark", "cancel", show=False), Binding("enter", "cancel", show=False)]
 
-    def __init__(self, text: Text) -> None:
+    def __init__(self, left: Text, right: Text) -> None:
         super().__init__()
-        self.text = text
+        self.left = left
+        self.right = right
 
     def compose(self) -> ComposeResult:
         with Vertical(id="codes-box", classes="dialog"):
-            yield Static(self.text)
-            yield Static("Esc: close", classes="dialog-help")
+            with Horizontal(id="codes-columns"):
+                yield Static(self.left, classes="codes-column")
+                yield Static(self.right, classes="codes-column")
+            yield Static("Esc: close (any scan closes it too)", classes="dialog-help")
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         # Any scan closes the list and then counts as usual.

@@ -149,7 +149,7 @@ class BenchScreen(Screen):
         if self.kiosk.demo:
             from floorkiosk.kiosk.dialogs import CodesScreen
 
-            self.app.push_screen(CodesScreen(demo_codes_text(self.kiosk, full=True)))
+            self.app.push_screen(CodesScreen(*demo_codes_parts(self.kiosk, 6)))
 
     def on_input_submitted(self, event: CodeEntry.Submitted) -> None:
         value = event.value
@@ -171,6 +171,12 @@ class BenchScreen(Screen):
 
 def demo_codes_text(app: "KioskApp", full: bool = False) -> Text:
     """The codes a newcomer types or pastes into the demo: badges, job bags waiting here, commands."""
+    left, right = demo_codes_parts(app, 6 if full else 4)
+    return left + right
+
+
+def demo_codes_parts(app: "KioskApp", jobs_shown: int = 4) -> tuple[Text, Text]:
+    """(badges and job bags, batch bags and commands): two columns where the screen is narrow."""
     shop = app.shop
     t = Text()
     t.append("DEMO: type or paste a code\n", "bold reverse")
@@ -178,22 +184,22 @@ def demo_codes_text(app: "KioskApp", full: bool = False) -> Text:
     for p in shop.site.people.values():
         t.append(f"{payloads.encode(K.BADGE, p.badge)}", "bold")
         t.append(f" {p.name.split()[0]}{' (sup.)' if p.is_supervisor else ''}\n")
-    jobs = _demo_jobs(app, 6 if full else 4)
+    jobs = _demo_jobs(app, jobs_shown)
     if jobs:
         t.append("job bags here\n", "bold")
         for jid, what in jobs:
             t.append(f"{payloads.encode(K.JOB, jid)}", "bold")
             t.append(f" {what}\n")
+    r = Text()
     batches = shop.journal.query("SELECT id FROM batches ORDER BY id LIMIT 2")
     if batches:
-        t.append("batch bags\n", "bold")
+        r.append("batch bags\n", "bold")
         for (bid,) in batches:
-            t.append(f"{payloads.encode(K.BATCH, bid)}\n", "bold")
-    t.append("commands\n", "bold")
-    cmds = payloads.COMMANDS if full else ("START", "WEIGH", "PHOTO", "FINISH", "ACCEPT", "CANCEL")
-    for c in cmds:
-        t.append(f"{payloads.encode(K.COMMAND, c)}\n", "bold")
-    return t
+            r.append(f"{payloads.encode(K.BATCH, bid)}\n", "bold")
+    r.append("commands\n", "bold")
+    for c in payloads.COMMANDS:
+        r.append(f"{payloads.encode(K.COMMAND, c)}\n", "bold")
+    return t, r
 
 
 def _demo_jobs(app: "KioskApp", n: int) -> list[tuple[str, str]]:
@@ -205,7 +211,7 @@ def _demo_jobs(app: "KioskApp", n: int) -> list[tuple[str, str]]:
             if not any(shop.site.stages[s].skill in p.skills for s in bench.stages) and not bench.qc:
                 continue
             for w in shop.worklist(bench.id, p.id, limit=8):
-                seen.setdefault(w.job, f"{w.stage_name} {w.status}")
+                seen.setdefault(w.job, f"{w.stage_name} {'to do' if w.status == 'todo' else w.status}")
         cache = list(seen.items())
         app._demo_jobs_cache = cache  # type: ignore[attr-defined]
     return cache[:n]
@@ -585,7 +591,7 @@ class JobCardScreen(BenchScreen):
                 texts.append(Text(f"{sha[:10]}\n(file not here)", "dim"))
                 continue
             try:
-                texts.append(halfblock(f, 24, 9))
+                texts.append(halfblock(f, 26, 9))
             except OSError:
                 texts.append(Text(f"{sha[:10]}\n(unreadable)", "dim"))
         self.app.call_from_thread(self._show_thumbs, job_id, texts)
