@@ -71,12 +71,12 @@ def new_ring(shop, *, spec: str = "size 6 1/2, comfort fit", stones=None, design
 
 
 @pytest.fixture
-def ring_at_qc(shop):
+def ring_at_qc(qshop):
     """A custom ring with stones whose polishing is done: its QC stage is due. (job, last weight)"""
-    job = new_ring(shop)
-    grams = walk(shop, job, "qc")
+    shop, jobs = qshop
+    job = jobs["final"]
     assert shop.decide(g.START, job, "farid", "qc", "qc").allowed
-    return job, grams
+    return job, Decimal(shop.job(job).last_weight)
 
 
 def casting_batch(shop, n: int, *, design: str = "Stacking ring", until: str = "qc") -> tuple[str, list[str]]:
@@ -117,3 +117,54 @@ def _inside(c) -> str:
     lo = c.min if c.min is not None else Decimal(0)
     hi = c.max if c.max is not None else lo + 1
     return str((lo + hi) / 2)
+
+
+# -- a workshop built once per session and copied for each test (hundreds of durable commits saved) --
+
+@pytest.fixture(scope="session")
+def qc_template(tmp_path_factory):
+    """Jobs in known states: at QC, awaiting verification of setting, ready for setting, a batch at QC."""
+    from floorkiosk.services import init_site, open_shop
+
+    root = tmp_path_factory.mktemp("qc-site") / "site"
+    init_site(root, origin="test-bench")
+    shop = open_shop(root, clock=FixedClock())
+    try:
+        final = new_ring(shop)
+        walk(shop, final, "qc")  # polished: its QC stage is due
+        verify = new_ring(shop)
+        walk(shop, verify, "polishing", verify_last=False)  # stone setting done by Ben, not verified
+        setting = new_ring(shop)
+        walk(shop, setting, "stone-setting")  # cast and cleaned: ready for the setter
+        batch, pieces = casting_batch(shop, 5)
+    finally:
+        shop.close()
+    return root, {"final": final, "verify": verify, "setting": setting, "batch": batch, "pieces": pieces}
+
+
+@pytest.fixture
+def qc_site(qc_template, tmp_path):
+    """A fresh copy of the template site: (folder, jobs)."""
+    import shutil
+
+    src, jobs = qc_template
+    dst = tmp_path / "qc-site"
+    shutil.copytree(src, dst)
+    return dst, jobs
+
+
+@pytest.fixture
+def qshop(qc_site, clock):
+    """A shop on a fresh copy of the template site, with its jobs: (shop, jobs)."""
+    from floorkiosk.services import open_shop
+
+    path, jobs = qc_site
+    s = open_shop(path, clock=clock)
+    yield s, jobs
+    s.close()
+
+
+@pytest.fixture
+def shop(qshop):
+    """Every QC test works on a copy of the template site (the root `shop` fixture, with jobs in it)."""
+    return qshop[0]

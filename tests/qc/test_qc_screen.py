@@ -6,7 +6,6 @@ the keys, a pause longer than the scanner gap, then Enter.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -21,37 +20,14 @@ from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.qc_screen import QcScreen
 from floorkiosk.kiosk.screens import JobCardScreen
 
-from .conftest import FixedClock, casting_batch, do_stage, new_ring, walk
+from .conftest import FixedClock, do_stage
 
 SIZE = (110, 36)
 
 
-# -- a workshop built once, copied for each test ----------------------------------------------------
-
-@pytest.fixture(scope="session")
-def qc_template(tmp_path_factory):
-    from floorkiosk.services import init_site, open_shop
-
-    root = tmp_path_factory.mktemp("qc-kiosk") / "site"
-    init_site(root, origin="qc-bench")
-    shop = open_shop(root, clock=FixedClock())
-    try:
-        verify = new_ring(shop)
-        walk(shop, verify, "polishing", verify_last=False)  # stone setting done by Ben, not verified
-        final = new_ring(shop)
-        walk(shop, final, "qc")  # polished: its QC stage is due
-        batch, pieces = casting_batch(shop, 5)
-    finally:
-        shop.close()
-    return root, {"verify": verify, "final": final, "batch": batch, "pieces": pieces}
-
-
 @pytest.fixture
-def site(qc_template, tmp_path):
-    src, jobs = qc_template
-    dst = tmp_path / "site"
-    shutil.copytree(src, dst)
-    return dst, jobs
+def site(qc_site):
+    return qc_site
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import qc as dq
 from floorkiosk.services import Blocked
 
-from .conftest import PHOTO, casting_batch, final_answers
+from .conftest import PHOTO, final_answers
 
 D = Decimal
 
@@ -40,9 +40,9 @@ def test_the_draw_is_reproducible_and_pinned():
 
 
 @pytest.fixture
-def batch5(shop):
-    # 5 pieces: 20 % of 5 = 1, at least 2 -> 2 drawn
-    return casting_batch(shop, 5)
+def batch5(qshop):
+    # 5 pieces at QC: 20 % of 5 = 1, at least 2 -> 2 drawn
+    return qshop[1]["batch"], qshop[1]["pieces"]
 
 
 def test_first_scan_draws_and_records_the_sample_once(shop, batch5):

@@ -70,9 +70,8 @@ def test_inspector_may_choose_another_defect_and_stage(shop, ring_at_qc):
     assert '"defect":"POROSITY"' in e and '"redo":"cleanup"' in e and "pits under the bezel" in e
 
 
-def test_verification_inspection_of_stone_setting_opens_polishing(shop):
-    job = new_ring(shop)
-    walk(shop, job, "polishing", verify_last=False)
+def test_verification_inspection_of_stone_setting_opens_polishing(shop, qshop):
+    job = qshop[1]["verify"]  # stone setting done by Ben, not verified
     # the canonical guardrail, blocked: polishing waits for stone setting to be verified
     assert not shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
     insp = qc.begin(shop, job, "eva", "qc")
@@ -85,9 +84,8 @@ def test_verification_inspection_of_stone_setting_opens_polishing(shop):
     assert shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
 
 
-def test_failed_verification_reworks_the_setting(shop):
-    job = new_ring(shop)
-    walk(shop, job, "polishing", verify_last=False)
+def test_failed_verification_reworks_the_setting(shop, qshop):
+    job = qshop[1]["verify"]  # stone setting done by Ben, not verified
     out = qc.record_inspection(shop, job, "eva", "qc",
                                {"weight": shop.job(job).last_weight, "secure": "f", "alignment": "3.5",
                                 "stone-condition": "p"})

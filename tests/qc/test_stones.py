@@ -10,7 +10,7 @@ from floorkiosk import qc
 from floorkiosk.domain import stones as ds
 from floorkiosk.errors import Refused
 
-from .conftest import do_stage, new_ring, walk
+from .conftest import do_stage
 
 D = Decimal
 
@@ -61,10 +61,8 @@ def test_estimates_and_refusals():
 
 
 @pytest.fixture
-def ring(shop):
-    job = new_ring(shop)
-    walk(shop, job, "stone-setting")
-    return job
+def ring(qshop):
+    return qshop[1]["setting"]  # a ring with two stone lines, ready for stone setting
 
 
 def test_issue_shows_the_certificate_on_the_card(shop, ring):

@@ -90,6 +90,7 @@ class QcScreen(Screen[Any]):
         self.reading: Any = None  # the latest stable Reading of the bench scale
         self._prefilled: str | None = None  # answer text put in from the scale, not typed
         self._scale_state = ""
+        self._said: tuple[str, str] | None = None  # the last message, kept until the screen can show it
         self._busy = False
 
     # -- layout ------------------------------------------------------------------------------------
@@ -121,6 +122,8 @@ class QcScreen(Screen[Any]):
         table.add_column("tolerance", key="limit")
         table.add_column("measured", key="value")
         table.add_column("result", key="result")
+        if self._said is not None:
+            self.say(*self._said)
         try:
             self.insp = qc.begin(self.shop, self.job_id, self.person_id, self.bench_id)
         except FloorkioskError as exc:
@@ -329,7 +332,12 @@ class QcScreen(Screen[Any]):
 
     # -- answers -----------------------------------------------------------------------------------
     def say(self, text: str, kind: str = "info") -> None:
-        msg = self.query_one("#qc-msg", Static)
+        """Show a message on the message line (the kiosk calls this too, possibly before the screen is up)."""
+        self._said = (text, kind)
+        try:
+            msg = self.query_one("#qc-msg", Static)
+        except NoMatches:
+            return  # not composed yet: shown when it is
         msg.update(text)
         for k in ("error", "ok", "warn", "info"):
             msg.set_class(k == kind, f"-{k}")
