@@ -608,6 +608,49 @@ def _escalate(shop: Any, conn: sqlite3.Connection, state: JobState, target: Targ
     return events
 
 
+# --- the sampling guardrail ------------------------------------------------------------------------
+
+def guard(shop: Any, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Any = None,
+          bench: Any = None) -> list[g.Reason]:
+    """Why the batch sampling rule blocks finishing or verifying an inspected stage; [] when it does not.
+
+    A piece drawn in its batch's sample, and every piece of a batch that failed, must pass an
+    inspection (after its last rejection) before the inspected stage is finished or verified. Meant
+    to run inside the services' write transaction beside domain.guardrails.check; the QC station
+    records its inspection before it finishes or verifies, so it always satisfies it.
+    """
+    if action.kind not in (g.FINISH, g.VERIFY) or not action.stage or not state.batch:
+        return []
+    sid = action.stage
+    plan = _cfg(shop).plan_for(sid, state.route, state.design)
+    if plan is None or plan.sampling is None:
+        return []
+    row = conn.execute("SELECT drawn, escalated_at, escalated_job, escalated_defect FROM qc_samples"
+                       " WHERE batch = ? AND stage = ?", (state.batch, sid)).fetchone()
+    if row is None:
+        # not drawn yet: the draw is reproducible, so who will be drawn is already known
+        jobs_row = conn.execute("SELECT jobs FROM batches WHERE id = ?", (state.batch,)).fetchone()
+        pieces = json.loads(jobs_row[0]) if jobs_row else [state.id]
+        drawn, escalated = dq.draw(state.batch, sid, pieces, dq.sample_size(plan.sampling, len(pieces))), None
+    else:
+        drawn, escalated = json.loads(row[0]), row[1]
+    if not escalated and state.id not in drawn:
+        return []
+    last = conn.execute("SELECT result, ts FROM qc_inspections WHERE job = ? AND stage = ? ORDER BY ts DESC, rowid DESC"
+                        " LIMIT 1", (state.id, sid)).fetchone()
+    rejected = conn.execute("SELECT max(ts) FROM qc_defects WHERE job = ?", (state.id,)).fetchone()[0]
+    if last is not None and last[0] == dq.PASS and (rejected is None or last[1] >= rejected):
+        return []
+    stage = shop.site.stages[sid].name
+    if escalated:
+        why = (f"batch {state.batch} failed QC ({row[2]}: {row[3]}): every piece is inspected, "
+               f"and {state.id} has not passed yet")
+    else:
+        why = f"{state.id} is drawn for inspection in batch {state.batch} and has not passed it"
+    return [g.Reason("inspection", why, f"inspect it at the QC station (Inspect) before {stage} is "
+                     f"{'verified' if action.kind == g.VERIFY else 'finished'}")]
+
+
 # --- stone parcels ---------------------------------------------------------------------------------
 
 _PARCEL_COLS = ("id, job, line, kind, shape, cert, setter, issued_n, issued_ct, set_n, set_ct, returned_n, returned_ct,"

@@ -127,3 +127,29 @@ def test_pieces_still_upstream_are_not_held(shop):
     assert shop.job(jobs[2]).hold is None
     assert shop.decide(g.START, jobs[2], "chloe", "polishing", "polishing").allowed
     assert jobs[2] in qc.sample_status(shop, batch, "qc").must_inspect()
+
+
+def _guard(shop, job, kind=g.FINISH, stage="qc"):
+    with shop.journal.lock:
+        return qc.guard(shop, shop.journal.conn, shop.job(job), g.Action(kind, stage))
+
+
+def test_the_sampling_guardrail_both_ways(shop, batch5):
+    batch, jobs = batch5
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    spare = [j for j in jobs if j not in drawn]
+    # before anyone scans the batch at QC the draw is already known: a drawn piece may not finish QC
+    reasons = _guard(shop, drawn[0])
+    assert [r.code for r in reasons] == ["inspection"]
+    assert reasons[0].text == f"{drawn[0]} is drawn for inspection in batch {batch} and has not passed it"
+    assert reasons[0].overridable
+    assert _guard(shop, spare[0]) == []  # not drawn: no inspection needed
+    assert _guard(shop, drawn[0], g.START) == []  # starting is not finishing
+    # a pass lifts it
+    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0]))
+    assert _guard(shop, drawn[0]) == []
+    # a failure of the other drawn piece: now every piece must pass, and the failed one again after rework
+    qc.record_inspection(shop, drawn[1], "farid", "qc", final_answers(shop, drawn[1], finish="f"), defect="SCRATCH")
+    assert "every piece is inspected" in _guard(shop, spare[0])[0].text
+    assert _guard(shop, drawn[1])[0].code == "inspection"
+    assert _guard(shop, drawn[0]) == []  # passed before the failure, and not rejected since
