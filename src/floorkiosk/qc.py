@@ -252,7 +252,7 @@ class SampleStatus:
                     f"{len(self.pieces)} pieces is inspected; {left_text}")
         head = f"Batch {self.batch}: sample {self.n} of {len(self.pieces)}, drawn {', '.join(self.drawn)}"
         if job in self.drawn:
-            return f"{head}. This piece is DRAWN: inspect it. {left_text.capitalize()}."
+            return f"{head}. This piece is DRAWN: inspect it. {left_text[:1].upper()}{left_text[1:]}."
         return f"{head}. This piece is not drawn; inspecting it anyway is recorded as not sampled."
 
 

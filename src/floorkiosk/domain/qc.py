@@ -410,7 +410,9 @@ def _checks(item: dict[str, Any], pi: int, pid: str, w: _Where, stages: dict[str
             w.problem(w.check(pi, j), f"plan {pid!r}: each check must be a table")
             continue
         cid = c.get("id")
-        at = lambda key=None: w.check(pi, j, cid if isinstance(cid, str) else None, key)  # noqa: E731
+        def at(key: str | None = None, j: int = j, cid: Any = cid) -> int:
+            return w.check(pi, j, cid if isinstance(cid, str) else None, key)
+
         if not isinstance(cid, str) or not _ID_RE.match(cid):
             w.problem(at("id"), f"plan {pid!r}: check id {cid!r} must be lower-case letters, digits, '-' or '_'"
                       if cid is not None else f"plan {pid!r}: check #{j + 1} is missing 'id'")

@@ -1,0 +1,67 @@
+"""Driving the kiosk in the QC Pilot tests: scans as bursts, answers typed like a person, waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual import events
+from textual.keys import _character_to_key
+
+from floorkiosk.kiosk.qc_screen import QcScreen
+from floorkiosk.kiosk.screens import JobCardScreen
+
+
+def _key(ch: str) -> events.Key:
+    return events.Key(ch if ch.isalnum() else _character_to_key(ch), ch)
+
+
+async def scan(pilot, text: str) -> None:
+    """A keyboard-wedge scanner: every key at once, then Enter."""
+    for ch in text:
+        pilot.app.post_message(_key(ch))
+    pilot.app.post_message(events.Key("enter", "\r"))
+    await pilot.pause(0.05)
+
+
+async def type_answer(pilot, text: str) -> None:
+    """A person typing an answer: the keys, a pause (longer than the scanner gap), then Enter."""
+    for ch in text:
+        pilot.app.post_message(_key(ch))
+    await pilot.pause(0.12)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def until(pilot, cond: Callable[[], bool], timeout: float = 8.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out; last message {pilot.app.last_message!r}, screen {pilot.app.screen!r}")
+        await pilot.pause(0.05)
+
+
+async def inspect(pilot, badge: str, job: str) -> QcScreen:
+    app = pilot.app
+    await scan(pilot, f"FK:P:{badge}")
+    await scan(pilot, f"FK:J:{job}")
+    await until(pilot, lambda: isinstance(app.screen, JobCardScreen) and app.screen.job_id == job)
+    assert ("Q", "Inspect") in app.screen.keys()
+    await pilot.press("q")
+    await until(pilot, lambda: isinstance(app.screen, QcScreen) and app.screen.insp is not None)
+    return app.screen
+
+
+def asked(screen: QcScreen) -> list:
+    """The checks the screen asks for, in order (those that do not apply are shown as n/a, not asked)."""
+    return [s.check for s in screen.steps if s.check is not None]
+
+
+def msg(screen: QcScreen) -> str:
+    return str(screen.query_one("#qc-msg").render())
+
+
+def prompt(screen: QcScreen) -> str:
+    return str(screen.query_one("#qc-prompt").render())
+
+
