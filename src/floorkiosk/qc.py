@@ -515,6 +515,9 @@ def record_inspection(shop: Any, job_id: str, person_id: str, bench_id: str, ans
         if evaluation.result == dq.FAIL and state.batch:
             events += _escalate(shop, conn, state, target, person_id, bench_id, payload["defect"], outcome_held)
         if _hold_row(conn, state.id) is not None and now.hold is not None:
+            # The batch rule put this hold on and an inspection by a supervisor is what it waits for, so the
+            # inspection lifts it here, in the same transaction (the release verb's PIN is for holds a
+            # person put on).
             events.append(shop.event(ev.JOB_RELEASED, state.id, person_id, bench_id,
                                      {"note": f"inspected at the QC station ({evaluation.result})", "auto": True,
                                       "qc_batch": state.batch}))

@@ -184,9 +184,19 @@ def validate_qc(reader: Any, stages: dict[str, Stage], routes: dict[str, Route],
     return cfg
 
 
+_CACHE: dict[int, tuple[Site, QcConfig]] = {}
+
+
 def qc_config(site: Site) -> QcConfig:
-    """The site's QC config (validated when the site was loaded)."""
-    return parse_qc(site.raw.get("qc"), site.stages, site.routes)
+    """The site's QC config (validated when the site was loaded), built once per loaded site."""
+    hit = _CACHE.get(id(site))
+    if hit is not None and hit[0] is site:
+        return hit[1]
+    cfg = parse_qc(site.raw.get("qc"), site.stages, site.routes)
+    if len(_CACHE) > 32:
+        _CACHE.clear()
+    _CACHE[id(site)] = (site, cfg)
+    return cfg
 
 
 class _Where:
