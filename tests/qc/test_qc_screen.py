@@ -249,3 +249,36 @@ async def test_weight_from_the_bench_scale(site, open_site):
     shop = open_site(path)
     checks = shop.journal.query("SELECT checks FROM qc_inspections WHERE job = ?", (job,))[0][0]
     assert '"source": "scale"' in checks and '"value": "4.98"' in checks and '"raw": "S S       4.98 g"' in checks
+
+
+async def test_screen_on_its_own_with_a_scale_monitor(qshop):
+    """Outside the kiosk the screen takes a ScaleMonitor (a simulated balance on a real pty)."""
+    from textual.app import App
+
+    from floorkiosk.devices.scales import ScaleMonitor
+    from floorkiosk.devices.sim import ScaleSimulator
+
+    shop, jobs = qshop
+    job = jobs["verify"]
+
+    class Host(App):
+        def on_mount(self) -> None:
+            self.push_screen(QcScreen(shop, "qc", "eva", job, scale=monitor))
+
+    with ScaleSimulator("mt-sics", settle_time=0.2) as sim:
+        monitor = ScaleMonitor(sim.path, "mt-sics", lambda e: None).start()
+        try:
+            app = Host()
+            async with app.run_test(size=SIZE) as pilot:
+                await until(pilot, lambda: isinstance(app.screen, QcScreen) and app.screen.insp is not None)
+                screen = app.screen
+                sim.put("4.97")
+                sim.settle()
+                await until(pilot, lambda: screen.query_one("#qc-answer").value == "4.97")
+                await pilot.press("enter")
+                assert screen.sources["weight"] == "scale" and screen.results["weight"].result == "pass"
+                await pilot.press(*"p", "enter", *"3.1", "enter")  # no wedge here: keys go straight in
+                assert screen.results["alignment"].result == "fail"  # 3.1° is above 2°
+        finally:
+            monitor.stop()
+    assert shop.journal.query("SELECT count(*) FROM qc_inspections")[0][0] == 0  # nothing recorded yet

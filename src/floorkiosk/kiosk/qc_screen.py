@@ -109,8 +109,8 @@ class QcScreen(Screen[Any]):
             yield Input(id="qc-answer", placeholder="answer, then Enter")
             yield Static(id="qc-msg", markup=False)
         with Horizontal(id="qc-buttons"):
-            yield Button("Pass (P)", id="qc-pass", variant="success")
-            yield Button("Fail (F)", id="qc-fail", variant="error")
+            yield Button("Pass", id="qc-pass", variant="success")
+            yield Button("Fail", id="qc-fail", variant="error")
             yield Button("Scale", id="qc-weigh")
             yield Button("Record", id="qc-record", variant="primary")
             yield Button("Back (Esc)", id="qc-cancel")
