@@ -282,3 +282,20 @@ async def test_screen_on_its_own_with_a_scale_monitor(qshop):
         finally:
             monitor.stop()
     assert shop.journal.query("SELECT count(*) FROM qc_inspections")[0][0] == 0  # nothing recorded yet
+
+
+async def test_a_caliper_reading_goes_into_the_answer_line(site, open_site):
+    """A keyboard-wedge caliper types its reading and Enter as fast as a scanner; it is an answer."""
+    path, jobs = site
+    job = jobs["final"]
+    app = make_app(path, "qc", clock=FixedClock(), devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await inspect(pilot, "B2002", job)
+        await type_answer(pilot, str(screen.insp.facts.reference_grams))
+        await type_answer(pilot, "6.5")
+        await type_answer(pilot, "1,8 mm")  # typed wrong first
+        assert "is not a number" in msg(screen)
+        await scan(pilot, "1.85")  # then the caliper's burst
+        await until(pilot, lambda: "shank" in screen.answers)
+        assert screen.answers["shank"] == "1.85" and screen.results["shank"].result == "pass"
+        assert screen._step().check.id == "alignment"

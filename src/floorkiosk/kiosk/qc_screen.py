@@ -257,7 +257,7 @@ class QcScreen(Screen[Any]):
             table.move_cursor(row=table.get_row_index(c.id))
             limit = c.limit_text(self.insp.facts.reference_grams, self.insp.facts.spec_size)
             prompt.update(f"{self.index + 1}/{self._n_checks()}  {c.name} ({limit}): {c.prompt()}")
-            box.value = self.answers.get(c.id, "")
+            box.value = ""  # an earlier answer shows in the table; the line waits for the new one
             self._prefill_weight()
         elif step.kind == DEFECT:
             codes = self._defect_codes()
@@ -381,8 +381,9 @@ class QcScreen(Screen[Any]):
                 return
         except FloorkioskError as exc:
             self.say(f"{exc}; nothing was recorded", "error")
-            # the wrong answer stays in view, selected: the next keys replace it
-            self.query_one("#qc-answer", Input).select_all()
+            # The message quotes the refused answer; an empty line takes the next one whether it is typed
+            # or sent by a caliper (the kiosk inserts an instrument's reading at the cursor).
+            self.query_one("#qc-answer", Input).value = ""
             return
         self._goto(self.index + 1)
 
