@@ -415,7 +415,7 @@ class Syncer:
             self._want_photos.discard(sha)
 
     def _numbers(self) -> None:
-        for kind in ("job", "batch"):
+        for kind in ("job", "batch", "parcel"):
             with self.journal.lock:
                 left = numbers_left(self.journal.conn, kind)
             if left < LOW_WATER:

@@ -717,9 +717,19 @@ def issue_stones(shop: Any, job_id: str, person_id: str, setter_id: str, *, line
     payload = {"line": line, "kind": stone.get("kind", ""), "shape": stone.get("shape", ""), "count": n,
                "ct": str(carats), "cert": cert if cert is not None else stone.get("cert", ""), "setter": setter.id}
 
+    hub = bool(shop.site.settings.hub)
+    if hub:
+        # Many kiosks: parcel numbers come from blocks the hub reserved for this one, as job numbers do.
+        from floorkiosk import hubsync
+        hubsync.ensure_numbers(shop, "parcel", 1)
+
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
-        row = conn.execute("SELECT max(id) FROM stone_parcels").fetchone()
-        k = int(row[0][2:]) if row and row[0] else 0
+        if hub:
+            from floorkiosk import hubsync
+            k = hubsync.take_numbers(conn, "parcel", 1)[0] - 1
+        else:
+            row = conn.execute("SELECT max(id) FROM stone_parcels").fetchone()
+            k = int(row[0][2:]) if row and row[0] else 0
         return [shop.event(STONES_ISSUED, state.id, issuer.id, bench_id, payload | {"parcel": f"SP{k + 1:04d}"})]
 
     return shop.journal.append_many(build=build)[0]

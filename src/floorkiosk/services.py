@@ -7,6 +7,7 @@ can act on and records nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -345,7 +346,15 @@ class Shop:
         bench = self.bench(bench_id)
         stage = stage or g.actionable_stage(self.site, state, bench, kind)
         action = g.Action(kind, stage, tuple(kw.get("checklist", ())), kw.get("grams"))
-        return g.check(self.site, state, action, self.person(person_id), bench)
+        person = self.person(person_id)
+        decision = g.check(self.site, state, action, person, bench)
+        guards = [mod for mod in _extensions() if hasattr(mod, "guard")]
+        if guards:
+            with self.journal.lock:
+                extra = [r for mod in guards for r in mod.guard(self, self.journal.conn, state, action, person, bench)]
+            if extra:
+                decision = g.Decision(decision.action, decision.stage, decision.reasons + tuple(extra))
+        return decision
 
     def allowed_actions(self, job: JobState | str, person_id: str, bench_id: str) -> dict[str, g.Decision]:
         """What this person may do to this job at this bench now, each with its decision."""
@@ -390,7 +399,12 @@ class Shop:
             if state is None:
                 raise NotFound(f"no job {job_norm} in this workshop")
             sid = stage or g.actionable_stage(self.site, state, bench, kind)
-            decision = g.check(self.site, state, g.Action(kind, sid, checklist, grams), person, bench)
+            action = g.Action(kind, sid, checklist, grams)
+            decision = g.check(self.site, state, action, person, bench)
+            extra = [r for mod in _extensions() if hasattr(mod, "guard")
+                     for r in mod.guard(self, conn, state, action, person, bench)]
+            if extra:  # rules of the extensions (QC batch sampling, …), judged in the same transaction
+                decision = g.Decision(decision.action, decision.stage, decision.reasons + tuple(extra))
             pl = dict(payload)
             if sid:
                 pl["stage"] = sid
@@ -673,8 +687,9 @@ def _override_text(shop: Shop, e: ev.Event) -> str | None:
             + (f" ({reason.text})" if reason else "") + f" — lifted: {'; '.join(o.get('reasons', []))}")
 
 
-def _extensions() -> list:
-    """Modules that add projectors, migrations and history wording (QC, metal, …), if present."""
+@functools.cache
+def _extensions() -> tuple:
+    """Modules that add projectors, migrations, guard rules and history wording (QC, metal, …), if present."""
     import importlib
     import importlib.util
 
@@ -684,4 +699,4 @@ def _extensions() -> list:
             mod = importlib.import_module(name)
             if hasattr(mod, "projectors"):
                 out.append(mod)
-    return out
+    return tuple(out)

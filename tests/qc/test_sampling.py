@@ -153,3 +153,31 @@ def test_the_sampling_guardrail_both_ways(shop, batch5):
     assert "every piece is inspected" in _guard(shop, spare[0])[0].text
     assert _guard(shop, drawn[1])[0].code == "inspection"
     assert _guard(shop, drawn[0]) == []  # passed before the failure, and not rejected since
+
+
+def _plain_qc_finish(shop, job):
+    """The QC stage done with the ordinary verbs, as a kiosk's FINISH would: no inspection recorded."""
+    from floorkiosk.services import Blocked
+
+    shop.start(job, "farid", "qc", "qc")
+    shop.record_weight(job, "farid", "qc", Decimal(shop.job(job).last_weight), phase="out", stage="qc")
+    shop.attach_photo(job, "farid", "qc", "e" * 64, stage="qc")
+    try:
+        shop.finish(job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+    except Blocked as exc:
+        return exc
+    return None
+
+
+def test_the_services_enforce_the_sampling_guardrail(shop, batch5):
+    batch, jobs = batch5
+    drawn = dq.draw(batch, "qc", jobs, 2)
+    spare = next(j for j in jobs if j not in drawn)
+    blocked = _plain_qc_finish(shop, drawn[0])
+    assert blocked is not None and "drawn for inspection" in str(blocked)
+    # the job card's view of the action says the same as the enforcement
+    decision = shop.decide(g.FINISH, drawn[0], "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+    assert [r.code for r in decision.reasons] == ["inspection"]
+    assert shop.job(drawn[0]).stage("qc").status == "in progress"  # nothing recorded by the refused finish
+    assert _plain_qc_finish(shop, spare) is None
+    assert shop.job(spare).stage("qc").status == "done"
