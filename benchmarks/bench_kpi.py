@@ -22,7 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -245,7 +245,7 @@ def main() -> None:
     full, r = timed(lambda: kpi.report(shop, first, last), 5)
     print(f"full KPI report (all history, with metal):  {summary(full)}  (target <= 2 s)")
     print(f"         YVR {r.yvr_total.yvr}% over {r.yvr_total.trees} trees; FTRR {r.ftrr_overall.pct}% of "
-          f"{r.ftrr_overall.total} jobs; CDPA {r.cdpa.cdpa}% of {r.cdpa.promised}; {len(r.at_risk):,} late or at risk")
+          f"{r.ftrr_overall.total} jobs; CDPA {r.cdpa.cdpa}% of {r.cdpa.promised}; {r.late_total:,} late, {r.at_risk_total:,} at risk")
     # a whole calendar month inside the recorded history: the one before the last event's month
     last_day = date.fromisoformat(q("SELECT max(day) FROM kpi_stage_daily")[0][0])
     month_end = last_day.replace(day=1) - timedelta(days=1)

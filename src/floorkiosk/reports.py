@@ -294,7 +294,7 @@ def write_report(shop: "Shop", start: date, end: date, out: str | Path) -> list[
     """Write the period's CSV files and report.html into `out` (created); return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    r = kpi.report(shop, start, end)
+    r = kpi.report(shop, start, end, detail=True)
     files = write_csvs(shop, r, out)
     page = out / "report.html"
     page.write_text(render_html(shop, r), encoding="utf-8")

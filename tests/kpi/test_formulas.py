@@ -1,6 +1,6 @@
 """The KPI formulas as pure functions, on small hand-computed fixtures (the expected numbers are worked out beside them)."""
 
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal as D
 
 from floorkiosk.domain import kpi as k

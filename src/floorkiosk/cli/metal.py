@@ -273,7 +273,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                   f"{w(ln.fine_loss):>10}  {ln.flag}")
         if not lines:
             print("  no metal moved in this period")
-    flagged = r.flagged()
+    flagged = [ln for ln in r.flagged() if ln.grouping in groups]
     print(f"\n{len(flagged)} line{'s' if len(flagged) != 1 else ''} flagged; a difference in brackets is within the"
           " scales' readability and not called loss")
     if args.csv:

@@ -18,7 +18,6 @@ Definitions (BRIEF.md, used exactly):
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -174,30 +173,46 @@ class DeliveryAdherence:
         return cdpa(self.on_time, self.promised)
 
 
-def delivery_adherence(promises: Iterable[Promise], today: date) -> DeliveryAdherence:
+def promise_class(p: Promise, today: date) -> tuple[bool, bool, bool, bool, bool]:
+    """(client-delayed, delivered, on or before the promise, promise passed, by the delayed date) of one promise."""
+    delivered = p.delivered is not None
+    return (p.client_delayed, delivered, delivered and p.delivered <= p.promised, p.promised < today,
+            delivered and p.due_now is not None and p.delivered <= p.due_now)
+
+
+def adherence_from_classes(groups: Iterable[tuple], late_jobs: Iterable[str] = ()) -> DeliveryAdherence:
+    """CDPA from promises counted by class: (client-delayed, delivered, on time, passed, kept, count, delay days).
+
+    The database counts the classes in one grouped query; `promise_class` says what they mean.
+    """
     promised = on_time = late = missed = pending = cd = cd_days = cd_kept = 0
-    late_jobs = []
-    for p in promises:
-        if p.client_delayed:
-            cd += 1
-            cd_days += p.client_delay_days
-            if p.delivered is not None and p.due_now is not None and p.delivered <= p.due_now:
-                cd_kept += 1
-            continue
-        if p.delivered is not None:
-            promised += 1
-            if p.delivered <= p.promised:
-                on_time += 1
+    for client_delayed, delivered, in_time, passed, kept, n, days in groups:
+        if client_delayed:
+            cd += n
+            cd_days += days or 0
+            cd_kept += n if kept else 0
+        elif delivered:
+            promised += n
+            if in_time:
+                on_time += n
             else:
-                late += 1
-                late_jobs.append(p.job)
-        elif p.promised < today:
-            promised += 1
-            missed += 1
-            late_jobs.append(p.job)
+                late += n
+        elif passed:
+            promised += n
+            missed += n
         else:
-            pending += 1
+            pending += n
     return DeliveryAdherence(promised, on_time, late, missed, pending, cd, cd_days, cd_kept, tuple(late_jobs))
+
+
+def delivery_adherence(promises: Iterable[Promise], today: date) -> DeliveryAdherence:
+    groups, late_jobs = [], []
+    for p in promises:
+        c = promise_class(p, today)
+        groups.append((*c, 1, p.client_delay_days))
+        if not c[0] and ((c[1] and not c[2]) or (not c[1] and c[3])):
+            late_jobs.append(p.job)
+    return adherence_from_classes(groups, late_jobs)
 
 
 # --- flow: WIP, lead time, throughput, bottleneck, risk ----------------------------------------

@@ -22,7 +22,7 @@ the journal's Decimal grams convert without rounding (a reading with more than s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import NamedTuple
 from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -241,12 +241,15 @@ class Ledger:
         return self.balances[key]
 
     def _book(self, m: Move) -> None:
+        bal = self.balances
         k = (m.alloy, m.src)
-        self.balances[k] = self.balance(m.alloy, m.src) - m.book
+        b = bal.get(k)
+        bal[k] = (self._load_balance(m.alloy, m.src) if b is None else b) - m.book
         self.touched_balances.add(k)
         if m.dst is not None:
             k = (m.alloy, m.dst)
-            self.balances[k] = self.balance(m.alloy, m.dst) + m.ug
+            b = bal.get(k)
+            bal[k] = (self._load_balance(m.alloy, m.dst) if b is None else b) + m.ug
             self.touched_balances.add(k)
 
     # -- events --
@@ -254,10 +257,12 @@ class Ledger:
         out: list[Move] = []
         t = e.type
         p = e.payload
-        day = local_day(e.ts, self.s.tz)
+        day: list[str] = []  # the event's calendar day, worked out once and only if metal moves
 
         def move(alloy: str, ug: int, book: int, src: Account, dst: Account | None, kind: str, **kw) -> None:
-            m = Move(e.ts, day, alloy, ug, book, src, dst, kind, seq=e.seq, **kw)
+            if not day:
+                day.append(local_day(e.ts, self.s.tz))
+            m = Move(e.ts, day[0], alloy, ug, book, src, dst, kind, seq=e.seq, **kw)
             self._book(m)
             out.append(m)
 
@@ -599,7 +604,3 @@ def reconcile(start: date, end: date, sums: Iterable[LineSums], settings: MetalS
     for g in lines:
         lines[g].sort(key=lambda ln: (ln.alloy, ln.key == TRANSIT_LINE, ln.key or ""))
     return Reconciliation(start, end, lines)
-
-
-def with_settings(settings: MetalSettings, **kw) -> MetalSettings:
-    return replace(settings, **kw)
