@@ -40,23 +40,24 @@ def _keys(text: str):
 
 
 async def _measure(app, codes: list[str], shown: list[float], settle: float = 0.01) -> list[float]:
-    """Post each code's keys then Enter; the time from the Enter to the refresh that showed it."""
+    """Post each code's keys and Enter at once (a scanner's burst); the time from the Enter to the refresh
+    that showed the result. Times are the key events' own clock (monotonic), as a terminal stamps them."""
     from textual import events
 
     samples = []
     for code in codes:
         n = len(shown)
-        for k in _keys(code):
+        keys = _keys(code)
+        enter = events.Key("enter", "\r")
+        for k in keys + [enter]:
             app.post_message(k)
-        await asyncio.sleep(0)  # the scanner's keys arrive; the Enter follows a few ms later
-        t0 = time.perf_counter()
-        app.post_message(events.Key("enter", "\r"))
-        deadline = t0 + 5
+        deadline = enter.time + 5
         while len(shown) == n:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{code}: not shown within 5 s (last message {getattr(app, 'last_message', '')}; scans {getattr(app, 'scans', [])[-3:]})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{code}: not shown within 5 s (last message {getattr(app, 'last_message', '')}; "
+                                   f"scans {getattr(app, 'scans', [])[-3:]})")
             await asyncio.sleep(0.0005)
-        samples.append(shown[-1] - t0)
+        samples.append(shown[-1] - enter.time)
         await asyncio.sleep(settle)
     return samples
 
@@ -87,7 +88,7 @@ def baseline_app(rows_for):
                 t.clear()
                 for row in rows_for(code):
                     t.add_row(*row)
-                self.call_after_refresh(lambda: self.shown.append(time.perf_counter()))
+                self.call_after_refresh(lambda: self.shown.append(time.monotonic()))
             elif event.character:
                 self.typed += event.character
 
@@ -112,17 +113,21 @@ async def run_kiosk(site: Path, bench: str, codes: list[str], person: str) -> tu
 
     def show(c):
         original(c)
-        app.call_after_refresh(lambda: shown.append(time.perf_counter()))
+        app.call_after_refresh(lambda: shown.append(time.monotonic()))
 
     card.show = show  # type: ignore[method-assign]
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.pause(0.5)
         # The person is set directly: a badge scan would write a login event into the shared cached site.
         app.person = app.shop.person(person)
-        app.switch_screen("worklist")
-        await pilot.pause(0.3)
+        t0 = time.monotonic()
+        app.show_worklist()
+        while app.worklist_screen._loaded_for != person:
+            await asyncio.sleep(0.001)
+        worklist_s = time.monotonic() - t0
         samples = await _measure(app, codes, shown)
-        info = {"screen": type(app.screen).__name__, "last_job": card.job_id, "scale": app.devices.cells["scale"].text}
+        info = {"screen": type(app.screen).__name__, "last_job": card.job_id, "scale": app.devices.cells["scale"].text,
+                "worklist_s": worklist_s}
     return samples, info
 
 
@@ -152,7 +157,7 @@ async def main():
         o = card.show
         def show(c):
             o(c)
-            app.call_after_refresh(lambda: shown.append(time.perf_counter()))
+            app.call_after_refresh(lambda: shown.append(time.monotonic()))
         card.show = show
         await bench_kiosk._measure(app, {codes!r}, shown)
         await pilot.pause(1.0)  # the balance keeps reading meanwhile
@@ -213,6 +218,7 @@ def main() -> int:
     print(f"  kiosk     p50 {k50 * 1000:7.2f} ms   p99 {k99 * 1000:7.2f} ms   max {max(kiosk) * 1000:7.2f} ms")
     print(f"  baseline  p50 {b50 * 1000:7.2f} ms   p99 {b99 * 1000:7.2f} ms   (bare app: label + 20-row table)")
     print(f"  kiosk / baseline at p99: {ratio:.2f}x   (target <= 1.5x and p99 <= 50 ms)")
+    print(f"worklist after the badge, read in a worker (the screen answers meanwhile): {info['worklist_s']:.2f} s")
     print(f"start-up to the idle screen: {pr['startup_s']:.2f} s from the process's first line "
           f"({pr['process_s']:.2f} s wall for the whole probe)   (target <= 1.5 s)")
     print(f"resident memory after 50 scans, devices simulated ({pr['scale']}): {pr['rss_mb']:.0f} MB   (target <= 150 MB)")

@@ -179,10 +179,20 @@ async def until(pilot, cond: Callable[[], bool], timeout: float = 5.0, step: flo
     import time
 
     end = time.monotonic() + timeout
-    while not cond():
+    while True:
+        if getattr(pilot.app, "_exception", None) is not None:
+            raise AssertionError("the app failed") from pilot.app._exception
+        if cond():
+            return
         if time.monotonic() > end:
             raise AssertionError(f"timed out; last message: {pilot.app.last_message!r}; screen {pilot.app.screen!r}")
         await pilot.pause(step)
+
+
+async def worklist_loaded(pilot) -> None:
+    """The worklist is read in a worker: wait until it is on screen."""
+    app = pilot.app
+    await until(pilot, lambda: app.person is not None and app.worklist_screen._loaded_for == app.person.id)
 
 
 async def weigh(pilot, grams: str) -> None:

@@ -5,7 +5,7 @@ Update after an intended change with: pytest tests/kiosk/test_snapshots.py --sna
 
 from __future__ import annotations
 
-from conftest import scan, until, weigh
+from conftest import scan, until, weigh, worklist_loaded
 
 from floorkiosk.kiosk.app import make_app
 
@@ -28,6 +28,7 @@ def test_idle_small(snap_compare, workshop, clock):
 def test_worklist(snap_compare, workshop, clock):
     async def run_before(pilot):
         await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
 
     assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
 

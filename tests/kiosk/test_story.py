@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import scan, until, weigh
+from conftest import scan, until, weigh, worklist_loaded
 
 from floorkiosk.domain import events as ev
 from floorkiosk.kiosk.app import make_app
@@ -26,7 +26,10 @@ async def test_casting_bench_start_weigh_in_and_out_finish(workshop, jobs, clock
         await scan(pilot, "FK:P:B1001")
         assert app.person.id == "ana"
         assert isinstance(app.screen, WorklistScreen)
+        await worklist_loaded(pilot)
         assert jobs.cast in str(app.screen.query_one("#worklist").get_row_at(0))
+        # due date first; the held pieces (a batch piece, the pendant) are not offered
+        assert [w.job for w in app.screen.items] == [jobs.cast, jobs.batch_jobs[0], jobs.batch_jobs[2]]
         await scan(pilot, f"FK:J:{jobs.cast}")
         assert isinstance(app.screen, JobCardScreen) and app.screen.job_id == jobs.cast
 

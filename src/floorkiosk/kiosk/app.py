@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -94,6 +95,8 @@ class KioskApp(App[int]):
         self.scans: list[tuple[str, str]] = []  # (source, text) of the recent scans, newest last
         self.last_message: tuple[str, str] = ("", "info")
         self._flush_timer: Any = None
+        self._reader: Any = None
+        self._reader_lock = threading.Lock()
         from floorkiosk.kiosk.screens import IdleScreen, JobCardScreen, WorklistScreen
 
         self.idle_screen = IdleScreen()
@@ -132,12 +135,31 @@ class KioskApp(App[int]):
             self.set_interval(5.0, self._poll_hub)
             self._poll_hub()
 
+    def reader(self) -> Any:
+        """A second Shop on the same site, for slow lists read in workers (the worklist on a big site).
+
+        SQLite in WAL mode lets it read while the screen's own Shop answers scans: a long query
+        here never holds the lock a job scan needs.
+        """
+        with self._reader_lock:
+            if self._reader is None:
+                from floorkiosk.services import open_shop
+
+                self._reader = open_shop(self.shop.dir, clock=self.clock, origin=self.shop.journal.origin)
+            return self._reader
+
     def on_unmount(self) -> None:
         self.devices.stop()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         if self.own_shop:
             self.shop.close()
 
     def _tick(self) -> None:
+        if not self.screen_stack or self._exit:
+            return  # shutting down: the timer fired once more
         screen = self.screen
         if hasattr(screen, "tick"):
             screen.tick()
@@ -177,7 +199,8 @@ class KioskApp(App[int]):
                 screen.refresh_strip()
 
     def on_device_scan(self, message: DeviceScan) -> None:
-        self.handle_scan(message.text, message.source)
+        if self.screen_stack:
+            self.handle_scan(message.text, message.source)
 
     def scale_text(self) -> str:
         """The live weight for the device strip: '4.512 g stable' or '4.51 g ~'."""

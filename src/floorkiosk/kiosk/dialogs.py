@@ -351,7 +351,9 @@ class WeighDialog(KioskDialog):
             self.action_demo(1)
 
     def on_scale(self, event: Any) -> None:
-        self.latest = event
+        previous, self.latest = self.latest, event
+        if previous is not None and _same_display(previous, event):
+            return  # the same weight and state again: nothing to repaint
         if not hasattr(event, "grams"):
             self._show_status(f"{str(event).upper() if len(str(event)) < 30 else str(event)}", "off")
             return
@@ -430,6 +432,12 @@ class WeighDialog(KioskDialog):
         else:
             grams = base if which == 1 else base * Decimal("0.9")
         app.devices.demo_put(grams.quantize(Decimal(1).scaleb(-self.places)))
+
+
+def _same_display(a: Any, b: Any) -> bool:
+    if hasattr(a, "grams") and hasattr(b, "grams"):
+        return (a.grams, a.stable, a.value, a.unit) == (b.grams, b.stable, b.value, b.unit)
+    return type(a) is type(b) and str(a) == str(b)
 
 
 # -- photo ------------------------------------------------------------------------------------------

@@ -258,6 +258,11 @@ class WorklistScreen(BenchScreen):
         Binding("l", "logout", "log out", show=False),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[Any] = []
+        self._loaded_for: str | None = None
+
     def compose_body(self) -> ComposeResult:
         yield Static(id="wl-title")
         yield DataTable(id="worklist", cursor_type="row", zebra_stripes=True)
@@ -268,10 +273,31 @@ class WorklistScreen(BenchScreen):
         super().on_mount()
 
     def load(self) -> None:
+        """Ask for the worklist in a worker: on a big site the query takes a while, the screen must not."""
         app = self.kiosk
         if app.person is None or not self.is_mounted:
             return
-        items = app.shop.worklist(app.bench.id, app.person.id)
+        if self._loaded_for != app.person.id:
+            self.query_one("#worklist", DataTable).clear()
+            self.query_one("#wl-title", Static).update(Text(f"looking up the jobs for {app.person.name}…", "bold"))
+        self._fetch(app.person.id)
+
+    @work(thread=True, exclusive=True, group="worklist", exit_on_error=False)
+    def _fetch(self, person_id: str) -> None:
+        app = self.kiosk
+        try:
+            items = app.reader().worklist(app.bench.id, person_id)
+        except FloorkioskError as exc:
+            app.call_from_thread(app.say, str(exc), "error")
+            return
+        app.call_from_thread(self._fill, person_id, items)
+
+    def _fill(self, person_id: str, items: list[Any]) -> None:
+        app = self.kiosk
+        if app.person is None or app.person.id != person_id:
+            return  # someone else scanned their badge meanwhile
+        self._loaded_for = person_id
+        self.items = items
         t = self.query_one("#worklist", DataTable)
         t.clear()
         for w in items:

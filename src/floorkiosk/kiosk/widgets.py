@@ -56,8 +56,14 @@ def strip_text(cells: Iterable[Cell], scale_text: str = "") -> Text:
 class DeviceStrip(Static):
     """Scanner, scale (with its live weight), camera, printer and hub: each with a mark and words."""
 
+    _shown: tuple | None = None
+
     def show(self, cells: Iterable[Cell], scale_text: str = "") -> None:
-        self.update(strip_text(cells, scale_text))
+        # The balance reports ~10 times a second, mostly the same: repaint only what changed.
+        key = (tuple(cells), scale_text)
+        if key != self._shown:
+            self._shown = key
+            self.update(strip_text(key[0], scale_text))
 
 
 class MessageLine(Static):
