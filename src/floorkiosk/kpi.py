@@ -526,7 +526,7 @@ def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
                  f" ({r.cdpa.client_delayed} client-initiated delays excluded)"),
         ("Throughput", f"{r.throughput.delivered} delivered, {r.throughput.per_day}/day"),
         ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stage{'s' if len(r.wip) != 1 else ''}"),
-        ("Bottleneck", f"{stage_name}: {r.bottleneck.why}"),
+        ("Bottleneck", f"{stage_name}: {r.bottleneck.why}" if r.bottleneck.stage else f"none: {r.bottleneck.why}"),
         ("At risk", f"{r.at_risk_total} at risk, {r.late_total} late"),
     ]
 

@@ -223,8 +223,8 @@ def render_html(shop: "Shop", r: kpi.KpiReport) -> str:
     parts.append("<h2>Yield Variance Rate (YVR)</h2>")
     parts.append('<p class="muted">Actual metal used (pieces cut off + sprue and buttons back) ÷ theoretical metal '
                  "required (metal put in the tree) × 100, per casting batch.</p>")
-    yv = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} trees)") for y in r.yvr_alloy]
-    ym = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} trees)") for y in r.yvr_method]
+    yv = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} tree{'s' if y.trees != 1 else ''})") for y in r.yvr_alloy]
+    ym = [(f"{y.key}", float(y.yvr or 0), f"{y.yvr}% ({y.trees} tree{'s' if y.trees != 1 else ''})") for y in r.yvr_method]
     parts.append('<div class="grid">' + svg_hbars("YVR by alloy (%)", yv, top=100, width=520)
                  + svg_hbars("YVR by casting method (%)", ym, top=100, width=520) + "</div>")
     parts.append(_table(["by", "key", "trees", "theoretical (g)", "actual (g)", "loss (g)", "YVR %"],

@@ -105,3 +105,19 @@ def test_delivery_stage():
     without = Route("s", "s", (Step("polishing", ()), Step("packaging", ("polishing",))))
     assert k.delivery_stage(with_delivery) == "delivery"
     assert k.delivery_stage(without) == "packaging"
+
+
+def test_the_rules_do_no_io():
+    """The KPI and metal rules import no database, screen or device code (STYLE: a pure domain core)."""
+    import ast
+    from pathlib import Path
+
+    import floorkiosk.domain.kpi as dk
+    import floorkiosk.domain.metal as dm
+
+    for mod in (dk, dm):
+        tree = ast.parse(Path(mod.__file__).read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not {x for x in names if x.split(".")[0] in ("sqlite3", "sqlite_utils", "textual", "serial", "cv2")}
+        assert not {x for x in names if x.startswith("floorkiosk.") and not x.startswith("floorkiosk.domain")}

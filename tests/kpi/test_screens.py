@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from textual.widgets import Select
+
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.board import BoardScreen, lane_text
 from floorkiosk.kiosk.kpi_screen import KpiScreen
@@ -48,10 +50,11 @@ async def test_board_opens_for_a_supervisor_and_follows_events(small):
         app.shop.finish(five["J4"], "sofia", "setting")
         await until(pilot, lambda: "1 to verify" in lane(app, "setting"))
 
-        # a filter: only Sofia's pieces
-        app.screen.filters["person"] = "sofia"
-        app.screen.load()
+        # a filter, chosen in its drop-down: only Sofia's pieces
+        app.screen.query_one("#f-person", Select).value = "sofia"
+        await until(pilot, lambda: app.screen.board.filters == {"person": "sofia"})
         assert [p.job for ln in app.screen.board.lanes for p in ln.oldest] == [five["J4"]]
+        assert "filtered: person sofia" in str(app.screen.query_one("#board-title").render())
 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, WorklistScreen))
