@@ -591,10 +591,17 @@ def cast_tree(shop: "Shop", tree: str, *, metal_in: Decimal | str | float, tree_
     if g_tree is not None and g_tree > g_in:
         raise Refused(f"the tree ({fmt(g_tree)}) cannot weigh more than the metal put in ({fmt(g_in)})")
 
+    ug = m.to_ug(g_in)
+
     def build(conn):
-        status = _tree_row(conn, tree)[0]
+        status, alloy = _tree_row(conn, tree)[:2]
         if status != "built":
             raise Refused(f"tree {tree} was already cast")
+        # the metal comes from the caster's bench stock (or the bench's common stock): it must be there
+        have = sum(max(0, _balance(conn, alloy, m.Account(m.RAW, bench_id, who))) for who in (person_id, None))
+        if have < ug:
+            raise Refused(f"{shop._name(person_id)} holds {fmt(m.grams(have))} of {alloy} at {shop.bench(bench_id).name};"
+                          f" cannot cast {fmt(g_in)} (issue metal first)")
         return [shop.event(m.TREE_CAST, None, person_id, bench_id,
                            {"tree": tree, "metal_in": str(g_in), "tree_grams": None if g_tree is None else str(g_tree),
                             "unit": unit})]

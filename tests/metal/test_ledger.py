@@ -196,6 +196,8 @@ def test_trees_refuse_what_cannot_happen(shop):
         metal.build_tree(shop, [a], person_id="ana", bench_id="casting")
     with pytest.raises(Refused, match="not been cast yet"):
         metal.cut_tree(shop, t, pieces={a: "5"}, person_id="ana", bench_id="casting")
+    with pytest.raises(Refused, match="Ana Costa holds 50.000 g of 14KY at Casting; cannot cast 60.000 g"):
+        metal.cast_tree(shop, t, metal_in="60", person_id="ana", bench_id="casting")
     metal.cast_tree(shop, t, metal_in="10", person_id="ana", bench_id="casting")
     with pytest.raises(Refused, match="already cast"):
         metal.cast_tree(shop, t, metal_in="10", person_id="ana", bench_id="casting")
