@@ -142,3 +142,15 @@ def test_listeners_see_events_only_after_commit(shop):
     shop.journal.subscribe(listener)
     shop.journal.append(ev.Event(ev.LABEL_REPRINTED, None, "ana", None, {}))
     assert seen == [1]
+
+
+@pytest.mark.parametrize("fields", [
+    ("a" * 32, "demo-bench", 17, "stage.started", "J000001", "ana", "casting", "2026-11-21T10:00:00.000Z", "0" * 64),
+    ("x", 'o\u00e9"\\\n\t\x01', 0, "t", None, None, None, "ts", "p"),
+])
+def test_hashed_header_is_exactly_the_canonical_json(fields):
+    import json
+
+    from floorkiosk.domain.events import _head
+
+    assert _head(fields) == json.dumps(list(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

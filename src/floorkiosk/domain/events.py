@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _encode_str  # the C encoder json.dumps uses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,16 +55,16 @@ class Event:
 
     def canonical(self) -> bytes:
         """The bytes that are hashed: the header fields, then the payload exactly as stored."""
-        head = [self.id, self.origin, self.origin_seq, self.type, self.job, self.person, self.bench, self.ts, self.prev_hash]
-        return (_dumps(head) + self.payload_json()).encode()
+        head = (self.id, self.origin, self.origin_seq, self.type, self.job, self.person, self.bench, self.ts, self.prev_hash)
+        return (_head(head) + self.payload_json()).encode()
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical()).hexdigest()
 
     def chained(self, origin: str, origin_seq: int, prev_hash: str) -> "Event":
         pj = self.payload_json()
-        head = [self.id, origin, origin_seq, self.type, self.job, self.person, self.bench, self.ts, prev_hash]
-        digest = hashlib.sha256((_dumps(head) + pj).encode()).hexdigest()
+        head = (self.id, origin, origin_seq, self.type, self.job, self.person, self.bench, self.ts, prev_hash)
+        digest = hashlib.sha256((_head(head) + pj).encode()).hexdigest()
         e = Event(self.type, self.job, self.person, self.bench, self.payload, self.ts, self.id, origin, origin_seq,
                   prev_hash, digest, self.seq)
         object.__setattr__(e, "_pj", pj)  # the payload is frozen with the event: serialise it once
@@ -72,6 +73,19 @@ class Event:
     def payload_json(self) -> str:
         pj = self.__dict__.get("_pj")
         return pj if pj is not None else _dumps(self.payload)
+
+
+def _field(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, int):
+        return str(v)
+    return _encode_str(v)
+
+
+def _head(fields: tuple) -> str:
+    """The header fields as a JSON array, exactly as json.dumps would write it, at a fraction of the cost."""
+    return "[" + ",".join(map(_field, fields)) + "]"
 
 
 def _dumps(value: Any) -> str:
