@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
@@ -70,10 +70,13 @@ class KpiScreen(Screen):
     DEFAULT_CSS = """
     KpiScreen { layout: vertical; }
     KpiScreen #kpi-title { height: 1; padding: 0 1; background: $primary; color: $text; text-style: bold; }
-    KpiScreen #kpi-top { height: auto; max-height: 12; }
+    KpiScreen #kpi-body { height: 1fr; }
+    KpiScreen #kpi-top { height: auto; }
     KpiScreen #kpi-summary { width: 1fr; height: auto; padding: 0 1; }
     KpiScreen #kpi-risk { width: 1fr; height: auto; padding: 0 1; }
-    KpiScreen #kpi-charts { grid-size: 2 2; grid-gutter: 0 1; height: 1fr; min-height: 16; }
+    KpiScreen #kpi-charts { grid-size: 2 2; grid-gutter: 0 1; height: 34; }
+    KpiScreen.-narrow #kpi-top { layout: vertical; }
+    KpiScreen.-narrow #kpi-charts { grid-size: 1 4; height: 68; }
     KpiScreen #kpi-message { height: 1; padding: 0 1; }
     KpiScreen #kpi-keys { height: 1; padding: 0 1; background: $boost; }
     """
@@ -84,6 +87,10 @@ class KpiScreen(Screen):
         Binding("9", "period('90')", "90 days"),
         Binding("a", "period('all')", "all"),
         Binding("r", "reload", "refresh"),
+        Binding("down", "scroll_body(3)", "down", show=False),
+        Binding("up", "scroll_body(-3)", "up", show=False),
+        Binding("pagedown", "scroll_body(20)", "page down", show=False),
+        Binding("pageup", "scroll_body(-20)", "page up", show=False),
     ]
 
     def __init__(self, shop: Any, *, days: int | None = 30) -> None:
@@ -94,21 +101,28 @@ class KpiScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("KPIs — computing…", id="kpi-title")
-        with Horizontal(id="kpi-top"):
-            yield Static(id="kpi-summary")
-            yield Static(id="kpi-risk")
-        with Grid(id="kpi-charts"):
-            yield Bars(id="chart-ftrr")
-            yield PlotextPlot(id="chart-yvr")
-            yield Bars(id="chart-wip")
-            yield PlotextPlot(id="chart-throughput")
+        # scrolls on a small terminal rather than cutting figures off
+        with VerticalScroll(id="kpi-body"):
+            with Horizontal(id="kpi-top"):
+                yield Static(id="kpi-summary")
+                yield Static(id="kpi-risk")
+            with Grid(id="kpi-charts"):
+                yield Bars(id="chart-ftrr")
+                yield PlotextPlot(id="chart-yvr")
+                yield Bars(id="chart-wip")
+                yield PlotextPlot(id="chart-throughput")
         yield Static(id="kpi-message")
         yield Static(Text.assemble(("Esc", "bold"), " back   ", ("1", "bold"), "/", ("3", "bold"), "/", ("9", "bold"),
-                                   " 7, 30 or 90 days   ", ("A", "bold"), " all history   ", ("R", "bold"), " refresh"),
+                                   " 7, 30 or 90 days   ", ("A", "bold"), " all history   ", ("R", "bold"), " refresh   ",
+                                   ("↑↓", "bold"), " scroll"),
                      id="kpi-keys")
 
     def on_mount(self) -> None:
         self.load()
+
+    def on_resize(self) -> None:
+        # one column of charts, figures above the risk list, below 110 columns (the kiosk's narrow layout)
+        self.set_class(self.size.width < 110, "-narrow")
 
     def period(self) -> tuple[Any, Any]:
         today = kpi.today_of(self.shop)
@@ -206,6 +220,10 @@ class KpiScreen(Screen):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_scroll_body(self, lines: int) -> None:
+        body = self.query_one("#kpi-body", VerticalScroll)
+        body.scroll_relative(y=lines, animate=False)
 
     def action_close(self) -> None:
         self.app.pop_screen()
