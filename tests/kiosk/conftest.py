@@ -58,7 +58,11 @@ def write_config(dst: Path, **settings: object) -> None:
     for key, value in settings.items():
         v = str(value).lower() if isinstance(value, bool) else str(value)
         lines = site.splitlines()
-        lines = [f"{key} = {v}" if ln.split("=")[0].strip() == key else ln for ln in lines]
+        if any(ln.split("=")[0].strip() == key for ln in lines):
+            lines = [f"{key} = {v}" if ln.split("=")[0].strip() == key else ln for ln in lines]
+        else:  # a setting the example leaves out (or comments out): added to [site]
+            at = lines.index("[site]") + 1
+            lines.insert(at, f"{key} = {v}")
         site = "\n".join(lines) + "\n"
     (dst / "site.toml").write_text(site)
 
@@ -192,7 +196,9 @@ async def until(pilot, cond: Callable[[], bool], timeout: float = 5.0, step: flo
 async def worklist_loaded(pilot) -> None:
     """The worklist is read in a worker: wait until it is on screen."""
     app = pilot.app
-    await until(pilot, lambda: app.person is not None and app.worklist_screen._loaded_for == app.person.id)
+    await until(pilot, lambda: app.person is not None and app.worklist_screen._loaded_for == app.person.id
+                and not any(w.is_running for w in app.workers if w.group == "worklist"))
+    await pilot.pause(0.05)
 
 
 async def weigh(pilot, grams: str) -> None:

@@ -71,3 +71,19 @@ def test_kiosk_command_refuses_an_unknown_bench_before_the_screen(workshop, caps
 def test_kiosk_command_without_a_site_says_how_to_make_one(tmp_path, capsys):
     assert cli_main(["--site", str(tmp_path / "nowhere"), "kiosk", "--bench", "setting"]) == 2
     assert "floorkiosk init" in capsys.readouterr().err
+
+
+async def test_hub_cell_shows_offline_with_the_events_queued(workshop, clock):
+    # A hub address where nothing listens (loopback port 1): the bench works on, and says so.
+    site = workshop(hub='"postgresql://bench@127.0.0.1:1/floorkiosk"')
+    app = make_app(site, "casting", clock=clock)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await until(pilot, lambda: app.devices.cells["hub"].text.startswith("hub: offline"), timeout=10)
+        queued = int(app.devices.cells["hub"].text.split(",")[1].split()[0])
+        from conftest import scan
+
+        await scan(pilot, "FK:P:B1001")  # a login is one more event for the hub
+        app._poll_hub()
+        await until(pilot, lambda: app.devices.cells["hub"].text.startswith(f"hub: offline, {queued + 1} event"))
+        assert app.person is not None  # the screen kept answering
+        assert "✗ hub: offline" in app.screen.query_one("#strip").render().plain

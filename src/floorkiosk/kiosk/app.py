@@ -244,9 +244,11 @@ class KioskApp(App[int]):
         for key in held:
             await super().on_event(key)
 
-    def _arm_flush_timer(self) -> None:
-        self._stop_flush_timer()
-        self._flush_timer = self.set_timer(self.wedge.gap + 0.01, lambda: self.post_message(HeldKeysDue()))
+    def _arm_flush_timer(self, delay: float | None = None) -> None:
+        # One timer per burst, not one per key: a scan is a dozen keys within a few ms.
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(delay if delay is not None else self.wedge.gap + 0.01,
+                                               lambda: self.post_message(HeldKeysDue()))
 
     def _stop_flush_timer(self) -> None:
         if self._flush_timer is not None:
@@ -256,8 +258,9 @@ class KioskApp(App[int]):
     async def on_held_keys_due(self, message: HeldKeysDue) -> None:
         self._flush_timer = None
         await self._release(self.wedge.expire(time.monotonic()))
-        if self.wedge.holding:
-            self._arm_flush_timer()
+        last = self.wedge.last_time
+        if last is not None:  # keys came after the timer was set: wait out their gap
+            self._arm_flush_timer(max(0.005, last + self.wedge.gap + 0.01 - time.monotonic()))
 
     # -- scans -------------------------------------------------------------------------------------
     def say(self, text: str, kind: str = "info") -> None:
@@ -377,8 +380,9 @@ class KioskApp(App[int]):
     def show_worklist(self) -> None:
         self._to_base()
         if self.screen is not self.worklist_screen:
-            self.switch_screen("worklist")
-        self.worklist_screen.load()
+            self.switch_screen("worklist")  # its resume reads the worklist
+        else:
+            self.worklist_screen.load()
 
     def open_job(self, job_id: str) -> None:
         if self.person is None:

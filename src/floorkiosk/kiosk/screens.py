@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -290,7 +291,8 @@ class WorklistScreen(BenchScreen):
         except FloorkioskError as exc:
             app.call_from_thread(app.say, str(exc), "error")
             return
-        app.call_from_thread(self._fill, person_id, items)
+        if not get_current_worker().is_cancelled:  # a newer read is on its way
+            app.call_from_thread(self._fill, person_id, items)
 
     def _fill(self, person_id: str, items: list[Any]) -> None:
         app = self.kiosk
@@ -434,6 +436,11 @@ class JobCardScreen(BenchScreen):
     def on_mount(self) -> None:
         super().on_mount()
         if self.card is not None:
+            self._fill()
+
+    def on_resize(self) -> None:
+        # the route's words and the thumbnails depend on the width: a resized terminal gets them anew
+        if self.card is not None and self.is_mounted:
             self._fill()
 
     def reload(self) -> None:
