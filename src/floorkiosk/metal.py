@@ -226,17 +226,26 @@ class MetalProjector:
         self._write(conn, ledger, moves)
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        for t in self.tables:
-            conn.execute(f"DELETE FROM {t}")
+        self.rebuild_begin(conn)
         # in chunks, through apply: memory stays small on millions of events, and one code path derives all
         chunk: list[ev.Event] = []
         for e in events:
-            if e.type in _RELEVANT:
-                chunk.append(e)
-                if len(chunk) >= 20_000:
-                    self.apply(conn, chunk)
-                    chunk = []
-        self.apply(conn, chunk)
+            chunk.append(e)
+            if len(chunk) >= 20_000:
+                self.rebuild_feed(conn, chunk)
+                chunk = []
+        self.rebuild_feed(conn, chunk)
+
+    # the journal feeds a rebuild in chunks from one shared read of the events
+    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
+        for t in self.tables:
+            conn.execute(f"DELETE FROM {t}")
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.apply(conn, [e for e in events if e.type in _RELEVANT])
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        pass
 
     # -- writing --
     def _write(self, conn: sqlite3.Connection, ledger: m.Ledger, moves: list[m.Move]) -> None:

@@ -105,11 +105,22 @@ class QcProjector:
                 self._one(conn, e)
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.rebuild_begin(conn)
+        self.rebuild_feed(conn, events)
+        self.rebuild_end(conn)
+
+    # the journal feeds a rebuild in chunks from one shared read of the events
+    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         for t in self.tables:
             conn.execute(f"DELETE FROM {t}")
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         for e in events:
             if e.type in self._TYPES:
                 self._one(conn, e)
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        pass
 
     def _one(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         p, t = e.payload, e.type
