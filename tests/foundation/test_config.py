@@ -126,3 +126,9 @@ def test_cli_refuses_to_start_without_traceback(cfg, tmp_path):
     assert r.returncode == 2 and "people.toml:" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "floorkiosk", "check", str(example_config_dir())], capture_output=True, text=True)
     assert r.returncode == 0 and "ok" in r.stdout
+
+
+def test_check_also_validates_the_metal_settings(cfg):
+    line = edit(cfg / "site.toml", "[metal]\n", "[metal]\nbogus = 1\n") + 1
+    r = subprocess.run([sys.executable, "-m", "floorkiosk", "check", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 2 and f"site.toml:{line}: unknown setting 'bogus' in [metal]" in r.stderr

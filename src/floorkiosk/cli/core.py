@@ -76,6 +76,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     folder = Path(args.config) if args.config else site_dir(args) / "config"
     try:
         site = load_site(folder)
+        from floorkiosk.metal import metal_settings
+
+        metal_settings(site)  # the [metal] table and casting methods are validated by the metal ledger
     except ConfigError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
