@@ -6,7 +6,7 @@ import os
 import pty
 import tty
 
-from conftest import until
+from kiosk_helpers import until
 
 from floorkiosk.cli import main as cli_main
 from floorkiosk.kiosk.app import make_app
@@ -80,7 +80,7 @@ async def test_hub_cell_shows_offline_with_the_events_queued(workshop, clock):
     async with app.run_test(size=(100, 32)) as pilot:
         await until(pilot, lambda: app.devices.cells["hub"].text.startswith("hub: offline"), timeout=10)
         queued = int(app.devices.cells["hub"].text.split(",")[1].split()[0])
-        from conftest import scan
+        from kiosk_helpers import scan
 
         await scan(pilot, "FK:P:B1001")  # a login is one more event for the hub
         app._poll_hub()

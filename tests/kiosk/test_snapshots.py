@@ -5,7 +5,7 @@ Update after an intended change with: pytest tests/kiosk/test_snapshots.py --sna
 
 from __future__ import annotations
 
-from conftest import scan, until, weigh, worklist_loaded
+from kiosk_helpers import scan, until, weigh, worklist_loaded
 
 from floorkiosk.kiosk.app import make_app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import scan, until, weigh, worklist_loaded
+from kiosk_helpers import scan, until, weigh, worklist_loaded
 
 from floorkiosk.domain import events as ev
 from floorkiosk.kiosk.app import make_app
@@ -163,7 +163,7 @@ async def test_polishing_bench_is_blocked_with_its_reasons(workshop, jobs, clock
         assert "Stone setting is complete but not verified" in text
         assert "a supervisor other than Ben Okafor verifies Stone setting with a photo" in text
         assert "B L O C K E D" in str(panel.query_one(".blocked-title").render())
-        assert ("S", "Start Polishing") not in card.keys()
+        assert ("S", "Start Polishing") not in card.key_hints()
 
         before = app.shop.journal.count()
         await scan(pilot, "FK:C:START")
@@ -195,7 +195,7 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         assert app.person.id == "eva"
         await scan(pilot, f"FK:J:{jobs.set_done}")
         assert app.screen.decisions["verify"].allowed
-        assert ("V", "Verify Stone setting") in app.screen.keys()
+        assert ("V", "Verify Stone setting") in app.screen.key_hints()
         await scan(pilot, "FK:C:VERIFY")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
         assert app.shop.job(jobs.set_done).stage("stone-setting").verified_by == "eva"
@@ -205,7 +205,7 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         await scan(pilot, "FK:P:B1003")
         await scan(pilot, f"FK:J:{jobs.set_done}")
         assert not app.screen.query_one("#card-blocked").display
-        assert ("S", "Start Polishing") in app.screen.keys()
+        assert ("S", "Start Polishing") in app.screen.key_hints()
         await scan(pilot, "FK:C:START")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
         await until(pilot, lambda: isinstance(app.screen, WeighDialog))  # polishing weighs in at the start
@@ -342,7 +342,7 @@ async def test_hold_with_a_reason_and_release_by_a_supervisor(workshop, jobs, cl
         assert isinstance(app.screen, PickDialog)
         await scan(pilot, "FK:C:ACCEPT")  # the first reason
         assert app.shop.job(jobs.cast).hold.reason == "client asked for a change"
-        assert ("H", "Release (supervisor)") in app.screen.keys()
+        assert ("H", "Release (supervisor)") in app.screen.key_hints()
         await scan(pilot, "FK:C:HOLD")  # on hold: HOLD asks a supervisor to release it
         assert isinstance(app.screen, BlockedScreen)
         await scan(pilot, "FK:P:B2002")
@@ -375,14 +375,14 @@ async def test_supervisor_keys_and_qc_inspect_follow_the_installed_screens(works
     app = make_app(workshop(), "qc", clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "FK:P:B1002")
-        keys = app.screen.keys()
+        keys = app.screen.key_hints()
         assert ("B", "Board") not in keys and ("K", "KPIs") not in keys  # not for an artisan
         await scan(pilot, "FK:P:B2001")
-        keys = app.screen.keys()
+        keys = app.screen.key_hints()
         assert (("B", "Board") in keys) == has_module("floorkiosk.kiosk.board")
         assert (("K", "KPIs") in keys) == has_module("floorkiosk.kiosk.kpi_screen")
         await scan(pilot, f"FK:J:{jobs.set_done}")
-        assert (("Q", "Inspect") in app.screen.keys()) == has_module("floorkiosk.kiosk.qc_screen")
+        assert (("Q", "Inspect") in app.screen.key_hints()) == has_module("floorkiosk.kiosk.qc_screen")
 
 
 async def test_thumbnails_are_drawn_on_a_wide_screen(workshop, jobs, clock):
@@ -416,8 +416,40 @@ async def test_a_label_on_a_bench_without_a_printer_is_refused_plainly(workshop,
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "FK:P:B1002")
         await scan(pilot, f"FK:J:{jobs.set}")
-        assert ("L", "Label") not in app.screen.keys()
+        assert ("L", "Label") not in app.screen.key_hints()
         await pilot.press("l")
         await pilot.pause(0.15)
         assert "no printer" in app.last_message[0]
         assert not [e for e in events_of(app, jobs.set) if e.type == ev.LABEL_REPRINTED]
+
+
+async def test_a_camera_giving_no_usable_picture_attaches_nothing(workshop, jobs, clock):
+    site = workshop()
+    bad = site / "demo-photos"
+    for f in bad.glob("*.jpg"):
+        f.write_bytes(b"\xff\xd8 not really a picture")  # a camera that hands over broken frames
+    app = make_app(site, "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        app.shop.start(jobs.set, "ben", "setting")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:PHOTO")
+        await until(pilot, lambda: isinstance(app.screen, PhotoDialog)
+                    and "no picture" in app.screen.query_one("#dialog-msg").render().plain)
+        assert "NO PICTURE" in str(app.screen.query_one("#photo-preview").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        assert isinstance(app.screen, PhotoDialog)  # nothing to keep
+        await scan(pilot, "FK:C:CANCEL")
+        assert app.shop.job(jobs.set).stage("stone-setting").photos == []
+        assert "nothing was attached" in app.last_message[0]
+
+
+async def test_a_missing_camera_is_named_in_the_strip(workshop, clock):
+    import shutil
+
+    site = workshop()
+    shutil.rmtree(site / "demo-photos")
+    app = make_app(site, "setting", clock=clock)
+    async with app.run_test(size=SIZE):
+        assert app.devices.cells["camera"].text == "camera: not found"
+        assert "✗ camera: not found" in app.screen.query_one("#strip").render().plain

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import key_event, scan
+from kiosk_helpers import key_event, scan
 
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.screens import IdleScreen, WorklistScreen

@@ -519,9 +519,12 @@ class PhotoDialog(KioskDialog):
         try:
             stored = self.kiosk.devices.save_photo(jpeg)
         except (FloorkioskError, OSError) as exc:
+            why = str(exc)  # the name `exc` is gone once the except block ends
+
             def failed() -> None:
                 self.saving = False
-                self.say(f"the photo was not saved: {exc}", "error")
+                self.say(f"the photo was not saved: {why}", "error")
+
             self.app.call_from_thread(failed)
             return
         self.app.call_from_thread(self.dismiss, stored.sha256)
