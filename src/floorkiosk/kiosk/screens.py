@@ -100,6 +100,7 @@ class BenchScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_all()
+        self.app.call_after_refresh(self.kiosk.settle_heap)  # its widgets live as long as the kiosk
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
