@@ -233,6 +233,7 @@ async def test_supervisor_override_is_recorded_and_shown(workshop, jobs, clock):
         assert app.shop.job(jobs.set_done).stage("polishing").status == "todo"
         await pilot.press(*"2468", "enter")
         await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        assert not any("2468" in text or "1111" in text for _, text in app.scans)  # a PIN is never kept
         await pilot.press("2")  # CHECKED-BY-EYE
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
         st = app.shop.job(jobs.set_done).stage("polishing")

@@ -286,7 +286,8 @@ class KioskApp(App[int]):
         """Every scan comes here: the keyboard wedge, the code entry, serial and camera scanners."""
         self.touch()
         text = raw.strip()
-        self.scans = (self.scans + [(source, text)])[-50:]
+        if getattr(self.screen, "LOG_SCANS", True):  # a PIN typed fast reads like a scan: never kept
+            self.scans = (self.scans + [(source, text)])[-50:]
         try:
             p = payloads.decode(text)
         except payloads.NotOurCode as exc:

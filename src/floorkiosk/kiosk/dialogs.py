@@ -156,6 +156,8 @@ class BlockedScreen(KioskDialog):
 class PinDialog(KioskDialog):
     """A supervisor's PIN, typed on the keyboard (never shown); checked before it is accepted."""
 
+    LOG_SCANS = False
+
     def __init__(self, person: Any) -> None:
         super().__init__()
         self.person = person

@@ -516,7 +516,7 @@ class JobCardScreen(BenchScreen):
         sid, what = self._main_stage()
         stage = app.site.stages.get(sid or "")
         if j.hold:
-            t = Text("⏸ ON HOLD: ", "bold")
+            t = Text("■ ON HOLD: ", "bold")
             t.append(j.hold.reason, "bold")
             by = "rule" if j.hold.auto else app.shop._name(j.hold.by)
             t.append(f"\n   put on hold by {by}, {short_ts(app, j.hold.at)}. A supervisor reviews the piece and "
@@ -666,7 +666,7 @@ class JobCardScreen(BenchScreen):
             out.append(("H", "Hold"))
         if self._can_inspect():
             out.append(("Q", "Inspect"))
-        if app.bench.printer is not None:
+        if app.devices.cells["printer"].state != "none":
             out.append(("L", "Label"))
         out.append(("Esc", "back"))
         return out
