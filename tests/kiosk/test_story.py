@@ -163,7 +163,7 @@ async def test_polishing_bench_is_blocked_with_its_reasons(workshop, jobs, clock
         assert "Stone setting is complete but not verified" in text
         assert "a supervisor other than Ben Okafor verifies Stone setting with a photo" in text
         assert "B L O C K E D" in str(panel.query_one(".blocked-title").render())
-        assert ("S", "Start Polishing") not in card.key_hints()
+        assert ("S", "Start Polishing") not in card.keys()
 
         before = app.shop.journal.count()
         await scan(pilot, "FK:C:START")
@@ -195,7 +195,7 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         assert app.person.id == "eva"
         await scan(pilot, f"FK:J:{jobs.set_done}")
         assert app.screen.decisions["verify"].allowed
-        assert ("V", "Verify Stone setting") in app.screen.key_hints()
+        assert ("V", "Verify Stone setting") in app.screen.keys()
         await scan(pilot, "FK:C:VERIFY")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
         assert app.shop.job(jobs.set_done).stage("stone-setting").verified_by == "eva"
@@ -205,7 +205,7 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         await scan(pilot, "FK:P:B1003")
         await scan(pilot, f"FK:J:{jobs.set_done}")
         assert not app.screen.query_one("#card-blocked").display
-        assert ("S", "Start Polishing") in app.screen.key_hints()
+        assert ("S", "Start Polishing") in app.screen.keys()
         await scan(pilot, "FK:C:START")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
         await until(pilot, lambda: isinstance(app.screen, WeighDialog))  # polishing weighs in at the start
@@ -343,7 +343,7 @@ async def test_hold_with_a_reason_and_release_by_a_supervisor(workshop, jobs, cl
         assert isinstance(app.screen, PickDialog)
         await scan(pilot, "FK:C:ACCEPT")  # the first reason
         assert app.shop.job(jobs.cast).hold.reason == "client asked for a change"
-        assert ("H", "Release (supervisor)") in app.screen.key_hints()
+        assert ("H", "Release (supervisor)") in app.screen.keys()
         await scan(pilot, "FK:C:HOLD")  # on hold: HOLD asks a supervisor to release it
         assert isinstance(app.screen, BlockedScreen)
         await scan(pilot, "FK:P:B2002")
@@ -376,14 +376,14 @@ async def test_supervisor_keys_and_qc_inspect_follow_the_installed_screens(works
     app = make_app(workshop(), "qc", clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "FK:P:B1002")
-        keys = app.screen.key_hints()
+        keys = app.screen.keys()
         assert ("B", "Board") not in keys and ("K", "KPIs") not in keys  # not for an artisan
         await scan(pilot, "FK:P:B2001")
-        keys = app.screen.key_hints()
+        keys = app.screen.keys()
         assert (("B", "Board") in keys) == has_module("floorkiosk.kiosk.board")
         assert (("K", "KPIs") in keys) == has_module("floorkiosk.kiosk.kpi_screen")
         await scan(pilot, f"FK:J:{jobs.set_done}")
-        assert (("Q", "Inspect") in app.screen.key_hints()) == has_module("floorkiosk.kiosk.qc_screen")
+        assert (("Q", "Inspect") in app.screen.keys()) == has_module("floorkiosk.kiosk.qc_screen")
 
 
 async def test_thumbnails_are_drawn_on_a_wide_screen(workshop, jobs, clock):
@@ -417,7 +417,7 @@ async def test_a_label_on_a_bench_without_a_printer_is_refused_plainly(workshop,
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "FK:P:B1002")
         await scan(pilot, f"FK:J:{jobs.set}")
-        assert ("L", "Label") not in app.screen.key_hints()
+        assert ("L", "Label") not in app.screen.keys()
         await pilot.press("l")
         await pilot.pause(0.15)
         assert "no printer" in app.last_message[0]

@@ -108,13 +108,13 @@ class BenchScreen(Screen):
     def refresh_all(self) -> None:
         self.refresh_top()
         self.refresh_strip()
-        self.query_one(KeysBar).show(self.key_hints())
+        self.query_one(KeysBar).show(self.keys())
         text, kind = self.kiosk.last_message
         self.say(text, kind)
         if self.kiosk.demo:
             self.query_one("#demo-codes", Static).update(demo_codes_text(self.kiosk))
 
-    def key_hints(self) -> list[tuple[str, str]]:
+    def keys(self) -> list[tuple[str, str]]:
         return []
 
     def refresh_top(self) -> None:
@@ -244,7 +244,7 @@ class IdleScreen(BenchScreen):
         super().tick()
         self.query_one("#idle-clock", Digits).update(self.kiosk.now().strftime("%H:%M"))
 
-    def key_hints(self) -> list[tuple[str, str]]:
+    def keys(self) -> list[tuple[str, str]]:
         return [("scan", "your badge"), ("/", "type a code")] + ([("?", "demo codes")] if self.kiosk.demo else [])
 
 
@@ -319,13 +319,13 @@ class WorklistScreen(BenchScreen):
         if not items:
             title.append(" — nothing waiting; scan a job bag to see its card")
         self.query_one("#wl-title", Static).update(title)
-        self.query_one(KeysBar).show(self.key_hints())
+        self.query_one(KeysBar).show(self.keys())
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
         self.load()
 
-    def key_hints(self) -> list[tuple[str, str]]:
+    def keys(self) -> list[tuple[str, str]]:
         out = [("scan", "a job bag"), ("Enter", "open"), ("L", "log out")]
         p = self.kiosk.person
         if p is not None and p.is_supervisor:
@@ -487,7 +487,7 @@ class JobCardScreen(BenchScreen):
         status.display = bool(str(status.content).strip())
         self._fill_history()
         self._fill_photos()
-        self.query_one(KeysBar).show(self.key_hints())
+        self.query_one(KeysBar).show(self.keys())
 
     def _main_stage(self) -> tuple[str | None, str]:
         """The stage this bench is about for this job, and what its state means here."""
@@ -636,7 +636,7 @@ class JobCardScreen(BenchScreen):
         for i, t in enumerate(texts[:3]):
             self.query_one(f"#thumb-{i}", Static).update(t)
 
-    def key_hints(self) -> list[tuple[str, str]]:
+    def keys(self) -> list[tuple[str, str]]:
         if self.card is None:
             return [("Esc", "back")]
         d = self.decisions
@@ -757,7 +757,7 @@ class BatchScreen(BenchScreen):
                 "on hold" if j.hold else "complete" if j.complete else "waiting")
             t.add_row(jid, j.design, now, j.due, key=jid)
 
-    def key_hints(self) -> list[tuple[str, str]]:
+    def keys(self) -> list[tuple[str, str]]:
         return [("S", "Start all"), ("F", "Finish all"), ("V", "Verify all"), ("Esc", "back")]
 
     def back(self) -> None:
