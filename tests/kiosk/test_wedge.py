@@ -124,11 +124,11 @@ async def test_app_scan_keys_never_reach_the_screen_bindings(workshop, jobs, clo
 
 
 async def test_app_uses_the_site_key_gap(workshop, clock):
-    app = make_app(workshop(scan_max_key_gap_ms=300), "casting", clock=clock, devices="none")
+    app = make_app(workshop(scan_max_key_gap_ms=1000), "casting", clock=clock, devices="none")
     async with app.run_test(size=(100, 32)) as pilot:
         for ch in "FK:P:B1001":
             await pilot.press(ch)
-            await pilot.pause(0.1)  # slow for the default 50 ms, fast enough for this site's 300 ms
+            await pilot.pause(0.1)  # slow for the default 50 ms, fast enough for this site's 1000 ms
         await pilot.press("enter")
         await pilot.pause(0.05)
         assert app.person is not None and app.person.id == "ana"
