@@ -87,3 +87,26 @@ async def test_hub_cell_shows_offline_with_the_events_queued(workshop, clock):
         await until(pilot, lambda: app.devices.cells["hub"].text.startswith(f"hub: offline, {queued + 1} event"))
         assert app.person is not None  # the screen kept answering
         assert "✗ hub: offline" in app.screen.query_one("#strip").render().plain
+
+
+async def test_a_scale_with_an_unknown_profile_is_named_and_weighing_says_so(workshop, jobs, clock):
+    site = workshop()
+    cfg = site / "config" / "site.toml"
+    cfg.write_text(cfg.read_text().replace('"sim:and-standard"', '"sim:no-such-balance"')
+                   .replace('profile = "and-standard"', 'profile = "no-such-balance"'))
+    app = make_app(site, "setting", clock=clock)
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.devices.cells["scale"].text == "scale: unknown profile 'no-such-balance'"
+        assert not app.devices.has_scale
+        from kiosk_helpers import scan
+
+        from floorkiosk.kiosk.dialogs import WeighDialog
+
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        assert "NO SCALE" in str(app.screen.query_one("#weigh-sign").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        assert isinstance(app.screen, WeighDialog)
+        assert app.shop.job(jobs.set).stage("stone-setting").weight_in is None

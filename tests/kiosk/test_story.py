@@ -8,8 +8,20 @@ from kiosk_helpers import scan, until, weigh, worklist_loaded
 
 from floorkiosk.domain import events as ev
 from floorkiosk.kiosk.app import make_app
-from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, PinDialog, WeighDialog
-from floorkiosk.kiosk.screens import BatchScreen, IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.kiosk.dialogs import (
+    BlockedScreen,
+    ChecklistDialog,
+    PhotoDialog,
+    PickDialog,
+    PinDialog,
+    WeighDialog,
+)
+from floorkiosk.kiosk.screens import (
+    BatchScreen,
+    IdleScreen,
+    JobCardScreen,
+    WorklistScreen,
+)
 from floorkiosk.kiosk.widgets import BlockedPanel
 
 SIZE = (100, 32)

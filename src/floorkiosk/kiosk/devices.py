@@ -182,8 +182,15 @@ class BenchDevices:
             self._set("scale", OFF, "scale: no url or profile in site.toml")
             return
         try:
+            from floorkiosk.devices.profiles import ProfileError, load_profile
             from floorkiosk.devices.scales import ScaleMonitor
 
+            try:
+                load_profile(profile)
+            except ProfileError:
+                # the full list of known profiles is in `floorkiosk devices`; the strip has room for the name
+                self._set("scale", OFF, f"scale: unknown profile {profile!r}")
+                return
             if url.startswith("sim:"):
                 from floorkiosk.devices.sim import ScaleSimulator
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
-from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Static
+from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
