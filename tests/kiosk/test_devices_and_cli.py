@@ -110,3 +110,18 @@ async def test_a_scale_with_an_unknown_profile_is_named_and_weighing_says_so(wor
         await scan(pilot, "FK:C:ACCEPT")
         assert isinstance(app.screen, WeighDialog)
         assert app.shop.job(jobs.set).stage("stone-setting").weight_in is None
+
+
+async def test_a_hid_scanner_that_cannot_be_read_is_shown_and_the_keyboard_still_scans(workshop, clock):
+    site = workshop()
+    with open(site / "config" / "site.toml", "a") as f:  # the last bench (dispatch)
+        f.write('[benches.scanner]\ntype = "hid"\ndevice = "/dev/input/by-id/no-such-scanner-event-kbd"\n')
+    app = make_app(site, "dispatch", clock=clock)
+    async with app.run_test(size=(100, 32)) as pilot:
+        # without evdev, or without that device: either way the strip says so
+        await until(pilot, lambda: app.devices.cells["scanner"].state == "off")
+        assert app.devices.cells["scanner"].text.startswith("scanner: ")
+        from kiosk_helpers import scan
+
+        await scan(pilot, "FK:P:B1004")
+        assert app.person is not None and app.person.id == "dev"

@@ -10,7 +10,8 @@ Bench config read here (site.toml, under each [[benches]]):
                        on a pty), profile = "mt-sics", readability = 0.001 (grams)
     [benches.camera]   source = 0 | "/dev/video0" | "rtsp://…" | "folder:PATH" (images of a folder,
                        relative to the site folder)
-    [benches.scanner]  type = "keyboard" (default) | "serial" | "camera"; url (serial) or source
+    [benches.scanner]  type = "keyboard" (default) | "serial" | "hid" | "camera"; url (serial), device
+                       (hid: /dev/input/by-id/…-event-kbd, read with an exclusive grab) or source
                        (camera); prefix, suffix: text the scanner sends around each code;
                        max_key_gap_ms: keys closer than this are a scanner (default: the site's)
     [benches.printer]  uri = "tcp://host:9100" | "cups:QUEUE" | "file:PATH"
@@ -226,6 +227,14 @@ class BenchDevices:
                                   baudrate=int(cfg.get("baudrate", 9600)),
                                   on_state=lambda st: self._set("scanner", OK if st == "connected" else OFF,
                                                                 "serial" if st == "connected" else f"scanner: {st}"))
+                self._scanners.append(s.start())
+            elif kind == "hid" and (cfg.get("device") or cfg.get("url")):
+                from floorkiosk.devices.scanners import HidScanner
+
+                s = HidScanner(str(cfg.get("device") or cfg.get("url")), lambda text: self.on_scan(text, "hid"),
+                               prefix=str(cfg.get("prefix", "")), suffix=str(cfg.get("suffix", "\n")),
+                               on_state=lambda st: self._set("scanner", OK if st == "connected" else OFF,
+                                                             "hid" if st == "connected" else f"scanner: {st}"))
                 self._scanners.append(s.start())
             elif kind == "camera" and cfg.get("source") is not None:
                 from floorkiosk.devices.camera import CameraScanner

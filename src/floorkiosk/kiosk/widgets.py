@@ -132,8 +132,3 @@ class BlockedPanel(Vertical):
         self.query_one(".blocked-reasons", Static).update(t)
         self.query_one(".blocked-override", Static).update(override)
 
-
-def weight_text(grams: Any, units: tuple[str, ...]) -> str:
-    from floorkiosk.domain.units import fmt_many
-
-    return fmt_many(grams, units)
