@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine, ms, pct, summary  # noqa: E402
-from gen_site import cached, generate  # noqa: E402
+import gen_site  # noqa: E402
+from gen_site import generate  # noqa: E402
 
 from floorkiosk.domain import events as ev  # noqa: E402
 from floorkiosk.domain import payloads  # noqa: E402
@@ -69,6 +70,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.quick:
         a.jobs, a.events = 5_000, 100_000
+        gen_site.DEFAULT_OUT = gen_site.HERE / "out" / "site-quick"
     print(f"machine: {machine()}")
     tmp = Path(tempfile.mkdtemp(prefix="fk-bench-"))
 
@@ -78,7 +80,7 @@ def main() -> None:
     print(f"bulk append:        {bulk['events_per_s']:>10,.0f} events/s over {bulk['events']:,} events "
           f"(bare sqlite3 bulk insert {bare_bulk:,.0f} rows/s; target >= 25,000)")
 
-    site = cached(a.jobs, a.events)
+    site = gen_site.cached(a.jobs, a.events, gen_site.DEFAULT_OUT)
     shop = open_shop(site)
     n_events = shop.journal.count()
     n_jobs = shop.journal.query("SELECT count(*) FROM jobs")[0][0]

@@ -189,6 +189,7 @@ class JobProjector:
     # -- writing ---------------------------------------------------------------------------------
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
         states: dict[str, JobState | None] = {}
+        before: dict[str, list[tuple]] = {}  # each loaded job's stage rows as they stand in the table
         out = _Out(conn)
         for e in events:
             if e.type == ev.BATCH_CREATED and e.job is None:
@@ -197,12 +198,15 @@ class JobProjector:
             if not e.job:
                 continue
             if e.job not in states:
-                states[e.job] = self.load(conn, e.job)
+                loaded = self.load(conn, e.job)
+                if loaded is not None:
+                    before[e.job] = self.stage_rows(loaded)
+                states[e.job] = loaded
             states[e.job] = self._step(conn, states[e.job], e, out)
         out.flush()
-        for state in states.values():
+        for job, state in states.items():
             if state is not None:
-                self.write(conn, state)
+                self.write(conn, state, before.get(job))
 
     def refold(self, conn: sqlite3.Connection, jobs: Iterable[str],
                events_of: Callable[[str], list[ev.Event]]) -> None:
@@ -229,13 +233,16 @@ class JobProjector:
                      (e.payload["batch"], e.payload.get("design", ""), json.dumps(e.payload.get("jobs", [])), e.ts))
 
     def rows(self, s: JobState) -> tuple[tuple, list[tuple]]:
-        route = self.routes.get(s.route)
         current = ", ".join(s.in_progress())
         job_row = (s.id, s.route, s.design, s.client, s.alloy, s.due, s.priority, s.batch,
                    "complete" if s.complete else "open", 1 if s.hold else 0, s.hold.reason if s.hold else None,
                    s.holder, s.bench, current, float(s.last_weight) if s.last_weight else None,
                    s.created_at, s.updated_at, s.completed_at,
                    json.dumps(s.to_dict(), separators=(",", ":"), ensure_ascii=False, sort_keys=True))
+        return job_row, self.stage_rows(s)
+
+    def stage_rows(self, s: JobState) -> list[tuple]:
+        route = self.routes.get(s.route)
         stage_rows = []
         for sid, st in s.stages.items():
             ready = int(route is not None and st.status in (TODO, REWORK)
@@ -244,7 +251,7 @@ class JobProjector:
                                st.finished_at, st.verified_by, st.verified_at,
                                float(st.weight_in) if st.weight_in else None,
                                float(st.weight_out) if st.weight_out else None, st.runs, st.reworks))
-        return job_row, stage_rows
+        return stage_rows
 
     _JOB_SQL = ("INSERT OR REPLACE INTO jobs (id, route, design, client, alloy, due, priority, batch, status, on_hold,"
                 " hold_reason, holder, bench, current, last_weight, created_at, updated_at, completed_at, state)"
@@ -253,10 +260,16 @@ class JobProjector:
                   " finished_at, verified_by, verified_at, weight_in, weight_out, runs, reworks)"
                   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 
-    def write(self, conn: sqlite3.Connection, s: JobState) -> None:
+    def write(self, conn: sqlite3.Connection, s: JobState, before: list[tuple] | None = None) -> None:
+        """Write the job's row, and those of its stage rows that differ from `before` (all without it)."""
         job_row, stage_rows = self.rows(s)
         conn.execute(self._JOB_SQL, job_row)
-        conn.executemany(self._STAGE_SQL, stage_rows)
+        if before is not None:
+            # most events change one stage or none: rewriting every stage row was most of an append
+            old = set(before)
+            stage_rows = [r for r in stage_rows if r not in old]
+        if stage_rows:
+            conn.executemany(self._STAGE_SQL, stage_rows)
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         for t in self.tables:
