@@ -132,3 +132,9 @@ def test_check_also_validates_the_metal_settings(cfg):
     line = edit(cfg / "site.toml", "[metal]\n", "[metal]\nbogus = 1\n") + 1
     r = subprocess.run([sys.executable, "-m", "floorkiosk", "check", str(cfg)], capture_output=True, text=True)
     assert r.returncode == 2 and f"site.toml:{line}: unknown setting 'bogus' in [metal]" in r.stderr
+
+
+def test_unknown_scale_profile(cfg):
+    line = edit(cfg / "site.toml", 'profile = "ohaus"', 'profile = "ohaus-pro"')
+    probs = problems(cfg)
+    assert any(p.startswith(f"{cfg / 'site.toml'}:{line}: bench 'cleanup': no scale profile 'ohaus-pro'") for p in probs), probs

@@ -44,16 +44,11 @@ class Jobs:
 
 
 def write_config(dst: Path, **settings: object) -> None:
-    """The example config, with scale profiles every bench can simulate and settings replaced."""
+    """The example config, with settings replaced."""
     dst.mkdir(parents=True, exist_ok=True)
     for f in example_config_dir().glob("*.toml"):
         shutil.copy2(f, dst / f.name)
     site = (dst / "site.toml").read_text()
-    # The simulator speaks each profile of drivers/scales/; give every bench one of those.
-    for old, new in (('"sim:ad"', '"sim:and-standard"'), ('profile = "ad"', 'profile = "and-standard"'),
-                     ('"sim:sartorius-sbi"', '"sim:sartorius-sbi16"'),
-                     ('profile = "sartorius-sbi"', 'profile = "sartorius-sbi16"')):
-        site = site.replace(old, new)
     for key, value in settings.items():
         v = str(value).lower() if isinstance(value, bool) else str(value)
         lines = site.splitlines()

@@ -6,6 +6,8 @@ import os
 import pty
 import tty
 
+import pytest
+
 from kiosk_helpers import until
 
 from floorkiosk.cli import main as cli_main
@@ -89,14 +91,26 @@ async def test_hub_cell_shows_offline_with_the_events_queued(workshop, clock):
         assert "✗ hub: offline" in app.screen.query_one("#strip").render().plain
 
 
-async def test_a_scale_with_an_unknown_profile_is_named_and_weighing_says_so(workshop, jobs, clock):
+def test_a_scale_profile_that_does_not_exist_refuses_to_start_with_its_line(workshop, clock):
+    from floorkiosk.errors import ConfigError
+
     site = workshop()
     cfg = site / "config" / "site.toml"
-    cfg.write_text(cfg.read_text().replace('"sim:and-standard"', '"sim:no-such-balance"')
-                   .replace('profile = "and-standard"', 'profile = "no-such-balance"'))
+    cfg.write_text(cfg.read_text().replace('profile = "and-standard"', 'profile = "no-such-balance"'))
+    with pytest.raises(ConfigError) as exc:
+        make_app(site, "setting", clock=clock)
+    assert any("site.toml:" in p and "no scale profile 'no-such-balance'" in p for p in exc.value.problems)
+
+
+async def test_a_scale_with_an_unreadable_profile_file_is_named_and_weighing_says_so(workshop, jobs, clock):
+    site = workshop()
+    cfg = site / "config" / "site.toml"
+    # a profile file of the site's own that went missing: only found out when the scale is opened
+    cfg.write_text(cfg.read_text().replace('"sim:and-standard"', '"sim:no-such-balance.toml"')
+                   .replace('profile = "and-standard"', 'profile = "no-such-balance.toml"'))
     app = make_app(site, "setting", clock=clock)
     async with app.run_test(size=(100, 32)) as pilot:
-        assert app.devices.cells["scale"].text == "scale: unknown profile 'no-such-balance'"
+        assert "no-such-balance" in app.devices.cells["scale"].text
         assert not app.devices.has_scale
         from kiosk_helpers import scan
 

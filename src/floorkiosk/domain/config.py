@@ -560,6 +560,15 @@ def _benches(r: _Reader, stages: dict[str, Stage]) -> dict[str, Bench]:
                 printer = PrinterConfig(p["uri"], int(dpi) if isinstance(dpi, int) else 203, str(lang), p.get("template_size"))
         scale = _device(r, i, item, "scale")
         if scale is not None:
+            prof = scale.get("profile")
+            known = _scale_profiles()
+            if isinstance(prof, str) and known and prof not in known and not prof.endswith(".toml"):
+                r.problem(r.loc.find_in("benches", i, "scale", "profile"),
+                          f"bench {bid!r}: no scale profile {prof!r}; profiles: {', '.join(sorted(known))}")
+            url = scale.get("url")
+            if isinstance(url, str) and url.startswith("sim:") and known and url[4:] not in known and not url.endswith(".toml"):
+                r.problem(r.loc.find_in("benches", i, "scale", "url"),
+                          f"bench {bid!r}: no scale profile {url[4:]!r} to simulate; profiles: {', '.join(sorted(known))}")
             rd = scale.get("readability")
             if rd is not None and (not isinstance(rd, (int, float)) or isinstance(rd, bool) or rd <= 0):
                 r.problem(r.loc.find_in("benches", i, "scale", "readability"), f"bench {bid!r}: scale readability must be a positive number of grams such as 0.01")
@@ -569,6 +578,16 @@ def _benches(r: _Reader, stages: dict[str, Stage]) -> dict[str, Bench]:
         out[bid] = Bench(bid, name, served, bool(qc), scale, _device(r, i, item, "camera"),
                          _device(r, i, item, "scanner"), printer)
     return out
+
+
+def _scale_profiles() -> set[str]:
+    """Names of the scale profiles shipped in drivers/scales (a site may also name a .toml path)."""
+    from floorkiosk.paths import drivers_dir
+
+    try:
+        return {p.stem for p in (drivers_dir() / "scales").glob("*.toml")}
+    except FileNotFoundError:
+        return set()
 
 
 def _people(r: _Reader, stages: dict[str, Stage]) -> dict[str, Person]:

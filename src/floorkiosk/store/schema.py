@@ -40,9 +40,15 @@ def _m002_jobs(db: sqlite_utils.Database) -> None:
     db["batches"].create({"id": str, "design": str, "jobs": str, "created_at": str}, pk="id")
 
 
+def _m004_stage_status(db: sqlite_utils.Database) -> None:
+    # the worklist's "in progress by me" and "waiting for verification" reads
+    db.execute("CREATE INDEX IF NOT EXISTS job_stages_stage_status ON job_stages (stage, status)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_journal", _m001_journal),
     ("002_jobs", _m002_jobs),
+    ("004_stage_status", _m004_stage_status),
 ]
 
 
