@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.widgets import (
@@ -477,7 +478,7 @@ class JobCardScreen(BenchScreen):
         alloy.append(words, style or "bold")
         alloy.append(f" · {card.alloy_name}")
         if j.stones:
-            alloy.append(" · " + "; ".join(_stone(s) for s in j.stones))
+            alloy.append(" · " + "; ".join(line_text(s) for s in j.stones))
         if j.last_weight:
             alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
         self.query_one("#alloy", Static).update(alloy)
@@ -697,15 +698,6 @@ class JobCardScreen(BenchScreen):
         from floorkiosk.kiosk.flows import JobFlows
 
         JobFlows(self.kiosk, self).run(what)
-
-
-def _stone(s: dict[str, Any]) -> str:
-    count = s.get("count", 1)
-    parts = [f"{count}×" if count != 1 else "", str(s.get("kind", "stone")), str(s.get("shape", ""))]
-    text = " ".join(p for p in parts if p).replace("× ", "× ")
-    if s.get("ct"):
-        text += f" {s['ct']} ct"
-    return text
 
 
 def _override_words(d: g.Decision) -> str:
