@@ -10,11 +10,10 @@ row per job, so both stay fast on years of history. Formulas are in ``floorkiosk
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from operator import attrgetter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import sqlite_utils
@@ -25,6 +24,7 @@ from floorkiosk.domain import kpi as k
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.config import Site
 from floorkiosk.errors import Refused
+from floorkiosk.store.projection import ChunkedRebuild
 
 if TYPE_CHECKING:
     from floorkiosk.services import Shop
@@ -99,7 +99,7 @@ def migrations() -> list:
     return [("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor)]
 
 
-class FlowProjector:
+class FlowProjector(ChunkedRebuild):
     """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal."""
 
     tables = ("kpi_jobs", "kpi_stages", "kpi_stage_daily")
@@ -133,27 +133,8 @@ class FlowProjector:
             flow.handle(e)
         self._write(conn, flow)
 
-    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.rebuild_begin(conn)
-        # in chunks, through apply: memory stays small on millions of events, and one code path derives all
-        chunk: list[ev.Event] = []
-        for e in events:
-            chunk.append(e)
-            if len(chunk) >= 20_000:
-                self.rebuild_feed(conn, chunk)
-                chunk = []
-        self.rebuild_feed(conn, chunk)
-
-    # the journal feeds a rebuild in chunks from one shared read of the events
-    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
-        for t in self.tables:
-            conn.execute(f"DELETE FROM {t}")
-
-    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.apply(conn, [e for e in events if e.type in _RELEVANT and e.job])
-
-    def rebuild_end(self, conn: sqlite3.Connection) -> None:
-        pass
+    def wants(self, e: ev.Event) -> bool:
+        return e.type in _RELEVANT and bool(e.job)
 
     def _write(self, conn: sqlite3.Connection, flow: k.Flow) -> None:
         jrows, srows = [], []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,8 +24,15 @@ from floorkiosk.domain import metal as m
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Site, _Reader
 from floorkiosk.domain.kpi import delivery_stage
-from floorkiosk.domain.units import UnitError, canonical_unit, fine_weight, fmt, to_grams
+from floorkiosk.domain.units import (
+    UnitError,
+    canonical_unit,
+    fine_weight,
+    fmt,
+    to_grams,
+)
 from floorkiosk.errors import ConfigError, NotFound, Refused
+from floorkiosk.store.projection import ChunkedRebuild
 
 if TYPE_CHECKING:
     from floorkiosk.services import Shop
@@ -175,7 +181,7 @@ def _acct(kind: str | None, bench: str, person: str, stage: str) -> m.Account | 
     return m.Account(kind, _n(bench), _n(person), _n(stage)) if kind else None
 
 
-class MetalProjector:
+class MetalProjector(ChunkedRebuild):
     """Keeps the metal ledger tables in step with the journal."""
 
     tables = ("metal_moves", "metal_daily", "metal_balances", "metal_pieces", "metal_trees", "metal_lots",
@@ -225,27 +231,8 @@ class MetalProjector:
             moves.extend(ledger.handle(e))
         self._write(conn, ledger, moves)
 
-    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.rebuild_begin(conn)
-        # in chunks, through apply: memory stays small on millions of events, and one code path derives all
-        chunk: list[ev.Event] = []
-        for e in events:
-            chunk.append(e)
-            if len(chunk) >= 20_000:
-                self.rebuild_feed(conn, chunk)
-                chunk = []
-        self.rebuild_feed(conn, chunk)
-
-    # the journal feeds a rebuild in chunks from one shared read of the events
-    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
-        for t in self.tables:
-            conn.execute(f"DELETE FROM {t}")
-
-    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.apply(conn, [e for e in events if e.type in _RELEVANT])
-
-    def rebuild_end(self, conn: sqlite3.Connection) -> None:
-        pass
+    def wants(self, e: ev.Event) -> bool:
+        return e.type in _RELEVANT
 
     # -- writing --
     def _write(self, conn: sqlite3.Connection, ledger: m.Ledger, moves: list[m.Move]) -> None:

@@ -40,6 +40,7 @@ from floorkiosk.devices.scaleparse import (
     same_weight,
     show,
 )
+from floorkiosk.devices.worker import DeviceWorker
 from floorkiosk.errors import FloorkioskError
 
 __all__ = [
@@ -349,7 +350,7 @@ class Scale:
         self._command("zero", "zero", timeout)
 
 
-class ScaleMonitor:
+class ScaleMonitor(DeviceWorker):
     """A daemon thread that keeps a live reading of one balance and reconnects by itself.
 
     on_event(Reading | ScaleStatus) is called from the monitor's thread about 1/interval times a
@@ -379,25 +380,17 @@ class ScaleMonitor:
         self.retry = retry
         self.last: Event | None = None
         self.last_stable: Reading | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_worker()
 
     @property
     def profile(self) -> Profile:
         return self.scale.profile
 
-    def start(self) -> ScaleMonitor:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"scale {self.scale.url}", daemon=True)
-            self._thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return f"scale {self.scale.url}"
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         self.scale.close()
 
     def tare(self) -> None:

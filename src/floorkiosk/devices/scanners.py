@@ -7,11 +7,11 @@ from __future__ import annotations
 import codecs
 import os
 import select
-import threading
 from collections.abc import Callable
 
 import serial
 
+from floorkiosk.devices.worker import DeviceWorker
 from floorkiosk.errors import FloorkioskError
 
 
@@ -64,7 +64,7 @@ class ScanSplitter:
         return [scan] if scan else []
 
 
-class SerialScanner:
+class SerialScanner(DeviceWorker):
     """A scanner on a serial port (RS-232 or USB-CDC), read in a daemon thread.
 
     url        pyserial URL: /dev/ttyACM0, /dev/serial/by-id/…, socket://host:port, loop://
@@ -88,32 +88,13 @@ class SerialScanner:
     ) -> None:
         self.url = url
         self.on_scan = on_scan
-        self.on_state = on_state
         self.baudrate = baudrate
         self.retry = retry
         self.splitter = ScanSplitter(prefix, suffix)
-        self.state = "starting"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_worker(on_state)
 
-    def start(self) -> SerialScanner:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"scanner {self.url}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            if self.on_state:
-                self.on_state(state)
+    def _thread_name(self) -> str:
+        return f"scanner {self.url}"
 
     def _deliver(self, scans: list[str]) -> None:
         for s in scans:
@@ -202,7 +183,7 @@ def _evdev():
     return evdev
 
 
-class HidScanner:
+class HidScanner(DeviceWorker):
     """A USB HID scanner read through evdev with an exclusive grab, in a daemon thread.
 
     The grab keeps its keystrokes away from the desktop and every other widget, so a scan can
@@ -228,33 +209,14 @@ class HidScanner:
         self.evdev = _evdev()  # fail at construction, with the message, not later in the thread
         self.device_path = device_path
         self.on_scan = on_scan
-        self.on_state = on_state
         self.grab = grab
         self.retry = retry
         self.splitter = ScanSplitter(prefix, suffix)
         self.keys = HidKeys()
-        self.state = "starting"
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._init_worker(on_state)
 
-    def start(self) -> HidScanner:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"hid scanner {self.device_path}", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            if self.on_state:
-                self.on_state(state)
+    def _thread_name(self) -> str:
+        return f"hid scanner {self.device_path}"
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -49,6 +49,44 @@ class Projector(Protocol):
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None: ...
 
 
+class ChunkedRebuild:
+    """For a projector whose apply() takes any list of events: rebuild by feeding it chunks.
+
+    The journal feeds rebuild_begin/feed/end from one shared read of the events; rebuild() does
+    the same from an iterable, so memory stays small on millions of events and one code path
+    (apply) derives everything. Subclasses say which events they want in `wants(event)`.
+    """
+
+    tables: tuple[str, ...]
+
+    def wants(self, e: ev.Event) -> bool:
+        return True
+
+    def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.rebuild_begin(conn)
+        chunk: list[ev.Event] = []
+        for e in events:
+            chunk.append(e)
+            if len(chunk) >= 20_000:
+                self.rebuild_feed(conn, chunk)
+                chunk = []
+        self.rebuild_feed(conn, chunk)
+        self.rebuild_end(conn)
+
+    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
+        for t in self.tables:
+            conn.execute(f"DELETE FROM {t}")
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.apply(conn, [e for e in events if self.wants(e)])
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        pass
+
+
 def admitted(conn: sqlite3.Connection, events: Iterable[ev.Event]) -> Iterator[ev.Event]:
     """The events as the other projectors must see them, once the job projector has judged them.
 
