@@ -140,14 +140,14 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
         reasons.extend(_prerequisite_reasons(site, job, route, stage))
     elif kind in (WEIGH_IN, WEIGH_OUT, PHOTO):
         if st.status != IN_PROGRESS and not (kind == PHOTO and st.status == DONE):
-            reasons.append(Reason("state", f"{stage.name} is not in progress ({st.status})", f"start {stage.name} first", False))
+            reasons.append(Reason("state", f"{stage.name} is not in progress ({_said(st.status)})", f"start {stage.name} first", False))
         if kind == WEIGH_OUT and st.weight_in is None and stage.needs("weigh-in"):
             reasons.append(Reason("evidence", f"{stage.name} has no weigh-in yet", "weigh the piece in first"))
         if kind in (WEIGH_IN, WEIGH_OUT) and action.grams is not None and action.grams <= 0:
             reasons.append(Reason("weight", f"a weight of {action.grams} g cannot be recorded", "put the piece on the pan and wait for a stable reading", False))
     elif kind == FINISH:
         if st.status != IN_PROGRESS:
-            reasons.append(Reason("state", f"{stage.name} is not in progress ({st.status})", f"start {stage.name} first", False))
+            reasons.append(Reason("state", f"{stage.name} is not in progress ({_said(st.status)})", f"start {stage.name} first", False))
         else:
             reasons.extend(_evidence_reasons(stage, st, action.checklist))
     elif kind in (VERIFY, REJECT):
@@ -163,7 +163,7 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
             if st.status == VERIFIED:
                 reasons.append(Reason("state", f"{stage.name} is already verified by {_name(site, st.verified_by)}", "nothing to verify", False))
             else:
-                reasons.append(Reason("state", f"{stage.name} is not complete ({st.status})",
+                reasons.append(Reason("state", f"{stage.name} is not complete ({_said(st.status)})",
                                       f"{stage.name} must be finished before it is {'verified' if kind == VERIFY else 'rejected'}", False))
         if person.id in (st.finished_by, st.started_by) and st.status in (DONE, VERIFIED):
             reasons.append(Reason("four-eyes", f"{person.name} did {stage.name}; another person must {kind} it",
@@ -171,6 +171,15 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
         if kind == VERIFY and st.status == DONE:
             reasons.extend(r for r in _evidence_reasons(stage, st, tuple(st.checklist)) if r.code != "checklist")
     return Decision(kind, stage_id, tuple(reasons))
+
+
+# A stage's status as a person says it.
+_SAID = {TODO: "not started", IN_PROGRESS: "in progress", DONE: "done", VERIFIED: "verified",
+         REWORK: "sent back for rework"}
+
+
+def _said(status: str) -> str:
+    return _SAID.get(status, status)
 
 
 def _prerequisite_reasons(site: Site, job: JobState, route: Route, stage: Stage) -> list[Reason]:
@@ -189,10 +198,10 @@ def _prerequisite_reasons(site: Site, job: JobState, route: Route, stage: Stage)
                 out.append(Reason("verification", f"{pre.name} is complete but not verified",
                                   f"a supervisor other than {who} verifies {pre.name}{photo} at the QC station"))
             else:
-                out.append(Reason("prerequisite", f"{pre.name} is not complete and verified ({status})",
+                out.append(Reason("prerequisite", f"{pre.name} is not complete and verified ({_said(status)})",
                                   f"finish {pre.name}{photo}, then a different person with the supervisor role verifies it"))
         elif status not in (DONE, VERIFIED):
-            out.append(Reason("prerequisite", f"{pre.name} is not done yet ({status})", f"finish {pre.name} first"))
+            out.append(Reason("prerequisite", f"{pre.name} is not done yet ({_said(status)})", f"finish {pre.name} first"))
     return out
 
 
