@@ -45,10 +45,16 @@ def _m004_stage_status(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS job_stages_stage_status ON job_stages (stage, status)")
 
 
+def _m005_no_type_index(db: sqlite_utils.Database) -> None:
+    # Nothing reads events by type through an index, and every append paid for keeping it.
+    db.execute("DROP INDEX IF EXISTS idx_events_type_seq")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_journal", _m001_journal),
     ("002_jobs", _m002_jobs),
     ("004_stage_status", _m004_stage_status),
+    ("005_no_type_index", _m005_no_type_index),
 ]
 
 
