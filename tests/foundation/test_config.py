@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from config_helpers import copy_example, edit  # tests/ is on the path (pytest rootdir)
 
 from floorkiosk.domain.config import load_site
 from floorkiosk.errors import ConfigError
@@ -14,18 +15,7 @@ from floorkiosk.paths import example_config_dir
 
 @pytest.fixture
 def cfg(tmp_path):
-    d = tmp_path / "config"
-    shutil.copytree(example_config_dir(), d)
-    return d
-
-
-def edit(path: Path, old: str, new: str) -> int:
-    """Replace the first `old` with `new`; return the 1-based line where the new text starts."""
-    text = path.read_text()
-    assert old in text, old
-    idx = text.index(old)
-    path.write_text(text.replace(old, new, 1))
-    return text[:idx].count("\n") + 1 + new[: len(new) - len(new.lstrip("\n"))].count("\n")
+    return copy_example(tmp_path / "config")
 
 
 def problems(cfg: Path) -> list[str]:
