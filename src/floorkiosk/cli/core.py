@@ -15,6 +15,13 @@ def site_dir(args: argparse.Namespace) -> Path:
     return Path(args.site) if getattr(args, "site", None) else default_site_dir()
 
 
+def open_site(args: argparse.Namespace):
+    """The Shop of the site the command names (--site, $FLOORKIOSK_SITE or ./site)."""
+    from floorkiosk.services import open_shop
+
+    return open_shop(site_dir(args))
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create a new site from a config folder")
     p.add_argument("--config", help="the config folder to start from (default: the example site)")
@@ -105,9 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_job_add(args: argparse.Namespace) -> int:
-    from floorkiosk.services import open_shop
-
-    shop = open_shop(site_dir(args))
+    shop = open_site(args)
     spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
                 spec=args.spec, priority="rush" if args.rush else "normal")
     if args.count < 1:
@@ -124,9 +129,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
 
 
 def cmd_job_show(args: argparse.Namespace) -> int:
-    from floorkiosk.services import open_shop
-
-    shop = open_shop(site_dir(args))
+    shop = open_site(args)
     card = shop.job_card(args.job)
     j = card.job
     units = shop.site.settings.units
@@ -149,9 +152,7 @@ def cmd_job_show(args: argparse.Namespace) -> int:
 
 
 def cmd_job_list(args: argparse.Namespace) -> int:
-    from floorkiosk.services import open_shop
-
-    shop = open_shop(site_dir(args))
+    shop = open_site(args)
     rows = shop.list_jobs(status=None if args.all else "open", stage=args.stage, limit=args.limit)
     for jid, design, route, alloy, due, prio, current, hold, status in rows:
         flags = ("RUSH " if prio == "rush" else "") + ("HOLD " if hold else "") + ("done " if status == "complete" else "")
@@ -166,9 +167,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         except ImportError:
             raise FloorkioskError("this build has no hub support") from None
         return verify_hub_cli(site_dir(args))
-    from floorkiosk.services import open_shop
-
-    shop = open_shop(site_dir(args))
+    shop = open_site(args)
     problems = shop.journal.verify()
     n = shop.journal.count()
     if problems:
@@ -182,9 +181,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_db_rebuild(args: argparse.Namespace) -> int:
     import time
 
-    from floorkiosk.services import open_shop
-
-    shop = open_shop(site_dir(args))
+    shop = open_site(args)
     before = shop.journal.state_digest()
     t0 = time.perf_counter()
     shop.journal.rebuild()

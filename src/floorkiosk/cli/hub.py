@@ -8,13 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from floorkiosk.cli.core import site_dir
 from floorkiosk.errors import FloorkioskError
-
-
-def _site_dir(args: argparse.Namespace) -> Path:
-    from floorkiosk.cli.core import site_dir
-
-    return site_dir(args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _open(args: argparse.Namespace):
     from floorkiosk.services import open_shop
 
-    shop = open_shop(_site_dir(args))
+    shop = open_shop(site_dir(args))
     if not shop.site.settings.hub:
         shop.close()
         raise FloorkioskError("this site has no hub: set hub = \"postgresql://…\" in [site] of site.toml")
@@ -63,7 +58,7 @@ def cmd_hub_init(args: argparse.Namespace) -> int:
     from floorkiosk.domain.config import load_site
     from floorkiosk.store import hub
 
-    d = _site_dir(args)
+    d = site_dir(args)
     site = load_site(d / "config")
     dsn = args.admin or os.environ.get("FLOORKIOSK_HUB_ADMIN") or site.settings.hub
     if not dsn:

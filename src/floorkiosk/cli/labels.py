@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from floorkiosk.cli.core import site_dir
 from floorkiosk.errors import Refused
-from floorkiosk.paths import default_site_dir
 
 _DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card",
                      "parcel": "stone_parcel"}
@@ -16,12 +16,8 @@ _DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_ca
 _OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "person", "command": "command", "stone_parcel": "parcel"}
 
 
-def _site(args: argparse.Namespace) -> Path:
-    return Path(args.site) if getattr(args, "site", None) else default_site_dir()
-
-
 def _site_if_any(args: argparse.Namespace) -> Path | None:
-    site = _site(args)
+    site = site_dir(args)
     return site if (site / "config").is_dir() else None
 
 
@@ -129,7 +125,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     elif sources:
         from floorkiosk.services import open_shop
 
-        shop = open_shop(_site(args))
+        shop = open_shop(site_dir(args))
         try:
             if "job" in sources:
                 records = service.job_records(shop, args.job)
@@ -187,7 +183,7 @@ def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
     from floorkiosk.labels import service
     from floorkiosk.services import open_shop
 
-    shop = open_shop(_site(args))
+    shop = open_shop(site_dir(args))
     try:
         printer = service.bench_printer(shop, args.bench)
     finally:
@@ -218,7 +214,7 @@ def _reprint(args: argparse.Namespace) -> int:
         raise Refused("--reprint is for one job bag: give exactly one --job")
     if not args.by or not args.bench:
         raise Refused("a reprint is recorded: give --by PERSON and --bench BENCH")
-    shop = open_shop(_site(args))
+    shop = open_shop(site_dir(args))
     try:
         printer = _printer(args) if args.printer else None
         result, event = service.reprint_job_bag(shop, args.job[0], person_id=args.by, bench_id=args.bench,
@@ -239,7 +235,7 @@ def _people_or_commands(args: argparse.Namespace, kind: str) -> int:
     if kind == "badge":
         from floorkiosk.services import open_shop
 
-        shop = open_shop(_site(args))
+        shop = open_shop(site_dir(args))
         try:
             records = service.badge_records(shop, args.person)
         finally:

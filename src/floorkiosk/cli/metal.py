@@ -6,7 +6,7 @@ import argparse
 from decimal import Decimal
 from pathlib import Path
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import open_site
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.units import UnitError, canonical_unit, fmt
 from floorkiosk.errors import Refused
@@ -110,16 +110,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reconcile)
 
 
-def _shop(args: argparse.Namespace):
-    from floorkiosk.services import open_shop
-
-    return open_shop(site_dir(args))
-
-
 def cmd_receive(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     lot = metal.receive_lot(shop, args.alloy, args.weight, unit=args.unit, supplier=args.supplier, lot=args.lot,
                             note=args.note, person_id=args.by)
     print(f"{lot}: {args.weight} {args.unit} {args.alloy} received into stock")
@@ -129,7 +123,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 def cmd_issue(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     metal.issue(shop, args.alloy, args.weight, unit=args.unit, bench_id=args.bench, person_id=args.person,
                 lot=args.lot, by=args.by)
     print(f"issued {args.weight} {args.unit} {args.alloy} to {args.person or 'the bench'} at {args.bench}")
@@ -139,7 +133,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_return(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     e = metal.return_metal(shop, args.alloy, args.weight, unit=args.unit, category=args.category, bench_id=args.bench,
                            person_id=args.person, stage=args.stage, to=args.to, job=args.job, by=args.by)
     print(f"returned {args.weight} {args.unit} {args.alloy} {m.CATEGORIES[args.category]} to {args.to}"
@@ -150,7 +144,7 @@ def cmd_return(args: argparse.Namespace) -> int:
 def cmd_refine(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     sid = metal.send_to_refiner(shop, args.alloy, args.weight, unit=args.unit, category=args.category, by=args.by)
     print(f"{sid}: {args.weight} {args.unit} {args.alloy} {args.category} sent to the refiner")
     return 0
@@ -159,7 +153,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
 def cmd_refiner_return(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     metal.refiner_return(shop, args.metal, args.fine_grams, shipment=args.shipment, alloy=args.alloy, grams=args.grams,
                          by=args.by)
     for a in metal.refiner_account(shop):
@@ -171,7 +165,7 @@ def cmd_refiner_return(args: argparse.Namespace) -> int:
 def cmd_tree_build(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     tid = metal.build_tree(shop, args.jobs, person_id=args.by, bench_id=args.bench, method=args.method,
                            wax_grams=args.wax)
     print(f"{tid}: {len(args.jobs)} pieces on the tree")
@@ -181,7 +175,7 @@ def cmd_tree_build(args: argparse.Namespace) -> int:
 def cmd_tree_cast(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     metal.cast_tree(shop, args.tree, metal_in=args.metal_in, tree_grams=args.tree_weight, unit=args.unit,
                     person_id=args.by, bench_id=args.bench)
     print(f"{args.tree} cast: metal in {args.metal_in} {args.unit}")
@@ -191,7 +185,7 @@ def cmd_tree_cast(args: argparse.Namespace) -> int:
 def cmd_tree_cut(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     pieces = {}
     for item in args.piece:
         job, sep, weight = item.partition("=")
@@ -211,7 +205,7 @@ def cmd_tree_list(args: argparse.Namespace) -> int:
     from floorkiosk import metal
     from floorkiosk.domain.kpi import yvr
 
-    shop = _shop(args)
+    shop = open_site(args)
     for t in metal.trees(shop, cut_only=False):
         line = f"{t.id}  {t.status:5}  {t.alloy:6} {t.method:11} {len(t.jobs):3} pieces  in {fmt(m.grams(t.metal_in)):>12}"
         if t.status == "cut":
@@ -225,7 +219,7 @@ def cmd_tree_list(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     from floorkiosk import metal
 
-    shop = _shop(args)
+    shop = open_site(args)
     if args.by == "account":
         rows = [(f"{m.ACCOUNT_WORDS.get(b.acct, b.acct)} {b.bench or ''} {b.person or ''} {b.stage or ''}".strip(),
                  b.alloy, b.gross, b.fine) for b in metal.balances(shop)]
@@ -251,7 +245,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         unit = canonical_unit(args.unit)
     except UnitError as exc:
         raise Refused(str(exc)) from None
-    shop = _shop(args)
+    shop = open_site(args)
     start, end = kpi.parse_period(args.date_from, args.date_to, shop)
     r = metal.reconcile(shop, start, end)
     groups = m.GROUPINGS if args.by == "all" else (args.by,)

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import open_site
 from floorkiosk.errors import Refused
 
 
@@ -75,17 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_check)
 
 
-def _shop(args: argparse.Namespace):
-    from floorkiosk.services import open_shop
-
-    return open_shop(site_dir(args))
-
-
 def cmd_plans(args: argparse.Namespace) -> int:
     from floorkiosk import qc
     from floorkiosk.domain import qc as dq
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         cfg = dq.qc_config(shop.site)
         if args.job:
@@ -121,7 +115,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         bench = args.bench or next((b.id for b in shop.site.benches.values() if b.qc), None)
         if bench is None:
@@ -146,7 +140,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_inspections(args: argparse.Namespace) -> int:
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         where, params = "", []
         if args.job:
@@ -166,7 +160,7 @@ def cmd_inspections(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         jobs = shop.batch_jobs(args.batch)
         s = qc.sample_status(shop, args.batch, args.stage)
@@ -186,7 +180,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_pareto(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         rows = qc.pareto(shop, args.by, args.date_from, args.date_to)
         span = f" {args.date_from or '…'} to {args.date_to or '…'}" if (args.date_from or args.date_to) else ""
@@ -207,7 +201,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 def cmd_issue(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         e = qc.issue_stones(shop, args.job, args.by, args.setter, line=args.line, count=args.count, ct=args.ct,
                             cert=args.cert, bench_id=args.bench)
@@ -220,7 +214,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_move(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         evs = qc.move_stones(shop, args.parcel, args.move, args.count, args.by, ct=args.ct, note=args.note,
                              bench_id=args.bench)
@@ -238,7 +232,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from floorkiosk.domain import qc as dq
     from floorkiosk.domain import stones as ds
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         state = shop.job(args.job)
         tol = dq.qc_config(shop.site).stones.carat_tolerance
@@ -259,7 +253,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from floorkiosk import qc
 
-    shop = _shop(args)
+    shop = open_site(args)
     try:
         if args.flag:
             if not args.by:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import open_site
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,16 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_delay)
 
 
-def _shop(args: argparse.Namespace):
-    from floorkiosk.services import open_shop
-
-    return open_shop(site_dir(args))
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from floorkiosk import kpi, reports
 
-    shop = _shop(args)
+    shop = open_site(args)
     if args.all:
         start, end = kpi.history_range(shop)
     else:
@@ -64,7 +58,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_board(args: argparse.Namespace) -> int:
     from floorkiosk import kpi
 
-    shop = _shop(args)
+    shop = open_site(args)
     b = kpi.board(shop, bench=args.bench, person=args.person, alloy=args.alloy, route=args.route)
     print(f"{b.total} jobs on the floor, {b.late} late, {b.on_hold} on hold"
           + (f" (filtered: {', '.join(f'{k} {v}' for k, v in b.filters.items())})" if b.filters else ""))
@@ -83,7 +77,7 @@ def cmd_board(args: argparse.Namespace) -> int:
 def cmd_delay(args: argparse.Namespace) -> int:
     from floorkiosk import kpi
 
-    shop = _shop(args)
+    shop = open_site(args)
     e = kpi.delay_job(shop, args.job, by=args.by, new_due=args.new_due, reason=args.reason, person_id=args.person)
     print(f"{e.job}: due {e.payload['old_due']} -> {e.payload['new_due']} ({args.by}-initiated)"
           + ("; excluded from CDPA" if args.by == "client" else ""))
