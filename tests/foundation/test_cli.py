@@ -67,3 +67,17 @@ def test_job_add_prints_job_bag_labels(tmp_path):
     out = site / "labels-out" / "casting.zpl"  # the example casting bench prints ZPL to a file
     zpl = out.read_text()
     assert zpl.count("^XA") == 2 and "FK:J:J000001" in zpl and "FK:J:J000002" in zpl
+
+
+def test_output_cut_short_by_a_pipe_is_not_a_traceback(tmp_path):
+    site = tmp_path / "shop"
+    fk(site, "init")
+    fk(site, "job", "add", "--route", "casting-line", "--design", "Stacking ring", "--alloy", "925",
+       "--due", "2026-12-24", "--count", "1500")
+    p = subprocess.Popen([sys.executable, "-m", "floorkiosk", "--site", str(site), "job", "list", "--limit", "1500"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # like `| head -1`
+    err = p.stderr.read().decode()
+    p.wait()
+    assert "Traceback" not in err and "BrokenPipe" not in err
