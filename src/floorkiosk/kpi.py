@@ -102,6 +102,9 @@ def migrations() -> list:
 class FlowProjector(ChunkedRebuild):
     """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal."""
 
+    rebuild_apart = True  # reads only its own tables: a rebuild may fold it in a second process
+    rebuild_types = _RELEVANT  # the events it folds
+
     tables = ("kpi_jobs", "kpi_stages", "kpi_stage_daily")
 
     def __init__(self, site: Site) -> None:
@@ -109,8 +112,9 @@ class FlowProjector(ChunkedRebuild):
         self.settings = metal_mod.metal_settings(site)
         self.needs_verify = frozenset(s.id for s in site.stages.values() if s.verify)
         self.route_stages = {r.id: r.stage_ids for r in site.routes.values()}
-        tz = self.settings.tz
-        self.day_of = lambda ts: m.local_day(ts, tz)
+
+    def day_of(self, ts: str) -> str:
+        return m.local_day(ts, self.settings.tz)
 
     def _flow(self, conn: sqlite3.Connection) -> k.Flow:
         return k.Flow(self.site.routes, self.needs_verify, self.day_of, load=lambda j: _load_jobs(conn, [j]).get(j))

@@ -184,6 +184,9 @@ def _acct(kind: str | None, bench: str, person: str, stage: str) -> m.Account | 
 class MetalProjector(ChunkedRebuild):
     """Keeps the metal ledger tables in step with the journal."""
 
+    rebuild_apart = True  # reads only its own tables: a rebuild may fold it in a second process
+    rebuild_types = _RELEVANT  # the events it folds
+
     tables = ("metal_moves", "metal_daily", "metal_balances", "metal_pieces", "metal_trees", "metal_lots",
               "metal_refiner")
 

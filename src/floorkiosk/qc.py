@@ -93,11 +93,16 @@ class QcProjector:
     tables = ("qc_inspections", "qc_samples", "qc_holds", "qc_runs", "qc_defects", "stone_parcels")
     _TYPES = frozenset({QC_INSPECTED, QC_SAMPLE_DRAWN, QC_BATCH_ESCALATED, STONES_ISSUED, STONES_DISCREPANCY,
                         *MOVE_EVENTS.values(), ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_REJECTED,
-                        ev.JOB_HELD, ev.JOB_RELEASED})
+                        ev.JOB_HELD, ev.JOB_RELEASED, ev.JOB_CREATED})
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self.setting_stage = dq.qc_config(site).stones.setting_stage
+        # During a rebuild the jobs table is written only at the end (one pass feeds every projector):
+        # a defect's design and alloy come from the job.created events seen so far instead.
+        self._created: dict[str, tuple[str, str]] | None = None
+        # ... and who ran each stage last is kept in memory, written once at the end
+        self._runs: dict[tuple[str, str], list] | None = None
 
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
         for e in events:
@@ -113,6 +118,8 @@ class QcProjector:
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         for t in self.tables:
             conn.execute(f"DELETE FROM {t}")
+        self._created = {}
+        self._runs = {}
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         for e in events:
@@ -120,27 +127,50 @@ class QcProjector:
                 self._one(conn, e)
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
-        pass
+        if self._runs:
+            conn.executemany("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?)",
+                             [(job, stage, b, p) for (job, stage), (b, p) in self._runs.items()])
+        self._created = self._runs = None
 
     def _one(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         p, t = e.payload, e.type
-        if t == ev.STAGE_STARTED and p.get("stage"):
-            conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) "
-                         "ON CONFLICT (job, stage) DO UPDATE SET bench = excluded.bench, person = excluded.person",
-                         (e.job, p["stage"], e.bench, e.person))
+        if t == ev.JOB_CREATED:
+            if self._created is not None:
+                self._created[e.job] = (p.get("design", ""), p.get("alloy", ""))
+        elif t == ev.STAGE_STARTED and p.get("stage"):
+            if self._runs is not None:
+                self._runs[(e.job, p["stage"])] = [e.bench, e.person]
+            else:
+                conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) ON CONFLICT"
+                             " (job, stage) DO UPDATE SET bench = excluded.bench, person = excluded.person",
+                             (e.job, p["stage"], e.bench, e.person))
             if p["stage"] == self.setting_stage:
                 # setting is open again (rework): its parcels may still be accounted for
                 conn.execute("UPDATE stone_parcels SET setting_done = 0 WHERE job = ?", (e.job,))
         elif t == ev.STAGE_FINISHED and p.get("stage"):
-            conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) "
-                         "ON CONFLICT (job, stage) DO UPDATE SET person = excluded.person",
-                         (e.job, p["stage"], e.bench, e.person))
+            if self._runs is not None:
+                run = self._runs.get((e.job, p["stage"]))
+                if run is None:
+                    self._runs[(e.job, p["stage"])] = [e.bench, e.person]
+                else:
+                    run[1] = e.person
+            else:
+                conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (job, stage) DO UPDATE SET person = excluded.person",
+                             (e.job, p["stage"], e.bench, e.person))
             if p["stage"] == self.setting_stage:
                 conn.execute("UPDATE stone_parcels SET setting_done = 1 WHERE job = ?", (e.job,))
         elif t == ev.STAGE_REJECTED:
             origin = p.get("redo") or p.get("stage")
-            run = conn.execute("SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?", (e.job, origin)).fetchone()
-            job = conn.execute("SELECT design, alloy FROM jobs WHERE id = ?", (e.job,)).fetchone()
+            if self._runs is not None:
+                run = self._runs.get((e.job, origin))
+            else:
+                run = conn.execute("SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?",
+                                   (e.job, origin)).fetchone()
+            if self._created is not None:
+                job = self._created.get(e.job)
+            else:
+                job = conn.execute("SELECT design, alloy FROM jobs WHERE id = ?", (e.job,)).fetchone()
             conn.execute("INSERT OR REPLACE INTO qc_defects (id, ts, job, defect, stage, origin, origin_bench, origin_person,"
                          " inspector, bench, design, alloy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                          (e.id, e.ts, e.job, (p.get("defect") or "").strip().upper(), p.get("stage"), origin,

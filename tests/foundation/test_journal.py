@@ -1,5 +1,6 @@
 """The journal: durable appends, hash chains that reveal tampering, and rebuilds that reproduce state."""
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -154,3 +155,28 @@ def test_hashed_header_is_exactly_the_canonical_json(fields):
     from floorkiosk.domain.events import _head
 
     assert _head(fields) == json.dumps(list(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_the_hashed_header_is_exactly_what_json_dumps_writes():
+    # Old events are verified against this encoding: a change of encoder must not change one byte.
+    from floorkiosk.domain.events import _head
+
+    points = [*range(0, 0x3000), 0xFEFF, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF, 0xD7FF, 0xE000]
+    for cp in points:
+        s = f"a{chr(cp)}b"
+        fields = (s, "origin", 12, s, None, s, s, "2026-11-21T08:00:00.000Z", "0" * 64)
+        assert _head(fields) == json.dumps(list(fields), ensure_ascii=False, separators=(",", ":")), hex(cp)
+    lone = ("\ud800", "o", 1, "t", None, None, None, "ts", "p")  # orjson refuses it; it still hashes
+    assert _head(lone) == json.dumps(list(lone), ensure_ascii=False, separators=(",", ":"))
+
+
+def test_payloads_are_stored_compact_with_sorted_keys_and_read_back_exactly():
+    from decimal import Decimal
+
+    from floorkiosk.domain.events import dumps, loads
+
+    p = {"b": Decimal("9.810"), "a": [1, 2 ** 70, None, True, 1.5], "é": "ü\n"}
+    text = dumps(p)  # 2**70 is beyond orjson: written by the standard encoder
+    assert text == '{"a":[1,1180591620717411303424,null,true,1.5],"b":"9.810","é":"ü\\n"}'
+    assert loads(text) == {"a": [1, 2 ** 70, None, True, 1.5], "b": "9.810", "é": "ü\n"}
+    assert dumps({"z": 1, "a": {"d": 2, "c": 3}}) == '{"a":{"c":3,"d":2},"z":1}'

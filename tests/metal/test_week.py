@@ -6,6 +6,8 @@ disagreement between two scales). The ledger must find exactly those losses on e
 workshop's metal must add up: received = stock + refiner + delivered + in work + lost.
 """
 
+import gc
+import sys
 from datetime import date
 from decimal import Decimal as D
 
@@ -95,3 +97,26 @@ def test_rebuilt_from_the_journal_it_is_the_same(week):
     shop.journal.rebuild()
     assert shop.journal.state_digest() == before
     assert MONDAY.date() == WEEK[0]
+
+
+def test_rebuilt_with_a_second_process_it_is_the_same(week):
+    shop = week.shop
+    before = shop.journal.state_digest()
+    # the metal ledger and the KPI flow are folded by the helper process and copied in
+    assert {type(p).__name__ for p in shop.journal.projectors if getattr(p, "rebuild_apart", False)} == {
+        "MetalProjector", "FlowProjector"}
+    shop.journal.conn.execute("DELETE FROM metal_moves")  # even with a derived table damaged
+    shop.journal.rebuild(apart=True)
+    assert shop.journal.state_digest() == before
+    assert not list(shop.dir.glob("*.rebuild-*")), "the scratch database was left behind"
+    assert gc.isenabled()
+
+
+def test_a_helper_that_fails_leaves_the_rebuild_to_this_process(week, monkeypatch):
+    shop = week.shop
+    before = shop.journal.state_digest()
+    shop.journal.conn.execute("DELETE FROM kpi_stages")
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the helper cannot start
+    shop.journal.rebuild(apart=True)
+    assert shop.journal.state_digest() == before
+    assert not list(shop.dir.glob("*.rebuild-*"))

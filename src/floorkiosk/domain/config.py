@@ -13,6 +13,7 @@ of them, and nothing starts on a bad config.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -69,8 +70,9 @@ class Route:
     name: str
     steps: tuple[Step, ...]
 
-    @property
+    @functools.cached_property
     def stage_ids(self) -> tuple[str, ...]:
+        # read at every finish and verification of every job: worked out once
         return tuple(s.stage for s in self.steps)
 
     def step(self, stage_id: str) -> Step | None:

@@ -12,10 +12,12 @@ the canonical order is simply the journal order, as before.
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import json
+import os
 import sqlite3
 import threading
+from contextlib import contextmanager, nullcontext
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,17 +33,31 @@ _COLS = "seq, id, origin, origin_seq, type, job, person, bench, ts, payload, pre
 CANON = "hub_seq IS NULL, hub_seq, seq"
 
 
-# Payloads are stored in the canonical form (no surrounding whitespace), so the decoder's raw_decode
-# can skip json.loads' two whitespace scans: a rebuild decodes millions of them.
-_raw_decode = json.JSONDecoder().raw_decode
-
-
 def row_to_event(r: tuple) -> ev.Event:
-    e = ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=_raw_decode(r[9])[0], ts=r[8], id=r[1],
-                 origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11], seq=r[0])
-    # Keep the payload text exactly as stored: that is what the hash covers and what is sent on.
-    object.__setattr__(e, "_pj", r[9])
-    return e
+    """An event from a row of _COLS (whose order is Event.stored's)."""
+    return ev.Event.stored(*r)
+
+
+def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: Iterable[str] | None = None,
+                hashes: bool = True) -> Iterator[list[ev.Event]]:
+    """The journal's events on `conn` in the given order, in lists of `size`; only of `types` if given.
+
+    hashes=False leaves prev_hash and hash empty: deriving tables needs neither, and two strings of 64
+    characters per event less is a tenth of the cost of reading millions of them.
+    """
+    where, params = "", []
+    if types is not None:
+        params = sorted(types)
+        where = f" WHERE type IN ({','.join('?' * len(params))})"
+    cols = _COLS if hashes else _COLS.replace(", prev_hash, hash", ", '', ''")
+    cur = conn.cursor()
+    cur.execute(f"SELECT {cols} FROM events{where} ORDER BY {order}", params)
+    stored = ev.Event.stored
+    while True:
+        rows = cur.fetchmany(size)
+        if not rows:
+            return
+        yield [stored(*r) for r in rows]
 
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
@@ -83,6 +99,35 @@ class AuditProblem:
         return f"event {self.event_id} (origin {self.origin} #{self.origin_seq}, journal seq {self.seq}): {self.what}"
 
 
+# SQLite's page cache, in KiB (negative in the pragma): the default 2 MB is small beside a journal of
+# millions of events and its tables; a rebuild, which touches every page of them, takes more.
+CACHE_KIB = -32_768
+REBUILD_CACHE_KIB = -1_048_576
+
+
+# A batch at least this large is folded with the cycle collector paused (see gc_paused).
+BULK = 500
+# A journal at least this large is rebuilt with a second process folding some projectors (store.apart).
+APART_MIN = 200_000
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while a bulk fold runs.
+
+    A fold allocates millions of small dicts and objects that reference counting frees; none make
+    cycles. Left on, the collector walks every live object again and again (the job states of a
+    whole site during a rebuild), which took more time than decoding the events.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -90,6 +135,7 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA cache_size={CACHE_KIB}")
     return conn
 
 
@@ -197,7 +243,7 @@ class Journal:
         """
         if not events and build is None:
             return []
-        with self.lock:
+        with self.lock, (gc_paused() if events and len(events) >= BULK else nullcontext()):
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -418,53 +464,119 @@ class Journal:
             return self.conn.execute(sql, tuple(params)).fetchall()
 
     # -- rebuilding and auditing -------------------------------------------------------------------
-    def rebuild(self) -> None:
-        """Throw the derived tables away and derive them again from the events."""
-        with self.lock:
+    def rebuild(self, apart: bool | None = None) -> None:
+        """Throw the derived tables away and derive them again from the events.
+
+        `apart`: fold the projectors that may be (``rebuild_apart``) in a second process at the same
+        time (see store.apart); by default where there are APART_MIN events or more and two cores.
+        """
+        with self.lock, gc_paused():
             conn = self.conn
+            conn.execute(f"PRAGMA cache_size = {REBUILD_CACHE_KIB}")
             conn.execute("BEGIN IMMEDIATE")
+            helper = None
             try:
+                # The derived tables are emptied and filled again: their secondary indexes are made
+                # once at the end (one sort each) instead of kept up to date row by row.
+                indexes = self._derived_indexes()
+                for name, _, _ in indexes:
+                    conn.execute(f'DROP INDEX "{name}"')
                 judged = self._judged()
-                # The job projector goes first and alone: the others read the jobs it writes.
-                first, rest = self.projectors[:1], self.projectors[1:]
-                for p in first:
-                    p.rebuild(conn, self._all_events_unlocked())
-                # The others take their events in chunks from one shared read of the journal, where they
-                # can (rebuild_begin/feed/end); reading and parsing millions of events is half the work.
-                feeders = [p for p in rest if hasattr(p, "rebuild_feed")]
-                for p in feeders:
-                    p.rebuild_begin(conn)
-                if feeders:
-                    for chunk in self._chunks_unlocked():
-                        seen = list(admitted(conn, chunk)) if judged else chunk
-                        for p in feeders:
-                            p.rebuild_feed(conn, seen)
-                for p in feeders:
-                    p.rebuild_end(conn)
-                for p in rest:
+                order = self._order_unlocked()
+                feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
+                away = [p for p in feeders[1:] if getattr(p, "rebuild_apart", False)]
+                if apart is None:
+                    apart = (os.cpu_count() or 1) > 1 and self.count_unlocked() >= APART_MIN
+                if apart and away:
+                    from floorkiosk.store.apart import Helper
+
+                    # started inside this transaction: it reads the very events this one reads
+                    helper = Helper(self.path, away, order, conn)
+                    here = [p for p in feeders if p not in away]
+                else:
+                    here = feeders
+                self._feed(conn, here, order, judged)
+                later = {t for p in away for t in p.tables} if helper is not None else set()
+                for _, table, sql in indexes:
+                    if table not in later:
+                        conn.execute(sql)  # while the helper may still be at work
+                if helper is not None:
+                    why = helper.finish(conn) if not (judged and self._conflicts_unlocked()) else "conflicts"
+                    if why is not None:
+                        # On a hub site with conflicts the helper folded events that the job projector
+                        # held back; or it failed. Either way: fold those projectors here.
+                        self._feed(conn, [feeders[0], *away], order, judged, only=away)
+                for i, p in enumerate(self.projectors):
                     if p not in feeders:
                         stream = self._all_events_unlocked()
-                        p.rebuild(conn, admitted(conn, stream) if judged else stream)
+                        p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+                for _, table, sql in indexes:
+                    if table in later:
+                        conn.execute(sql)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            finally:
+                if helper is not None:
+                    helper.close(conn)
+                conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+
+    def _feed(self, conn: sqlite3.Connection, feeders: list, order: str, judged: bool,
+              only: list | None = None) -> None:
+        """One read of the journal feeds every projector that takes its events in chunks.
+
+        Reading and parsing millions of events costs as much as a fold, so it is done once for all.
+        The job projector (the first) takes each chunk first, so on a hub site the conflicts it finds
+        are known before the others see the chunk (see projection.admitted). With `only`, the job
+        projector's tables are done already: the chunks are judged against them, not fed again.
+        """
+        fed = [p for p in feeders if only is None or p in only]
+        for p in fed:
+            p.rebuild_begin(conn)
+        first_judges = judged and feeders and feeders[0] is self.projectors[0]
+        for chunk in read_chunks(conn, order, hashes=False):
+            if first_judges:
+                if only is None:
+                    feeders[0].rebuild_feed(conn, chunk)
+                seen = list(admitted(conn, chunk))
+                for p in fed:
+                    if p is not feeders[0]:
+                        p.rebuild_feed(conn, seen)
+            else:
+                for p in fed:
+                    p.rebuild_feed(conn, chunk)
+        for p in fed:
+            p.rebuild_end(conn)
+
+    def _conflicts_unlocked(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM conflicts LIMIT 1").fetchone() is not None
+
+    def count_unlocked(self) -> int:
+        return self.conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+
+    def _derived_indexes(self) -> list[tuple[str, str, str]]:
+        """(name, table, CREATE statement) of the secondary indexes on the projectors' tables."""
+        tables = sorted({t for p in self.projectors for t in p.tables})
+        if not tables:
+            return []
+        marks = ",".join("?" * len(tables))
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(
+            f"SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
+            " ORDER BY name", tables)]
 
     def _all_events_unlocked(self) -> Iterator[ev.Event]:
         for chunk in self._chunks_unlocked():
             yield from chunk
 
-    def _chunks_unlocked(self, size: int = 20000) -> Iterator[list[ev.Event]]:
-        cur = self.conn.cursor()
+    def _order_unlocked(self) -> str:
         # Without any acknowledged event the canonical order is the journal order: stream it by seq.
         hub = self.conn.execute("SELECT 1 FROM events WHERE hub_seq IS NOT NULL LIMIT 1").fetchone()
-        cur.execute(f"SELECT {_COLS} FROM events ORDER BY {CANON if hub else 'seq'}")
-        while True:
-            rows = cur.fetchmany(size)
-            if not rows:
-                return
-            yield [row_to_event(r) for r in rows]
+        return CANON if hub else "seq"
+
+    def _chunks_unlocked(self, size: int = 20000) -> Iterator[list[ev.Event]]:
+        return read_chunks(self.conn, self._order_unlocked(), size)
 
     def state_digest(self) -> str:
         """A SHA-256 over every derived table's rows in a fixed order: equal digests, equal state."""

@@ -148,7 +148,7 @@ class JobProjector:
 
     def load(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return JobState.from_dict(json.loads(row[0])) if row else None
+        return JobState.from_dict(ev.loads(row[0])) if row else None
 
     def _judge(self, person_id: str | None) -> Person:
         # Everyone may do everything here: only the order-dependent reasons are judged again.
@@ -276,7 +276,7 @@ class JobProjector:
                    "complete" if s.complete else "open", 1 if s.hold else 0, s.hold.reason if s.hold else None,
                    s.holder, s.bench, current, float(s.last_weight) if s.last_weight else None,
                    s.created_at, s.updated_at, s.completed_at,
-                   json.dumps(s.to_dict(), separators=(",", ":"), ensure_ascii=False, sort_keys=True))
+                   ev.dumps(s.to_dict()))
         return job_row, self.stage_rows(s)
 
     def stage_rows(self, s: JobState) -> list[tuple]:
@@ -310,24 +310,37 @@ class JobProjector:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.rebuild_begin(conn)
+        self.rebuild_feed(conn, events)
+        self.rebuild_end(conn)
+
+    # A rebuild keeps every job's state in memory and writes the tables once, at the end.
+    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         for t in self.tables:
             conn.execute(f"DELETE FROM {t}")
-        states: dict[str, JobState] = {}
-        out = _Out(conn)
+        self._states: dict[str, JobState] = {}
+        self._out = _Out(conn)
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        states, out, step = self._states, self._out, self._step
         for e in events:
-            if e.type == ev.BATCH_CREATED and e.job is None:
-                self._batch(conn, e)
+            job = e.job
+            if not job:
+                if job is None and e.type == ev.BATCH_CREATED:
+                    self._batch(conn, e)
                 continue
-            if not e.job:
-                continue
-            s = self._step(conn, states.get(e.job), e, out)
+            s = step(conn, states.get(job), e, out)
             if s is not None:
-                states[e.job] = s
+                states[job] = s
+        out.flush()
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
         job_rows, stage_rows = [], []
-        for s in states.values():
+        for s in self._states.values():
             j, st = self.rows(s)
             job_rows.append(j)
             stage_rows.extend(st)
         conn.executemany(self._JOB_SQL, job_rows)
         conn.executemany(self._STAGE_SQL, stage_rows)
-        out.flush()
+        self._out.flush()
+        del self._states, self._out
