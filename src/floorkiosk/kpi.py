@@ -10,6 +10,7 @@ row per job, so both stay fast on years of history. Formulas are in ``floorkiosk
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -104,6 +105,7 @@ class FlowProjector(ChunkedRebuild):
 
     rebuild_apart = True  # reads only its own tables: a rebuild may fold it in a second process
     rebuild_types = _RELEVANT  # the events it folds
+    rebuild_weight = 10  # its share of a rebuild's work, measured (see Journal.rebuild)
 
     tables = ("kpi_jobs", "kpi_stages", "kpi_stage_daily")
 
@@ -139,6 +141,23 @@ class FlowProjector(ChunkedRebuild):
 
     def wants(self, e: ev.Event) -> bool:
         return e.type in _RELEVANT and bool(e.job)
+
+    # -- rebuilding: one flow in memory for every chunk, written once at the end --
+    def rebuild_begin(self, conn: sqlite3.Connection) -> None:
+        super().rebuild_begin(conn)
+        self._rebuilding: k.Flow | None = k.Flow(self.site.routes, self.needs_verify, self.day_of)
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        assert self._rebuilding is not None
+        handle = self._rebuilding.handle
+        for e in events:
+            if e.type in _RELEVANT and e.job:
+                handle(e)
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        assert self._rebuilding is not None
+        flow, self._rebuilding = self._rebuilding, None
+        self._write(conn, flow)
 
     def _write(self, conn: sqlite3.Connection, flow: k.Flow) -> None:
         jrows, srows = [], []

@@ -95,6 +95,12 @@ class QcProjector:
                         *MOVE_EVENTS.values(), ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_REJECTED,
                         ev.JOB_HELD, ev.JOB_RELEASED, ev.JOB_CREATED})
 
+    # in a rebuild it reads only its own tables (design and alloy from job.created, see below), so a
+    # rebuild may fold it in a second process
+    rebuild_apart = True
+    rebuild_types = _TYPES
+    rebuild_weight = 2  # its share of a rebuild's work, measured (see Journal.rebuild)
+
     def __init__(self, site: Site) -> None:
         self.site = site
         self.setting_stage = dq.qc_config(site).stones.setting_stage

@@ -75,11 +75,17 @@ class Route:
         # read at every finish and verification of every job: worked out once
         return tuple(s.stage for s in self.steps)
 
+    @functools.cached_property
+    def _by_stage(self) -> dict[str, Step]:
+        return {s.stage: s for s in self.steps}
+
     def step(self, stage_id: str) -> Step | None:
-        for s in self.steps:
-            if s.stage == stage_id:
-                return s
-        return None
+        return self._by_stage.get(stage_id)
+
+    @functools.cached_property
+    def last_first(self) -> tuple[str, ...]:
+        """The stage ids from the last: asking whether all are closed, an open one is met soonest."""
+        return self.stage_ids[::-1]
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -468,40 +469,37 @@ def _internal(g: str, a: Account, c: Account | None) -> bool:
     return a.kind in HOLDERS and c.kind in HOLDERS and getattr(a, g) == getattr(c, g)
 
 
+@lru_cache(maxsize=65536)
+def _crossing(a: Account, c: Account) -> tuple[bool, ...]:
+    """For each grouping, whether a move between these accounts crosses its lines (either way round)."""
+    return tuple(not _internal(g, a, c) for g in GROUPINGS)
+
+
+_BACK = (STOCK, REFINER)
+
+
 def postings(m: Move) -> list[tuple[tuple, list[int]]]:
     """The daily-sum deltas of one move: [((day, alloy, kind, bench, person, stage), sums), …]."""
-    out = []
-    src_key = (m.day, m.alloy, m.src.kind, m.src.bench, m.src.person, m.src.stage)
-    v = [0] * len(DAILY_SUMS)
-    v[1] = m.ug
-    v[2] = m.book
-    if m.dst is not None and m.dst.kind in (STOCK, REFINER) and m.src.kind in IN_WORKSHOP:
-        v[3] = m.ug
-    elif m.dst is not None:
-        for i, g in enumerate(GROUPINGS):
-            if not _internal(g, m.src, m.dst):
-                v[8 + i] = m.ug
-    out.append((src_key, v))
-    if m.dst is not None:
-        w = [0] * len(DAILY_SUMS)
-        w[0] = m.ug
-        for i, g in enumerate(GROUPINGS):
-            if not _internal(g, m.dst, m.src):
-                w[4 + i] = m.ug
-        out.append(((m.day, m.alloy, m.dst.kind, m.dst.bench, m.dst.person, m.dst.stage), w))
-    return out
+    src, dst, ug = m.src, m.dst, m.ug
+    # columns as DAILY_SUMS: in, out, book, returned, in_x_<grouping> x4, fin_x_<grouping> x4
+    v = [0, ug, m.book, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    if dst is None:
+        return [((m.day, m.alloy, *src), v)]
+    x = _crossing(src, dst)
+    if dst.kind in _BACK and src.kind in IN_WORKSHOP:
+        v[3] = ug
+    else:
+        v[8:12] = [ug if c else 0 for c in x]
+    w = [ug, 0, 0, 0, *[ug if c else 0 for c in x], 0, 0, 0, 0]
+    return [((m.day, m.alloy, *src), v), ((m.day, m.alloy, *dst), w)]
 
 
 def add_postings(acc: dict[tuple, list[int]], moves: Iterable[Move]) -> dict[tuple, list[int]]:
+    get = acc.get
     for m in moves:
         for key, v in postings(m):
-            cur = acc.get(key)
-            if cur is None:
-                acc[key] = list(v)
-            else:
-                for i, x in enumerate(v):
-                    if x:
-                        cur[i] += x
+            cur = get(key)
+            acc[key] = v if cur is None else [a + b for a, b in zip(cur, v)]
     return acc
 
 

@@ -91,6 +91,13 @@ class JobState:
         d["hold"] = dict(self.hold.__dict__) if self.hold else None
         return d
 
+    def to_json(self) -> str:
+        """The state as stored in the jobs table: what to_dict gives, serialised, without copying it first."""
+        d = dict(self.__dict__)
+        d["stages"] = {k: st.__dict__ for k, st in self.stages.items()}
+        d["hold"] = self.hold.__dict__ if self.hold else None
+        return ev.dumps(d)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "JobState":
         d = dict(d)
@@ -191,21 +198,24 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
         job.reprints += 1
     elif t == ev.BATCH_CREATED:
         job.batch = p.get("batch")
-    if t in (ev.STAGE_FINISHED, ev.STAGE_VERIFIED) and routes and job.route in routes and needs_verify is not None:
-        route = routes[job.route]
-        if all(_stage_closed(job.stages.get(s), needs_verify.get(s, False)) for s in route.stage_ids):
-            job.completed_at = e.ts
+    if (t == ev.STAGE_FINISHED or t == ev.STAGE_VERIFIED) and routes and needs_verify is not None:
+        route = routes.get(job.route)
+        if route is not None:
+            stages = job.stages
+            for s in route.last_first:
+                st = stages.get(s)
+                if st is None or (st.status != VERIFIED if needs_verify.get(s, False) else st.status not in _COMPLETE):
+                    break
+            else:
+                job.completed_at = e.ts
     return job
+
+
+_COMPLETE = (DONE, VERIFIED)
 
 
 def ev_hold(e: ev.Event) -> Hold:
     return Hold(reason=e.payload.get("reason", ""), by=e.person, at=e.ts, auto=bool(e.payload.get("auto")))
-
-
-def _stage_closed(st: StageState | None, needs_verify: bool) -> bool:
-    if st is None:
-        return False
-    return st.status == VERIFIED if needs_verify else st.complete
 
 
 def to_decimal(grams: str | None) -> Decimal | None:

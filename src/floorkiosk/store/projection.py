@@ -130,6 +130,7 @@ class _Out:
 
 class JobProjector:
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
+    rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
 
     def __init__(self, site: Site) -> None:
         self.site = site
@@ -276,7 +277,7 @@ class JobProjector:
                    "complete" if s.complete else "open", 1 if s.hold else 0, s.hold.reason if s.hold else None,
                    s.holder, s.bench, current, float(s.last_weight) if s.last_weight else None,
                    s.created_at, s.updated_at, s.completed_at,
-                   ev.dumps(s.to_dict()))
+                   s.to_json())
         return job_row, self.stage_rows(s)
 
     def stage_rows(self, s: JobState) -> list[tuple]:
