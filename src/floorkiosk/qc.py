@@ -107,13 +107,20 @@ class QcProjector:
         # During a rebuild the jobs table is written only at the end (one pass feeds every projector):
         # a defect's design and alloy come from the job.created events seen so far instead.
         self._created: dict[str, tuple[str, str]] | None = None
-        # ... and who ran each stage last is kept in memory, written once at the end
-        self._runs: dict[tuple[str, str], list] | None = None
+        # Who ran each stage last: gathered in memory while a batch (or a rebuild) is folded and written
+        # once at its end. (job, stage) -> [bench, person, whole]; whole: started in this batch, so
+        # the row is written whole; else only its person (a finish) is.
+        self._runs: dict[tuple[str, str], list] = {}
 
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
-        for e in events:
-            if e.type in self._TYPES:
-                self._one(conn, e)
+        self._runs, self._created = {}, None  # nothing left over from a batch or a rebuild that failed
+        try:
+            for e in events:
+                if e.type in self._TYPES:
+                    self._one(conn, e)
+            self._write_runs(conn)
+        finally:
+            self._runs = {}
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.rebuild_begin(conn)
@@ -133,10 +140,30 @@ class QcProjector:
                 self._one(conn, e)
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
-        if self._runs:
-            conn.executemany("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?)",
-                             [(job, stage, b, p) for (job, stage), (b, p) in self._runs.items()])
-        self._created = self._runs = None
+        self._write_runs(conn)
+        self._created = None
+
+    def _write_runs(self, conn: sqlite3.Connection) -> None:
+        runs, self._runs = self._runs, {}
+        whole = [(job, stage, b, p) for (job, stage), (b, p, w) in runs.items() if w]
+        finished = [(job, stage, b, p) for (job, stage), (b, p, w) in runs.items() if not w]
+        if whole:
+            conn.executemany("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) ON CONFLICT"
+                             " (job, stage) DO UPDATE SET bench = excluded.bench, person = excluded.person", whole)
+        if finished:
+            conn.executemany("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) ON CONFLICT"
+                             " (job, stage) DO UPDATE SET person = excluded.person", finished)
+
+    def _run_of(self, conn: sqlite3.Connection, job: str, stage: str | None) -> tuple | None:
+        """(bench, person) of the stage's last run, as it stands at this point of the batch."""
+        r = self._runs.get((job, stage))
+        if r is not None and (r[2] or self._created is not None):
+            return r[0], r[1]
+        row = None if self._created is not None else conn.execute(
+            "SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?", (job, stage)).fetchone()
+        if r is not None:  # finished in this batch, started before it: the bench it was started at stands
+            return (row[0] if row else r[0]), r[1]
+        return row
 
     def _one(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         p, t = e.payload, e.type
@@ -144,35 +171,21 @@ class QcProjector:
             if self._created is not None:
                 self._created[e.job] = (p.get("design", ""), p.get("alloy", ""))
         elif t == ev.STAGE_STARTED and p.get("stage"):
-            if self._runs is not None:
-                self._runs[(e.job, p["stage"])] = [e.bench, e.person]
-            else:
-                conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) ON CONFLICT"
-                             " (job, stage) DO UPDATE SET bench = excluded.bench, person = excluded.person",
-                             (e.job, p["stage"], e.bench, e.person))
+            self._runs[(e.job, p["stage"])] = [e.bench, e.person, True]
             if p["stage"] == self.setting_stage:
                 # setting is open again (rework): its parcels may still be accounted for
                 conn.execute("UPDATE stone_parcels SET setting_done = 0 WHERE job = ?", (e.job,))
         elif t == ev.STAGE_FINISHED and p.get("stage"):
-            if self._runs is not None:
-                run = self._runs.get((e.job, p["stage"]))
-                if run is None:
-                    self._runs[(e.job, p["stage"])] = [e.bench, e.person]
-                else:
-                    run[1] = e.person
+            run = self._runs.get((e.job, p["stage"]))
+            if run is None:
+                self._runs[(e.job, p["stage"])] = [e.bench, e.person, False]
             else:
-                conn.execute("INSERT INTO qc_runs (job, stage, bench, person) VALUES (?, ?, ?, ?) "
-                             "ON CONFLICT (job, stage) DO UPDATE SET person = excluded.person",
-                             (e.job, p["stage"], e.bench, e.person))
+                run[1] = e.person
             if p["stage"] == self.setting_stage:
                 conn.execute("UPDATE stone_parcels SET setting_done = 1 WHERE job = ?", (e.job,))
         elif t == ev.STAGE_REJECTED:
             origin = p.get("redo") or p.get("stage")
-            if self._runs is not None:
-                run = self._runs.get((e.job, origin))
-            else:
-                run = conn.execute("SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?",
-                                   (e.job, origin)).fetchone()
+            run = self._run_of(conn, e.job, origin)
             if self._created is not None:
                 job = self._created.get(e.job)
             else:

@@ -177,7 +177,7 @@ class Shop:
             projectors.extend(mod.projectors(site))
             migrations.extend(mod.migrations())
         projectors.extend(extra_projectors or [])
-        self.journal = Journal(self.dir / "journal.db", origin, projectors, migrations)
+        self.journal = Journal(self.dir / "journal.db", origin, projectors, migrations, hub=bool(site.settings.hub))
         self.photos_dir = self.dir / "photos"
 
     def close(self) -> None:

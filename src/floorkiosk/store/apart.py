@@ -108,12 +108,12 @@ def main() -> int:
     gc.disable()  # see journal.gc_paused
     job = pickle.load(sys.stdin.buffer)
     src = sqlite3.connect(f"file:{job['journal']}?mode=ro", uri=True)
-    src.execute("PRAGMA cache_size=-262144")
+    src.execute("PRAGMA cache_size=-16384")  # read once, front to back
     out = sqlite3.connect(job["scratch"], isolation_level=None)
     # scratch: nothing here needs to survive a crash, the journal is untouched until the copy
     out.execute("PRAGMA journal_mode=OFF")
     out.execute("PRAGMA synchronous=OFF")
-    out.execute("PRAGMA cache_size=-524288")
+    out.execute("PRAGMA cache_size=-262144")
     for sql in job["schema"]:
         out.execute(sql)
     projectors = job["projectors"]

@@ -102,7 +102,7 @@ class AuditProblem:
 # SQLite's page cache, in KiB (negative in the pragma): the default 2 MB is small beside a journal of
 # millions of events and its tables; a rebuild, which touches every page of them, takes more.
 CACHE_KIB = -32_768
-REBUILD_CACHE_KIB = -1_048_576
+REBUILD_CACHE_KIB = -524_288
 
 
 # A batch at least this large is folded with the cycle collector paused (see gc_paused).
@@ -199,7 +199,8 @@ class Journal:
     """Append-only events plus derived tables, in one SQLite file."""
 
     def __init__(self, path: str | Path, origin: str, projectors: Iterable[Projector] = (),
-                 migrations: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = ()) -> None:
+                 migrations: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = (),
+                 hub: bool = True) -> None:
         self.path = Path(path)
         self.origin = origin
         self.conn = connect(self.path)
@@ -209,6 +210,14 @@ class Journal:
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         with self.lock:
             migrate(self.db, [*JOURNAL_MIGRATIONS, *migrations])
+            # The index of events not yet acknowledged by the hub is of use only where there is a hub:
+            # elsewhere every event stays unacknowledged, and each append paid for one more index entry.
+            # It is made when a site is first opened with a hub, and dropped when opened without one.
+            if hub:
+                self.conn.execute("CREATE INDEX IF NOT EXISTS events_pending ON events(origin, origin_seq)"
+                                  " WHERE hub_seq IS NULL")
+            else:
+                self.conn.execute("DROP INDEX IF EXISTS events_pending")
         self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
         self._checkpointer = _Checkpointer(self.path)
         self._checkpointer.start()
