@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import floorkiosk
 from floorkiosk.store.journal import read_chunks
@@ -107,7 +108,7 @@ def main() -> int:
 
     gc.disable()  # see journal.gc_paused
     job = pickle.load(sys.stdin.buffer)
-    src = sqlite3.connect(f"file:{job['journal']}?mode=ro", uri=True)
+    src = sqlite3.connect(f"file:{quote(job['journal'])}?mode=ro", uri=True)
     src.execute("PRAGMA cache_size=-16384")  # read once, front to back
     out = sqlite3.connect(job["scratch"], isolation_level=None)
     # scratch: nothing here needs to survive a crash, the journal is untouched until the copy
