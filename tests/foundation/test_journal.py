@@ -180,3 +180,15 @@ def test_payloads_are_stored_compact_with_sorted_keys_and_read_back_exactly():
     assert text == '{"a":[1,1180591620717411303424,null,true,1.5],"b":"9.810","é":"ü\\n"}'
     assert loads(text) == {"a": [1, 2 ** 70, None, True, 1.5], "b": "9.810", "é": "ü\n"}
     assert dumps({"z": 1, "a": {"d": 2, "c": 3}}) == '{"a":{"c":3,"d":2},"z":1}'
+
+
+def test_event_ids_are_uuid7_and_grow_with_time():
+    import time
+    import uuid
+
+    first = ev.new_id()
+    time.sleep(0.002)
+    later = [ev.new_id() for _ in range(1000)]
+    assert len(set(later)) == 1000
+    assert all(len(i) == 32 and uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in later)
+    assert all(first < i for i in later)  # a later millisecond sorts after

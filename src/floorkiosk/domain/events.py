@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from json.encoder import encode_basestring as _encode_str  # the C encoder json.dumps uses
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -35,7 +36,17 @@ def now_iso() -> str:
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A new event id: a UUID of version 7 (RFC 9562), as 32 hex digits.
+
+    Its first 48 bits are the time in milliseconds, so new ids sort after older ones: the journal's
+    unique index of ids grows at its end instead of at a random place for every event, which made a
+    bulk append touch (and write back) a page of that index for nearly every event.
+    """
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")  # 74 random bits are used
+    value = ((ms & 0xFFFF_FFFF_FFFF) << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 \
+        | (0b10 << 62) | (rand & 0x3FFF_FFFF_FFFF_FFFF)
+    return f"{value:032x}"
 
 
 @dataclass(frozen=True)
