@@ -623,7 +623,7 @@ class Shop:
             where.append("j.status = ?")
             params.append(status)
         if stage:
-            where.append("j.id IN (SELECT job FROM job_stages WHERE stage = ? AND status != 'todo')")
+            where.append("EXISTS (SELECT 1 FROM job_stages s WHERE s.job = j.id AND s.stage = ? AND s.status != 'todo')")
             params.append(stage)
         sql = ("SELECT j.id, j.design, j.route, j.alloy, j.due, j.priority, j.current, j.on_hold, j.status FROM jobs j"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY j.due, j.id LIMIT ?")
