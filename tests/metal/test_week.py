@@ -121,3 +121,24 @@ def test_a_helper_that_fails_leaves_the_rebuild_to_this_process(week, monkeypatc
     shop.journal.rebuild(apart=True)
     assert shop.journal.state_digest() == before
     assert not list(shop.dir.glob("*.rebuild-*"))
+
+
+def test_a_helper_that_cannot_start_or_hangs_leaves_the_rebuild_to_this_process(week, monkeypatch, tmp_path):
+    from floorkiosk.store import journal
+
+    shop = week.shop
+    before = shop.journal.state_digest()
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    shop.journal.conn.execute("DELETE FROM qc_runs")
+    shop.journal.rebuild(apart=True)
+    assert shop.journal.state_digest() == before
+
+    stuck = tmp_path / "stuck"
+    stuck.write_text("#!/bin/sh\nsleep 60\n")
+    stuck.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(stuck))
+    monkeypatch.setattr(journal, "HELPER_PATIENCE", 0.5)
+    shop.journal.conn.execute("DELETE FROM kpi_jobs")
+    shop.journal.rebuild(apart=True)
+    assert shop.journal.state_digest() == before
+    assert not list(shop.dir.glob("*.rebuild-*"))

@@ -52,9 +52,13 @@ class Helper:
         # the helper must import this very package, installed or from a source checkout
         src = str(Path(floorkiosk.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "floorkiosk.store.apart"], stdin=subprocess.PIPE,
-                                         stdout=subprocess.DEVNULL, stderr=log, env=env)
+        try:
+            with open(self.log, "wb") as log:
+                self.proc = subprocess.Popen([sys.executable, "-m", "floorkiosk.store.apart"],
+                                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log, env=env)
+        except OSError:
+            self._remove()
+            raise
         try:
             assert self.proc.stdin is not None
             self.proc.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
@@ -62,12 +66,18 @@ class Helper:
         except OSError:
             pass  # it died at once: finish() reports it
 
-    def finish(self, conn: sqlite3.Connection) -> str | None:
-        """Wait for the helper and copy its tables in on `conn` (inside the caller's transaction).
+    def finish(self, conn: sqlite3.Connection, timeout: float | None = None) -> str | None:
+        """Wait for the helper (at most `timeout` s) and copy its tables in on `conn`, inside the
+        caller's transaction.
 
         Returns None when done, or why it could not be (the caller then folds these projectors itself).
         """
-        rc = self.proc.wait()
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return f"the rebuild helper took more than {timeout:.0f} s and was stopped"
         if rc != 0:
             try:
                 tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]

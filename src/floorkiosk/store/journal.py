@@ -17,6 +17,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -109,6 +110,8 @@ REBUILD_CACHE_KIB = -524_288
 BULK = 500
 # A journal at least this large is rebuilt with a second process folding some projectors (store.apart).
 APART_MIN = 200_000
+# How long, at least, a rebuild waits for that process once its own share is done (seconds).
+HELPER_PATIENCE = 120.0
 
 
 def _helper_share(feeders: list) -> list:
@@ -522,17 +525,21 @@ class Journal:
                     from floorkiosk.store.apart import Helper
 
                     # started inside this transaction: it reads the very events this one reads
-                    helper = Helper(self.path, away, order, conn)
-                    here = [p for p in feeders if p not in away]
-                else:
-                    here = feeders
+                    try:
+                        helper = Helper(self.path, away, order, conn)
+                    except OSError:
+                        helper = None  # no interpreter to start (an embedded one): all of it here
+                here = [p for p in feeders if helper is None or p not in away]
+                started = time.monotonic()
                 self._feed(conn, here, order, judged)
                 later = {t for p in away for t in p.tables} if helper is not None else set()
                 for _, table, sql in indexes:
                     if table not in later:
                         conn.execute(sql)  # while the helper may still be at work
                 if helper is not None:
-                    why = helper.finish(conn) if not (judged and self._conflicts_unlocked()) else "conflicts"
+                    # It does less than this process: if it takes far longer, it is stuck.
+                    patience = max(HELPER_PATIENCE, 2 * (time.monotonic() - started))
+                    why = "conflicts" if judged and self._conflicts_unlocked() else helper.finish(conn, patience)
                     if why is not None:
                         # On a hub site with conflicts the helper folded events that the job projector
                         # held back; or it failed. Either way: fold those projectors here.
