@@ -1,8 +1,8 @@
 """Rebuilding some derived tables in a second process, beside the journal's own rebuild.
 
 A full rebuild folds millions of events through several projectors, each in pure Python, so one
-core does all of it. Projectors that read only their own tables (the metal ledger, the KPI flow)
-can be folded by a helper process while this one folds the job tables: the helper reads the same
+core does all of it. Projectors that read only their own tables (QC, the metal ledger, the KPI
+flow) can be folded by a helper process while this one folds the others: the helper reads the same
 events from the journal (the rebuilding connection holds the write lock, so nothing can be
 appended between the two reads), writes its tables into a scratch database beside the journal,
 and the rebuilding transaction copies them in with one INSERT … SELECT per table. Nothing is

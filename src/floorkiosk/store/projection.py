@@ -40,6 +40,11 @@ class Projector(Protocol):
     from ``events_of(job)`` (the job's events in canonical order). The journal calls it when events
     pulled from the hub land before events already applied here; projectors without it get the
     pulled events through ``apply`` in the order they arrive.
+
+    For a full rebuild a projector may take its events in chunks (``rebuild_begin/feed/end``), and
+    say ``rebuild_apart = True`` when, rebuilding, it reads only its own tables: a large journal's
+    rebuild may then fold it in a helper process (store.apart), with ``rebuild_types`` (the event
+    types it folds) and ``rebuild_weight`` (its measured share of the work) to choose which.
     """
 
     tables: tuple[str, ...]
