@@ -74,7 +74,8 @@ def replay_from_hub(pg_hub: Hub, dest: Path) -> tuple[str, str, int]:
         s.sync_once()
         s.close()
         pulled = shop.journal.state_digest()
-        shop.journal.rebuild()
+        # in the hub's order, through the helper process too (it folds there unless a conflict is open)
+        shop.journal.rebuild(apart=True)
         return pulled, shop.journal.state_digest(), shop.journal.count()
     finally:
         shop.close()
