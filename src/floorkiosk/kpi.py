@@ -139,9 +139,6 @@ class FlowProjector(ChunkedRebuild):
             flow.handle(e)
         self._write(conn, flow)
 
-    def wants(self, e: ev.Event) -> bool:
-        return e.type in _RELEVANT and bool(e.job)
-
     # -- rebuilding: one flow in memory for every chunk, written once at the end --
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)

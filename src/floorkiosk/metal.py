@@ -236,9 +236,6 @@ class MetalProjector(ChunkedRebuild):
             moves.extend(ledger.handle(e))
         self._write(conn, ledger, moves)
 
-    def wants(self, e: ev.Event) -> bool:
-        return e.type in _RELEVANT
-
     # -- rebuilding: one ledger in memory for every chunk, nothing read back from the tables --
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)

@@ -31,6 +31,7 @@ from floorkiosk.domain.config import Site
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
+from floorkiosk.store.projection import ChunkedRebuild
 
 QC_INSPECTED = "qc.inspected"
 QC_SAMPLE_DRAWN = "qc.sample_drawn"
@@ -87,7 +88,7 @@ def projectors(site: Site) -> list:
     return [QcProjector(site)]
 
 
-class QcProjector:
+class QcProjector(ChunkedRebuild):
     """Keeps the inspection, sample, defect and stone parcel tables in step with the journal."""
 
     tables = ("qc_inspections", "qc_samples", "qc_holds", "qc_runs", "qc_defects", "stone_parcels")
@@ -122,15 +123,9 @@ class QcProjector:
         finally:
             self._runs = {}
 
-    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.rebuild_begin(conn)
-        self.rebuild_feed(conn, events)
-        self.rebuild_end(conn)
-
     # the journal feeds a rebuild in chunks from one shared read of the events
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
-        for t in self.tables:
-            conn.execute(f"DELETE FROM {t}")
+        super().rebuild_begin(conn)
         self._created = {}
         self._runs = {}
 

@@ -376,12 +376,8 @@ def push(conn: psycopg.Connection, origin: str, events: list[ev.Event], schema: 
 
 
 def _row_event(r: tuple) -> ev.Event:
-    import json
-
-    e = ev.Event(type=r[4], job=r[5], person=r[6], bench=r[7], payload=json.loads(r[9]), ts=r[8], id=r[1],
-                 origin=r[2], origin_seq=r[3], prev_hash=r[10], hash=r[11])
-    object.__setattr__(e, "_pj", r[9])  # the payload text exactly as hashed and stored
-    return e
+    # r[0] is the hub_seq, not this journal's seq: the event is not numbered here yet
+    return ev.Event.stored(None, *r[1:])
 
 
 def pull(conn: psycopg.Connection, after: int, limit: int = 5000) -> list[tuple[int, ev.Event]]:

@@ -520,7 +520,7 @@ class Journal:
                 feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
                 away = _helper_share(feeders)
                 if apart is None:
-                    apart = (os.cpu_count() or 1) > 1 and self.count_unlocked() >= APART_MIN
+                    apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
                 if apart and away:
                     from floorkiosk.store.apart import Helper
 
@@ -591,7 +591,7 @@ class Journal:
     def _conflicts_unlocked(self) -> bool:
         return self.conn.execute("SELECT 1 FROM conflicts LIMIT 1").fetchone() is not None
 
-    def count_unlocked(self) -> int:
+    def _count_unlocked(self) -> int:
         return self.conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
 
     def _derived_indexes(self) -> list[tuple[str, str, str]]:

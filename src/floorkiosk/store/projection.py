@@ -55,20 +55,14 @@ class Projector(Protocol):
 
 
 class ChunkedRebuild:
-    """For a projector whose apply() takes any list of events: rebuild by feeding it chunks.
+    """A projector rebuilt in chunks: rebuild_begin, then rebuild_feed for each chunk, then rebuild_end.
 
-    The journal feeds rebuild_begin/feed/end from one shared read of the events; rebuild() does
-    the same from an iterable, so memory stays small on millions of events and one code path
-    (apply) derives everything. Subclasses say which events they want in `wants(event)`.
+    The journal feeds these from one shared read of the events for every projector; rebuild() does
+    the same from any iterable, so memory stays small on millions of events. rebuild_begin empties
+    the projector's tables; subclasses extend it and say what a chunk does and what the end writes.
     """
 
     tables: tuple[str, ...]
-
-    def wants(self, e: ev.Event) -> bool:
-        return True
-
-    def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:  # pragma: no cover
-        raise NotImplementedError
 
     def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.rebuild_begin(conn)
@@ -85,11 +79,11 @@ class ChunkedRebuild:
         for t in self.tables:
             conn.execute(f"DELETE FROM {t}")
 
-    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.apply(conn, [e for e in events if self.wants(e)])
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:  # pragma: no cover
+        raise NotImplementedError
 
-    def rebuild_end(self, conn: sqlite3.Connection) -> None:
-        pass
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:  # pragma: no cover
+        raise NotImplementedError
 
 
 def admitted(conn: sqlite3.Connection, events: Iterable[ev.Event]) -> Iterator[ev.Event]:
@@ -133,7 +127,7 @@ class _Out:
             self.photos = []
 
 
-class JobProjector:
+class JobProjector(ChunkedRebuild):
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
 
@@ -315,15 +309,9 @@ class JobProjector:
         if stage_rows:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
-    def rebuild(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.rebuild_begin(conn)
-        self.rebuild_feed(conn, events)
-        self.rebuild_end(conn)
-
     # A rebuild keeps every job's state in memory and writes the tables once, at the end.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
-        for t in self.tables:
-            conn.execute(f"DELETE FROM {t}")
+        super().rebuild_begin(conn)
         self._states: dict[str, JobState] = {}
         self._out = _Out(conn)
 
