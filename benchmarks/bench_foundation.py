@@ -30,9 +30,10 @@ from common import machine, ms, pct, summary  # noqa: E402
 import gen_site  # noqa: E402
 from gen_site import generate  # noqa: E402
 
+from floorkiosk.workshop import cards, judge, sessions
 from floorkiosk.domain import events as ev  # noqa: E402
 from floorkiosk.domain import payloads  # noqa: E402
-from floorkiosk.services import open_shop  # noqa: E402
+from floorkiosk.workshop.site import open_shop  # noqa: E402
 
 
 def bare_durable_inserts(folder: Path, n: int) -> list[float]:
@@ -110,16 +111,16 @@ def main() -> None:
     rng = random.Random(5)
     ids = [f"J{rng.randint(1, n_jobs):06d}" for _ in range(2200)]
     for jid in ids[:200]:
-        shop.job_card(shop.scan(payloads.encode(payloads.Kind.JOB, jid)).value)
+        cards.job_card(shop, sessions.scan(shop, payloads.encode(payloads.Kind.JOB, jid)).value)
     ids = ids[200:]
     gc.collect()
     lookups = []
     for jid in ids:
         raw = payloads.encode(payloads.Kind.JOB, jid)
         t0 = time.perf_counter()
-        s = shop.scan(raw)
-        card = shop.job_card(s.value)
-        shop.allowed_actions(card.job, "ben", "setting")
+        s = sessions.scan(shop, raw)
+        card = cards.job_card(shop, s.value)
+        judge.allowed_actions(shop, card.job, "ben", "setting")
         lookups.append(time.perf_counter() - t0)
     print(f"scan lookup:        {summary(lookups)}  (target p99 <= 3 ms)")
 

@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT / "tests" / "hub"))
 from common import machine, pct
 from hubkit import Hub, hub_config
 
-from floorkiosk import hubsync
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import sync
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.config import load_site
 from floorkiosk.paths import example_config_dir
-from floorkiosk.services import init_site, open_shop
+from floorkiosk.workshop.site import init_site, open_shop
 from floorkiosk.store import hub
 
 
@@ -49,9 +50,9 @@ def kiosk(tmp: Path, h: Hub, name: str, bench: str) -> Path:
 
 def drain(tmp: Path, h: Hub, n: int) -> None:
     shop = open_shop(kiosk(tmp, h, "drain", "qc"))
-    s = hubsync.Syncer(shop, "qc")
+    s = sync.Syncer(shop, "qc")
     s.sync_once()  # online once: registered, job numbers reserved
-    job = shop.create_job(route="custom-ring", design="Band", alloy="925", due="2026-12-24")
+    job = verbs.create_job(shop, route="custom-ring", design="Band", alloy="925", due="2026-12-24")
     s.sync_once()
     lat = []
     for i in range(200):  # durable single appends on a hub site

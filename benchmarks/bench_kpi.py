@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, ms, pct, summary  # noqa: E402
 from gen_site import _ts, generate  # noqa: E402
 
-from floorkiosk import kpi, metal, reports  # noqa: E402
+from floorkiosk.workshop import kpi, metal, reports  # noqa: E402
 from floorkiosk.domain import events as ev  # noqa: E402
 from floorkiosk.domain import metal as m  # noqa: E402
-from floorkiosk.services import open_shop  # noqa: E402
+from floorkiosk.workshop.site import open_shop  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 VERSION = "1"  # bump when the added metal content changes

@@ -21,7 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from floorkiosk.domain import events as ev
-from floorkiosk.services import Shop, init_site, open_shop
+from floorkiosk.workshop.shop import Shop
+from floorkiosk.workshop.site import init_site, open_shop
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "out" / "site-100k"

@@ -40,7 +40,7 @@ def clock():
 
 @pytest.fixture
 def shop(tmp_path, clock):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     init_site(tmp_path / "site", origin="test-bench")
     s = open_shop(tmp_path / "site", clock=clock)

@@ -39,7 +39,7 @@ def test_demo_site_is_realistic_and_consistent(tmp_path):
     site = tmp_path / "demo"
     r = fk(site, "demo", "--no-kiosk", "--jobs", "40")
     assert r.returncode == 0, r.stderr
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shop = open_shop(site)
     stages = {row[0] for row in shop.journal.query("SELECT stage FROM job_stages WHERE status != 'todo'")}

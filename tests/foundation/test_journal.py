@@ -7,19 +7,20 @@ import sys
 
 import pytest
 
+from floorkiosk.workshop import cards, verbs
 from floorkiosk.domain import events as ev
 
 
 def make_history(shop):
-    j = shop.create_job(route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24", client="Maria Lopez")
+    j = verbs.create_job(shop, route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24", client="Maria Lopez")
     for st in ("consultation", "cad-approval", "wax-print"):
-        shop.start(j, "dev", "design")
-        shop.finish(j, "dev", "design", checklist=shop.site.stages[st].checklist)
-    shop.start(j, "ana", "casting")
-    shop.record_weight(j, "ana", "casting", "10.00")
-    shop.record_weight(j, "ana", "casting", "9.50")  # 5 % > 3 %: held
-    shop.release(j, "eva", "casting", note="checked the flask", pin="2468")
-    shop.finish(j, "ana", "casting")
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
+    verbs.start(shop, j, "ana", "casting")
+    verbs.record_weight(shop, j, "ana", "casting", "10.00")
+    verbs.record_weight(shop, j, "ana", "casting", "9.50")  # 5 % > 3 %: held
+    verbs.release(shop, j, "eva", "casting", note="checked the flask", pin="2468")
+    verbs.finish(shop, j, "ana", "casting")
     return j
 
 
@@ -95,14 +96,14 @@ def test_audit_cli_exit_codes(shop, tmp_path):
 
 def test_rebuild_reproduces_state_exactly(shop):
     j = make_history(shop)
-    b = shop.create_batch([j], "one-piece batch", person_id="farid", bench_id="casting")
+    b = verbs.create_batch(shop, [j], "one-piece batch", person_id="farid", bench_id="casting")
     before = shop.journal.state_digest()
     jobs_before = shop.journal.query("SELECT * FROM jobs ORDER BY id")
     shop.journal.conn.execute("DELETE FROM jobs")  # even with the derived tables damaged
     shop.journal.rebuild()
     assert shop.journal.state_digest() == before
     assert shop.journal.query("SELECT * FROM jobs ORDER BY id") == jobs_before
-    assert shop.batch_jobs(b) == [j]
+    assert cards.batch_jobs(shop, b) == [j]
 
 
 def test_rebuild_cli_says_identical(shop):

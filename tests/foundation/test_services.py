@@ -4,40 +4,41 @@ from decimal import Decimal
 
 import pytest
 
+from floorkiosk.workshop import cards, judge, sessions, verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.payloads import NotOurCode
 from floorkiosk.errors import NotFound, Refused
-from floorkiosk.services import Blocked, Override
+from floorkiosk.workshop.judge import Blocked, Override
 
 
 def ring(shop, **kw):
-    return shop.create_job(route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24",
+    return verbs.create_job(shop, route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24",
                            client="Maria Lopez", spec="matte shank, mirror bezel, no rhodium", **kw)
 
 
 def to_setting(shop, j):
     for st in ("consultation", "cad-approval", "wax-print"):
-        shop.start(j, "dev", "design")
-        shop.finish(j, "dev", "design", checklist=shop.site.stages[st].checklist)
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
     for stage, bench, w_in, w_out in (("casting", "casting", "10.00", "9.80"), ("cleanup", "cleanup", "9.80", "9.75")):
-        shop.start(j, "ana", bench)
-        shop.record_weight(j, "ana", bench, w_in)
-        shop.record_weight(j, "ana", bench, w_out)
-        shop.finish(j, "ana", bench, checklist=shop.site.stages[stage].checklist)
+        verbs.start(shop, j, "ana", bench)
+        verbs.record_weight(shop, j, "ana", bench, w_in)
+        verbs.record_weight(shop, j, "ana", bench, w_out)
+        verbs.finish(shop, j, "ana", bench, checklist=shop.site.stages[stage].checklist)
 
 
 def set_stones(shop, j):
-    shop.start(j, "ben", "setting")
-    shop.record_weight(j, "ben", "setting", "9.75")
-    shop.record_weight(j, "ben", "setting", "9.74")
-    shop.attach_photo(j, "ben", "setting", "f" * 64)
-    shop.finish(j, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist)
+    verbs.start(shop, j, "ben", "setting")
+    verbs.record_weight(shop, j, "ben", "setting", "9.75")
+    verbs.record_weight(shop, j, "ben", "setting", "9.74")
+    verbs.attach_photo(shop, j, "ben", "setting", "f" * 64)
+    verbs.finish(shop, j, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist)
 
 
 def test_job_numbers_and_client_initials(shop):
     a, b = ring(shop), ring(shop)
     assert (a, b) == ("J000001", "J000002")
-    card = shop.job_card("2")
+    card = cards.job_card(shop, "2")
     assert card.job.client_initials == "ML" and card.alloy_name == "18K yellow gold"
     assert card.days_left == 34 and not card.late
 
@@ -48,29 +49,29 @@ def test_bad_job_input_is_refused_and_changes_nothing(shop):
                     (dict(due="next week"), "not a date"), (dict(priority="asap"), "priority")):
         spec = dict(route="custom-ring", design="x", alloy="18KY", due="2026-12-24") | kw
         with pytest.raises(Refused, match=msg):
-            shop.create_job(**spec)
+            verbs.create_job(shop, **spec)
     assert shop.journal.count() == n
 
 
 def test_scan_kinds_and_foreign_codes(shop):
     j = ring(shop)
-    assert shop.scan("FK:J:" + j).value == j
-    assert shop.scan("1").value == j
-    assert shop.scan("FK:P:B1003").person.name == "Chloé Martin"
+    assert sessions.scan(shop, "FK:J:" + j).value == j
+    assert sessions.scan(shop, "1").value == j
+    assert sessions.scan(shop, "FK:P:B1003").person.name == "Chloé Martin"
     n = shop.journal.count()
     with pytest.raises(NotOurCode, match="not a floorkiosk code"):
-        shop.scan("4006381333931")
+        sessions.scan(shop, "4006381333931")
     with pytest.raises(NotFound, match="no job J000999"):
-        shop.scan("FK:J:J000999")
+        sessions.scan(shop, "FK:J:J000999")
     with pytest.raises(Refused, match="badge B9999 is not known"):
-        shop.login("FK:P:B9999", "casting")
+        sessions.login(shop, "FK:P:B9999", "casting")
     with pytest.raises(Refused, match="not a badge"):
-        shop.login("FK:J:" + j, "casting")
+        sessions.login(shop, "FK:J:" + j, "casting")
     assert shop.journal.count() == n  # nothing recorded for bad scans
 
 
 def test_login_is_recorded(shop):
-    p = shop.login("FK:P:B1001", "casting")
+    p = sessions.login(shop, "FK:P:B1001", "casting")
     assert p.id == "ana"
     last = list(shop.journal.events())[-1]
     assert (last.type, last.person, last.bench) == (ev.PERSON_LOGGED_IN, "ana", "casting")
@@ -81,13 +82,13 @@ def test_the_canonical_story(shop):
     to_setting(shop, j)
     set_stones(shop, j)
     with pytest.raises(Blocked) as exc:
-        shop.start(j, "chloe", "polishing")
+        verbs.start(shop, j, "chloe", "polishing")
     assert "Stone setting is complete but not verified" in str(exc.value)
     with pytest.raises(Blocked, match="another person must verify"):
-        shop.verify(j, "ben", "qc")
-    shop.verify(j, "eva", "qc")
-    shop.start(j, "chloe", "polishing")
-    card = shop.job_card(j)
+        verbs.verify(shop, j, "ben", "qc")
+    verbs.verify(shop, j, "eva", "qc")
+    verbs.start(shop, j, "chloe", "polishing")
+    card = cards.job_card(shop, j)
     status = {s.id: s.status for s in card.stages}
     assert status["stone-setting"] == "verified" and status["polishing"] == "in progress"
     assert status["qc"] == "to do"
@@ -98,33 +99,33 @@ def test_blocked_action_records_nothing(shop):
     j = ring(shop)
     n = shop.journal.count()
     with pytest.raises(Blocked):
-        shop.start(j, "chloe", "polishing")
+        verbs.start(shop, j, "chloe", "polishing")
     assert shop.journal.count() == n
 
 
 def test_weight_loss_beyond_tolerance_puts_the_job_on_hold(shop):
     j = ring(shop)
     to_setting(shop, j)
-    shop.start(j, "ben", "setting")
-    shop.record_weight(j, "ben", "setting", "9.75")
-    res = shop.record_weight(j, "ben", "setting", "9.50")  # 2.56 % > 1 %
+    verbs.start(shop, j, "ben", "setting")
+    verbs.record_weight(shop, j, "ben", "setting", "9.75")
+    res = verbs.record_weight(shop, j, "ben", "setting", "9.50")  # 2.56 % > 1 %
     assert res.held and res.loss.pct == Decimal("2.56") and res.phase == "out"
     state = shop.job(j)
     assert state.hold and state.hold.auto and "2.56%" in state.hold.reason and "1.0% tolerance" in state.hold.reason
     with pytest.raises(Blocked, match="on hold"):
-        shop.finish(j, "ben", "setting")
+        verbs.finish(shop, j, "ben", "setting")
     with pytest.raises(Refused, match="PIN"):
-        shop.release(j, "eva", "setting", pin="0000")
-    shop.release(j, "eva", "setting", note="two melee stones were replaced", pin="2468")
+        verbs.release(shop, j, "eva", "setting", pin="0000")
+    verbs.release(shop, j, "eva", "setting", note="two melee stones were replaced", pin="2468")
     assert shop.job(j).hold is None
 
 
 def test_loss_within_tolerance_does_not_hold(shop):
     j = ring(shop)
     to_setting(shop, j)
-    shop.start(j, "ben", "setting")
-    shop.record_weight(j, "ben", "setting", "9.75")
-    res = shop.record_weight(j, "ben", "setting", "9.70")
+    verbs.start(shop, j, "ben", "setting")
+    verbs.record_weight(shop, j, "ben", "setting", "9.75")
+    res = verbs.record_weight(shop, j, "ben", "setting", "9.70")
     assert not res.held and res.loss.pct == Decimal("0.51")
     assert shop.job(j).hold is None
 
@@ -134,14 +135,14 @@ def test_supervisor_override_is_recorded_and_shown(shop):
     to_setting(shop, j)
     set_stones(shop, j)
     with pytest.raises(Refused, match="not a supervisor"):
-        shop.start(j, "chloe", "polishing", override=Override("ben", "CLIENT-RUSH"))
+        verbs.start(shop, j, "chloe", "polishing", override=Override("ben", "CLIENT-RUSH"))
     with pytest.raises(Refused, match="unknown override reason"):
-        shop.start(j, "chloe", "polishing", override=Override("eva", "BECAUSE", pin="2468"))
+        verbs.start(shop, j, "chloe", "polishing", override=Override("eva", "BECAUSE", pin="2468"))
     with pytest.raises(Refused, match="PIN"):
-        shop.start(j, "chloe", "polishing", override=Override("eva", "CLIENT-RUSH"))
-    e = shop.start(j, "chloe", "polishing", override=Override("eva", "CHECKED-BY-EYE", pin="2468"))
+        verbs.start(shop, j, "chloe", "polishing", override=Override("eva", "CLIENT-RUSH"))
+    e = verbs.start(shop, j, "chloe", "polishing", override=Override("eva", "CHECKED-BY-EYE", pin="2468"))
     assert e.payload["override"]["by"] == "eva" and "not verified" in e.payload["override"]["reasons"][0]
-    card = shop.job_card(j)
+    card = cards.job_card(shop, j)
     assert card.overrides and "override by Eva Lindqvist: CHECKED-BY-EYE" in card.overrides[0].override
     assert next(s for s in card.stages if s.id == "polishing").overridden
 
@@ -149,30 +150,30 @@ def test_supervisor_override_is_recorded_and_shown(shop):
 def test_state_errors_cannot_be_overridden(shop):
     j = ring(shop)
     with pytest.raises(Blocked, match="not in progress"):
-        shop.finish(j, "dev", "design", override=Override("eva", "CLIENT-RUSH", pin="2468"))
+        verbs.finish(shop, j, "dev", "design", override=Override("eva", "CLIENT-RUSH", pin="2468"))
 
 
 def test_rejection_sends_the_stage_back_and_history_shows_rework(shop):
     j = ring(shop)
     to_setting(shop, j)
     set_stones(shop, j)
-    shop.reject(j, "eva", "qc", defect="LOOSE-STONE", reason="centre stone moves")
+    verbs.reject(shop, j, "eva", "qc", defect="LOOSE-STONE", reason="centre stone moves")
     st = shop.job(j).stage("stone-setting")
     assert st.status == "rework" and st.reworks == 1
     set_stones(shop, j)
     assert shop.job(j).stage("stone-setting").runs == 2
-    shop.verify(j, "eva", "qc")
-    texts = [h.text for h in shop.job_card(j, history=40).history]
+    verbs.verify(shop, j, "eva", "qc")
+    texts = [h.text for h in cards.job_card(shop, j, history=40).history]
     assert any("rejected Stone setting: LOOSE-STONE centre stone moves" in t for t in texts)
     assert sum("started Stone setting" in t for t in texts) == 2
 
 
 def test_batch_applies_to_each_piece_and_lists_failures(shop):
-    a, b, c = (shop.create_job(route="casting-line", design="Stacking ring", alloy="925", due="2026-12-01") for _ in range(3))
-    shop.hold(b, "ana", "casting", "wax cracked")
-    batch = shop.create_batch([a, b, c], "Stacking ring", person_id="farid", bench_id="design")
-    assert shop.scan("FK:B:" + batch).value == batch
-    res = shop.batch_apply(batch, lambda job: shop.start(job, "dev", "design"), "start")
+    a, b, c = (verbs.create_job(shop, route="casting-line", design="Stacking ring", alloy="925", due="2026-12-01") for _ in range(3))
+    verbs.hold(shop, b, "ana", "casting", "wax cracked")
+    batch = verbs.create_batch(shop, [a, b, c], "Stacking ring", person_id="farid", bench_id="design")
+    assert sessions.scan(shop, "FK:B:" + batch).value == batch
+    res = verbs.batch_apply(shop, batch, lambda job: verbs.start(shop, job, "dev", "design"), "start")
     assert res.done == [a, c]
     assert res.failed == [(b, f"{b} is on hold: wax cracked")]
     assert shop.job(a).stage("wax-injection").status == "in progress"
@@ -180,40 +181,40 @@ def test_batch_applies_to_each_piece_and_lists_failures(shop):
 
 
 def test_worklist_by_skill_priority_and_due(shop):
-    late = shop.create_job(route="fabrication", design="Signet", alloy="18KY", due="2026-11-10")
-    soon = shop.create_job(route="fabrication", design="Signet", alloy="18KY", due="2026-11-25")
-    rush = shop.create_job(route="fabrication", design="Signet", alloy="18KY", due="2026-12-20", priority="rush")
-    items = shop.worklist("cleanup", "ana")
+    late = verbs.create_job(shop, route="fabrication", design="Signet", alloy="18KY", due="2026-11-10")
+    soon = verbs.create_job(shop, route="fabrication", design="Signet", alloy="18KY", due="2026-11-25")
+    rush = verbs.create_job(shop, route="fabrication", design="Signet", alloy="18KY", due="2026-12-20", priority="rush")
+    items = cards.worklist(shop, "cleanup", "ana")
     assert [i.job for i in items] == [rush, late, soon]
     assert items[1].late and items[1].days_left == -10 and not items[0].late
-    assert shop.worklist("cleanup", "chloe") == []  # no fabrication or cleanup skill
+    assert cards.worklist(shop, "cleanup", "chloe") == []  # no fabrication or cleanup skill
 
 
 def test_qc_worklist_shows_stages_awaiting_verification(shop):
     j = ring(shop)
     to_setting(shop, j)
     set_stones(shop, j)
-    items = shop.worklist("qc", "eva")
+    items = cards.worklist(shop, "qc", "eva")
     assert [(i.job, i.stage, i.status) for i in items] == [(j, "stone-setting", "to verify")]
 
 
 def test_allowed_actions_for_the_job_card(shop):
     j = ring(shop)
     to_setting(shop, j)
-    acts = shop.allowed_actions(j, "ben", "setting")
+    acts = judge.allowed_actions(shop, j, "ben", "setting")
     assert acts["start"].allowed and not acts["finish"].allowed and not acts["verify"].allowed
 
 
 def test_reprint_is_recorded(shop):
     j = ring(shop)
-    shop.record_reprint(j, "ana", "casting", "label burnt in the kiln room")
+    verbs.record_reprint(shop, j, "ana", "casting", "label burnt in the kiln room")
     assert shop.job(j).reprints == 1
-    assert shop.label_fields(j)["payload"] == "FK:J:" + j
+    assert cards.label_fields(shop, j)["payload"] == "FK:J:" + j
 
 
 def test_photo_hash_must_be_a_hash(shop):
     j = ring(shop)
     to_setting(shop, j)
-    shop.start(j, "ben", "setting")
+    verbs.start(shop, j, "ben", "setting")
     with pytest.raises(Refused, match="not a photo hash"):
-        shop.attach_photo(j, "ben", "setting", "../../etc/passwd")
+        verbs.attach_photo(shop, j, "ben", "setting", "../../etc/passwd")

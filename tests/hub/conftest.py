@@ -59,7 +59,7 @@ def pg_hub(pg_dsn, tmp_path):
 @pytest.fixture
 def make_kiosk(pg_hub, tmp_path):
     """make_kiosk(name, bench, dsn=None) -> an open Shop with its own site folder and bench account."""
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     shops = []
 

@@ -62,15 +62,15 @@ def hub_config(dest: Path, dsn: str) -> Path:
 
 def replay_from_hub(pg_hub: Hub, dest: Path) -> tuple[str, str, int]:
     """Build a fresh store from the hub alone: (digest as pulled, digest after a full rebuild, events)."""
-    from floorkiosk import hubsync
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop import sync
+    from floorkiosk.workshop.site import init_site, open_shop
 
     cfg = dest.parent / (dest.name + "-config")
     hub_config(cfg, pg_hub.dsn)
     init_site(dest, cfg, origin=f"{pg_hub.schema}-replay")
     shop = open_shop(dest)
     try:
-        s = hubsync.Syncer(shop, address=pg_hub.admin, readonly=True)
+        s = sync.Syncer(shop, address=pg_hub.admin, readonly=True)
         s.sync_once()
         s.close()
         pulled = shop.journal.state_digest()

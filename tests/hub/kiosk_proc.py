@@ -21,10 +21,11 @@ import threading
 import time
 from pathlib import Path
 
-from floorkiosk import hubsync
+from floorkiosk.workshop import cards, verbs
+from floorkiosk.workshop import sync
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.services import open_shop
+from floorkiosk.workshop.site import open_shop
 
 RING = dict(route="custom-ring", design="Halo ring", alloy="18KY", due="2026-12-24")
 
@@ -55,12 +56,12 @@ def main() -> int:
                 seen.write(f"lat {(now - float(e.payload['sent_at'])) * 1000:.2f}\n")
 
     shop.journal.subscribe(on_events)
-    worker = hubsync.start_background_sync(shop, a.bench)
+    worker = sync.start_background_sync(shop, a.bench)
     done = threading.Event()
 
     def report() -> None:
         while not done.is_set():
-            st = hubsync.status(shop)
+            st = sync.status(shop)
             tmp = control / f"{a.name}.status.tmp"
             tmp.write_text(f"{st.online} {st.queued}\n")
             tmp.replace(control / f"{a.name}.status")
@@ -80,7 +81,7 @@ def main() -> int:
     i = 0
     while time.monotonic() < t_end and not (control / "stop").exists():
         if i % 20 == 0:
-            known = [r[0] for r in shop.list_jobs(status=None, limit=500)]
+            known = [r[0] for r in cards.list_jobs(shop, status=None, limit=500)]
         i += 1
         ids = act(shop, a.bench, rnd, known, mine, a.own_jobs)
         for eid in ids:
@@ -90,24 +91,24 @@ def main() -> int:
 
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        st = hubsync.status(shop)
+        st = sync.status(shop)
         if st.online and st.queued == 0:
             break
         time.sleep(0.05)
     else:
-        print(f"{a.name}: not drained: {hubsync.status(shop)}", file=sys.stderr)
+        print(f"{a.name}: not drained: {sync.status(shop)}", file=sys.stderr)
         return 3
     (control / f"{a.name}.drained").write_text("ok\n")
     while not (control / "final").exists():
         time.sleep(0.05)
     worker.stop()
     done.set()
-    s = hubsync.Syncer(shop, a.bench)
+    s = sync.Syncer(shop, a.bench)
     s.sync_once()
     s.close()
     result = {"digest": shop.journal.state_digest(), "count": shop.journal.count(),
               "pending": shop.journal.pending_count(), "origin": origin,
-              "conflicts": len(hubsync.conflicts(shop, status=None)),
+              "conflicts": len(sync.conflicts(shop, status=None)),
               "verify": [str(p) for p in shop.journal.verify()]}
     (control / f"{a.name}.json").write_text(json.dumps(result))
     shop.close()
@@ -121,7 +122,7 @@ def act(shop, bench: str, rnd: random.Random, known: list[str], mine: list[str],
     try:
         r = rnd.random()
         if r < 0.08 or not pool:
-            job = shop.create_job(**RING, person_id="dev" if bench == "design" else "eva", bench_id=bench)
+            job = verbs.create_job(shop, **RING, person_id="dev" if bench == "design" else "eva", bench_id=bench)
             mine.append(job)
             known.append(job)
             return [shop.journal.recent(job, 1)[0].id]
@@ -130,15 +131,15 @@ def act(shop, bench: str, rnd: random.Random, known: list[str], mine: list[str],
             return [shop.journal.append(shop.event(ev.LABEL_REPRINTED, job, "eva", bench,
                                                    {"reason": "scripted reprint", **stamp})).id]
         if r < 0.70:
-            return [shop.hold(job, "eva", bench, "scripted check").id]
+            return [verbs.hold(shop, job, "eva", bench, "scripted check").id]
         if r < 0.82:
-            return [shop.release(job, "farid", bench, "scripted release", pin="1357").id]
+            return [verbs.release(shop, job, "farid", bench, "scripted release", pin="1357").id]
         if bench == "design":
             st = shop.job(job).stage("consultation").status
             if st == "in progress":
-                return [shop.finish(job, "dev", bench, checklist=["ring size confirmed", "budget agreed"]).id]
-            return [shop.start(job, "dev", bench, stage="consultation").id]
-        return [shop.record_reprint(job, "farid", bench, "scripted reprint").id]
+                return [verbs.finish(shop, job, "dev", bench, checklist=["ring size confirmed", "budget agreed"]).id]
+            return [verbs.start(shop, job, "dev", bench, stage="consultation").id]
+        return [verbs.record_reprint(shop, job, "farid", bench, "scripted reprint").id]
     except FloorkioskError:
         return []  # refused by a guardrail or a rule: nothing was recorded
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
-from floorkiosk import hubsync
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import sync
 from floorkiosk.kiosk.conflicts_screen import ConflictsScreen
 
 pytestmark = pytest.mark.pg
@@ -30,14 +31,14 @@ class Host(App):
 
 def _conflict(make_kiosk):
     a, b = make_kiosk("a", "qc"), make_kiosk("b", "qc")
-    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sa, sb = sync.Syncer(a), sync.Syncer(b)
     for s in (sa, sb):
         s.sync_once()
-    job = a.create_job(**RING)
+    job = verbs.create_job(a, **RING)
     sa.sync_once()
     sb.sync_once()
-    a.hold(job, "eva", "qc", "stone loose")
-    b.hold(job, "farid", "qc", "client asked to wait")
+    verbs.hold(a, job, "eva", "qc", "stone loose")
+    verbs.hold(b, job, "farid", "qc", "client asked to wait")
     for s in (sb, sa, sb):
         s.sync_once()
     return a, b, sa, sb, job
@@ -62,10 +63,10 @@ async def test_the_screen_lists_conflicts_and_a_supervisor_dismisses_one(make_ki
         assert isinstance(app.screen, ConflictsScreen)
         assert screen.rows == []
         assert "dismissed" in str(screen.query_one("#cf-message").render())
-    assert hubsync.conflicts(a, status="dismissed")[0].resolved_by == "farid"
+    assert sync.conflicts(a, status="dismissed")[0].resolved_by == "farid"
     sa.sync_once()
     sb.sync_once()
-    assert hubsync.conflicts(b) == [] and a.journal.state_digest() == b.journal.state_digest()
+    assert sync.conflicts(b) == [] and a.journal.state_digest() == b.journal.state_digest()
 
 
 async def test_an_artisan_cannot_decide_a_conflict(make_kiosk):
@@ -76,4 +77,4 @@ async def test_an_artisan_cannot_decide_a_conflict(make_kiosk):
         await pilot.press("a")
         await pilot.pause()
         assert "a supervisor decides conflicts" in str(app.screen.query_one("#cf-message").render())
-    assert len(hubsync.conflicts(a)) == 1
+    assert len(sync.conflicts(a)) == 1

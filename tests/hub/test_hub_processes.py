@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from hubkit import TcpProxy, hub_config, replay_from_hub, via_port
 
+from floorkiosk.workshop import verbs
 from floorkiosk.store import hub
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +45,7 @@ def wait_for(cond, timeout: float, what: str) -> None:
 
 
 def kiosk_site(tmp: Path, pg_hub, name: str, bench: str, dsn: str) -> Path:
-    from floorkiosk.services import init_site
+    from floorkiosk.workshop.site import init_site
 
     cfg = hub_config(tmp / f"config-{name}", dsn)
     d = tmp / name
@@ -153,7 +154,8 @@ def test_three_kiosks_through_cuts_kills_and_dropped_connections(pg_hub, pg_dsn,
 
 WRITER = r'''
 import sys, time
-from floorkiosk.services import open_shop
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop.site import open_shop
 from floorkiosk.domain import events as ev
 site, target = sys.argv[1], int(sys.argv[2])
 shop = open_shop(site)
@@ -162,7 +164,7 @@ done = shop.journal.query("SELECT count(*) FROM events WHERE type IN ('label.rep
 jobs = [r[0] for r in shop.journal.query("SELECT id FROM jobs")]
 while done < target:
     if not jobs or done % 100 == 0:
-        job = shop.create_job(route="custom-ring", design="Band", alloy="925", due="2026-12-24")
+        job = verbs.create_job(shop, route="custom-ring", design="Band", alloy="925", due="2026-12-24")
         jobs.append(job)
         eid = shop.journal.recent(job, 1)[0].id
     else:
@@ -174,7 +176,7 @@ while done < target:
 
 
 def test_embedded_store_survives_sigkill_at_random_points_during_10000_actions(tmp_path):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     site = init_site(tmp_path / "site", origin="kill-test")
     script = tmp_path / "writer.py"

@@ -12,10 +12,11 @@ import psycopg
 import pytest
 from hubkit import TcpProxy, replay_from_hub, via_port
 
-from floorkiosk import hubsync
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import sync as hubsync
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import Refused
-from floorkiosk.services import Blocked
+from floorkiosk.workshop.judge import Blocked
 from floorkiosk.store import hub
 
 pytestmark = pytest.mark.pg
@@ -175,13 +176,13 @@ def test_two_kiosks_converge_to_a_rebuild_from_the_hub(make_kiosk, pg_hub, tmp_p
     a, b = make_kiosk("a", "design"), make_kiosk("b", "qc")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    jobs = a.create_jobs([dict(RING) for _ in range(3)], person_id="dev", bench_id="design")
+    jobs = verbs.create_jobs(a, [dict(RING) for _ in range(3)], person_id="dev", bench_id="design")
     sync(sa, sb)
     assert b.job(jobs[0]).design == "Pear halo ring"
-    a.start(jobs[0], "dev", "design")
-    b.hold(jobs[1], "eva", "qc", "client called: stone change")
-    b.record_reprint(jobs[2], "eva", "qc", "bag label torn")
-    a.record_reprint(jobs[2], "dev", "design", "smudged")
+    verbs.start(a, jobs[0], "dev", "design")
+    verbs.hold(b, jobs[1], "eva", "qc", "client called: stone change")
+    verbs.record_reprint(b, jobs[2], "eva", "qc", "bag label torn")
+    verbs.record_reprint(a, jobs[2], "dev", "design", "smudged")
     sync(sa, sb, sa)
     assert a.journal.pending_count() == b.journal.pending_count() == 0
     pulled, rebuilt, n = replay_from_hub(pg_hub, tmp_path / "replay")
@@ -195,11 +196,11 @@ def test_two_offline_starts_of_one_stage_give_one_truth_and_a_conflict(make_kios
     a, b = make_kiosk("a", "design"), make_kiosk("b", "design")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    job = a.create_job(**RING, person_id="dev", bench_id="design")
+    job = verbs.create_job(a, **RING, person_id="dev", bench_id="design")
     sync(sa, sb)
     # the network is down: each kiosk lets its own person start consultation
-    a.start(job, "dev", "design")
-    b.start(job, "farid", "design")
+    verbs.start(a, job, "dev", "design")
+    verbs.start(b, job, "farid", "design")
     assert b.job(job).stage("consultation").started_by == "farid"
     sync(sa, sb)  # a reached the hub first: its start comes first in the one order
     assert b.job(job).stage("consultation").started_by == "dev"  # b folded the job again in the hub's order
@@ -236,10 +237,10 @@ def test_a_dismissed_conflict_stays_out_of_the_state_but_in_the_journal(make_kio
     a, b = make_kiosk("a", "qc"), make_kiosk("b", "qc")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    job = a.create_job(**RING)
+    job = verbs.create_job(a, **RING)
     sync(sa, sb)
-    a.hold(job, "eva", "qc", "stone loose")
-    b.hold(job, "farid", "qc", "client asked to wait")
+    verbs.hold(a, job, "eva", "qc", "stone loose")
+    verbs.hold(b, job, "farid", "qc", "client asked to wait")
     sync(sb, sa, sb)  # b first
     assert a.job(job).hold.reason == "client asked to wait"
     (c,) = hubsync.conflicts(a)
@@ -256,18 +257,18 @@ def test_a_dismissed_conflict_stays_out_of_the_state_but_in_the_journal(make_kio
 
 
 def test_a_supervisor_override_recorded_offline_is_not_a_conflict(make_kiosk):
-    from floorkiosk.services import Override
+    from floorkiosk.workshop.judge import Override
 
     a, b = make_kiosk("a", "design"), make_kiosk("b", "design")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    job = a.create_job(**RING)
+    job = verbs.create_job(a, **RING)
     sync(sa, sb)
-    a.start(job, "dev", "design")
+    verbs.start(a, job, "dev", "design")
     # consultation is not finished anywhere: cad-approval is blocked, a supervisor overrides at b
     with pytest.raises(Blocked):
-        b.start(job, "farid", "design", stage="cad-approval")
-    b.start(job, "farid", "design", stage="cad-approval", override=Override("farid", "CLIENT-RUSH", pin="1357"))
+        verbs.start(b, job, "farid", "design", stage="cad-approval")
+    verbs.start(b, job, "farid", "design", stage="cad-approval", override=Override("farid", "CLIENT-RUSH", pin="1357"))
     sync(sa, sb, sa)
     assert hubsync.conflicts(a) == hubsync.conflicts(b) == []
     assert a.job(job).stage("cad-approval").started_by == "farid"
@@ -282,20 +283,20 @@ def test_job_numbers_from_many_kiosks_never_collide_even_offline(make_kiosk, pg_
     made = []
     for _ in range(20):  # then, offline, all three keep creating job bags
         for k in kiosks:
-            made += k.create_jobs([dict(RING), dict(RING)])
+            made += verbs.create_jobs(k, [dict(RING), dict(RING)])
     assert len(made) == len(set(made)) == 120
     sync(*syncers, *syncers)
     created = pg_hub.query("SELECT job FROM events WHERE type = 'job.created'")
     assert len(created) == 120 and len({r[0] for r in created}) == 120
     assert all(not hubsync.conflicts(k) for k in kiosks)
     assert len({k.journal.state_digest() for k in kiosks}) == 1
-    batch = kiosks[0].create_batch(made[:3], "halo x3")
-    batch2 = kiosks[1].create_batch(made[3:6], "halo x3")
+    batch = verbs.create_batch(kiosks[0], made[:3], "halo x3")
+    batch2 = verbs.create_batch(kiosks[1], made[3:6], "halo x3")
     assert batch != batch2
 
 
 def test_a_kiosk_that_never_reached_the_hub_says_why_it_cannot_number_a_job(tmp_path, pg_hub):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
     from hubkit import hub_config
 
     cfg = hub_config(tmp_path / "cfg", f"postgresql://postgres@127.0.0.1:{socket_free_port()}/test")
@@ -303,7 +304,7 @@ def test_a_kiosk_that_never_reached_the_hub_says_why_it_cannot_number_a_job(tmp_
     shop = open_shop(tmp_path / "k")
     try:
         with pytest.raises(Refused, match="cannot reach it"):
-            shop.create_job(**RING)
+            verbs.create_job(shop, **RING)
         assert shop.journal.count() == 0
     finally:
         shop.close()
@@ -323,14 +324,14 @@ def test_photos_reach_the_hub_by_hash_and_any_kiosk_shows_them(make_kiosk, pg_hu
     a, b, c = make_kiosk("a", "design"), make_kiosk("b", "qc"), make_kiosk("c", "qc")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    job = a.create_job(**RING)
-    a.start(job, "dev", "design")
+    job = verbs.create_job(a, **RING)
+    verbs.start(a, job, "dev", "design")
     data = _jpeg((200, 160, 40))
     sha = hashlib.sha256(data).hexdigest()
     path = a.photos_dir / sha[:2] / f"{sha}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    a.attach_photo(job, "dev", "design", sha)
+    verbs.attach_photo(a, job, "dev", "design", sha)
     sync(sa, sb)
     assert pg_hub.query("SELECT count(*) FROM photos WHERE sha256 = %s", (sha,))[0][0] == 1
     got = hubsync.local_photo(b, sha)
@@ -353,10 +354,10 @@ def test_offline_kiosk_keeps_working_shows_queued_and_drains_on_recovery(make_ki
         w = hubsync.start_background_sync(a, "qc")
         try:
             wait_for(lambda: hubsync.status(a).online, what="online")
-            job = a.create_job(**RING)
+            job = verbs.create_job(a, **RING)
             proxy.cut()
             for i in range(7):
-                a.record_reprint(job, "eva", "qc", f"reprint {i}")
+                verbs.record_reprint(a, job, "eva", "qc", f"reprint {i}")
             wait_for(lambda: not hubsync.status(a).online, what="offline")
             st = hubsync.status(a)
             assert st.queued >= 7 and str(st).startswith(f"offline, {st.queued} queued")
@@ -379,8 +380,8 @@ def test_a_terminated_hub_connection_is_reopened(make_kiosk, pg_hub):
         killed = pg_hub.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
                               (f"floorkiosk {origin}",))
         assert killed and all(r[0] for r in killed)
-        job = a.create_job(**RING)
-        a.record_reprint(job, "eva", "qc", "after the hub dropped us")
+        job = verbs.create_job(a, **RING)
+        verbs.record_reprint(a, job, "eva", "qc", "after the hub dropped us")
         wait_for(lambda: hubsync.status(a).queued == 0 and hubsync.status(a).online, what="drained")
         assert pg_hub.query("SELECT count(*) FROM events WHERE origin = %s", (origin,))[0][0] == 2
     finally:
@@ -390,7 +391,7 @@ def test_a_terminated_hub_connection_is_reopened(make_kiosk, pg_hub):
 def test_a_site_without_a_hub_is_unchanged(shop):
     st = hubsync.status(shop)
     assert not st.enabled and str(st) == "no hub (this machine only)"
-    assert shop.create_jobs([dict(RING), dict(RING)]) == ["J000001", "J000002"]
+    assert verbs.create_jobs(shop, [dict(RING), dict(RING)]) == ["J000001", "J000002"]
     assert "conflicts" not in shop.jobs.tables
     with pytest.raises(hub.HubError, match="no hub"):
         hubsync.Syncer(shop)
@@ -404,10 +405,10 @@ def test_cli_status_conflicts_resolve_and_audit(make_kiosk, pg_hub, capsys):
     a, b = make_kiosk("a", "qc"), make_kiosk("b", "qc")
     sa, sb = hubsync.Syncer(a, "qc"), hubsync.Syncer(b, "qc")
     sync(sa, sb)
-    job = a.create_job(**RING)
+    job = verbs.create_job(a, **RING)
     sync(sa, sb)
-    a.hold(job, "eva", "qc", "A")
-    b.hold(job, "farid", "qc", "B")
+    verbs.hold(a, job, "eva", "qc", "A")
+    verbs.hold(b, job, "farid", "qc", "B")
     sync(sa, sb, sa)
     for k in (a, b):
         k.close()
@@ -435,7 +436,7 @@ def test_cli_status_conflicts_resolve_and_audit(make_kiosk, pg_hub, capsys):
 
 
 def test_a_hub_never_initialised_says_what_to_run(tmp_path, pg_dsn):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
     from hubkit import hub_config, with_schema
 
     cfg = hub_config(tmp_path / "cfg", with_schema(pg_dsn, "fk_t_never_created"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from textual import events
 from textual.keys import _character_to_key
 
+from floorkiosk.workshop import verbs
 from floorkiosk.paths import example_config_dir
 
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=timezone.utc)
@@ -64,24 +65,24 @@ def write_config(dst: Path, **settings: object) -> None:
 def _stage(shop, job: str, stage: str, who: str, bench: str, *, w_in=None, w_out=None, photos=(), verify_by=None,
            finish: bool = True) -> None:
     s = shop.site.stages[stage]
-    shop.start(job, who, bench, stage)
+    verbs.start(shop, job, who, bench, stage)
     if s.needs("weigh-in"):
-        shop.record_weight(job, who, bench, Decimal(str(w_in)), phase="in", stage=stage)
+        verbs.record_weight(shop, job, who, bench, Decimal(str(w_in)), phase="in", stage=stage)
     if s.needs("weigh-out") and finish:
-        shop.record_weight(job, who, bench, Decimal(str(w_out)), phase="out", stage=stage)
+        verbs.record_weight(shop, job, who, bench, Decimal(str(w_out)), phase="out", stage=stage)
     for sha in photos:
-        shop.attach_photo(job, who, bench, sha, stage=stage)
+        verbs.attach_photo(shop, job, who, bench, sha, stage=stage)
     if finish:
-        shop.finish(job, who, bench, stage, checklist=s.checklist)
+        verbs.finish(shop, job, who, bench, stage, checklist=s.checklist)
     if verify_by:
-        shop.verify(job, verify_by, "qc", stage)
+        verbs.verify(shop, job, verify_by, "qc", stage)
 
 
 def build_site(root: Path) -> Jobs:
     """The test workshop: a handful of jobs through the verbs, at fixed times."""
-    from floorkiosk.demo import make_demo_photos
+    from floorkiosk.workshop.demo import make_demo_photos
     from floorkiosk.devices.photos import PhotoStore
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     cfg = root.parent / (root.name + "-config")
     write_config(cfg)
@@ -94,15 +95,15 @@ def build_site(root: Path) -> Jobs:
     try:
         stones = [{"kind": "diamond", "shape": "round", "count": 1, "ct": "1.02", "cert": "GIA 2141438171"}]
         spec = "matte shank, mirror bezel, no rhodium"
-        cast = shop.create_job(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-03-27",
+        cast = verbs.create_job(shop, route="casting-line", design="Stacking ring", alloy="14KY", due="2026-03-27",
                                client="Maria Lopez", spec="high polish all over", person_id="dev", bench_id="design")
         ring = dict(route="custom-ring", alloy="18KY", client="James Chen", spec=spec, stones=stones)
-        set_ = shop.create_job(design="Solitaire engagement ring", due="2026-03-24", priority="rush", **ring)
-        set_done = shop.create_job(design="Halo engagement ring", due="2026-03-30", **ring)
-        late = shop.create_job(design="Eternity band", due="2026-03-09", **ring)
-        held = shop.create_job(route="casting-line", design="Bezel pendant", alloy="925", due="2026-04-02",
+        set_ = verbs.create_job(shop, design="Solitaire engagement ring", due="2026-03-24", priority="rush", **ring)
+        set_done = verbs.create_job(shop, design="Halo engagement ring", due="2026-03-30", **ring)
+        late = verbs.create_job(shop, design="Eternity band", due="2026-03-09", **ring)
+        held = verbs.create_job(shop, route="casting-line", design="Bezel pendant", alloy="925", due="2026-04-02",
                                client="Aisha Bello", spec="brushed finish")
-        batch_jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="9KY",
+        batch_jobs = verbs.create_jobs(shop, [dict(route="casting-line", design="Stacking ring", alloy="9KY",
                                             due="2026-04-10", client="Stock")] * 3)
         clock.advance(hours=2)
         _stage(shop, cast, "wax-injection", "dev", "design")
@@ -117,9 +118,9 @@ def build_site(root: Path) -> Jobs:
         _stage(shop, set_done, "stone-setting", "ben", "setting", w_in="6.194", w_out="6.190", photos=shas[:1])
         for j in batch_jobs + [held]:
             _stage(shop, j, "wax-injection", "dev", "design")
-        batch = shop.create_batch(batch_jobs, "Stacking ring batch", person_id="farid", bench_id="casting")
-        shop.hold(batch_jobs[1], "eva", "qc", "client asked for a smaller size")
-        shop.hold(held, "eva", "qc", "client change request")
+        batch = verbs.create_batch(shop, batch_jobs, "Stacking ring batch", person_id="farid", bench_id="casting")
+        verbs.hold(shop, batch_jobs[1], "eva", "qc", "client asked for a smaller size")
+        verbs.hold(shop, held, "eva", "qc", "client change request")
     finally:
         shop.close()
     return Jobs(cast, set_, set_done, late, held, batch, tuple(batch_jobs))

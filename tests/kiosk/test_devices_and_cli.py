@@ -50,7 +50,7 @@ async def test_device_strip_says_what_is_missing_in_words(workshop, clock):
 
 
 def test_bench_devices_none_has_nothing_but_the_keyboard(workshop):
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shop = open_shop(workshop())
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kiosk_helpers import scan, until, weigh, worklist_loaded
 
+from floorkiosk.workshop import verbs
 from floorkiosk.kiosk.app import make_app
 
 BIG = (100, 32)
@@ -111,11 +112,11 @@ def test_checklist_dialog(snap_compare, workshop, jobs, clock):
     async def setting(pilot):
         app = pilot.app
         await scan(pilot, "FK:P:B1002")
-        app.shop.start(jobs.set, "ben", "setting")
-        app.shop.record_weight(jobs.set, "ben", "setting", "5.99", phase="in")
-        app.shop.record_weight(jobs.set, "ben", "setting", "5.98", phase="out")
+        verbs.start(app.shop, jobs.set, "ben", "setting")
+        verbs.record_weight(app.shop, jobs.set, "ben", "setting", "5.99", phase="in")
+        verbs.record_weight(app.shop, jobs.set, "ben", "setting", "5.98", phase="out")
         sha = app.shop.job(jobs.set_done).stage("stone-setting").photos[0]
-        app.shop.attach_photo(jobs.set, "ben", "setting", sha)
+        verbs.attach_photo(app.shop, jobs.set, "ben", "setting", sha)
         await scan(pilot, f"FK:J:{jobs.set}")
         await scan(pilot, "FK:C:FINISH")
         await scan(pilot, "FK:C:ACCEPT")
@@ -127,7 +128,7 @@ def test_photo_dialog(snap_compare, workshop, jobs, clock):
     async def run_before(pilot):
         app = pilot.app
         await scan(pilot, "FK:P:B1002")
-        app.shop.start(jobs.set, "ben", "setting")
+        verbs.start(app.shop, jobs.set, "ben", "setting")
         await scan(pilot, f"FK:J:{jobs.set}")
         await scan(pilot, "FK:C:PHOTO")
         await until(pilot, lambda: getattr(app.screen, "jpeg", None) is not None)

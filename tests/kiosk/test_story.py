@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from kiosk_helpers import scan, until, weigh, worklist_loaded
 
+from floorkiosk.workshop import verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.dialogs import (
@@ -444,7 +445,7 @@ async def test_a_camera_giving_no_usable_picture_attaches_nothing(workshop, jobs
     app = make_app(site, "setting", clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "FK:P:B1002")
-        app.shop.start(jobs.set, "ben", "setting")
+        verbs.start(app.shop, jobs.set, "ben", "setting")
         await scan(pilot, f"FK:J:{jobs.set}")
         await scan(pilot, "FK:C:PHOTO")
         await until(pilot, lambda: isinstance(app.screen, PhotoDialog)

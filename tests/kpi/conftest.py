@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from floorkiosk import kpi
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import kpi
 
 SITE3 = Path(__file__).resolve().parent / "site3"
 
@@ -35,7 +36,7 @@ class Clock:
 
 @pytest.fixture
 def small(tmp_path):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     clock = Clock()
     init_site(tmp_path / "site", SITE3, origin="kpi-test")
@@ -48,56 +49,56 @@ def small(tmp_path):
 def week_of_five(shop) -> dict[str, str]:
     c = shop.test_clock
     c.at(16, 9)
-    j1, j2, j3, j4 = shop.create_jobs([
+    j1, j2, j3, j4 = verbs.create_jobs(shop, [
         dict(route="simple", design="Ring resize", alloy="18KY", due="2026-11-20"),
         dict(route="simple", design="Stone reset", alloy="18KY", due="2026-11-19"),
         dict(route="express", design="Chain polish", alloy="925", due="2026-11-18"),
         dict(route="simple", design="Eternity band", alloy="18KY", due="2026-11-18"),
     ])
     c.at(16, 10)
-    shop.start(j1, "ben", "setting")
-    shop.start(j2, "ben", "setting")
+    verbs.start(shop, j1, "ben", "setting")
+    verbs.start(shop, j2, "ben", "setting")
     c.at(16, 11)
-    shop.finish(j2, "ben", "setting")
+    verbs.finish(shop, j2, "ben", "setting")
     c.at(16, 11, 30)
-    shop.reject(j2, "eva", "qc", "setting", defect="LOOSE-STONE", reason="a stone moves")
+    verbs.reject(shop, j2, "eva", "qc", "setting", defect="LOOSE-STONE", reason="a stone moves")
     c.at(16, 12)
-    shop.finish(j1, "ben", "setting")
+    verbs.finish(shop, j1, "ben", "setting")
     c.at(16, 13)
-    shop.verify(j1, "eva", "qc", "setting")
+    verbs.verify(shop, j1, "eva", "qc", "setting")
     c.at(16, 14)
-    shop.start(j1, "chloe", "polishing")
+    verbs.start(shop, j1, "chloe", "polishing")
     c.at(16, 16)
-    shop.finish(j1, "chloe", "polishing")
+    verbs.finish(shop, j1, "chloe", "polishing")
     c.at(17, 9)
-    shop.start(j2, "ben", "setting")
+    verbs.start(shop, j2, "ben", "setting")
     c.at(17, 10)
-    shop.start(j1, "dev", "dispatch")
-    shop.finish(j2, "ben", "setting")
+    verbs.start(shop, j1, "dev", "dispatch")
+    verbs.finish(shop, j2, "ben", "setting")
     c.at(17, 10, 30)
-    shop.verify(j2, "eva", "qc", "setting")
+    verbs.verify(shop, j2, "eva", "qc", "setting")
     c.at(17, 11)
-    shop.finish(j1, "dev", "dispatch")
-    shop.start(j2, "chloe", "polishing")
+    verbs.finish(shop, j1, "dev", "dispatch")
+    verbs.start(shop, j2, "chloe", "polishing")
     c.at(17, 12)
-    shop.finish(j2, "chloe", "polishing")
+    verbs.finish(shop, j2, "chloe", "polishing")
     c.at(17, 14)
-    shop.start(j3, "chloe", "polishing")
+    verbs.start(shop, j3, "chloe", "polishing")
     c.at(17, 15)
-    shop.finish(j3, "chloe", "polishing")
+    verbs.finish(shop, j3, "chloe", "polishing")
     c.at(17, 16)
     kpi.delay_job(shop, j3, by="client", new_due="2026-11-28", reason="away until the 27th", person_id="eva")
     c.at(18, 9)
-    shop.start(j4, "sofia", "setting")
+    verbs.start(shop, j4, "sofia", "setting")
     c.at(18, 10)
-    shop.start(j3, "dev", "dispatch")
+    verbs.start(shop, j3, "dev", "dispatch")
     c.at(18, 10, 30)
-    shop.finish(j3, "dev", "dispatch")
+    verbs.finish(shop, j3, "dev", "dispatch")
     c.at(19, 9)
-    (j5,) = shop.create_jobs([dict(route="simple", design="Pendant bail", alloy="925", due="2026-11-21")])
+    (j5,) = verbs.create_jobs(shop, [dict(route="simple", design="Pendant bail", alloy="925", due="2026-11-21")])
     c.at(20, 9)
-    shop.start(j2, "dev", "dispatch")
+    verbs.start(shop, j2, "dev", "dispatch")
     c.at(20, 9, 30)
-    shop.finish(j2, "dev", "dispatch")
+    verbs.finish(shop, j2, "dev", "dispatch")
     c.at(20, 12)
     return {"J1": j1, "J2": j2, "J3": j3, "J4": j4, "J5": j5}

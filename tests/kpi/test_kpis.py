@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from floorkiosk import kpi
+from floorkiosk.workshop import kpi, verbs
 from floorkiosk.domain import kpi as k
 from floorkiosk.errors import NotFound, Refused
 
@@ -101,12 +101,12 @@ def test_the_board(small, five):
 
 def test_board_follows_the_events(small, five):
     before = kpi.board(small)
-    small.finish(five["J4"], "sofia", "setting")
+    verbs.finish(small, five["J4"], "sofia", "setting")
     after = kpi.board(small)
     assert after.seq > before.seq
     s = {ln.stage: ln for ln in after.lanes}["setting"]
     assert (s.in_progress, s.to_verify) == (0, 1)  # finished, waiting at the QC station for verification
-    small.verify(five["J4"], "eva", "qc", "setting")
+    verbs.verify(small, five["J4"], "eva", "qc", "setting")
     lanes = {ln.stage: ln for ln in kpi.board(small).lanes}
     assert lanes["setting"].count == 1 and lanes["polishing"].waiting == 1
 

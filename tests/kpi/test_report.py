@@ -4,7 +4,7 @@ import csv
 import re
 
 from floorkiosk.cli import main
-from floorkiosk.reports import svg_columns, svg_hbars
+from floorkiosk.workshop.reports import svg_columns, svg_hbars
 
 from .conftest import week_of_five
 

@@ -6,6 +6,7 @@ import time
 
 from textual.widgets import Select
 
+from floorkiosk.workshop import verbs
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.board import BoardScreen, lane_text
 from floorkiosk.kiosk.kpi_screen import KpiScreen
@@ -47,7 +48,7 @@ async def test_board_opens_for_a_supervisor_and_follows_events(small):
         assert "2 jobs on the floor · 1 late" in title
 
         # Sofia finishes J4 at her bench: the board shows it waiting for verification within a second
-        app.shop.finish(five["J4"], "sofia", "setting")
+        verbs.finish(app.shop, five["J4"], "sofia", "setting")
         await until(pilot, lambda: "1 to verify" in lane(app, "setting"))
 
         # a filter, chosen in its drop-down: only Sofia's pieces

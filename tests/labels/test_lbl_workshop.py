@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from floorkiosk.workshop import cards, sessions, verbs
 from floorkiosk.cli import main
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
@@ -17,7 +18,7 @@ def new_jobs(shop, n=1, **kw):
     spec = dict(route="custom-ring", design="Pear solitaire", alloy="18KY", due="2026-12-24",
                 client="Maria Klein", priority="rush")
     spec.update(kw)
-    return shop.create_jobs([dict(spec) for _ in range(n)])
+    return verbs.create_jobs(shop, [dict(spec) for _ in range(n)])
 
 
 def reprints(shop) -> list:
@@ -28,14 +29,14 @@ def test_new_jobs_print_on_the_benchs_printer(shop):
     ids = new_jobs(shop, 3)
     result = service.print_job_bags(shop, ids, bench_id="casting")  # file:labels-out/casting.zpl in the example site
     out = shop.dir / "labels-out" / "casting.zpl"
-    expected = render_zpl(load_template("job_bag"), [shop.label_fields(j) for j in ids], 203)
+    expected = render_zpl(load_template("job_bag"), [cards.label_fields(shop, j) for j in ids], 203)
     assert out.read_bytes() == expected and result.labels == 3
     assert b"RUSH" in expected and b"Pear solitaire" in expected and b"^FDMK^FS" in expected
 
 
 def test_job_bag_fields_from_the_shop_scan_back(shop):
     (j,) = new_jobs(shop)
-    png = render_png(load_template("job_bag"), shop.label_fields(j), 300)
+    png = render_png(load_template("job_bag"), cards.label_fields(shop, j), 300)
     assert decode_png(png) == [("Code128", f"FK:J:{j}"), ("QRCode", f"FK:J:{j}")]
 
 
@@ -52,11 +53,11 @@ def test_a_reprint_is_recorded_with_who_where_and_why(shop, printer_server):
     server = printer_server()
     result, event = service.reprint_job_bag(shop, j, person_id="ana", bench_id="casting", reason="label torn by pickle",
                                             printer=Printer(server.uri))
-    assert server.wait(1) == [render_zpl(load_template("job_bag"), shop.label_fields(j), 203)]
+    assert server.wait(1) == [render_zpl(load_template("job_bag"), cards.label_fields(shop, j), 203)]
     (recorded,) = reprints(shop)
     assert (recorded.type, recorded.job, recorded.person, recorded.bench) == (ev.LABEL_REPRINTED, j, "ana", "casting")
     assert recorded.payload["reason"] == "label torn by pickle"
-    assert any("reprinted the label" in line.text for line in shop.job_card(j).history)
+    assert any("reprinted the label" in line.text for line in cards.job_card(shop, j).history)
 
 
 def test_a_failed_reprint_records_nothing(shop):
@@ -92,7 +93,7 @@ def test_badges_scan_back_as_logins(shop):
     (person,) = service.badge_records(shop, ["eva"])
     png = render_png(load_template("badge_card"), person, 203)
     for _, text in decode_png(png):
-        assert shop.scan(text).kind.name == "BADGE" and shop.site.person_by_badge(shop.scan(text).value).id == "eva"
+        assert sessions.scan(shop, text).kind.name == "BADGE" and shop.site.person_by_badge(sessions.scan(shop, text).value).id == "eva"
 
 
 def test_command_card_sheet(tmp_path):
@@ -107,7 +108,7 @@ def test_command_card_sheet(tmp_path):
 
 
 def test_stone_parcel_label_from_the_stone_safe(shop):
-    qc = pytest.importorskip("floorkiosk.qc")
+    qc = pytest.importorskip("floorkiosk.workshop.qc")
     (j,) = new_jobs(shop, stones=[{"kind": "diamond", "shape": "round", "count": 12, "ct": "0.62"}])
     issued = qc.issue_stones(shop, j, "eva", "ben")
     parcel = issued.payload["parcel"]
@@ -127,7 +128,7 @@ def test_cli_render_job_bags(shop, tmp_path, capsys):
     out = tmp_path / "bags.zpl"
     assert fk(shop.dir, "render", "--template", "job_bag", "--job", ids[0], "--job", "2", "--format", "zpl",
               "-o", str(out)) == 0
-    assert out.read_bytes() == render_zpl(load_template("job_bag"), [shop.label_fields(j) for j in ids], 203)
+    assert out.read_bytes() == render_zpl(load_template("job_bag"), [cards.label_fields(shop, j) for j in ids], 203)
     assert "2 job bag label(s), zpl at 203 dpi" in capsys.readouterr().out
 
 
@@ -163,7 +164,7 @@ def test_cli_print_and_reprint(shop, printer_server, capsys):
     (j,) = new_jobs(shop)
     server = printer_server()
     assert fk(shop.dir, "print", "--job", j, "--printer", server.uri, "--dpi", "300") == 0
-    assert server.wait(1)[0] == render_zpl(load_template("job_bag"), shop.label_fields(j), 300)
+    assert server.wait(1)[0] == render_zpl(load_template("job_bag"), cards.label_fields(shop, j), 300)
     assert fk(shop.dir, "print", "--job", j, "--bench", "casting", "--reprint", "damaged", "--by", "ben") == 0
     assert "recorded as label.reprinted" in capsys.readouterr().out
     assert [(e.person, e.payload["reason"]) for e in reprints(shop)] == [("ben", "damaged")]

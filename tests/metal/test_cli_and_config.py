@@ -7,13 +7,13 @@ import pytest
 from floorkiosk.cli import main
 from floorkiosk.domain.config import load_site
 from floorkiosk.errors import ConfigError
-from floorkiosk.metal import metal_settings
+from floorkiosk.workshop.metal import metal_settings
 from floorkiosk.paths import example_config_dir
 
 
 @pytest.fixture
 def site(tmp_path):
-    from floorkiosk.services import init_site
+    from floorkiosk.workshop.site import init_site
 
     d = tmp_path / "site"
     init_site(d, origin="cli-test")

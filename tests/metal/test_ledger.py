@@ -5,7 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from floorkiosk import metal
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
 from floorkiosk.errors import NotFound, Refused
 
@@ -14,15 +15,15 @@ DAY1, DAY2 = date(2026, 11, 20), date(2026, 11, 21)
 
 def design_stages(shop, j):
     for st in ("consultation", "cad-approval", "wax-print"):
-        shop.start(j, "dev", "design", st)
-        shop.finish(j, "dev", "design", st, checklist=shop.site.stages[st].checklist)
+        verbs.start(shop, j, "dev", "design", st)
+        verbs.finish(shop, j, "dev", "design", st, checklist=shop.site.stages[st].checklist)
 
 
 def weigh_stage(shop, j, person, bench, stage, w_in, w_out):
-    shop.start(j, person, bench, stage)
-    shop.record_weight(j, person, bench, w_in, phase="in", stage=stage)
-    shop.record_weight(j, person, bench, w_out, phase="out", stage=stage)
-    shop.finish(j, person, bench, stage, checklist=shop.site.stages[stage].checklist)
+    verbs.start(shop, j, person, bench, stage)
+    verbs.record_weight(shop, j, person, bench, w_in, phase="in", stage=stage)
+    verbs.record_weight(shop, j, person, bench, w_out, phase="out", stage=stage)
+    verbs.finish(shop, j, person, bench, stage, checklist=shop.site.stages[stage].checklist)
 
 
 def line(r, grouping, key, alloy="18KY"):
@@ -39,7 +40,7 @@ def two_days(shop, clock):
     10 g clean metal back from the casting bench."""
     metal.receive_lot(shop, "18KY", "100", supplier="Bullion House")
     metal.issue(shop, "18KY", "30", bench_id="casting", person_id="ana")
-    j = shop.create_job(route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24")
+    j = verbs.create_job(shop, route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24")
     design_stages(shop, j)
     weigh_stage(shop, j, "ana", "casting", "casting", "6.20", "6.10")
     clock.advance(days=1)
@@ -98,7 +99,7 @@ def test_a_period_carries_its_balance_forward(shop, two_days):
 def test_beyond_tolerance_and_gains_are_flagged(shop):
     metal.receive_lot(shop, "14KY", "50")
     metal.issue(shop, "14KY", "20", bench_id="cleanup", person_id="ana")
-    j = shop.create_job(route="fabrication", design="Signet ring", alloy="14KY", due="2026-12-24")
+    j = verbs.create_job(shop, route="fabrication", design="Signet ring", alloy="14KY", due="2026-12-24")
     weigh_stage(shop, j, "ana", "cleanup", "fabrication", "10.000", "9.700")
     r = metal.reconcile(shop, DAY1, DAY1)
     bench = next(ln for ln in r.lines["bench"] if ln.key == "cleanup")
@@ -116,7 +117,7 @@ def test_beyond_tolerance_and_gains_are_flagged(shop):
 def test_casting_tree(shop):
     metal.receive_lot(shop, "14KY", "200")
     metal.issue(shop, "14KY", "60", bench_id="casting", person_id="ana")
-    jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-12-24")
+    jobs = verbs.create_jobs(shop, [dict(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-12-24")
                              for _ in range(3)])
     tree = metal.build_tree(shop, jobs, person_id="ana", bench_id="casting")
     assert tree == "T0001"
@@ -185,7 +186,7 @@ def test_bad_input_is_refused_and_changes_nothing(shop, call, message):
 def test_trees_refuse_what_cannot_happen(shop):
     metal.receive_lot(shop, "14KY", "100")
     metal.issue(shop, "14KY", "50", bench_id="casting", person_id="ana")
-    a, b = shop.create_jobs([dict(route="casting-line", design="x", alloy="14KY", due="2026-12-24"),
+    a, b = verbs.create_jobs(shop, [dict(route="casting-line", design="x", alloy="14KY", due="2026-12-24"),
                              dict(route="casting-line", design="x", alloy="18KY", due="2026-12-24")])
     with pytest.raises(Refused, match="one tree is one alloy"):
         metal.build_tree(shop, [a, b], person_id="ana", bench_id="casting")

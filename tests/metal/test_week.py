@@ -13,7 +13,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from floorkiosk import metal
+from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
 from floorkiosk.store.journal import _helper_share
 

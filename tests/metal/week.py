@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-from floorkiosk import metal
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.kpi import delivery_stage
 
@@ -114,7 +115,7 @@ class Week:
             alloy = ALLOYS[(i * 7 + day) % len(ALLOYS)]
             due = (self.clock.now + timedelta(days=self.rng.randint(4, 12))).date().isoformat()
             specs.append(dict(route=route, design=f"{route} piece", alloy=alloy, due=due, client=f"Client {i}"))
-        for jid, spec in zip(self.shop.create_jobs(specs, person_id="dev", bench_id="design"), specs):
+        for jid, spec in zip(verbs.create_jobs(self.shop, specs, person_id="dev", bench_id="design"), specs):
             self.step[jid] = 0
             self.alloy[jid] = spec["alloy"]
 
@@ -144,7 +145,7 @@ class Week:
             CASTERS[self.rng.choice(["vacuum", "centrifugal"])]
         alloy = self.alloy[job]
         self.clock.tick(self.rng.randint(1, 2))
-        shop.start(job, person, bench, stage_id)
+        verbs.start(shop, job, person, bench, stage_id)
         key = (bench, person, stage_id, alloy)
         if stage.needs("weigh-in"):
             if job in self.weight:
@@ -157,32 +158,32 @@ class Week:
                 # the first metal of the job: drawn from the bench stock of whoever puts it into work
                 w_in = _q(Decimal(self.rng.uniform(3.0, 12.0)), RESOLUTION.get(bench, Decimal("0.001")))
                 self.bench_stock[(bench, person, alloy)] -= w_in
-            shop.record_weight(job, person, bench, w_in, phase="in", stage=stage_id, raw="week")
+            verbs.record_weight(shop, job, person, bench, w_in, phase="in", stage=stage_id, raw="week")
             self.clock.tick(self.rng.randint(1, 3))
             limit = (stage.max_loss_pct or Decimal("1")) * Decimal("0.8") / 100
             w_out = _q(w_in * (1 - Decimal(str(self.rng.uniform(0.0005, float(limit))))),
                        RESOLUTION.get(bench, Decimal("0.001")))
-            shop.record_weight(job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
+            verbs.record_weight(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
             self.expected[key] += w_in - w_out
             self.today_loss[key] += w_in - w_out
             self.weight[job] = w_out
         elif stage.needs("weigh-out"):
             # a check weighing (QC): the piece is taken at its booked weight and weighed once
             w_out = self.weight[job] - (Decimal("0.002") if self.rng.random() < 0.3 else Decimal(0))
-            shop.record_weight(job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
+            verbs.record_weight(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
             self.expected[key] += self.weight[job] - w_out
             self.weight[job] = w_out
         for _ in range(stage.photos_needed):
-            shop.attach_photo(job, person, bench, PHOTO, stage=stage_id)
-        shop.finish(job, person, bench, stage_id, checklist=stage.checklist)
+            verbs.attach_photo(shop, job, person, bench, PHOTO, stage=stage_id)
+        verbs.finish(shop, job, person, bench, stage_id, checklist=stage.checklist)
         if stage.verify:
             self.clock.tick(5)
             if self.rng.random() < 0.12 and job not in self.rejected:
                 self.rejected.append(job)
-                shop.reject(job, self.verifier, "qc", stage_id, defect="LOOSE-STONE", reason="a stone moves")
+                verbs.reject(shop, job, self.verifier, "qc", stage_id, defect="LOOSE-STONE", reason="a stone moves")
                 self.do_stage(job, stage_id)  # set again, weighed again
                 return
-            shop.verify(job, self.verifier, "qc", stage_id)
+            verbs.verify(shop, job, self.verifier, "qc", stage_id)
         if stage_id == m_delivery(self.site, self.shop.job(job).route) and job in self.weight:
             self.delivered[alloy] += self.weight.pop(job)
 
@@ -197,9 +198,9 @@ class Week:
             bench, person = CASTERS[method]
             self.clock.tick(5)
             for j in jobs:
-                self.shop.start(j, person, bench, "tree-building")
-                self.shop.record_weight(j, person, bench, "0.35", phase="in", stage="tree-building", raw="wax")
-                self.shop.finish(j, person, bench, "tree-building")
+                verbs.start(self.shop, j, person, bench, "tree-building")
+                verbs.record_weight(self.shop, j, person, bench, "0.35", phase="in", stage="tree-building", raw="wax")
+                verbs.finish(self.shop, j, person, bench, "tree-building")
                 self.step[j] += 1
             tree = metal.build_tree(self.shop, jobs, person_id=person, bench_id=bench)
             self.trees.append(tree)
@@ -219,10 +220,10 @@ class Week:
             self.expected[(bench, person, "casting", alloy)] += metal_in - got
             for j, w in pieces.items():
                 self.weight[j] = w
-                self.shop.start(j, person, bench, "casting")
-                self.shop.record_weight(j, person, bench, w, phase="in", stage="casting", raw="tree")
-                self.shop.record_weight(j, person, bench, w, phase="out", stage="casting", raw="tree")
-                self.shop.finish(j, person, bench, "casting")
+                verbs.start(self.shop, j, person, bench, "casting")
+                verbs.record_weight(self.shop, j, person, bench, w, phase="in", stage="casting", raw="tree")
+                verbs.record_weight(self.shop, j, person, bench, w, phase="out", stage="casting", raw="tree")
+                verbs.finish(self.shop, j, person, bench, "casting")
                 self.step[j] += 1
 
     # -- scrap --
@@ -281,7 +282,7 @@ def m_delivery(site, route_id: str) -> str | None:
 
 
 def open_week_shop(folder: Path):
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     clock = Clock(MONDAY)
     init_site(folder, SITE12, origin="week")

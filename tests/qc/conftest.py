@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 
 PHOTO = "ab" * 32  # a well-formed photo hash; the QC tests do not need the image itself
@@ -39,18 +40,18 @@ def do_stage(shop, job: str, stage_id: str, grams: Decimal, *, verify_by: str = 
     stage = shop.site.stages[stage_id]
     who = DOER[stage.skill]
     bench = bench_for(shop.site, stage_id)
-    shop.start(job, who, bench, stage_id)
+    verbs.start(shop, job, who, bench, stage_id)
     if stage.needs("weigh-in"):
-        shop.record_weight(job, who, bench, grams, phase="in", stage=stage_id)
+        verbs.record_weight(shop, job, who, bench, grams, phase="in", stage=stage_id)
     if stage.needs("weigh-out"):
         # a little loss, well inside every stage's tolerance
         grams = (grams * Decimal("0.998")).quantize(Decimal("0.001"))
-        shop.record_weight(job, who, bench, grams, phase="out", stage=stage_id)
+        verbs.record_weight(shop, job, who, bench, grams, phase="out", stage=stage_id)
     for _ in range(stage.photos_needed):
-        shop.attach_photo(job, who, bench, PHOTO, stage=stage_id)
-    shop.finish(job, who, bench, stage_id, checklist=stage.checklist)
+        verbs.attach_photo(shop, job, who, bench, PHOTO, stage=stage_id)
+    verbs.finish(shop, job, who, bench, stage_id, checklist=stage.checklist)
     if stage.verify and verify_by:
-        shop.verify(job, verify_by, "qc", stage_id)
+        verbs.verify(shop, job, verify_by, "qc", stage_id)
     return grams
 
 
@@ -66,7 +67,7 @@ def walk(shop, job: str, until: str, grams: Decimal = Decimal("5.000"), *, verif
 
 
 def new_ring(shop, *, spec: str = "size 6 1/2, comfort fit", stones=None, design: str = "Solitaire engagement ring") -> str:
-    return shop.create_job(route="custom-ring", design=design, alloy="18KW", due="2026-12-24", client="Maria Lopez",
+    return verbs.create_job(shop, route="custom-ring", design=design, alloy="18KW", due="2026-12-24", client="Maria Lopez",
                            spec=spec, stones=RING_STONES if stones is None else stones, person_id="dev", bench_id="design")
 
 
@@ -75,15 +76,15 @@ def ring_at_qc(qshop):
     """A custom ring with stones whose polishing is done: its QC stage is due. (job, last weight)"""
     shop, jobs = qshop
     job = jobs["final"]
-    assert shop.decide(g.START, job, "farid", "qc", "qc").allowed
+    assert judge.decide(shop, g.START, job, "farid", "qc", "qc").allowed
     return job, Decimal(shop.job(job).last_weight)
 
 
 def casting_batch(shop, n: int, *, design: str = "Stacking ring", until: str = "qc") -> tuple[str, list[str]]:
     """n casting-line pieces (no stones) in one batch, each walked up to `until`. (batch id, job ids)"""
-    jobs = shop.create_jobs([dict(route="casting-line", design=design, alloy="14KY", due="2026-12-24", stones=[])
+    jobs = verbs.create_jobs(shop, [dict(route="casting-line", design=design, alloy="14KY", due="2026-12-24", stones=[])
                              for _ in range(n)], person_id="dev", bench_id="design")
-    batch = shop.create_batch(jobs, design, person_id="farid", bench_id="casting")
+    batch = verbs.create_batch(shop, jobs, design, person_id="farid", bench_id="casting")
     for j in jobs:
         walk(shop, j, until, Decimal("2.400"))
     return batch, jobs
@@ -91,7 +92,7 @@ def casting_batch(shop, n: int, *, design: str = "Stacking ring", until: str = "
 
 def final_answers(shop, job: str, **changes) -> dict[str, str]:
     """Passing answers for every check of the job's inspection at the QC station (weight = last weight)."""
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
     from floorkiosk.domain import qc as dq
 
     insp = qc.begin(shop, job, "farid", "qc")
@@ -124,7 +125,7 @@ def _inside(c) -> str:
 @pytest.fixture(scope="session")
 def qc_template(tmp_path_factory):
     """Jobs in known states: at QC, awaiting verification of setting, ready for setting, a batch at QC."""
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     root = tmp_path_factory.mktemp("qc-site") / "site"
     init_site(root, origin="test-bench")
@@ -156,7 +157,7 @@ def qc_site(qc_template, tmp_path):
 @pytest.fixture
 def qshop(qc_site, clock):
     """A shop on a fresh copy of the template site, with its jobs: (shop, jobs)."""
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     path, jobs = qc_site
     s = open_shop(path, clock=clock)

@@ -4,7 +4,8 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from floorkiosk import qc
+from floorkiosk.workshop import verbs
+from floorkiosk.workshop import qc
 from floorkiosk.domain import qc as dq
 
 from .conftest import final_answers, new_ring, walk
@@ -28,7 +29,7 @@ def test_pareto_by_hand():
 
 
 def _reject(shop, job, stage, defect, by="farid"):
-    shop.reject(job, by, "qc", stage, defect=defect, reason="test", redo=stage)
+    verbs.reject(shop, job, by, "qc", stage, defect=defect, reason="test", redo=stage)
 
 
 def test_pareto_of_the_shop_by_each_dimension(shop, clock):

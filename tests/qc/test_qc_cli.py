@@ -42,7 +42,7 @@ def test_sample_of_a_batch(capsys, shop, qshop):
     batch, pieces = qshop[1]["batch"], qshop[1]["pieces"]
     code, out, _ = run(capsys, shop, "qc", "sample", batch)
     assert code == 0 and "no sample drawn at qc yet" in out
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     qc.begin(shop, pieces[0], "farid", "qc")
     code, out, _ = run(capsys, shop, "qc", "sample", batch)

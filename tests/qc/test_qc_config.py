@@ -85,7 +85,7 @@ def test_not_toml_at_all(cfg):
 
 
 def test_a_bad_qc_toml_refuses_to_start(cfg, tmp_path):
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     good = subprocess.run([sys.executable, "-m", "floorkiosk", "check", str(cfg)], capture_output=True, text=True)
     assert good.returncode == 0, good.stderr

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from floorkiosk import qc
+from floorkiosk.workshop import qc
 from floorkiosk.domain import qc as dq
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.qc_screen import QcScreen
@@ -30,7 +30,7 @@ def site(qc_site):
 @pytest.fixture
 def open_site():
     """A shop on a copied site, for checks after the kiosk has run."""
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shops = []
 

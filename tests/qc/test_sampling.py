@@ -4,10 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from floorkiosk import qc
+from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop import qc
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import qc as dq
-from floorkiosk.services import Blocked
+from floorkiosk.workshop.judge import Blocked
 
 from .conftest import PHOTO, final_answers
 
@@ -87,13 +88,13 @@ def test_a_failure_puts_the_uninspected_pieces_on_hold(shop, batch5):
     assert "FAILED QC" in status.text(others[0]) and "every one of its 5 pieces" in status.text(others[0])
     # the guardrail both ways: a held piece's QC stage cannot start, the inspected one's went through
     held = others[0]
-    d = shop.decide(g.START, held, "farid", "qc", "qc")
+    d = judge.decide(shop, g.START, held, "farid", "qc", "qc")
     assert not d.allowed and d.reasons[0].code == "on-hold" and "every piece is inspected" in d.reasons[0].text
     with pytest.raises(Blocked):
-        shop.start(held, "farid", "qc", "qc")
+        verbs.start(shop, held, "farid", "qc", "qc")
     assert shop.job(passed).stage("qc").status == "done"
     # the card of a held piece says why
-    assert "batch %s failed QC" % batch in shop.job_card(held).history[-1].text
+    assert "batch %s failed QC" % batch in cards.job_card(shop, held).history[-1].text
 
 
 def test_inspecting_a_held_piece_lifts_its_hold_and_finishes_qc(shop, batch5):
@@ -113,9 +114,9 @@ def test_inspecting_a_held_piece_lifts_its_hold_and_finishes_qc(shop, batch5):
 
 
 def test_pieces_still_upstream_are_not_held(shop):
-    jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-12-24")
+    jobs = verbs.create_jobs(shop, [dict(route="casting-line", design="Stacking ring", alloy="14KY", due="2026-12-24")
                              for _ in range(3)])
-    batch = shop.create_batch(jobs, "Stacking ring")
+    batch = verbs.create_batch(shop, jobs, "Stacking ring")
     from .conftest import walk
 
     for j in jobs[:2]:
@@ -125,7 +126,7 @@ def test_pieces_still_upstream_are_not_held(shop):
     out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"), defect="SCRATCH")
     assert out.held == [jobs[1]]
     assert shop.job(jobs[2]).hold is None
-    assert shop.decide(g.START, jobs[2], "chloe", "polishing", "polishing").allowed
+    assert judge.decide(shop, g.START, jobs[2], "chloe", "polishing", "polishing").allowed
     assert jobs[2] in qc.sample_status(shop, batch, "qc").must_inspect()
 
 
@@ -157,13 +158,13 @@ def test_the_sampling_guardrail_both_ways(shop, batch5):
 
 def _plain_qc_finish(shop, job):
     """The QC stage done with the ordinary verbs, as a kiosk's FINISH would: no inspection recorded."""
-    from floorkiosk.services import Blocked
+    from floorkiosk.workshop.judge import Blocked
 
-    shop.start(job, "farid", "qc", "qc")
-    shop.record_weight(job, "farid", "qc", Decimal(shop.job(job).last_weight), phase="out", stage="qc")
-    shop.attach_photo(job, "farid", "qc", "e" * 64, stage="qc")
+    verbs.start(shop, job, "farid", "qc", "qc")
+    verbs.record_weight(shop, job, "farid", "qc", Decimal(shop.job(job).last_weight), phase="out", stage="qc")
+    verbs.attach_photo(shop, job, "farid", "qc", "e" * 64, stage="qc")
     try:
-        shop.finish(job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+        verbs.finish(shop, job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
     except Blocked as exc:
         return exc
     return None
@@ -176,7 +177,7 @@ def test_the_services_enforce_the_sampling_guardrail(shop, batch5):
     blocked = _plain_qc_finish(shop, drawn[0])
     assert blocked is not None and "drawn for inspection" in str(blocked)
     # the job card's view of the action says the same as the enforcement
-    decision = shop.decide(g.FINISH, drawn[0], "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+    decision = judge.decide(shop, g.FINISH, drawn[0], "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
     assert [r.code for r in decision.reasons] == ["inspection"]
     assert shop.job(drawn[0]).stage("qc").status == "in progress"  # nothing recorded by the refused finish
     assert _plain_qc_finish(shop, spare) is None

@@ -4,10 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from floorkiosk import qc
+from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop import qc
 from floorkiosk.domain import guardrails as g
 from floorkiosk.errors import Refused
-from floorkiosk.services import Blocked
+from floorkiosk.workshop.judge import Blocked
 
 from .conftest import PHOTO, do_stage, final_answers, new_ring, walk
 
@@ -34,8 +35,8 @@ def test_without_a_photo_the_qc_stage_stays_open_and_says_why(shop, ring_at_qc):
     out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job))
     assert out.result == "pass" and shop.job(job).stage("qc").status == "in progress"
     assert "needs 1 photo" in out.text() and "photograph the piece" in out.text()
-    shop.attach_photo(job, "farid", "qc", PHOTO, stage="qc")
-    shop.finish(job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
+    verbs.attach_photo(shop, job, "farid", "qc", PHOTO, stage="qc")
+    verbs.finish(shop, job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)
     assert shop.job(job).stage("qc").status == "done"
 
 
@@ -48,7 +49,7 @@ def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
     assert state.stage("qc").status == "todo"  # not left open while the piece is back at the bench
     reworks = shop.journal.query("SELECT stage, reworks FROM job_stages WHERE job = ? AND reworks > 0", (job,))
     assert reworks == [("cleanup", 1)]  # what the first-time-right rate reads
-    card = shop.job_card(job)
+    card = cards.job_card(shop, job)
     assert {s.id: s.status for s in card.stages}["cleanup"] == "rework"
     texts = [h.text for h in card.history]
     assert "Farid Haddad inspected Quality control: FAIL THIN-SHANK — shank thickness 1.21 mm is below 1.4 mm; back to Cleanup" in texts
@@ -73,7 +74,7 @@ def test_inspector_may_choose_another_defect_and_stage(shop, ring_at_qc):
 def test_verification_inspection_of_stone_setting_opens_polishing(shop, qshop):
     job = qshop[1]["verify"]  # stone setting done by Ben, not verified
     # the canonical guardrail, blocked: polishing waits for stone setting to be verified
-    assert not shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+    assert not judge.decide(shop, g.START, job, "chloe", "polishing", "polishing").allowed
     insp = qc.begin(shop, job, "eva", "qc")
     assert (insp.stage, insp.target.mode, insp.target.plan.id) == ("stone-setting", "verify", "setting")
     out = qc.record_inspection(shop, job, "eva", "qc",
@@ -81,7 +82,7 @@ def test_verification_inspection_of_stone_setting_opens_polishing(shop, qshop):
                                 "stone-condition": "p"})
     assert out.result == "pass" and "Stone setting verified" in out.done
     assert shop.job(job).stage("stone-setting").verified_by == "eva"
-    assert shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+    assert judge.decide(shop, g.START, job, "chloe", "polishing", "polishing").allowed
 
 
 def test_failed_verification_reworks_the_setting(shop, qshop):
@@ -92,7 +93,7 @@ def test_failed_verification_reworks_the_setting(shop, qshop):
     assert out.result == "fail" and "rejected: LOOSE-STONE, back to Stone setting" in out.text()
     st = shop.job(job).stage("stone-setting")
     assert st.status == "rework" and st.reworks == 1
-    assert not shop.decide(g.START, job, "chloe", "polishing", "polishing").allowed
+    assert not judge.decide(shop, g.START, job, "chloe", "polishing", "polishing").allowed
 
 
 @pytest.mark.parametrize("change,kw,says", [
@@ -128,10 +129,10 @@ def test_four_eyes_blocks_and_records_nothing(shop):
     # Eva polished the piece herself, so she may not reject her own polishing
     job = new_ring(shop)
     walk(shop, job, "polishing")
-    shop.start(job, "eva", "polishing", "polishing")
-    shop.record_weight(job, "eva", "polishing", "4.95", phase="in")
-    shop.record_weight(job, "eva", "polishing", "4.94", phase="out")
-    shop.finish(job, "eva", "polishing", "polishing", checklist=["finish as specified"])
+    verbs.start(shop, job, "eva", "polishing", "polishing")
+    verbs.record_weight(shop, job, "eva", "polishing", "4.95", phase="in")
+    verbs.record_weight(shop, job, "eva", "polishing", "4.94", phase="out")
+    verbs.finish(shop, job, "eva", "polishing", "polishing", checklist=["finish as specified"])
     before = count(shop)
     with pytest.raises(Blocked) as exc:
         qc.record_inspection(shop, job, "eva", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH")

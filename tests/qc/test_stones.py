@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from floorkiosk import qc
+from floorkiosk.workshop import cards
+from floorkiosk.workshop import qc
 from floorkiosk.domain import stones as ds
 from floorkiosk.errors import Refused
 
@@ -69,7 +70,7 @@ def test_issue_shows_the_certificate_on_the_card(shop, ring):
     e = qc.issue_stones(shop, ring, "farid", "ben", line=1)
     assert e.payload["parcel"] == "SP0001" and e.payload["setter"] == "ben"
     assert (e.payload["count"], e.payload["ct"], e.payload["cert"]) == (1, "1.020", "GIA 2141438171")
-    card = shop.job_card(ring)
+    card = cards.job_card(shop, ring)
     assert card.history[-1].text == ("Farid Haddad issued stone parcel SP0001 to Ben Okafor: "
                                      "1 round diamond, 1.020 ct (GIA 2141438171)")
     assert card.job.stones[0]["cert"] == "GIA 2141438171"
@@ -117,7 +118,7 @@ def test_a_discrepancy_at_the_end_of_setting_is_flagged(shop, ring, tmp_path):
     # the QC station's verification of the setting records it on the job's history
     qc.record_inspection(shop, ring, "eva", "qc", {"weight": shop.job(ring).last_weight, "secure": "p",
                                                   "alignment": "1", "stone-condition": "p"})
-    texts = [h.text for h in shop.job_card(ring, history=30).history]
+    texts = [h.text for h in cards.job_card(shop, ring, history=30).history]
     assert "STONE DISCREPANCY in parcel SP0001: 1 stone (0.020 ct) not accounted for: 18 issued (0.360 ct): " \
            "17 set, 0 returned, 0 broken, 0 lost (0.340 ct)" in texts
     assert qc.stone_check(shop)[0].flagged
@@ -152,7 +153,7 @@ def test_stones_cli(shop, ring):
     assert r.returncode == 1 and "DISCREPANCY SP0001" in r.stdout and "--flag" in r.stdout
     r = run("stones", "check", "--flag", "--by", "farid")
     assert r.returncode == 1 and f"flagged on {ring}" in r.stdout
-    assert "STONE DISCREPANCY" in shop.job_card(ring).history[-1].text
+    assert "STONE DISCREPANCY" in cards.job_card(shop, ring).history[-1].text
     r = run("stones", "broken", "SP0001", "1", "--by", "ben")
     assert r.returncode == 0
     r = run("stones", "check")

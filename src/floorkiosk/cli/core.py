@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from floorkiosk.workshop import cards, verbs
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import ConfigError, FloorkioskError
 from floorkiosk.paths import default_site_dir
@@ -17,7 +18,7 @@ def site_dir(args: argparse.Namespace) -> Path:
 
 def open_site(args: argparse.Namespace):
     """The Shop of the site the command names (--site, $FLOORKIOSK_SITE or ./site)."""
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     return open_shop(site_dir(args))
 
@@ -70,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from floorkiosk.services import init_site
+    from floorkiosk.workshop.site import init_site
 
     d = init_site(site_dir(args), args.config)
     print(f"site created at {d}")
@@ -83,7 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     folder = Path(args.config) if args.config else site_dir(args) / "config"
     try:
         site = load_site(folder)
-        from floorkiosk.metal import metal_settings
+        from floorkiosk.workshop.metal import metal_settings
 
         metal_settings(site)  # the [metal] table and casting methods are validated by the metal ledger
     except ConfigError as exc:
@@ -96,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from floorkiosk.demo import make_demo_site
+    from floorkiosk.workshop.demo import make_demo_site
 
     d = site_dir(args) if getattr(args, "site", None) else Path.cwd() / "demo-site"
     created = make_demo_site(d, jobs=args.jobs, fresh=args.fresh)
@@ -117,7 +118,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
                 spec=args.spec, priority="rush" if args.rush else "normal")
     if args.count < 1:
         raise FloorkioskError("--count must be at least 1")
-    ids = shop.create_jobs([dict(spec) for _ in range(args.count)])
+    ids = verbs.create_jobs(shop, [dict(spec) for _ in range(args.count)])
     for j in ids:
         print(j)
     if args.print_bench:
@@ -130,7 +131,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
 
 def cmd_job_show(args: argparse.Namespace) -> int:
     shop = open_site(args)
-    card = shop.job_card(args.job)
+    card = cards.job_card(shop, args.job)
     j = card.job
     units = shop.site.settings.units
     print(f"{j.id}  {j.design}  [{card.route.name}]" + ("  RUSH" if j.priority == "rush" else ""))
@@ -153,7 +154,7 @@ def cmd_job_show(args: argparse.Namespace) -> int:
 
 def cmd_job_list(args: argparse.Namespace) -> int:
     shop = open_site(args)
-    rows = shop.list_jobs(status=None if args.all else "open", stage=args.stage, limit=args.limit)
+    rows = cards.list_jobs(shop, status=None if args.all else "open", stage=args.stage, limit=args.limit)
     for jid, design, route, alloy, due, prio, current, hold, status in rows:
         flags = ("RUSH " if prio == "rush" else "") + ("HOLD " if hold else "") + ("done " if status == "complete" else "")
         print(f"{jid}  {due}  {alloy:6} {route:13} {current or '-':15} {flags}{design}")

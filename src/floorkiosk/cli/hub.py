@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shop = open_shop(site_dir(args))
     if not shop.site.settings.hub:
@@ -81,14 +81,14 @@ def cmd_hub_init(args: argparse.Namespace) -> int:
 def cmd_sync_status(args: argparse.Namespace) -> int:
     import psycopg
 
-    from floorkiosk import hubsync
+    from floorkiosk.workshop import sync
     from floorkiosk.store import hub
 
     shop = _open(args)
     try:
         address = hub.address_for(shop.site.settings.hub, shop.dir)
         queued = shop.journal.pending_count()
-        n_conflicts = len(hubsync.conflicts(shop))
+        n_conflicts = len(sync.conflicts(shop))
         try:
             conn = hub.connect(address, origin=shop.journal.origin, timeout=3)
         except hub.HubError as exc:
@@ -114,40 +114,40 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_conflicts(args: argparse.Namespace) -> int:
-    from floorkiosk import hubsync
+    from floorkiosk.workshop import sync
 
     shop = _open(args)
     try:
-        rows = hubsync.conflicts(shop, status=None if args.all else "open", job=args.job)
+        rows = sync.conflicts(shop, status=None if args.all else "open", job=args.job)
         if not rows:
             print("no open conflicts" if not args.all else "no conflicts")
             return 0
         for c in rows:
-            who = shop._name(c.person) or c.person or "-"
+            who = shop.name(c.person) or c.person or "-"
             bench = shop.site.benches.get(c.bench or "")
             print(f"{c.event_id[:12]}  {c.ts}  {c.job}  {c.type} {c.stage or ''}  by {who}"
                   f"{' at ' + bench.name if bench else ''} (kiosk {c.origin})  [{c.status}]")
             for r in c.reasons:
                 print(f"    - {r}")
             if c.status != "open":
-                print(f"    {c.status} by {shop._name(c.resolved_by)} at {c.resolved_at}" + (f": {c.note}" if c.note else ""))
+                print(f"    {c.status} by {shop.name(c.resolved_by)} at {c.resolved_at}" + (f": {c.note}" if c.note else ""))
         return 0
     finally:
         shop.close()
 
 
 def cmd_sync_resolve(args: argparse.Namespace) -> int:
-    from floorkiosk import hubsync
+    from floorkiosk.workshop import sync
 
     shop = _open(args)
     try:
-        matches = [c for c in hubsync.conflicts(shop, status=None) if c.event_id.startswith(args.event)]
+        matches = [c for c in sync.conflicts(shop, status=None) if c.event_id.startswith(args.event)]
         if not matches:
             raise FloorkioskError(f"no conflict whose event id starts with {args.event!r}; see `floorkiosk sync conflicts`")
         if len(matches) > 1:
             raise FloorkioskError(f"{args.event!r} matches {len(matches)} conflicts; give more of the event id")
         decision = "accept" if args.accept else "dismiss"
-        hubsync.resolve_conflict(shop, matches[0].event_id, decision, args.by, args.bench, args.note, args.pin)
+        sync.resolve_conflict(shop, matches[0].event_id, decision, args.by, args.bench, args.note, args.pin)
         print(f"{decision}ed: {matches[0].type} on {matches[0].job}; it reaches the other benches at the next sync")
         return 0
     finally:
@@ -155,13 +155,13 @@ def cmd_sync_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_run(args: argparse.Namespace) -> int:
-    from floorkiosk import hubsync
+    from floorkiosk.workshop import sync
     from floorkiosk.store.hub import HubError
 
     shop = _open(args)
     try:
         if args.once:
-            s = hubsync.Syncer(shop, args.bench)
+            s = sync.Syncer(shop, args.bench)
             try:
                 r = s.sync_once()
             except HubError as exc:
@@ -176,11 +176,11 @@ def cmd_sync_run(args: argparse.Namespace) -> int:
             print(f"pushed {r.pushed}, pulled {r.pulled}, acknowledged {r.acked}, photos up {r.photos_up}"
                   f" down {r.photos_down}; {shop.journal.pending_count()} queued")
             return 0
-        w = hubsync.start_background_sync(shop, args.bench)
+        w = sync.start_background_sync(shop, args.bench)
         last = ""
         try:
             while True:
-                st = hubsync.status(shop)
+                st = sync.status(shop)
                 line = str(st) + (f" ({st.last_error})" if st.last_error and not st.online else "")
                 if line != last:
                     print(line, flush=True)

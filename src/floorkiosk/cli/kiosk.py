@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
     from floorkiosk.kiosk.app import run_kiosk
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     d = site_dir(args)
     shop = open_shop(d)  # a missing site or an unknown bench is said plainly, before the screen takes over

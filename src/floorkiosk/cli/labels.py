@@ -123,7 +123,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     if "command" in sources:
         records = service.command_records(args.commands)
     elif sources:
-        from floorkiosk.services import open_shop
+        from floorkiosk.workshop.site import open_shop
 
         shop = open_shop(site_dir(args))
         try:
@@ -181,7 +181,7 @@ def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
     if not args.bench:
         raise Refused("say where to print: --bench ID (its printer in the site config) or --printer URI")
     from floorkiosk.labels import service
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shop = open_shop(site_dir(args))
     try:
@@ -208,7 +208,7 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 def _reprint(args: argparse.Namespace) -> int:
     from floorkiosk.labels import service
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     if len(args.job) != 1 or args.batch or args.person or args.commands or args.parcel:
         raise Refused("--reprint is for one job bag: give exactly one --job")
@@ -233,7 +233,7 @@ def _people_or_commands(args: argparse.Namespace, kind: str) -> int:
     site = _site_if_any(args)
     template = labels.load_template(args.template, site)
     if kind == "badge":
-        from floorkiosk.services import open_shop
+        from floorkiosk.workshop.site import open_shop
 
         shop = open_shop(site_dir(args))
         try:

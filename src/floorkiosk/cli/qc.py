@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from floorkiosk.workshop import cards
 from floorkiosk.cli.core import open_site
 from floorkiosk.errors import Refused
 
@@ -76,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
     from floorkiosk.domain import qc as dq
 
     shop = open_site(args)
@@ -113,7 +114,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
@@ -150,7 +151,7 @@ def cmd_inspections(args: argparse.Namespace) -> int:
             + " ORDER BY ts DESC LIMIT ?", [*params, args.limit])
         for ts, job, stage, result, selection, person, defect, checks in rows:
             failed = [c["name"] for c in json.loads(checks) if c.get("result") == "fail"]
-            print(f"{ts}  {job}  {stage:14} {result.upper():4}  {shop._name(person):16} {selection or '':28}"
+            print(f"{ts}  {job}  {stage:14} {result.upper():4}  {shop.name(person):16} {selection or '':28}"
                   + (f" {defect}: {', '.join(failed)}" if result == "fail" else ""))
         return 0
     finally:
@@ -158,11 +159,11 @@ def cmd_inspections(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
-        jobs = shop.batch_jobs(args.batch)
+        jobs = cards.batch_jobs(shop, args.batch)
         s = qc.sample_status(shop, args.batch, args.stage)
         if s is None:
             print(f"batch {args.batch} ({len(jobs)} pieces): no sample drawn at {args.stage} yet "
@@ -178,7 +179,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
@@ -199,7 +200,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
@@ -212,7 +213,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
@@ -228,7 +229,7 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
     from floorkiosk.domain import qc as dq
     from floorkiosk.domain import stones as ds
 
@@ -243,7 +244,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  line {i}: {ds.line_text(s)}")
         for p in qc.parcels(shop, state.id):
             status = p.status(tol)
-            print(f"  {p.id} (line {p.line}, {shop._name(p.setter)}): {p.account_text()} — {status.upper()}"
+            print(f"  {p.id} (line {p.line}, {shop.name(p.setter)}): {p.account_text()} — {status.upper()}"
                   + (f": {p.problem(tol)}" if status == ds.DISCREPANCY else ""))
         return 0
     finally:
@@ -251,7 +252,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     shop = open_site(args)
     try:
@@ -266,7 +267,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 0
         for sp in problems:
             p = sp.parcel
-            print(f"DISCREPANCY {p.id} {p.job} ({shop._name(p.setter)}): {sp.problem}"
+            print(f"DISCREPANCY {p.id} {p.job} ({shop.name(p.setter)}): {sp.problem}"
                   + ("" if sp.flagged else "  [not yet on the job's history: --flag]"), file=sys.stdout)
         return 1
     finally:

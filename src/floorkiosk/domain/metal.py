@@ -139,7 +139,7 @@ class Tree:
 
 @dataclass(frozen=True)
 class MetalSettings:
-    """The site's [metal] settings (validated by floorkiosk.metal.metal_settings)."""
+    """The site's [metal] settings (validated by floorkiosk.workshop.metal.metal_settings)."""
 
     tolerance_pct: Decimal = Decimal("1.0")  # a line losing more than this % of the metal it handled is flagged
     wax_stages: frozenset[str] = frozenset()  # weighings at these stages are wax, not metal

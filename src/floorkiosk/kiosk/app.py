@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from floorkiosk.workshop import cards, sessions
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
@@ -145,7 +146,7 @@ class KioskApp(App[int]):
         """
         with self._reader_lock:
             if self._reader is None:
-                from floorkiosk.services import open_shop
+                from floorkiosk.workshop.site import open_shop
 
                 self._reader = open_shop(self.shop.dir, clock=self.clock, origin=self.shop.journal.origin)
             return self._reader
@@ -332,7 +333,7 @@ class KioskApp(App[int]):
 
     # -- people ------------------------------------------------------------------------------------
     def badge(self, text: str) -> None:
-        s = self.shop.scan(text)  # Refused for an unknown badge
+        s = sessions.scan(self.shop, text)  # Refused for an unknown badge
         person = s.person
         if self.person is not None and self.person.id == person.id:
             self.say(f"{person.name} is already logged in here", "info")
@@ -340,8 +341,8 @@ class KioskApp(App[int]):
             return
         before = self.person
         if before is not None:
-            self.shop.logout(before.id, self.bench.id, why="switched")
-        self.person = self.shop.login(text, self.bench.id)
+            sessions.logout(self.shop, before.id, self.bench.id, why="switched")
+        self.person = sessions.login(self.shop, text, self.bench.id)
         self.show_worklist()
         if before is not None:
             self.say(f"switched from {before.name} to {person.name}", "ok")
@@ -351,7 +352,7 @@ class KioskApp(App[int]):
     def logout(self, message: str = "", why: str = "") -> None:
         if self.person is not None:
             try:
-                self.shop.logout(self.person.id, self.bench.id, why=why)
+                sessions.logout(self.shop, self.person.id, self.bench.id, why=why)
             except FloorkioskError:
                 pass
         self.person = None
@@ -400,7 +401,7 @@ class KioskApp(App[int]):
         if self.person is None:
             self.say(f"scan your badge first, then the job bag {job_id}", "warn")
             return
-        card = self.shop.job_card(job_id)  # NotFound: says so
+        card = cards.job_card(self.shop, job_id)  # NotFound: says so
         self.card_screen.show(card)
         self.last_message = (f"{card.id}: {card.job.design}", "info")
         self.card_screen.say(*self.last_message)
@@ -416,7 +417,7 @@ class KioskApp(App[int]):
         if self.person is None:
             self.say(f"scan your badge first, then the batch bag {batch_id}", "warn")
             return
-        jobs = self.shop.batch_jobs(batch_id)
+        jobs = cards.batch_jobs(self.shop, batch_id)
         self._to_base()
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")
@@ -433,7 +434,7 @@ def _duration(seconds: int) -> str:
 def make_app(site_dir: str | Path, bench: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
              devices: BenchDevices | str | None = None) -> KioskApp:
     """The kiosk for one bench of a site. devices: None (from the bench config), "none", or a BenchDevices."""
-    from floorkiosk.services import open_shop
+    from floorkiosk.workshop.site import open_shop
 
     shop = open_shop(site_dir, clock=clock)
     try:

@@ -1,6 +1,6 @@
 """The supervisor's board: a lane per stage with its counts, oldest pieces and late ones; refreshes as events arrive.
 
-Self-contained: it reads through ``floorkiosk.kpi.board`` only, and polls the journal's position (one
+Self-contained: it reads through ``floorkiosk.workshop.kpi.board`` only, and polls the journal's position (one
 cheap query a second), so events recorded at any bench, in this process or another, show within a
 second. Escape or CANCEL closes it; a scanned job bag opens its card as anywhere else.
 """
@@ -16,7 +16,7 @@ from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import Select, Static
 
-from floorkiosk import kpi
+from floorkiosk.workshop import kpi
 from floorkiosk.errors import FloorkioskError
 
 

@@ -4,7 +4,7 @@ Each line is an event held back when the benches' events were put in one order (
 stage, a hold on a job already on hold, …), with every reason. The supervisor logged in at this
 kiosk accepts it (it is applied where the decision stands) or dismisses it (it stays in the journal,
 out of the job's state); the decision is itself an event and reaches every bench. Self-contained:
-it reads and decides through ``floorkiosk.hubsync`` only, and refreshes as the journal moves on.
+it reads and decides through ``floorkiosk.workshop.sync`` only, and refreshes as the journal moves on.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from floorkiosk import hubsync
+from floorkiosk.workshop import sync
 from floorkiosk.errors import FloorkioskError
 
 _WHAT = {"stage.started": "start", "stage.finished": "finish", "weight.recorded": "weighing",
@@ -49,7 +49,7 @@ class ConflictsScreen(Screen):
         self.shop = shop
         self.poll_seconds = poll_seconds
         self.show_all = False
-        self.rows: list[hubsync.Conflict] = []
+        self.rows: list[sync.Conflict] = []
         self.seen = -1
 
     def compose(self) -> ComposeResult:
@@ -81,7 +81,7 @@ class ConflictsScreen(Screen):
 
     def load(self) -> None:
         self.seen = self._position()
-        self.rows = hubsync.conflicts(self.shop, status=None if self.show_all else "open")
+        self.rows = sync.conflicts(self.shop, status=None if self.show_all else "open")
         t = self.query_one("#cf-table", DataTable)
         keep = t.cursor_row
         t.clear()
@@ -91,7 +91,7 @@ class ConflictsScreen(Screen):
             what = _WHAT.get(c.type, c.type) + (f" {stage.name}" if stage else "")
             bench = site.benches.get(c.bench or "")
             status = Text(c.status, {"open": "bold yellow", "accepted": "green", "dismissed": "dim"}.get(c.status, ""))
-            t.add_row(c.ts[:19].replace("T", " "), c.job, what, self.shop._name(c.person) or "-",
+            t.add_row(c.ts[:19].replace("T", " "), c.job, what, self.shop.name(c.person) or "-",
                       bench.name if bench else (c.bench or "-"), status, key=c.event_id)
         if self.rows:
             t.move_cursor(row=min(keep, len(self.rows) - 1))
@@ -100,7 +100,7 @@ class ConflictsScreen(Screen):
         self.query_one("#cf-title", Static).update(Text(title, "bold"))
         self._detail()
 
-    def selected(self) -> hubsync.Conflict | None:
+    def selected(self) -> sync.Conflict | None:
         t = self.query_one("#cf-table", DataTable)
         if not self.rows or t.cursor_row is None or not (0 <= t.cursor_row < len(self.rows)):
             return None
@@ -113,13 +113,13 @@ class ConflictsScreen(Screen):
             w.update(Text("No conflicts: every bench's events fit the guardrails in the hub's order.", "green"))
             return
         t = Text()
-        t.append(f"{c.job}: {_WHAT.get(c.type, c.type)} by {self.shop._name(c.person) or '-'} "
+        t.append(f"{c.job}: {_WHAT.get(c.type, c.type)} by {self.shop.name(c.person) or '-'} "
                  f"(kiosk {c.origin}, {c.ts[:19].replace('T', ' ')})\n", "bold")
         t.append("refused in the hub's order because:\n")
         for r in c.reasons:
             t.append(f"  - {r}\n", "yellow")
         if c.status != "open":
-            t.append(f"{c.status} by {self.shop._name(c.resolved_by)} at {(c.resolved_at or '')[:19]}"
+            t.append(f"{c.status} by {self.shop.name(c.resolved_by)} at {(c.resolved_at or '')[:19]}"
                      + (f": {c.note}" if c.note else ""), "dim")
         w.update(t)
 
@@ -144,10 +144,10 @@ class ConflictsScreen(Screen):
         else:
             self._decide(c, decision, person, None)
 
-    def _decide(self, c: hubsync.Conflict, decision: str, person: Any, pin: str | None) -> None:
+    def _decide(self, c: sync.Conflict, decision: str, person: Any, pin: str | None) -> None:
         bench = getattr(getattr(self.app, "bench", None), "id", None)
         try:
-            hubsync.resolve_conflict(self.shop, c.event_id, decision, person.id, bench, pin=pin)
+            sync.resolve_conflict(self.shop, c.event_id, decision, person.id, bench, pin=pin)
         except FloorkioskError as exc:
             self.say(str(exc), "error")
             return

@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from floorkiosk.workshop import verbs
 from floorkiosk.errors import FloorkioskError
 
 OK, WARN, OFF, NONE = "ok", "warn", "off", "none"
@@ -63,7 +64,7 @@ class BenchDevices:
         self.enabled = enabled
         self.sim: Any = None  # the ScaleSimulator behind a "sim:" scale
         self.monitor: Any = None
-        self.readability: Decimal = shop.readability(bench_id)
+        self.readability: Decimal = verbs.readability(shop, bench_id)
         self._scanners: list[Any] = []
         self._sync: Any = None  # the hub's background sync, when the site has a hub
         self._camera: Any = None
@@ -99,7 +100,7 @@ class BenchDevices:
                                  else Cell("printer", NONE, "no printer"))
         if self.shop.site.settings.hub is None:
             self.cells["hub"] = Cell("hub", NONE, "hub: none")
-        elif not _has("floorkiosk.hubsync"):
+        elif not _has("floorkiosk.workshop.sync"):
             self.cells["hub"] = Cell("hub", OFF, "hub: not installed")
         else:
             self.cells["hub"] = Cell("hub", WARN, "hub: checking")
@@ -137,12 +138,12 @@ class BenchDevices:
         self._start_sync()
 
     def _start_sync(self) -> None:
-        if self.shop.site.settings.hub is None or not _has("floorkiosk.hubsync"):
+        if self.shop.site.settings.hub is None or not _has("floorkiosk.workshop.sync"):
             return
         try:
-            import floorkiosk.hubsync as hubsync
+            from floorkiosk.workshop import sync
 
-            self._sync = hubsync.start_background_sync(self.shop, self.bench.id)
+            self._sync = sync.start_background_sync(self.shop, self.bench.id)
         except Exception as exc:  # an unreachable or misconfigured hub: the bench works on, locally
             self._set("hub", OFF, f"hub: {exc}"[:40])
 
@@ -322,12 +323,12 @@ class BenchDevices:
 
     # -- the hub (blocking: call from a worker) ------------------------------------------------------
     def poll_hub(self) -> None:
-        if self.shop.site.settings.hub is None or not _has("floorkiosk.hubsync"):
+        if self.shop.site.settings.hub is None or not _has("floorkiosk.workshop.sync"):
             return
         try:
-            import floorkiosk.hubsync as hubsync
+            from floorkiosk.workshop import sync
 
-            st = hubsync.status(self.shop)
+            st = sync.status(self.shop)
         except Exception as exc:  # the hub module's failure must not take the kiosk down
             self._set("hub", OFF, f"hub: {exc}"[:40])
             return

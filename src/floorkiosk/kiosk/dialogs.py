@@ -18,13 +18,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, Static
 
+from floorkiosk.workshop import judge
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Stage
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.widgets import BlockedPanel, MessageLine
-from floorkiosk.services import Override
+from floorkiosk.workshop.judge import Override
 
 if TYPE_CHECKING:
     from floorkiosk.kiosk.app import KioskApp
@@ -179,7 +180,7 @@ class PinDialog(KioskDialog):
 
     def _check(self, pin: str) -> None:
         try:
-            self.kiosk.shop.check_pin(self.person, pin)
+            judge.check_pin(self.kiosk.shop, self.person, pin)
         except FloorkioskError as exc:
             self.tries += 1
             self.query_one("#pin", Input).value = ""

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.services import Blocked, Override
+from floorkiosk.workshop.judge import Blocked, Override
 
 if TYPE_CHECKING:
     from floorkiosk.kiosk.app import KioskApp
@@ -86,11 +87,11 @@ class JobFlows:
 
     # -- start ---------------------------------------------------------------------------------------
     def start(self, override: Override | None = None) -> None:
-        d = self.shop.decide(g.START, self.job, self.person, self.bench)
+        d = judge.decide(self.shop, g.START, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "start", lambda o: self.start(o))
             return
-        e = self.call(lambda: self.shop.start(self.job, self.person, self.bench, override=override), "start",
+        e = self.call(lambda: verbs.start(self.shop, self.job, self.person, self.bench, override=override), "start",
                       lambda o: self.start(o))
         if e is None:
             return
@@ -106,22 +107,22 @@ class JobFlows:
     def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
         from floorkiosk.kiosk.dialogs import WeighDialog
 
-        sid, phase = self.shop.weigh_phase(self.job, self.bench)
+        sid, phase = verbs.weigh_phase(self.shop, self.job, self.bench)
         kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
-        d = self.shop.decide(kind, self.job, self.person, self.bench, stage=sid)
+        d = judge.decide(self.shop, kind, self.job, self.person, self.bench, stage=sid)
         if not d.allowed and override is None:
             self.blocked(d, f"weigh-{phase}", lambda o: self.weigh(o, then))
             return
         state = self.shop.job(self.job)
         stage = self.shop.site.stages.get(sid or "")
         w_in = state.stage(sid).weight_in if sid else None
-        expected = self.shop.expected_weight(self.job)
+        expected = verbs.expected_weight(self.shop, self.job)
 
         def weighed(reading: Any) -> None:
             if reading is None:
                 self.app.say("weighing cancelled; nothing was recorded", "warn")
                 return
-            res = self.call(lambda: self.shop.record_weight(self.job, self.person, self.bench, reading.grams,
+            res = self.call(lambda: verbs.record_weight(self.shop, self.job, self.person, self.bench, reading.grams,
                                                             phase=phase, stage=sid, raw=reading.raw,
                                                             unit=reading.unit, override=override),
                             f"weigh-{phase}", lambda o: self.weigh(o, then))
@@ -144,7 +145,7 @@ class JobFlows:
     def photo(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
         from floorkiosk.kiosk.dialogs import PhotoDialog
 
-        d = self.shop.decide(g.PHOTO, self.job, self.person, self.bench)
+        d = judge.decide(self.shop, g.PHOTO, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "photo", lambda o: self.photo(o, then))
             return
@@ -154,7 +155,7 @@ class JobFlows:
             if sha is None:
                 self.app.say("photo cancelled; nothing was attached", "warn")
                 return
-            e = self.call(lambda: self.shop.attach_photo(self.job, self.person, self.bench, sha, stage=sid,
+            e = self.call(lambda: verbs.attach_photo(self.shop, self.job, self.person, self.bench, sha, stage=sid,
                                                          override=override),
                           "photo", lambda o: self.photo(o, then))
             if e is None:
@@ -173,7 +174,7 @@ class JobFlows:
         sid = g.actionable_stage(self.shop.site, state, self.app.bench, g.FINISH)
         stage = self.shop.site.stages.get(sid or "")
         checklist = stage.checklist if stage else ()
-        d = self.shop.decide(g.FINISH, state, self.person, self.bench, checklist=checklist)
+        d = judge.decide(self.shop, g.FINISH, state, self.person, self.bench, checklist=checklist)
         if not d.allowed and override is None:
             nxt = self._gather(d, state, sid)
             if nxt is not None:
@@ -186,7 +187,7 @@ class JobFlows:
             if items is None:
                 self.app.say("finish cancelled; the stage is still in progress", "warn")
                 return
-            e = self.call(lambda: self.shop.finish(self.job, self.person, self.bench, stage=sid, checklist=items,
+            e = self.call(lambda: verbs.finish(self.shop, self.job, self.person, self.bench, stage=sid, checklist=items,
                                                    override=override), "finish", lambda o: self.finish(o))
             if e is not None:
                 self.done(f"finished {self.stage_name(sid)}" + (f" (override {override.code})" if override else ""))
@@ -218,7 +219,7 @@ class JobFlows:
         state = self.shop.job(self.job)
         if state.hold:
             me = self.shop.person(self.person)
-            d = self.shop.decide(g.RELEASE, state, self.person, self.bench)
+            d = judge.decide(self.shop, g.RELEASE, state, self.person, self.bench)
             if me.is_supervisor and override is None and not self.shop.site.settings.supervisor_pin:
                 self._release(self.person, None)
                 return
@@ -238,25 +239,25 @@ class JobFlows:
             if reason is None:
                 self.app.say("hold cancelled; nothing was changed", "warn")
                 return
-            if self.call(lambda: self.shop.hold(self.job, self.person, self.bench, reason), "hold",
+            if self.call(lambda: verbs.hold(self.shop, self.job, self.person, self.bench, reason), "hold",
                          lambda o: None) is not None:
                 self.done(f"{self.job} is ON HOLD: {reason}", "warn")
 
         self.app.push_screen(PickDialog(f"Put {self.job} on hold: why?", HOLD_REASONS), picked)
 
     def _release(self, by: str, pin: str | None) -> None:
-        e = self.call(lambda: self.shop.release(self.job, by, self.bench, note=f"at {self.app.bench.name}", pin=pin),
+        e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=f"at {self.app.bench.name}", pin=pin),
                       "release", lambda o: None)
         if e is not None:
-            self.done(f"hold released by {self.shop._name(by)}")
+            self.done(f"hold released by {self.shop.name(by)}")
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, override: Override | None = None) -> None:
-        d = self.shop.decide(g.VERIFY, self.job, self.person, self.bench)
+        d = judge.decide(self.shop, g.VERIFY, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "verify", lambda o: self.verify(o))
             return
-        e = self.call(lambda: self.shop.verify(self.job, self.person, self.bench, override=override), "verify",
+        e = self.call(lambda: verbs.verify(self.shop, self.job, self.person, self.bench, override=override), "verify",
                       lambda o: self.verify(o))
         if e is not None:
             self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
@@ -264,7 +265,7 @@ class JobFlows:
     def reject(self, override: Override | None = None) -> None:
         from floorkiosk.kiosk.dialogs import PickDialog
 
-        d = self.shop.decide(g.REJECT, self.job, self.person, self.bench)
+        d = judge.decide(self.shop, g.REJECT, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "reject", lambda o: self.reject(o))
             return
@@ -286,7 +287,7 @@ class JobFlows:
                     self.app.say("reject cancelled; nothing was changed", "warn")
                     return
                 text = dict(self._defects()).get(defect, "")
-                e = self.call(lambda: self.shop.reject(self.job, self.person, self.bench, defect=defect, reason=text,
+                e = self.call(lambda: verbs.reject(self.shop, self.job, self.person, self.bench, defect=defect, reason=text,
                                                        redo=redo, override=override), "reject",
                               lambda o: self.reject(o))
                 if e is not None:

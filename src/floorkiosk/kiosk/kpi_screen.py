@@ -1,6 +1,6 @@
 """The supervisor's KPI screen: YVR, FTRR, CDPA, WIP, throughput, bottleneck and jobs at risk, with terminal charts.
 
-The figures come from ``floorkiosk.kpi.report``, computed in a worker thread so the screen stays
+The figures come from ``floorkiosk.workshop.kpi.report``, computed in a worker thread so the screen stays
 responsive on a large journal; the charts are textual-plotext bar and line plots.
 """
 
@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from floorkiosk import kpi
+from floorkiosk.workshop import kpi
 
 PERIODS = {"1": 7, "3": 30, "9": 90}
 

@@ -8,7 +8,7 @@ One answer line drives everything, so a scanner, a USB caliper or the keyboard c
 turn asks for a weight (read from the bench scale when it is stable, or typed), a measurement
 typed from calipers or a micrometer, or P / F; a failure then asks for the defect code, the stage
 to redo and the reason, each proposed and editable; Enter on the last line records it. The screen
-calls only the QC verbs (floorkiosk.qc); a refused answer says why and changes nothing.
+calls only the QC verbs (floorkiosk.workshop.qc); a refused answer says why and changes nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Static
 
-from floorkiosk import qc
+from floorkiosk.workshop import qc
 from floorkiosk.domain import payloads
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import stones as ds

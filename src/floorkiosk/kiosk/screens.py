@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Static
 from textual.worker import get_current_worker
 
+from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain.stones import line_text
@@ -36,7 +37,7 @@ from floorkiosk.kiosk.widgets import (
 
 if TYPE_CHECKING:
     from floorkiosk.kiosk.app import KioskApp
-    from floorkiosk.services import JobCard
+    from floorkiosk.workshop.cards import JobCard
 
 K = payloads.Kind
 
@@ -213,7 +214,7 @@ def _demo_jobs(app: "KioskApp", n: int) -> list[tuple[str, str]]:
         for p in shop.site.people.values():
             if not any(shop.site.stages[s].skill in p.skills for s in bench.stages) and not bench.qc:
                 continue
-            for w in shop.worklist(bench.id, p.id, limit=8):
+            for w in cards.worklist(shop, bench.id, p.id, limit=8):
                 seen.setdefault(w.job, f"{w.stage_name} {'to do' if w.status == 'todo' else w.status}")
         cache = list(seen.items())
         app._demo_jobs_cache = cache  # type: ignore[attr-defined]
@@ -289,7 +290,7 @@ class WorklistScreen(BenchScreen):
     def _fetch(self, person_id: str) -> None:
         app = self.kiosk
         try:
-            items = app.reader().worklist(app.bench.id, person_id)
+            items = cards.worklist(app.reader(), app.bench.id, person_id)
         except FloorkioskError as exc:
             app.call_from_thread(app.say, str(exc), "error")
             return
@@ -431,7 +432,7 @@ class JobCardScreen(BenchScreen):
         self.card = card
         app = self.kiosk
         if app.person is not None:
-            self.decisions = app.shop.allowed_actions(card.job, app.person.id, app.bench.id)
+            self.decisions = judge.allowed_actions(app.shop, card.job, app.person.id, app.bench.id)
         if self.is_mounted:
             self._fill()
 
@@ -449,7 +450,7 @@ class JobCardScreen(BenchScreen):
         if self.card is None:
             return
         try:
-            self.show(self.kiosk.shop.job_card(self.card.id))
+            self.show(cards.job_card(self.kiosk.shop, self.card.id))
         except FloorkioskError as exc:
             self.kiosk.say(str(exc), "error")
 
@@ -519,7 +520,7 @@ class JobCardScreen(BenchScreen):
         if j.hold:
             t = Text("■ ON HOLD: ", "bold")
             t.append(j.hold.reason, "bold")
-            by = "rule" if j.hold.auto else app.shop._name(j.hold.by)
+            by = "rule" if j.hold.auto else app.shop.name(j.hold.by)
             t.append(f"\n   put on hold by {by}, {short_ts(app, j.hold.at)}. A supervisor reviews the piece and "
                      f"releases it (H or HOLD).")
             status.update(t)
@@ -530,7 +531,7 @@ class JobCardScreen(BenchScreen):
         elif what == "in progress" and stage is not None:
             st = j.stage(stage.id)
             t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
-            t.append(f" — started by {app.shop._name(st.started_by)}, {short_ts(app, st.started_at or '')}")
+            t.append(f" — started by {app.shop.name(st.started_by)}, {short_ts(app, st.started_at or '')}")
             todo = self._still_to_do(stage.id)
             t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
             status.update(t)
@@ -738,7 +739,7 @@ class BatchScreen(BenchScreen):
 
     def load(self) -> None:
         app = self.kiosk
-        fields = app.shop.batch_fields(self.batch_id)
+        fields = cards.batch_fields(app.shop, self.batch_id)
         self.query_one("#batch-title", Static).update(
             Text(f"BATCH {self.batch_id}", "bold reverse") + Text(f"  {fields['design'] or ''} — {fields['count']} pieces"))
         t = self.query_one("#batch-table", DataTable)
@@ -795,11 +796,11 @@ class BatchScreen(BenchScreen):
             # each piece confirms the checks of its own stage, from those confirmed for the batch
             stage = app.site.stages.get(self._stage_for(job, g.FINISH) or "")
             mine = tuple(c for c in checklist if stage is not None and c in stage.checklist)
-            return shop.finish(job, pid, bid, checklist=mine)
+            return verbs.finish(shop, job, pid, bid, checklist=mine)
 
-        verbs = {"start": lambda j: shop.start(j, pid, bid), "finish": finish, "verify": lambda j: shop.verify(j, pid, bid)}
+        verb_of = {"start": lambda j: verbs.start(shop, j, pid, bid), "finish": finish, "verify": lambda j: verbs.verify(shop, j, pid, bid)}
         try:
-            res = shop.batch_apply(self.batch_id, verbs[what], what)
+            res = verbs.batch_apply(shop, self.batch_id, verb_of[what], what)
         except FloorkioskError as exc:
             app.say(str(exc), "error")
             return

@@ -14,7 +14,7 @@ from floorkiosk.kiosk.devices import NONE, OFF, OK, WARN, Cell
 
 if TYPE_CHECKING:
     from floorkiosk.domain.guardrails import Reason
-    from floorkiosk.services import StageView
+    from floorkiosk.workshop.cards import StageView
 
 # Status shown with a symbol and a word, never by colour alone.
 STAGE_MARK = {"done": "✓", "verified": "✓✓", "in progress": "▶", "blocked": "✗", "to do": "·", "rework": "↺"}

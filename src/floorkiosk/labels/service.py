@@ -1,6 +1,6 @@
 """Where labels get printed in the workshop: new job bags, reprints, badges and the command cards.
 
-These take a Shop (floorkiosk.services) for the records and the benches' printers. They block
+These take a Shop (floorkiosk.workshop.verbs) for the records and the benches' printers. They block
 while printing: the kiosk runs them in a worker (or through labels.print_queue()).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from floorkiosk.workshop import cards, verbs
 from floorkiosk.domain.payloads import COMMANDS
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.labels.layout import LabelError
@@ -31,17 +32,17 @@ COMMAND_HINTS = {
 
 def job_records(shop: Any, job_ids: Iterable[str]) -> list[dict[str, Any]]:
     """The job-bag fields of each job (NotFound for an unknown one, before anything prints)."""
-    return [shop.label_fields(j) for j in job_ids]
+    return [cards.label_fields(shop, j) for j in job_ids]
 
 
 def batch_records(shop: Any, batch_ids: Iterable[str]) -> list[dict[str, Any]]:
-    return [shop.batch_fields(b) for b in batch_ids]
+    return [cards.batch_fields(shop, b) for b in batch_ids]
 
 
 def parcel_records(shop: Any, parcel_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Stone-parcel label fields, from the stone accounting (floorkiosk.qc) when it is installed."""
+    """Stone-parcel label fields, from the stone accounting (floorkiosk.workshop.qc) when it is installed."""
     try:
-        from floorkiosk.qc import parcel_fields
+        from floorkiosk.workshop.qc import parcel_fields
     except ImportError:
         raise LabelError("stone parcels are not kept in this build: give the label's fields with --field") from None
     return [parcel_fields(shop, p) for p in parcel_ids]
@@ -113,9 +114,9 @@ def reprint_job_bag(shop: Any, job_id: str, *, person_id: str, bench_id: str, re
     shop.bench(bench_id)
     tpl = _template(shop, template)
     target = _target(shop, bench_id, printer)
-    record = shop.label_fields(job_id)
+    record = cards.label_fields(shop, job_id)
     result = print_labels(target, tpl, [record], site_dir=getattr(shop, "dir", None))
-    event = shop.record_reprint(record["job"], person_id, bench_id, reason)
+    event = verbs.record_reprint(shop, record["job"], person_id, bench_id, reason)
     return result, event
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import sqlite_utils
 
@@ -61,7 +61,10 @@ def _m006_partial_stage_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX job_stages_done ON job_stages (stage) WHERE status = 'done'")
 
 
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+# A named migration: applied once per database, in order, each in its own transaction.
+Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+
+MIGRATIONS: list[Migration] = [
     ("001_journal", _m001_journal),
     ("002_jobs", _m002_jobs),
     ("004_stage_status", _m004_stage_status),
@@ -70,7 +73,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 ]
 
 
-def migrate(db: sqlite_utils.Database, extra: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = ()) -> list[str]:
+def migrate(db: sqlite_utils.Database, extra: Iterable[Migration] = ()) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {r[0] for r in db.execute("SELECT name FROM migrations").fetchall()}

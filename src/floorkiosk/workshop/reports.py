@@ -14,14 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from floorkiosk import kpi
-from floorkiosk import metal as metal_mod
+from floorkiosk.workshop import kpi
+from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.units import from_grams
 
-if TYPE_CHECKING:
-    from floorkiosk.services import Shop
+from floorkiosk.workshop.shop import Shop
 
 
 def _q(v: Decimal | None, places: int = 3) -> str:
@@ -44,7 +43,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]])
     return path
 
 
-def recon_rows(shop: "Shop", r: m.Reconciliation) -> list[list[Any]]:
+def recon_rows(shop: Shop, r: m.Reconciliation) -> list[list[Any]]:
     out = []
     for g in m.GROUPINGS:
         for ln in r.lines.get(g, []):
@@ -60,7 +59,7 @@ RECON_HEADER = ["grouping", "line", "alloy", "brought_forward_g", "issued_g", "r
                 "tolerance_pct", "flag"]
 
 
-def write_csvs(shop: "Shop", r: kpi.KpiReport, out: Path) -> list[Path]:
+def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
     site = shop.site
     names = {s.id: s.name for s in site.stages.values()}
     files = [
@@ -205,7 +204,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], flag_col: int |
     return "".join(out)
 
 
-def render_html(shop: "Shop", r: kpi.KpiReport) -> str:
+def render_html(shop: Shop, r: kpi.KpiReport) -> str:
     site = shop.site
     e = html.escape
     names = {s.id: s.name for s in site.stages.values()}
@@ -290,7 +289,7 @@ def render_html(shop: "Shop", r: kpi.KpiReport) -> str:
     return "\n".join(parts)
 
 
-def write_report(shop: "Shop", start: date, end: date, out: str | Path) -> list[Path]:
+def write_report(shop: Shop, start: date, end: date, out: str | Path) -> list[Path]:
     """Write the period's CSV files and report.html into `out` (created); return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

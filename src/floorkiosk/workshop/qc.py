@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
+from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import qc as dq
@@ -32,6 +33,8 @@ from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, J
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.workshop.judge import Blocked
+from floorkiosk.workshop.shop import Area, Shop
 
 QC_INSPECTED = "qc.inspected"
 QC_SAMPLE_DRAWN = "qc.sample_drawn"
@@ -78,14 +81,6 @@ def _m_qc_001(db: sqlite_utils.Database) -> None:
         lost_n INTEGER NOT NULL DEFAULT 0, lost_ct TEXT NOT NULL DEFAULT '0',
         issued_at TEXT, setting_done INTEGER NOT NULL DEFAULT 0, flagged INTEGER NOT NULL DEFAULT 0)""")
     db.execute("CREATE INDEX stone_parcels_job ON stone_parcels (job)")
-
-
-def migrations() -> list:
-    return [("qc_001_inspections_samples_defects_stones", _m_qc_001)]
-
-
-def projectors(site: Site) -> list:
-    return [QcProjector(site)]
 
 
 class QcProjector(ChunkedRebuild):
@@ -227,12 +222,10 @@ class QcProjector(ChunkedRebuild):
 
 # --- history wording --------------------------------------------------------------------------------
 
-def describe(shop: Any, e: ev.Event) -> str | None:
+def describe(shop: Shop, e: ev.Event) -> str:
     """QC and stone events in plain words for the job card's history."""
     t, p = e.type, e.payload
-    if not (t.startswith("qc.") or t.startswith("stones.")):
-        return None
-    who = shop._name(e.person) or "someone"
+    who = shop.name(e.person) or "someone"
     if t == QC_INSPECTED:
         stage = shop.site.stages.get(p.get("stage", ""))
         sname = stage.name if stage else p.get("stage", "")
@@ -250,7 +243,7 @@ def describe(shop: Any, e: ev.Event) -> str | None:
     if t == STONES_ISSUED:
         line = ds.line_text({"count": p.get("count"), "shape": p.get("shape"), "kind": p.get("kind"),
                              "ct": p.get("ct"), "cert": p.get("cert")})
-        return f"{who} issued stone parcel {p.get('parcel')} to {shop._name(p.get('setter'))}: {line}"
+        return f"{who} issued stone parcel {p.get('parcel')} to {shop.name(p.get('setter'))}: {line}"
     if t in EVENT_MOVES:
         m = EVENT_MOVES[t]
         est = " ≈" if p.get("ct_estimated") else " "
@@ -258,7 +251,7 @@ def describe(shop: Any, e: ev.Event) -> str | None:
         return f"{who} recorded {ds.stones_word(int(p.get('count', 0)))}{est}{ds.ct_text(p.get('ct'))} {m} from parcel {p.get('parcel')}{note}"
     if t == STONES_DISCREPANCY:
         return f"STONE DISCREPANCY in parcel {p.get('parcel')}: {p.get('problem', '')}"
-    return None
+    return f"{who}: {t}"
 
 
 # --- what the QC station inspects ------------------------------------------------------------------
@@ -339,11 +332,11 @@ class Inspection:
         return dq.evaluate(self.checks, answers, self.facts, sources)
 
 
-def _cfg(shop: Any) -> dq.QcConfig:
+def _cfg(shop: Shop) -> dq.QcConfig:
     return dq.qc_config(shop.site)
 
 
-def find_target(shop: Any, state: JobState, bench: Any) -> Target | None:
+def find_target(shop: Shop, state: JobState, bench: Any) -> Target | None:
     """The stage of this job the QC station inspects now, with its plan; None if nothing is due."""
     site, cfg = shop.site, _cfg(shop)
     route = site.routes.get(state.route)
@@ -367,7 +360,7 @@ def find_target(shop: Any, state: JobState, bench: Any) -> Target | None:
     return _target(shop, state, sid, mode)
 
 
-def _target(shop: Any, state: JobState, sid: str, mode: str) -> Target:
+def _target(shop: Shop, state: JobState, sid: str, mode: str) -> Target:
     stage = shop.site.stages[sid]
     plan = _cfg(shop).plan_for(sid, state.route, state.design)
     checks = plan.checks if plan else ()
@@ -381,13 +374,13 @@ def _hold_row(conn: sqlite3.Connection, job: str) -> tuple | None:
     return conn.execute("SELECT batch, stage FROM qc_holds WHERE job = ? AND active = 1", (job,)).fetchone()
 
 
-def sample_status(shop: Any, batch: str, stage: str) -> SampleStatus | None:
+def sample_status(shop: Shop, batch: str, stage: str) -> SampleStatus | None:
     rows = shop.journal.query("SELECT n, drawn, escalated_at, escalated_job, escalated_defect FROM qc_samples"
                               " WHERE batch = ? AND stage = ?", (batch, stage))
     if not rows:
         return None
     n, drawn, esc_at, esc_job, esc_defect = rows[0]
-    pieces = shop.batch_jobs(batch)
+    pieces = cards.batch_jobs(shop, batch)
     passed = {r[0] for r in shop.journal.query(
         "SELECT DISTINCT job FROM qc_inspections WHERE batch = ? AND stage = ? AND result = 'pass'", (batch, stage))}
     q = ",".join("?" * len(pieces)) or "''"
@@ -396,7 +389,7 @@ def sample_status(shop: Any, batch: str, stage: str) -> SampleStatus | None:
                         passed, closed)
 
 
-def _ensure_sample(shop: Any, state: JobState, target: Target, person_id: str, bench_id: str) -> SampleStatus | None:
+def _ensure_sample(shop: Shop, state: JobState, target: Target, person_id: str, bench_id: str) -> SampleStatus | None:
     """Draw (once, recorded) the sample of the job's batch for this stage, if its plan samples batches."""
     if not state.batch or target.plan is None or target.plan.sampling is None:
         return None
@@ -417,7 +410,7 @@ def _ensure_sample(shop: Any, state: JobState, target: Target, person_id: str, b
     return sample_status(shop, batch, sid)
 
 
-def _redo_choices(shop: Any, state: JobState, target: Target) -> tuple[tuple[str, ...], str | None]:
+def _redo_choices(shop: Shop, state: JobState, target: Target) -> tuple[tuple[str, ...], str | None]:
     route = shop.site.routes[state.route]
     ids = route.stage_ids
     upto = ids[: ids.index(target.stage) + 1]
@@ -431,7 +424,7 @@ def _redo_choices(shop: Any, state: JobState, target: Target) -> tuple[tuple[str
     return choices, default
 
 
-def begin_facts(shop: Any, state: JobState) -> dq.Facts:
+def begin_facts(shop: Shop, state: JobState) -> dq.Facts:
     """What the checks need to know about a piece: last weight, spec size, stones, route, design."""
     route = shop.site.routes.get(state.route)
     return dq.Facts(reference_grams=Decimal(state.last_weight) if state.last_weight else None,
@@ -439,7 +432,7 @@ def begin_facts(shop: Any, state: JobState) -> dq.Facts:
                     route_stages=route.stage_ids if route else (), design=state.design)
 
 
-def begin(shop: Any, job_id: str, person_id: str, bench_id: str) -> Inspection:
+def begin(shop: Shop, job_id: str, person_id: str, bench_id: str) -> Inspection:
     """Open the inspection of a job at a QC station: its plan, the facts it needs, its batch sample.
 
     Refused (with what to do) when this person or bench cannot inspect, or nothing is due. The
@@ -493,18 +486,17 @@ class Outcome:
         return "; ".join(self.done + self.pending)
 
 
-def _blocked(shop: Any, state: JobState, kind: str, person_id: str, bench_id: str, stage: str, our_hold: bool,
+def _blocked(shop: Shop, state: JobState, kind: str, person_id: str, bench_id: str, stage: str, our_hold: bool,
              checklist: tuple[str, ...] = ()) -> None:
     """Refuse now, recording nothing, if the verb that follows the inspection would be blocked."""
-    from floorkiosk.services import Blocked
 
-    d = shop.decide(kind, state, person_id, bench_id, stage, checklist=checklist)
+    d = judge.decide(shop, kind, state, person_id, bench_id, stage, checklist=checklist)
     reasons = tuple(r for r in d.reasons if not (our_hold and r.code == "on-hold"))
     if reasons:
         raise Blocked(g.Decision(d.action, d.stage, reasons), state.id)
 
 
-def record_inspection(shop: Any, job_id: str, person_id: str, bench_id: str, answers: dict[str, str], *,
+def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, answers: dict[str, str], *,
                       sources: dict[str, str] | None = None, raws: dict[str, str] | None = None,
                       defect: str | None = None, redo: str | None = None, reason: str | None = None,
                       photo: str | None = None) -> Outcome:
@@ -516,7 +508,6 @@ def record_inspection(shop: Any, job_id: str, person_id: str, bench_id: str, ans
     defect, redo, reason   for a failure; proposed from the failed checks when not given
     photo     sha256 of a stored photo, attached to the QC stage on a pass
     """
-    from floorkiosk.services import Blocked
 
     insp = begin(shop, job_id, person_id, bench_id)
     state, target, cfg = insp.job, insp.target, _cfg(shop)
@@ -586,11 +577,11 @@ def record_inspection(shop: Any, job_id: str, person_id: str, bench_id: str, ans
         out.done.append(f"batch {state.batch} failed: {len(outcome_held)} other pieces put on hold until inspected")
     try:
         if evaluation.result == dq.FAIL:
-            shop.reject(state.id, person_id, bench_id, reject_stage, defect=payload["defect"], reason=payload["reason"],
+            verbs.reject(shop, state.id, person_id, bench_id, reject_stage, defect=payload["defect"], reason=payload["reason"],
                         redo=payload["redo"])
             out.done.append(f"rejected: {payload['defect']}, back to {shop.site.stages[payload['redo']].name}")
         elif target.mode == "verify":
-            shop.verify(state.id, person_id, bench_id, sid)
+            verbs.verify(shop, state.id, person_id, bench_id, sid)
             out.done.append(f"{stage.name} verified")
         elif st.status in (DONE, VERIFIED):
             out.done.append(f"{stage.name} was already {st.status}; the piece is released")
@@ -603,36 +594,35 @@ def record_inspection(shop: Any, job_id: str, person_id: str, bench_id: str, ans
     return out
 
 
-def _finish_stage(shop: Any, state: JobState, stage: Any, person_id: str, bench_id: str, evaluation: dq.Evaluation,
+def _finish_stage(shop: Shop, state: JobState, stage: Any, person_id: str, bench_id: str, evaluation: dq.Evaluation,
                   sources: dict[str, str] | None, raws: dict[str, str] | None, photo: str | None,
                   confirmed: tuple[str, ...], out: Outcome) -> None:
-    from floorkiosk.services import Blocked
 
     sid = stage.id
     if state.stage(sid).status in (TODO, REWORK):
-        shop.start(state.id, person_id, bench_id, sid)
+        verbs.start(shop, state.id, person_id, bench_id, sid)
         out.done.append(f"{stage.name} started")
     weight = next((r for r in evaluation.results if r.check.kind == "weight" and r.value is not None), None)
     if weight is not None:
         raw = (raws or {}).get(weight.check.id) or f"{(sources or {}).get(weight.check.id, 'typed')} at QC"
         now = shop.job(state.id).stage(sid)
         if stage.needs("weigh-in") and now.weight_in is None:
-            shop.record_weight(state.id, person_id, bench_id, weight.value, phase="in", stage=sid, raw=raw)
+            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="in", stage=sid, raw=raw)
         if stage.needs("weigh-out"):
-            shop.record_weight(state.id, person_id, bench_id, weight.value, phase="out", stage=sid, raw=raw)
+            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="out", stage=sid, raw=raw)
             out.done.append(f"weighed out {fmt_many(weight.value, shop.site.settings.units)}")
     if photo:
-        shop.attach_photo(state.id, person_id, bench_id, photo, stage=sid)
+        verbs.attach_photo(shop, state.id, person_id, bench_id, photo, stage=sid)
         out.done.append("photo attached")
     try:
-        shop.finish(state.id, person_id, bench_id, sid, checklist=confirmed)
+        verbs.finish(shop, state.id, person_id, bench_id, sid, checklist=confirmed)
         out.done.append(f"{stage.name} finished")
     except Blocked as exc:
         out.pending.append(f"{stage.name} stays in progress: "
                            + "; ".join(f"{r.text} -> {r.unblock}" for r in exc.decision.reasons))
 
 
-def _escalate(shop: Any, conn: sqlite3.Connection, state: JobState, target: Target, person_id: str, bench_id: str,
+def _escalate(shop: Shop, conn: sqlite3.Connection, state: JobState, target: Target, person_id: str, bench_id: str,
               defect: str, held: list[str]) -> list[ev.Event]:
     """After a failure in a sampled batch: every piece is inspected; those that reached QC are held."""
     batch, sid = state.batch, target.stage
@@ -668,7 +658,7 @@ def _escalate(shop: Any, conn: sqlite3.Connection, state: JobState, target: Targ
 
 # --- the sampling guardrail ------------------------------------------------------------------------
 
-def guard(shop: Any, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Any = None,
+def guard(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Any = None,
           bench: Any = None) -> list[g.Reason]:
     """Why the batch sampling rule blocks finishing or verifying an inspected stage; [] when it does not.
 
@@ -724,7 +714,7 @@ def _parcel(row: tuple) -> ds.Parcel:
     return p
 
 
-def parcels(shop: Any, job_id: str | None = None) -> list[ds.Parcel]:
+def parcels(shop: Shop, job_id: str | None = None) -> list[ds.Parcel]:
     if job_id is None:
         rows = shop.journal.query(f"SELECT {_PARCEL_COLS} FROM stone_parcels ORDER BY id")
     else:
@@ -732,19 +722,19 @@ def parcels(shop: Any, job_id: str | None = None) -> list[ds.Parcel]:
     return [_parcel(r) for r in rows]
 
 
-def parcel(shop: Any, parcel_id: str) -> ds.Parcel:
+def parcel(shop: Shop, parcel_id: str) -> ds.Parcel:
     rows = shop.journal.query(f"SELECT {_PARCEL_COLS} FROM stone_parcels WHERE id = ?", (parcel_id.strip().upper(),))
     if not rows:
         raise NotFound(f"no stone parcel {parcel_id.strip().upper()} in this workshop")
     return _parcel(rows[0])
 
 
-def _setting_skill(shop: Any) -> str | None:
+def _setting_skill(shop: Shop) -> str | None:
     sid = _cfg(shop).stones.setting_stage
     return shop.site.stages[sid].skill if sid else None
 
 
-def issue_stones(shop: Any, job_id: str, person_id: str, setter_id: str, *, line: int = 1, count: Any = None,
+def issue_stones(shop: Shop, job_id: str, person_id: str, setter_id: str, *, line: int = 1, count: Any = None,
                  ct: Any = None, cert: str | None = None, bench_id: str | None = None) -> ev.Event:
     """Issue a stone parcel (one stone line of the job) to a setter; returns the stones.issued event."""
     issuer = shop.person(person_id)
@@ -772,25 +762,16 @@ def issue_stones(shop: Any, job_id: str, person_id: str, setter_id: str, *, line
     payload = {"line": line, "kind": stone.get("kind", ""), "shape": stone.get("shape", ""), "count": n,
                "ct": str(carats), "cert": cert if cert is not None else stone.get("cert", ""), "setter": setter.id}
 
-    hub = bool(shop.site.settings.hub)
-    if hub:
-        # Many kiosks: parcel numbers come from blocks the hub reserved for this one, as job numbers do.
-        from floorkiosk import hubsync
-        hubsync.ensure_numbers(shop, "parcel", 1)
+    shop.numbers.reserve("parcel", 1)  # on a hub site parcel numbers come from the hub's blocks, as job numbers do
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
-        if hub:
-            from floorkiosk import hubsync
-            k = hubsync.take_numbers(conn, "parcel", 1)[0] - 1
-        else:
-            row = conn.execute("SELECT max(id) FROM stone_parcels").fetchone()
-            k = int(row[0][2:]) if row and row[0] else 0
-        return [shop.event(STONES_ISSUED, state.id, issuer.id, bench_id, payload | {"parcel": f"SP{k + 1:04d}"})]
+        k = shop.numbers.take(conn, "parcel", 1)[0]
+        return [shop.event(STONES_ISSUED, state.id, issuer.id, bench_id, payload | {"parcel": f"SP{k:04d}"})]
 
     return shop.journal.append_many(build=build)[0]
 
 
-def _resolve_parcel(shop: Any, ref: str) -> ds.Parcel:
+def _resolve_parcel(shop: Shop, ref: str) -> ds.Parcel:
     ref = ref.strip()
     if ref.upper().startswith("SP"):
         return parcel(shop, ref)
@@ -806,7 +787,7 @@ def _resolve_parcel(shop: Any, ref: str) -> ds.Parcel:
     raise Refused(f"{state.id} has open parcels {', '.join(p.id for p in open_)}: name the parcel")
 
 
-def move_stones(shop: Any, ref: str, move: str, count: Any, person_id: str, *, ct: Any = None, note: str = "",
+def move_stones(shop: Shop, ref: str, move: str, count: Any, person_id: str, *, ct: Any = None, note: str = "",
                 bench_id: str | None = None) -> list[ev.Event]:
     """Record stones of a parcel as set, returned, broken or lost (ref: a parcel id or a job with one open parcel).
 
@@ -819,7 +800,7 @@ def move_stones(shop: Any, ref: str, move: str, count: Any, person_id: str, *, c
     n = ds.parse_count(count)
     p0 = _resolve_parcel(shop, ref)
     if person.id != p0.setter and not person.is_supervisor:
-        raise Refused(f"parcel {p0.id} was issued to {shop._name(p0.setter)}; they or a supervisor record its stones")
+        raise Refused(f"parcel {p0.id} was issued to {shop.name(p0.setter)}; they or a supervisor record its stones")
     estimated = ct is None
     carats = ds.estimate_ct(p0.issued_n, p0.issued_ct, n) if estimated else ds.parse_ct(ct).quantize(ds.CT)
     tol = _cfg(shop).stones.carat_tolerance
@@ -844,7 +825,7 @@ def move_stones(shop: Any, ref: str, move: str, count: Any, person_id: str, *, c
     return shop.journal.append_many(build=build)
 
 
-def _discrepancy_events(shop: Any, conn: sqlite3.Connection, job: str, person_id: str | None,
+def _discrepancy_events(shop: Shop, conn: sqlite3.Connection, job: str, person_id: str | None,
                         bench_id: str | None) -> list[ev.Event]:
     tol = _cfg(shop).stones.carat_tolerance
     out = []
@@ -865,7 +846,7 @@ class StoneProblem:
     flagged: bool
 
 
-def stone_check(shop: Any) -> list[StoneProblem]:
+def stone_check(shop: Shop) -> list[StoneProblem]:
     """Parcels that do not balance although setting has finished (discrepancies), by parcel id."""
     tol = _cfg(shop).stones.carat_tolerance
     rows = shop.journal.query(f"SELECT {_PARCEL_COLS} FROM stone_parcels WHERE setting_done = 1 ORDER BY id")
@@ -877,7 +858,7 @@ def stone_check(shop: Any) -> list[StoneProblem]:
     return out
 
 
-def flag_discrepancies(shop: Any, person_id: str, bench_id: str | None = None) -> list[ev.Event]:
+def flag_discrepancies(shop: Shop, person_id: str, bench_id: str | None = None) -> list[ev.Event]:
     """Record each discrepancy not flagged yet on its job's history; returns the events written."""
     person = shop.person(person_id)
     if not person.is_supervisor:
@@ -897,13 +878,13 @@ def flag_discrepancies(shop: Any, person_id: str, bench_id: str | None = None) -
     return shop.journal.append_many(build=build)
 
 
-def parcel_fields(shop: Any, parcel_id: str) -> dict[str, Any]:
+def parcel_fields(shop: Shop, parcel_id: str) -> dict[str, Any]:
     """The fields of a stone parcel label (labels/stone_parcel.toml)."""
     from floorkiosk.domain import payloads
 
     p = parcel(shop, parcel_id)
     return {"parcel": p.id, "job": p.job, "stones": f"{p.stones_text()} {p.cert}".strip(),
-            "weight": ds.ct_text(p.issued_ct), "setter": shop._name(p.setter),
+            "weight": ds.ct_text(p.issued_ct), "setter": shop.name(p.setter),
             "payload": payloads.encode(payloads.Kind.STONE_PARCEL, p.id)}
 
 
@@ -918,7 +899,7 @@ def _day(text: str | None, what: str) -> str | None:
         raise Refused(f"{what} {text!r} is not a date like 2026-11-01") from None
 
 
-def pareto(shop: Any, by: str = "stage", date_from: str | None = None, date_to: str | None = None) -> list[dq.ParetoRow]:
+def pareto(shop: Shop, by: str = "stage", date_from: str | None = None, date_to: str | None = None) -> list[dq.ParetoRow]:
     """Defects that sent pieces back, ranked by (stage | bench | person | design | alloy, defect code).
 
     A defect is charged upstream: to the stage that redoes it, and to the bench and person of that
@@ -944,7 +925,7 @@ def pareto(shop: Any, by: str = "stage", date_from: str | None = None, date_to: 
         elif by == "bench":
             key = site.benches[bench].name if bench in site.benches else (bench or "?")
         elif by == "person":
-            key = shop._name(person) or "?"
+            key = shop.name(person) or "?"
         elif by == "design":
             key = design or "?"
         elif by == "alloy":
@@ -957,7 +938,7 @@ def pareto(shop: Any, by: str = "stage", date_from: str | None = None, date_to: 
 
 # --- the demo site -----------------------------------------------------------------------------------
 
-def demo_stones(shop: Any, job: str, stage_id: str, bench_id: str, when: str) -> None:
+def demo_stones(shop: Shop, job: str, stage_id: str, bench_id: str, when: str) -> None:
     """Demo: stone parcels at the setting bench — issued when setting starts, accounted for when it ends.
 
     It draws nothing from the demo's random stream, so the rest of the demo stays as it was.
@@ -1009,7 +990,7 @@ def _passing_answers(insp: Inspection) -> dict[str, str]:
     return out
 
 
-def demo_after(shop: Any, clock: dict, now: Any) -> None:
+def demo_after(shop: Shop, clock: dict, now: Any) -> None:
     """Demo: the QC station's morning — verifications and final inspections, two of them failing."""
     photos = sorted(p.stem for p in shop.photos_dir.glob("*.jpg") if len(p.stem) == 64)
     waiting = [r[0] for r in shop.journal.query(
@@ -1033,3 +1014,9 @@ def demo_after(shop: Any, clock: dict, now: Any) -> None:
             record_inspection(shop, job, "eva", bench, answers, photo=photos[k % len(photos)] if photos else None)
         except FloorkioskError:
             continue  # a piece the demo's guardrails keep from QC: skip it
+
+
+AREA = Area("qc", projectors=lambda site: [QcProjector(site)],
+            migrations=(("qc_001_inspections_samples_defects_stones", _m_qc_001),), guard=guard,
+            describers=dict.fromkeys((QC_INSPECTED, QC_SAMPLE_DRAWN, QC_BATCH_ESCALATED, STONES_ISSUED,
+                                      STONES_DISCREPANCY, *EVENT_MOVES), describe))

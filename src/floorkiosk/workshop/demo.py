@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.errors import FloorkioskError
@@ -41,7 +42,7 @@ DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana
 
 def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: bool = False) -> bool:
     """Create the demo site (once); return True if it was created now."""
-    from floorkiosk.services import init_site, open_shop
+    from floorkiosk.workshop.site import init_site, open_shop
 
     site_dir = Path(site_dir)
     if fresh and site_dir.exists():
@@ -55,13 +56,13 @@ def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: b
     clock = {"t": now - timedelta(days=21)}
     shop = open_shop(site_dir, clock=lambda: clock["t"])
     try:
-        from floorkiosk import kpi, metal
+        from floorkiosk.workshop import kpi, metal
 
         metal.demo_before(shop)  # metal lots in stock and issued to the benches
         populate(shop, jobs, rng, clock, now)
         metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
         kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
-        from floorkiosk import qc
+        from floorkiosk.workshop import qc
 
         qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
     finally:
@@ -104,7 +105,7 @@ def populate(shop, n: int, rng: random.Random, clock: dict, now: datetime) -> No
         clock["t"] = start + timedelta(hours=i * 6)
         client = rng.choice(CLIENTS)
         due = (clock["t"] + timedelta(days=rng.randint(14, 45))).date().isoformat()
-        job = shop.create_job(route=route_id, design=design, alloy=rng.choice(alloys), due=due, client=client,
+        job = verbs.create_job(shop, route=route_id, design=design, alloy=rng.choice(alloys), due=due, client=client,
                               spec=rng.choice(SPECS), stones=rng.choice(STONES),
                               priority="rush" if rng.random() < 0.15 else "normal", person_id="dev", bench_id="design")
         route = site.routes[route_id]
@@ -119,7 +120,7 @@ def populate(shop, n: int, rng: random.Random, clock: dict, now: datetime) -> No
     open_cast = [r[0] for r in shop.journal.query(
         "SELECT s.job FROM job_stages s JOIN jobs j ON j.id = s.job WHERE s.stage = 'wax-injection' AND s.status = 'todo' LIMIT 4")]
     if len(open_cast) >= 2:
-        shop.create_batch(open_cast, "Stacking ring batch", person_id="farid", bench_id="casting")
+        verbs.create_batch(shop, open_cast, "Stacking ring batch", person_id="farid", bench_id="casting")
 
 
 def _bench_for(site, stage_id: str) -> str:
@@ -139,43 +140,43 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
     state = shop.job(job)
     if state.hold:
         return None
-    d = shop.decide(g.START, state, who, bench, stage_id)
+    d = judge.decide(shop, g.START, state, who, bench, stage_id)
     if not d.allowed:
         return None
-    shop.start(job, who, bench, stage_id)
+    verbs.start(shop, job, who, bench, stage_id)
     _stones(shop, job, stage_id, bench, "start")
     _advance(clock, rng)
     if stage.needs("weigh-in"):
-        shop.record_weight(job, who, bench, weight, phase="in", stage=stage_id, raw="demo")
+        verbs.record_weight(shop, job, who, bench, weight, phase="in", stage=stage_id, raw="demo")
         _advance(clock, rng, 0.5, 4)
     if stage.needs("weigh-out"):
         limit = float(stage.max_loss_pct or 1)
         loss_pct = rng.uniform(0.05, limit * 0.9) if rng.random() > 0.04 else limit * 1.6
         weight = (weight * Decimal(str(1 - loss_pct / 100))).quantize(Decimal("0.001"))
-        res = shop.record_weight(job, who, bench, weight, phase="out", stage=stage_id, raw="demo")
+        res = verbs.record_weight(shop, job, who, bench, weight, phase="out", stage=stage_id, raw="demo")
         if res.held:
             return None
     for _ in range(stage.photos_needed):
-        shop.attach_photo(job, who, bench, rng.choice(sha_pool), stage=stage_id)
+        verbs.attach_photo(shop, job, who, bench, rng.choice(sha_pool), stage=stage_id)
     if clock["t"] > now - timedelta(hours=1) or rng.random() < 0.05:
         return None  # still in progress
     _stones(shop, job, stage_id, bench, "finish")
-    shop.finish(job, who, bench, stage_id, checklist=stage.checklist)
+    verbs.finish(shop, job, who, bench, stage_id, checklist=stage.checklist)
     _advance(clock, rng, 1, 8)
     if stage.verify:
         if rng.random() < 0.15:
             return None  # waiting at the QC station for verification
         if rng.random() < 0.1:
-            shop.reject(job, "farid", "qc", stage_id, defect="LOOSE-STONE", reason="stone moves in its setting")
+            verbs.reject(shop, job, "farid", "qc", stage_id, defect="LOOSE-STONE", reason="stone moves in its setting")
             return None
-        shop.verify(job, "eva" if who != "eva" else "farid", "qc", stage_id)
+        verbs.verify(shop, job, "eva" if who != "eva" else "farid", "qc", stage_id)
         _advance(clock, rng)
     return weight
 
 
 def _stones(shop, job: str, stage_id: str, bench: str, when: str) -> None:
     """Stone parcels at the setting bench: issued at its start, accounted for at its finish (QC module)."""
-    from floorkiosk import qc
+    from floorkiosk.workshop import qc
 
     qc.demo_stones(shop, job, stage_id, bench, when)
 

@@ -19,16 +19,15 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from floorkiosk import metal as metal_mod
+from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as k
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.config import Site
 from floorkiosk.errors import Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.workshop.shop import Area, Shop
 
-if TYPE_CHECKING:
-    from floorkiosk.services import Shop
 
 _RELEVANT = frozenset({ev.JOB_CREATED, ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_VERIFIED, ev.STAGE_REJECTED,
                        ev.JOB_HELD, ev.JOB_RELEASED, k.JOB_DELAYED})
@@ -94,10 +93,6 @@ def _m003_floor(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX kpi_jobs_promise ON kpi_jobs (promised, client_delays, delivered_day, due, client_delay_days)")
     db.execute("CREATE INDEX kpi_jobs_done ON kpi_jobs (completed_day, route, reworks)")
     db.execute("CREATE INDEX kpi_stage_daily_stage ON kpi_stage_daily (stage, day)")
-
-
-def migrations() -> list:
-    return [("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor)]
 
 
 class FlowProjector(ChunkedRebuild):
@@ -200,12 +195,8 @@ def _load_jobs(conn: sqlite3.Connection, jobs: list[str]) -> dict[str, tuple[k.J
     return out
 
 
-def projectors(site: Site) -> list:
-    return [FlowProjector(site)]
-
-
 # --- the verb ---------------------------------------------------------------------------------
-def delay_job(shop: "Shop", job_id: str, *, by: str, new_due: str, reason: str, person_id: str | None = None,
+def delay_job(shop: Shop, job_id: str, *, by: str, new_due: str, reason: str, person_id: str | None = None,
               bench_id: str | None = None) -> ev.Event:
     """Move a job's due date. A client-initiated delay takes the job out of CDPA and is counted separately."""
     if by not in k.DELAY_BY:
@@ -228,12 +219,10 @@ def delay_job(shop: "Shop", job_id: str, *, by: str, new_due: str, reason: str, 
                                            "reason": reason.strip()}))
 
 
-def describe(shop: "Shop", e: ev.Event) -> str | None:
-    if e.type == k.JOB_DELAYED:
-        p = e.payload
-        who = "the client" if p.get("by") == "client" else "the shop"
-        return f"due date moved from {p.get('old_due')} to {p.get('new_due')} at {who}'s request: {p.get('reason', '')}"
-    return None
+def describe_delay(shop: Shop, e: ev.Event) -> str:
+    p = e.payload
+    who = "the client" if p.get("by") == "client" else "the shop"
+    return f"due date moved from {p.get('old_due')} to {p.get('new_due')} at {who}'s request: {p.get('reason', '')}"
 
 
 # --- reading: the board -----------------------------------------------------------------------
@@ -301,15 +290,15 @@ def stage_order(site: Site) -> list[str]:
     return out
 
 
-def now_of(shop: "Shop") -> datetime:
+def now_of(shop: Shop) -> datetime:
     return shop.clock().astimezone(timezone.utc)
 
 
-def today_of(shop: "Shop") -> date:
+def today_of(shop: Shop) -> date:
     return shop.clock().astimezone(metal_mod.settings_of(shop).tz).date()
 
 
-def board(shop: "Shop", *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
+def board(shop: Shop, *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
           route: str | None = None, per_lane: int = 5) -> Board:
     """A lane per stage: counts, the oldest pieces and the late ones; filtered by bench, person, alloy, route.
 
@@ -405,7 +394,7 @@ def board(shop: "Shop", *, bench: str | None = None, person: str | None = None, 
     return Board(tuple(lanes), total or 0, late_jobs or 0, held_jobs or 0, seq, filters)
 
 
-def journal_position(shop: "Shop") -> int:
+def journal_position(shop: Shop) -> int:
     """The journal's last sequence number: cheap to ask, so screens poll it to refresh when events arrive."""
     return shop.journal.query("SELECT max(seq) FROM events")[0][0] or 0
 
@@ -436,7 +425,7 @@ class KpiReport:
     at_risk_total: int = 0  # open jobs not yet late whose remaining work ends after their due date
 
 
-def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, detail: bool = False,
+def report(shop: Shop, start: date, end: date, *, with_metal: bool = True, detail: bool = False,
            risk_window_days: int = 90) -> KpiReport:
     """Every KPI over start..end (calendar days, inclusive); WIP, bottleneck age and risk are as of now.
 
@@ -523,7 +512,7 @@ def report(shop: "Shop", start: date, end: date, *, with_metal: bool = True, det
                      neck, risk, trees, promises, recon, late_total, risk_total)
 
 
-def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
+def summary_lines(shop: Shop, r: KpiReport) -> list[tuple[str, str]]:
     """The headline figures, in words, for the CLI, the KPI screen and the report's first table."""
     def pct(v: Decimal | None) -> str:
         return "—" if v is None else f"{v}%"
@@ -542,11 +531,11 @@ def summary_lines(shop: "Shop", r: KpiReport) -> list[tuple[str, str]]:
     ]
 
 
-def parse_period(start: str | None, end: str | None, shop: "Shop", days: int = 30) -> tuple[date, date]:
+def parse_period(start: str | None, end: str | None, shop: Shop, days: int = 30) -> tuple[date, date]:
     return metal_mod.period(start, end, today_of(shop), days)
 
 
-def history_range(shop: "Shop") -> tuple[date, date]:
+def history_range(shop: Shop) -> tuple[date, date]:
     """The first and last day the journal covers (for a report over everything)."""
     row = shop.journal.query("SELECT min(day), max(day) FROM kpi_stage_daily")[0]
     today = today_of(shop)
@@ -555,7 +544,7 @@ def history_range(shop: "Shop") -> tuple[date, date]:
     return first, last
 
 
-def demo_after(shop: "Shop") -> None:
+def demo_after(shop: Shop) -> None:
     """Demo: a client-initiated delay and a shop-initiated one on open jobs, so CDPA shows both."""
     rows = shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 ORDER BY promised LIMIT 2")
     if len(rows) < 2:
@@ -564,3 +553,8 @@ def demo_after(shop: "Shop") -> None:
                                                                "casting re-scheduled after a flask cracked")):
         due = date.fromisoformat(shop.job(job).due[:10]) + timedelta(days=10)
         delay_job(shop, job, by=by, new_due=due.isoformat(), reason=reason, person_id="eva")
+
+
+AREA = Area("kpi", projectors=lambda site: [FlowProjector(site)],
+            migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor)),
+            describers={k.JOB_DELAYED: describe_delay})

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
+from floorkiosk.workshop import verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import metal as m
 from floorkiosk.domain import payloads
@@ -30,13 +31,13 @@ from floorkiosk.domain.units import (
     canonical_unit,
     fine_weight,
     fmt,
+    fmt_many,
     to_grams,
 )
 from floorkiosk.errors import ConfigError, NotFound, Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.workshop.shop import Area, Shop
 
-if TYPE_CHECKING:
-    from floorkiosk.services import Shop
 
 # the events the ledger reads; others pass by untouched (most of a busy journal)
 _RELEVANT = frozenset(m.METAL_EVENTS) | {ev.JOB_CREATED, ev.WEIGHT_RECORDED, ev.STAGE_STARTED,
@@ -164,10 +165,6 @@ def _m001_ledger(db: sqlite_utils.Database) -> None:
     db.execute("""CREATE TABLE metal_refiner (
         seq INTEGER, ts TEXT, kind TEXT, alloy TEXT, metal TEXT, gross_ug INTEGER, fine TEXT, category TEXT,
         shipment TEXT)""")
-
-
-def migrations() -> list:
-    return [("metal_001_ledger", _m001_ledger)]
 
 
 def _e(x: str | None) -> str:
@@ -336,11 +333,7 @@ def _upsert_daily(conn: sqlite3.Connection, daily: dict[tuple, list[int]]) -> No
         [(k[0], k[1], k[2], _e(k[3]), _e(k[4]), _e(k[5]), *v) for k, v in daily.items()])
 
 
-def projectors(site: Site) -> list:
-    return [MetalProjector(site)]
-
-
-def settings_of(shop: "Shop") -> m.MetalSettings:
+def settings_of(shop: Shop) -> m.MetalSettings:
     for p in shop.journal.projectors:
         if isinstance(p, MetalProjector):
             return p.settings
@@ -371,20 +364,20 @@ def _weight(value: Decimal | str | int | float, unit: str = "g", what: str = "we
     return Decimal(format(g, "f"))  # '1E+2' typed stays readable as 100 in the journal
 
 
-def _alloy(shop: "Shop", alloy: str) -> str:
+def _alloy(shop: Shop, alloy: str) -> str:
     if alloy not in shop.site.alloys:
         raise Refused(f"unknown alloy {alloy!r}; alloys: {', '.join(shop.site.alloys)}")
     return alloy
 
 
-def _person(shop: "Shop", person_id: str | None) -> str | None:
+def _person(shop: Shop, person_id: str | None) -> str | None:
     if person_id is None:
         return None
     shop.person(person_id)
     return person_id
 
 
-def _bench(shop: "Shop", bench_id: str | None) -> str | None:
+def _bench(shop: Shop, bench_id: str | None) -> str | None:
     if bench_id is None:
         return None
     shop.bench(bench_id)
@@ -403,12 +396,12 @@ def _next_id(conn: sqlite3.Connection, table: str, col: str, prefix: str) -> str
     return f"{prefix}{(row[0] or 0) + 1:04d}"
 
 
-def _units(shop: "Shop") -> tuple[str, ...]:
+def _units(shop: Shop) -> tuple[str, ...]:
     return shop.site.settings.units
 
 
 # --- verbs ------------------------------------------------------------------------------------
-def receive_lot(shop: "Shop", alloy: str, grams: Decimal | str | float, *, supplier: str = "", lot: str | None = None,
+def receive_lot(shop: Shop, alloy: str, grams: Decimal | str | float, *, supplier: str = "", lot: str | None = None,
                 note: str = "", unit: str = "g", person_id: str | None = None, bench_id: str | None = None) -> str:
     """A lot of alloy comes into stock; returns the lot id (L0001 … unless given)."""
     alloy = _alloy(shop, alloy)
@@ -432,7 +425,7 @@ def receive_lot(shop: "Shop", alloy: str, grams: Decimal | str | float, *, suppl
     return box["lot"]
 
 
-def issue(shop: "Shop", alloy: str, grams: Decimal | str | float, *, bench_id: str, person_id: str | None = None,
+def issue(shop: Shop, alloy: str, grams: Decimal | str | float, *, bench_id: str, person_id: str | None = None,
           lot: str | None = None, unit: str = "g", by: str | None = None) -> ev.Event:
     """Metal from stock to a person at a bench (or to the bench's common stock); refused beyond what stock holds."""
     alloy = _alloy(shop, alloy)
@@ -459,7 +452,7 @@ def issue(shop: "Shop", alloy: str, grams: Decimal | str | float, *, bench_id: s
     return shop.journal.append_many(build=build)[0]
 
 
-def return_metal(shop: "Shop", alloy: str, grams: Decimal | str | float, *, category: str, bench_id: str,
+def return_metal(shop: Shop, alloy: str, grams: Decimal | str | float, *, category: str, bench_id: str,
                  person_id: str | None = None, stage: str | None = None, to: str = "stock", job: str | None = None,
                  unit: str = "g", by: str | None = None) -> ev.Event:
     """Unused metal or scrap (sprue, buttons, lemel, sweeps, polishing dust) back from a bench, to stock or the refiner."""
@@ -491,7 +484,7 @@ def return_metal(shop: "Shop", alloy: str, grams: Decimal | str | float, *, cate
         if category == "clean":
             have = _balance(conn, alloy, m.Account(m.RAW, bench_id, person_id))
             if have < ug:
-                who = shop._name(person_id) or bench.name
+                who = shop.name(person_id) or bench.name
                 raise Refused(f"{who} holds {fmt(m.grams(max(have, 0)))} of {alloy} bench stock at {bench.name}; "
                               f"cannot return {fmt(g)} unused")
         return [shop.event(m.METAL_RETURNED, job, by or person_id, bench_id,
@@ -501,7 +494,7 @@ def return_metal(shop: "Shop", alloy: str, grams: Decimal | str | float, *, cate
     return shop.journal.append_many(build=build)[0]
 
 
-def send_to_refiner(shop: "Shop", alloy: str, grams: Decimal | str | float, *, category: str = "lemel",
+def send_to_refiner(shop: Shop, alloy: str, grams: Decimal | str | float, *, category: str = "lemel",
                     unit: str = "g", by: str | None = None) -> str:
     """Scrap held in stock shipped to the refiner; returns the shipment id (R0001 …)."""
     alloy = _alloy(shop, alloy)
@@ -525,7 +518,7 @@ def send_to_refiner(shop: "Shop", alloy: str, grams: Decimal | str | float, *, c
     return box["id"]
 
 
-def refiner_return(shop: "Shop", metal: str, fine_grams: Decimal | str | float, *, shipment: str | None = None,
+def refiner_return(shop: Shop, metal: str, fine_grams: Decimal | str | float, *, shipment: str | None = None,
                    alloy: str | None = None, grams: Decimal | str | float | None = None, by: str | None = None) -> ev.Event:
     """The refiner's settlement in fine weight of a metal; with alloy and grams, metal comes back into stock as a lot."""
     metals = sorted({a.metal for a in shop.site.alloys.values()})
@@ -553,7 +546,7 @@ def refiner_return(shop: "Shop", metal: str, fine_grams: Decimal | str | float, 
     return shop.journal.append_many(build=build)[0]
 
 
-def build_tree(shop: "Shop", jobs: list[str], *, person_id: str, bench_id: str, method: str | None = None,
+def build_tree(shop: Shop, jobs: list[str], *, person_id: str, bench_id: str, method: str | None = None,
                wax_grams: Decimal | str | float | None = None) -> str:
     """A casting batch: these jobs' waxes on one tree (one alloy). Returns the tree id (T0001 …)."""
     if not jobs:
@@ -602,7 +595,7 @@ def _tree_row(conn: sqlite3.Connection, tree: str) -> tuple:
     return row
 
 
-def cast_tree(shop: "Shop", tree: str, *, metal_in: Decimal | str | float, tree_grams: Decimal | str | float | None = None,
+def cast_tree(shop: Shop, tree: str, *, metal_in: Decimal | str | float, tree_grams: Decimal | str | float | None = None,
               person_id: str, bench_id: str, unit: str = "g") -> ev.Event:
     """The tree is cast: metal in (from the caster's bench stock) and the tree's weight after devesting."""
     g_in = _weight(metal_in, unit, "metal in")
@@ -621,7 +614,7 @@ def cast_tree(shop: "Shop", tree: str, *, metal_in: Decimal | str | float, tree_
         # the metal comes from the caster's bench stock (or the bench's common stock): it must be there
         have = sum(max(0, _balance(conn, alloy, m.Account(m.RAW, bench_id, who))) for who in (person_id, None))
         if have < ug:
-            raise Refused(f"{shop._name(person_id)} holds {fmt(m.grams(have))} of {alloy} at {shop.bench(bench_id).name};"
+            raise Refused(f"{shop.name(person_id)} holds {fmt(m.grams(have))} of {alloy} at {shop.bench(bench_id).name};"
                           f" cannot cast {fmt(g_in)} (issue metal first)")
         return [shop.event(m.TREE_CAST, None, person_id, bench_id,
                            {"tree": tree, "metal_in": str(g_in), "tree_grams": None if g_tree is None else str(g_tree),
@@ -630,7 +623,7 @@ def cast_tree(shop: "Shop", tree: str, *, metal_in: Decimal | str | float, tree_
     return shop.journal.append_many(build=build)[0]
 
 
-def cut_tree(shop: "Shop", tree: str, *, pieces: dict[str, Decimal | str | float], sprue: Decimal | str | float = 0,
+def cut_tree(shop: Shop, tree: str, *, pieces: dict[str, Decimal | str | float], sprue: Decimal | str | float = 0,
              buttons: Decimal | str | float = 0, to: str = "stock", person_id: str, bench_id: str,
              unit: str = "g") -> list[ev.Event]:
     """Pieces cut off the tree (each job's weight), sprue and buttons back; the tree's loss is then known."""
@@ -677,7 +670,7 @@ class Balance:
     fine: Decimal
 
 
-def balances(shop: "Shop", *, include_zero: bool = False) -> list[Balance]:
+def balances(shop: Shop, *, include_zero: bool = False) -> list[Balance]:
     """What each account holds now, per alloy: stock, bench stock, work, trees, between benches, refiner."""
     rows = shop.journal.query("SELECT acct, bench, person, stage, alloy, ug FROM metal_balances"
                               " WHERE acct IN ('stock', 'bench', 'work', 'tree', 'transit', 'refiner')"
@@ -692,7 +685,7 @@ def balances(shop: "Shop", *, include_zero: bool = False) -> list[Balance]:
     return out
 
 
-def holdings(shop: "Shop", by: str) -> list[tuple[str, str, Decimal, Decimal]]:
+def holdings(shop: Shop, by: str) -> list[tuple[str, str, Decimal, Decimal]]:
     """Metal held per bench, person or alloy (bench stock + work + trees), gross and fine: (key, alloy, gross, fine)."""
     acc: dict[tuple[str, str], Decimal] = {}
     for b in balances(shop):
@@ -724,7 +717,7 @@ def _line_key(grouping: str, acct: str, bench: str, person: str, stage: str) -> 
     return stage or m.NO_STAGE
 
 
-def reconcile(shop: "Shop", start: date | str, end: date | str) -> m.Reconciliation:
+def reconcile(shop: Shop, start: date | str, end: date | str) -> m.Reconciliation:
     """issued - returned - in work - finished = loss, per bench, person, stage and alloy, over start..end (days, inclusive).
 
     One pass over the per-day sums up to the end of the period gives every account's figures; the
@@ -762,7 +755,7 @@ def reconcile(shop: "Shop", start: date | str, end: date | str) -> m.Reconciliat
     return m.reconcile(d1, d2, sums, s)
 
 
-def moves(shop: "Shop", start: date, end: date) -> list[tuple]:
+def moves(shop: Shop, start: date, end: date) -> list[tuple]:
     """Every move of metal in the period, oldest first (for the report's CSV and audits)."""
     return shop.journal.query(
         "SELECT ts, alloy, kind, category, src_acct, src_bench, src_person, src_stage, dst_acct, dst_bench, dst_person,"
@@ -770,7 +763,7 @@ def moves(shop: "Shop", start: date, end: date) -> list[tuple]:
         (start.isoformat(), end.isoformat()))
 
 
-def trees(shop: "Shop", start: date | None = None, end: date | None = None, *, cut_only: bool = True) -> list[m.Tree]:
+def trees(shop: Shop, start: date | None = None, end: date | None = None, *, cut_only: bool = True) -> list[m.Tree]:
     where, params = [], []
     if cut_only:
         where.append("status = 'cut'")
@@ -800,7 +793,7 @@ class RefinerAccount:
         return self.sent_fine - self.returned_fine
 
 
-def refiner_account(shop: "Shop") -> list[RefinerAccount]:
+def refiner_account(shop: Shop) -> list[RefinerAccount]:
     acc: dict[str, list[Decimal]] = {}
     for kind, metal, gross, fine in shop.journal.query("SELECT kind, metal, gross_ug, fine FROM metal_refiner"):
         a = acc.setdefault(metal or "?", [Decimal(0), Decimal(0), Decimal(0)])
@@ -812,17 +805,16 @@ def refiner_account(shop: "Shop") -> list[RefinerAccount]:
     return [RefinerAccount(k, *v) for k, v in sorted(acc.items())]
 
 
-def stock(shop: "Shop") -> dict[str, Decimal]:
+def stock(shop: Shop) -> dict[str, Decimal]:
     return {alloy: m.grams(ug) for alloy, ug in shop.journal.query(
         "SELECT alloy, ug FROM metal_balances WHERE acct = 'stock' AND ug != 0 ORDER BY alloy")}
 
 
-def describe(shop: "Shop", e: ev.Event) -> str | None:
+def describe(shop: Shop, e: ev.Event) -> str:
     """History wording of the metal events."""
     p = e.payload
-    who = shop._name(e.person) or "someone"
+    who = shop.name(e.person) or "someone"
     units = _units(shop)
-    from floorkiosk.domain.units import fmt_many
 
     def w(key: str) -> str:
         return fmt_many(Decimal(p[key]), units) if p.get(key) not in (None, "") else "—"
@@ -841,15 +833,15 @@ def describe(shop: "Shop", e: ev.Event) -> str | None:
     if t == m.LOT_RECEIVED:
         return f"{who} received lot {p.get('lot')}: {w('grams')} {p.get('alloy')} from {p.get('supplier') or 'a supplier'}"
     if t == m.METAL_ISSUED:
-        return f"{who} issued {w('grams')} {p.get('alloy')} to {shop._name(p.get('person')) or p.get('bench')}"
+        return f"{who} issued {w('grams')} {p.get('alloy')} to {shop.name(p.get('person')) or p.get('bench')}"
     if t == m.METAL_RETURNED:
-        return (f"{shop._name(p.get('person')) or who} returned {w('grams')} {p.get('alloy')} "
+        return (f"{shop.name(p.get('person')) or who} returned {w('grams')} {p.get('alloy')} "
                 f"{m.CATEGORIES.get(p.get('category'), p.get('category'))} to {p.get('to')}")
     if t == m.REFINER_SENT:
         return f"{who} sent {w('grams')} {p.get('alloy')} {p.get('category')} to the refiner ({p.get('shipment')})"
     if t == m.REFINER_RETURNED:
         return f"the refiner returned {w('fine_grams')} fine {p.get('metal')}"
-    return None
+    return f"{who}: {t}"
 
 
 def period(start: str | None, end: str | None, today: date, days: int = 30) -> tuple[date, date]:
@@ -868,7 +860,7 @@ def period(start: str | None, end: str | None, today: date, days: int = 30) -> t
 DEMO_ALLOYS = ("18KY", "18KW", "14KY", "9KY", "22KY", "925", "PT950")
 
 
-def demo_before(shop: "Shop") -> None:
+def demo_before(shop: Shop) -> None:
     """Demo: lots in stock and metal issued to the caster and the fabricator, before any job starts."""
     for alloy in DEMO_ALLOYS:
         if alloy not in shop.site.alloys:
@@ -880,23 +872,23 @@ def demo_before(shop: "Shop") -> None:
             issue(shop, alloy, "120", bench_id="cleanup", person_id="ana")
 
 
-def demo_after(shop: "Shop", clock: dict, now) -> None:
+def demo_after(shop: Shop, clock: dict, now) -> None:
     """Demo: one casting tree from wax to cut-off, scrap returns by category and a refiner shipment."""
     site = shop.site
     if "casting-line" not in site.routes or "casting" not in site.benches:
         return
     clock["t"] = now - timedelta(hours=30)
     due = (now + timedelta(days=12)).date().isoformat()
-    jobs = shop.create_jobs([dict(route="casting-line", design="Stacking ring", alloy="14KY", due=due,
+    jobs = verbs.create_jobs(shop, [dict(route="casting-line", design="Stacking ring", alloy="14KY", due=due,
                                   client="Grace Kim") for _ in range(3)], person_id="dev", bench_id="design")
     for j in jobs:
-        shop.start(j, "dev", "design", "wax-injection")
-        shop.finish(j, "dev", "design", "wax-injection")
+        verbs.start(shop, j, "dev", "design", "wax-injection")
+        verbs.finish(shop, j, "dev", "design", "wax-injection")
     clock["t"] += timedelta(hours=2)
     for j in jobs:
-        shop.start(j, "ana", "casting", "tree-building")
-        shop.record_weight(j, "ana", "casting", "0.31", phase="in", stage="tree-building", raw="demo")
-        shop.finish(j, "ana", "casting", "tree-building")
+        verbs.start(shop, j, "ana", "casting", "tree-building")
+        verbs.record_weight(shop, j, "ana", "casting", "0.31", phase="in", stage="tree-building", raw="demo")
+        verbs.finish(shop, j, "ana", "casting", "tree-building")
     tree = build_tree(shop, jobs, person_id="ana", bench_id="casting", wax_grams="1.40")
     clock["t"] += timedelta(hours=4)
     cast_tree(shop, tree, metal_in="32.50", tree_grams="32.31", person_id="ana", bench_id="casting")
@@ -904,10 +896,10 @@ def demo_after(shop: "Shop", clock: dict, now) -> None:
     weights = dict(zip(jobs, ("5.12", "5.08", "5.15")))
     cut_tree(shop, tree, pieces=weights, sprue="14.62", buttons="2.11", person_id="ana", bench_id="casting")
     for j, w in weights.items():
-        shop.start(j, "ana", "casting", "casting")
-        shop.record_weight(j, "ana", "casting", w, phase="in", stage="casting", raw="demo")
-        shop.record_weight(j, "ana", "casting", w, phase="out", stage="casting", raw="demo")
-        shop.finish(j, "ana", "casting", "casting")
+        verbs.start(shop, j, "ana", "casting", "casting")
+        verbs.record_weight(shop, j, "ana", "casting", w, phase="in", stage="casting", raw="demo")
+        verbs.record_weight(shop, j, "ana", "casting", w, phase="out", stage="casting", raw="demo")
+        verbs.finish(shop, j, "ana", "casting", "casting")
     clock["t"] += timedelta(hours=2)
     if "polishing" in site.benches and "chloe" in site.people:
         return_metal(shop, "18KY", "0.062", category="lemel", bench_id="polishing", person_id="chloe")
@@ -918,3 +910,7 @@ def demo_after(shop: "Shop", clock: dict, now) -> None:
         return_metal(shop, "18KY", "20", category="clean", bench_id="cleanup", person_id="ana")
     shipment = send_to_refiner(shop, "18KY", "0.062", category="lemel")
     refiner_return(shop, "Au", "0.045", shipment=shipment)
+
+
+AREA = Area("metal", projectors=lambda site: [MetalProjector(site)], migrations=(("metal_001_ledger", _m001_ledger),),
+            describers=dict.fromkeys(m.METAL_EVENTS, describe))

@@ -19,24 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
+import sqlite_utils
 
+from floorkiosk.workshop import judge
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.store import hub
 from floorkiosk.store.hub import HubAddress, HubError
 from floorkiosk.store.projection import CONFLICT_RESOLVED
+from floorkiosk.workshop.shop import Area, Numbers, Shop
 
-if TYPE_CHECKING:
-    from floorkiosk.services import Shop
-
-log = logging.getLogger("floorkiosk.hubsync")
+log = logging.getLogger("floorkiosk.workshop.sync")
 
 BATCH = 5000  # events per push or pull round trip
 BLOCK = 200  # numbers reserved from the hub at a time
@@ -45,98 +45,98 @@ HEARTBEAT_S = 2.0  # sync at least this often, so lag shows on the hub and a dea
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.2, 5.0
 
 
-# -- the extension hook (services._extensions) ----------------------------------------------------
+# -- the sync area (hub sites only) ---------------------------------------------------------------
 
-def _m_numbers(db) -> None:
+def _m_numbers(db: sqlite_utils.Database) -> None:
     # Number blocks reserved for this kiosk by the hub; `next` is the first not yet handed out.
     db.execute("""CREATE TABLE IF NOT EXISTS number_blocks (
         kind TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL, next INTEGER NOT NULL,
         PRIMARY KEY (kind, first)) WITHOUT ROWID""")
 
 
-def projectors(site) -> list:
-    return []  # the job projector itself folds in the hub's order and records conflicts
-
-
-def migrations() -> list:
-    return [("hub_001_number_blocks", _m_numbers)]
-
-
-def describe(shop: "Shop", e: ev.Event) -> str | None:
-    if e.type != CONFLICT_RESOLVED:
-        return None
-    who = shop._name(e.person) or "someone"
+def _resolved(shop: Shop, e: ev.Event) -> str:
+    who = shop.name(e.person) or "someone"
     verb = "accepted" if e.payload.get("decision") == "accept" else "dismissed"
     note = e.payload.get("note")
     return f"{who} {verb} a conflicting event from another bench" + (f": {note}" if note else "")
 
 
-# -- job and batch numbers ------------------------------------------------------------------------
-
-def numbers_left(conn, kind: str) -> int:
-    row = conn.execute("SELECT coalesce(sum(last - next + 1), 0) FROM number_blocks WHERE kind = ?", (kind,)).fetchone()
-    return int(row[0])
+# The job projector itself folds in the hub's order and records conflicts: no projector of its own.
+AREA = Area("sync", migrations=(("hub_001_number_blocks", _m_numbers),), describers={CONFLICT_RESOLVED: _resolved})
 
 
-def take_numbers(conn, kind: str, count: int) -> list[int]:
-    """Hand out `count` reserved numbers inside the caller's write transaction; Refused if too few."""
-    out: list[int] = []
-    blocks = conn.execute("SELECT first, last, next FROM number_blocks WHERE kind = ? AND next <= last ORDER BY first",
-                          (kind,)).fetchall()
-    for first, last, nxt in blocks:
-        while nxt <= last and len(out) < count:
-            out.append(nxt)
-            nxt += 1
-        if nxt > last:
-            conn.execute("DELETE FROM number_blocks WHERE kind = ? AND first = ?", (kind, first))
-        else:
-            conn.execute("UPDATE number_blocks SET next = ? WHERE kind = ? AND first = ?", (nxt, kind, first))
-        if len(out) == count:
-            return out
-    raise Refused(f"this kiosk has no {kind} numbers left from the hub and cannot reach it; "
-                  f"reconnect to the network, or create the {kind} at a kiosk that is online")
+# -- job, batch and parcel numbers ----------------------------------------------------------------
 
+class HubNumbers(Numbers):
+    """Numbers from blocks the hub reserved for this kiosk, so two kiosks never hand out the same one, even offline."""
 
-def _store_block(shop: "Shop", kind: str, first: int, count: int) -> None:
-    j = shop.journal
-    with j.lock:
-        j.conn.execute("BEGIN IMMEDIATE")
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+
+    def left(self, conn: sqlite3.Connection, kind: str) -> int:
+        row = conn.execute("SELECT coalesce(sum(last - next + 1), 0) FROM number_blocks WHERE kind = ?",
+                           (kind,)).fetchone()
+        return int(row[0])
+
+    def take(self, conn: sqlite3.Connection, kind: str, count: int) -> list[int]:
+        """Hand out `count` reserved numbers inside the caller's write transaction; Refused if too few."""
+        out: list[int] = []
+        blocks = conn.execute("SELECT first, last, next FROM number_blocks WHERE kind = ? AND next <= last "
+                              "ORDER BY first", (kind,)).fetchall()
+        for first, last, nxt in blocks:
+            while nxt <= last and len(out) < count:
+                out.append(nxt)
+                nxt += 1
+            if nxt > last:
+                conn.execute("DELETE FROM number_blocks WHERE kind = ? AND first = ?", (kind, first))
+            else:
+                conn.execute("UPDATE number_blocks SET next = ? WHERE kind = ? AND first = ?", (nxt, kind, first))
+            if len(out) == count:
+                return out
+        raise Refused(f"this kiosk has no {kind} numbers left from the hub and cannot reach it; "
+                      f"reconnect to the network, or create the {kind} at a kiosk that is online")
+
+    def store(self, kind: str, first: int, count: int) -> None:
+        """Keep a block the hub reserved for this kiosk."""
+        j = self.shop.journal
+        with j.lock:
+            j.conn.execute("BEGIN IMMEDIATE")
+            try:
+                j.conn.execute("INSERT OR IGNORE INTO number_blocks (kind, first, last, next) VALUES (?, ?, ?, ?)",
+                               (kind, first, first + count - 1, first))
+                j.conn.execute("COMMIT")
+            except BaseException:
+                if j.conn.in_transaction:
+                    j.conn.execute("ROLLBACK")
+                raise
+
+    def reserve(self, kind: str, count: int) -> None:
+        """Make sure `count` numbers are reserved here, asking the hub now if needed (before the write)."""
+        shop = self.shop
+        with shop.journal.lock:
+            left = self.left(shop.journal.conn, kind)
+        if left >= count:
+            return
+        address = hub.address_for(shop.site.settings.hub, shop.dir)
         try:
-            j.conn.execute("INSERT OR IGNORE INTO number_blocks (kind, first, last, next) VALUES (?, ?, ?, ?)",
-                           (kind, first, first + count - 1, first))
-            j.conn.execute("COMMIT")
-        except BaseException:
-            if j.conn.in_transaction:
-                j.conn.execute("ROLLBACK")
-            raise
-
-
-def ensure_numbers(shop: "Shop", kind: str, count: int) -> None:
-    """Make sure `count` numbers are reserved here, asking the hub now if needed (before the write)."""
-    with shop.journal.lock:
-        left = numbers_left(shop.journal.conn, kind)
-    if left >= count:
-        return
-    address = hub.address_for(shop.site.settings.hub, shop.dir)
-    try:
-        conn = hub.connect(address, origin=shop.journal.origin, timeout=2)
-    except HubError:
-        raise Refused(f"this kiosk has {left} {kind} numbers left from the hub and cannot reach it to reserve "
-                      f"more; reconnect to the network, or create the {kind} at a kiosk that is online") from None
-    try:
-        hub.register(conn, shop.journal.origin, address.bench)
-        n = max(BLOCK, count)
-        first = hub.reserve_numbers(conn, kind, n, shop.journal.origin)
-    except psycopg.Error as exc:
-        raise Refused(f"the hub did not reserve {kind} numbers: {address.scrub(str(exc).strip())}") from None
-    finally:
-        conn.close()
-    _store_block(shop, kind, first, n)
+            conn = hub.connect(address, origin=shop.journal.origin, timeout=2)
+        except HubError:
+            raise Refused(f"this kiosk has {left} {kind} numbers left from the hub and cannot reach it to reserve "
+                          f"more; reconnect to the network, or create the {kind} at a kiosk that is online") from None
+        try:
+            hub.register(conn, shop.journal.origin, address.bench)
+            n = max(BLOCK, count)
+            first = hub.reserve_numbers(conn, kind, n, shop.journal.origin)
+        except psycopg.Error as exc:
+            raise Refused(f"the hub did not reserve {kind} numbers: {address.scrub(str(exc).strip())}") from None
+        finally:
+            conn.close()
+        self.store(kind, first, n)
 
 
 # -- photos ---------------------------------------------------------------------------------------
 
-def local_photo(shop: "Shop", sha: str) -> Path | None:
+def local_photo(shop: Shop, sha: str) -> Path | None:
     """The file of a photo on this kiosk, under either layout (photos/ab/<sha>.jpg or photos/<sha>.jpg)."""
     for p in (shop.photos_dir / sha[:2] / f"{sha}.jpg", shop.photos_dir / f"{sha}.jpg"):
         if p.is_file():
@@ -144,7 +144,7 @@ def local_photo(shop: "Shop", sha: str) -> Path | None:
     return None
 
 
-def _save_photo(shop: "Shop", sha: str, data: bytes) -> Path:
+def _save_photo(shop: Shop, sha: str, data: bytes) -> Path:
     if hashlib.sha256(data).hexdigest() != sha:
         raise HubError(f"photo {sha[:12]}… from the hub does not match its hash")
     try:
@@ -169,7 +169,7 @@ def _save_photo(shop: "Shop", sha: str, data: bytes) -> Path:
     return path
 
 
-def fetch_photo(shop: "Shop", sha: str) -> Path:
+def fetch_photo(shop: Shop, sha: str) -> Path:
     """The local file of a photo, fetched from the hub by its hash when this kiosk does not have it."""
     p = local_photo(shop, sha)
     if p is not None:
@@ -206,7 +206,7 @@ class Conflict:
     note: str | None = None
 
 
-def conflicts(shop: "Shop", status: str | None = "open", job: str | None = None) -> list[Conflict]:
+def conflicts(shop: Shop, status: str | None = "open", job: str | None = None) -> list[Conflict]:
     import json
 
     where, params = [], []
@@ -223,7 +223,7 @@ def conflicts(shop: "Shop", status: str | None = "open", job: str | None = None)
     return [Conflict(*r[:8], json.loads(r[8]), *r[9:]) for r in rows]
 
 
-def resolve_conflict(shop: "Shop", event_id: str, decision: str, person_id: str, bench_id: str | None,
+def resolve_conflict(shop: Shop, event_id: str, decision: str, person_id: str, bench_id: str | None,
                      note: str = "", pin: str | None = None) -> ev.Event:
     """A supervisor accepts (applies where the decision stands) or dismisses a conflicting event."""
     if decision not in ("accept", "dismiss"):
@@ -231,7 +231,7 @@ def resolve_conflict(shop: "Shop", event_id: str, decision: str, person_id: str,
     person = shop.person(person_id)
     if not person.is_supervisor:
         raise Refused(f"{person.name} is not a supervisor; a supervisor decides conflicts")
-    shop.check_pin(person, pin)
+    judge.check_pin(shop, person, pin)
     if bench_id is not None:
         shop.bench(bench_id)
 
@@ -275,7 +275,7 @@ _workers: dict[int, "BackgroundSync"] = {}
 _workers_lock = threading.Lock()
 
 
-def status(shop: "Shop") -> SyncStatus:
+def status(shop: Shop) -> SyncStatus:
     """This kiosk's sync state, cheap enough to call every second."""
     if not shop.site.settings.hub:
         return SyncStatus(False, 0, enabled=False)
@@ -304,7 +304,7 @@ class Round:
 class Syncer:
     """Push and pull over one hub connection; the background thread drives it, tests may too."""
 
-    def __init__(self, shop: "Shop", bench: str | None = None, address: HubAddress | None = None,
+    def __init__(self, shop: Shop, bench: str | None = None, address: HubAddress | None = None,
                  readonly: bool = False) -> None:
         if not shop.site.settings.hub and address is None:
             raise HubError("this site has no hub: set hub = \"postgresql://…\" in site.toml")
@@ -415,12 +415,14 @@ class Syncer:
             self._want_photos.discard(sha)
 
     def _numbers(self) -> None:
-        for kind in ("job", "batch", "parcel"):
+        numbers = self.shop.numbers
+        if not isinstance(numbers, HubNumbers):
+            return
+        for kind in Numbers.TABLES:
             with self.journal.lock:
-                left = numbers_left(self.journal.conn, kind)
+                left = numbers.left(self.journal.conn, kind)
             if left < LOW_WATER:
-                first = hub.reserve_numbers(self.conn, kind, BLOCK, self.origin)
-                _store_block(self.shop, kind, first, BLOCK)
+                numbers.store(kind, hub.reserve_numbers(self.conn, kind, BLOCK, self.origin), BLOCK)
 
     def wait(self, timeout: float, wake: threading.Event, stop: threading.Event) -> None:
         """Until the hub announces new events, this kiosk records one, or `timeout` passes."""
@@ -439,7 +441,7 @@ class Syncer:
 class BackgroundSync:
     """The kiosk's sync worker: start() in on_mount, stop() in on_unmount. Never raises into the app."""
 
-    def __init__(self, shop: "Shop", bench: str | None = None, address: HubAddress | None = None) -> None:
+    def __init__(self, shop: Shop, bench: str | None = None, address: HubAddress | None = None) -> None:
         self.syncer = Syncer(shop, bench, address)
         self.shop = shop
         self.online = False
@@ -502,6 +504,6 @@ class BackgroundSync:
         s.close()
 
 
-def start_background_sync(shop: "Shop", bench: str | None = None) -> BackgroundSync:
+def start_background_sync(shop: Shop, bench: str | None = None) -> BackgroundSync:
     """Start syncing this kiosk with its hub in a background thread; returns a handle with .stop()."""
     return BackgroundSync(shop, bench).start()

@@ -1,0 +1,194 @@
+"""The read side of the bench: the job card, the worklist, the job list, and the fields a label prints."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Route
+from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
+from floorkiosk.errors import NotFound
+from floorkiosk.workshop.shop import Shop
+
+
+@dataclass
+class StageView:
+    id: str
+    name: str
+    status: str  # done, verified, in progress, blocked, to do, rework
+    who: str = ""
+    overridden: bool = False
+
+
+@dataclass
+class HistoryLine:
+    ts: str
+    text: str
+    override: str | None = None
+
+
+@dataclass
+class JobCard:
+    job: JobState
+    route: Route
+    alloy_name: str
+    stages: list[StageView]
+    history: list[HistoryLine]
+    photos: list[tuple[str, str | None, str]]  # (sha256, stage, ts), newest first
+    days_left: int | None
+    late: bool
+    overrides: list[HistoryLine] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.job.id
+
+
+@dataclass
+class WorkItem:
+    job: str
+    stage: str
+    stage_name: str
+    design: str
+    due: str
+    priority: str
+    status: str
+    days_left: int | None
+    late: bool
+
+
+def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
+    job = shop.job(job_id)
+    route = shop.site.routes.get(job.route) or Route(job.route, job.route, ())
+    needs_verify = {s.id: s.verify for s in shop.site.stages.values()}
+    views = []
+    for step in route.steps:
+        st = job.stage(step.stage)
+        stage = shop.site.stages.get(step.stage)
+        name = stage.name if stage else step.stage
+        status = st.status
+        who = ""
+        if status in (TODO, REWORK) and (job.hold or (
+                not prerequisites_met(job, route, step.stage, needs_verify)
+                and all(job.stage(a).complete for a in step.after))):
+            # every prerequisite is finished but a gate (verification, a hold) keeps it shut
+            status = "blocked"
+        elif status == IN_PROGRESS and job.hold:
+            status = "blocked"
+        if status == "todo":
+            status = "to do"
+        if st.status == IN_PROGRESS:
+            who = shop.name(st.started_by)
+        elif st.status == DONE:
+            who = shop.name(st.finished_by)
+        elif st.status == VERIFIED:
+            who = f"{shop.name(st.finished_by)}; verified by {shop.name(st.verified_by)}"
+        views.append(StageView(step.stage, name, status, who, bool(st.overridden)))
+    recent = shop.journal.recent(job.id, history)
+    lines = [HistoryLine(e.ts, shop.describe(e), override_text(shop, e)) for e in recent]
+    overrides = [h for h in lines if h.override]
+    with shop.journal.lock:
+        photos = shop.journal.conn.execute(
+            "SELECT sha256, stage, ts FROM photos WHERE job = ? ORDER BY ts DESC LIMIT 6", (job.id,)).fetchall()
+    days_left, late = due_in(shop, job.due, job.complete)
+    alloy = shop.site.alloys.get(job.alloy)
+    return JobCard(job, route, alloy.name if alloy else job.alloy, views, lines, [tuple(p) for p in photos],
+                   days_left, late, overrides)
+
+
+def due_in(shop: Shop, due: str, complete: bool) -> tuple[int | None, bool]:
+    """(days left until the due date, late): the one reading of a due date the card and the worklist share."""
+    if not due:
+        return None, False
+    try:
+        d = date.fromisoformat(due[:10])
+    except ValueError:
+        return None, False
+    left = (d - shop.today()).days
+    return left, (left < 0 and not complete)
+
+
+def override_text(shop: Shop, e: ev.Event) -> str | None:
+    o = e.payload.get("override")
+    if not o:
+        return None
+    reason = shop.site.override_reasons.get(o.get("code", ""))
+    return (f"override by {shop.name(o.get('by'))}: {o.get('code')}"
+            + (f" ({reason.text})" if reason else "") + f" — lifted: {'; '.join(o.get('reasons', []))}")
+
+
+def batch_jobs(shop: Shop, batch_id: str) -> list[str]:
+    rows = shop.journal.query("SELECT jobs FROM batches WHERE id = ?", (batch_id,))
+    if not rows:
+        raise NotFound(f"no batch {batch_id} in this workshop")
+    return json.loads(rows[0][0])
+
+
+def list_jobs(shop: Shop, *, status: str | None = "open", stage: str | None = None, limit: int = 50) -> list[tuple]:
+    where, params = [], []
+    if status:
+        where.append("j.status = ?")
+        params.append(status)
+    if stage:
+        where.append("EXISTS (SELECT 1 FROM job_stages s WHERE s.job = j.id AND s.stage = ? AND s.status != 'todo')")
+        params.append(stage)
+    sql = ("SELECT j.id, j.design, j.route, j.alloy, j.due, j.priority, j.current, j.on_hold, j.status FROM jobs j"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY j.due, j.id LIMIT ?")
+    return shop.journal.query(sql, [*params, limit])
+
+
+def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list[WorkItem]:
+    """Jobs waiting for this bench's stages that this person can do: rush first, then by due date."""
+    bench = shop.bench(bench_id)
+    person = shop.person(person_id)
+    stages = [s for s in bench.stages if shop.site.stages[s].skill in person.skills or bench.qc]
+    if bench.qc:
+        verify_stages = [s.id for s in shop.site.stages.values() if s.verify]
+    else:
+        verify_stages = []
+    if not stages and not verify_stages:
+        return []
+    q = ",".join("?" * len(stages)) or "''"
+    vq = ",".join("?" * len(verify_stages)) or "''"
+    # Three narrow reads the (stage, ready) and (stage, status) indexes answer, then one sort of
+    # the few candidates: a single OR over every stage row took most of a second on 100k jobs.
+    rows = shop.journal.query(
+        f"""SELECT s.job, s.stage, s.status, j.design, j.due, j.priority FROM (
+              SELECT job, stage, status FROM job_stages WHERE stage IN ({q}) AND ready = 1
+              UNION ALL
+              SELECT job, stage, status FROM job_stages
+               WHERE stage IN ({q}) AND status = 'in progress' AND started_by = ?
+              UNION ALL
+              SELECT job, stage, status FROM job_stages WHERE stage IN ({vq}) AND status = 'done'
+            ) s JOIN jobs j ON j.id = s.job
+            WHERE j.on_hold = 0
+            ORDER BY (j.priority = 'rush') DESC, j.due, j.id LIMIT ?""",
+        [*stages, *stages, person_id, *verify_stages, limit])
+    out = []
+    for job, stage, status, design, due, priority in rows:
+        left, late = due_in(shop, due, False)
+        out.append(WorkItem(job, stage, shop.site.stages[stage].name, design, due, priority,
+                            "to verify" if status == DONE else status, left, late))
+    return out
+
+
+def label_fields(shop: Shop, job_id: str) -> dict[str, Any]:
+    job = shop.job(job_id)
+    alloy = shop.site.alloys.get(job.alloy)
+    return {"job": job.id, "design": job.design, "alloy": alloy.name if alloy else job.alloy,
+            "alloy_code": job.alloy, "due": job.due, "rush": job.priority == "rush",
+            "client_initials": job.client_initials, "route": job.route,
+            "payload": payloads.encode(payloads.Kind.JOB, job.id)}
+
+
+def batch_fields(shop: Shop, batch_id: str) -> dict[str, Any]:
+    rows = shop.journal.query("SELECT design, jobs FROM batches WHERE id = ?", (batch_id,))
+    if not rows:
+        raise NotFound(f"no batch {batch_id} in this workshop")
+    jobs = json.loads(rows[0][1])
+    return {"batch": batch_id, "count": len(jobs), "design": rows[0][0], "jobs": jobs,
+            "payload": payloads.encode(payloads.Kind.BATCH, batch_id)}

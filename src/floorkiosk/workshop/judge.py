@@ -1,0 +1,136 @@
+"""Judging an action: the guardrails and the areas' own rules, once before the screen offers it, once in the write.
+
+The judgement that counts is the one inside the write transaction (`act`): it reads the job as the
+transaction sees it, so a decision and its record can never disagree, even with several writers on
+one file. `allowed_actions` judges every action of the card from the state the card already loaded,
+to say what may be offered; it never writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Bench, Person
+from floorkiosk.domain.state import JobState
+from floorkiosk.errors import FloorkioskError, NotFound, Refused
+from floorkiosk.workshop.shop import Shop
+
+CARD_ACTIONS = (g.START, g.WEIGH_IN, g.WEIGH_OUT, g.PHOTO, g.FINISH, g.VERIFY, g.REJECT, g.HOLD, g.RELEASE)
+
+
+class Blocked(FloorkioskError):
+    """A guardrail refused the action; `decision` holds every reason and what would unblock it."""
+
+    def __init__(self, decision: g.Decision, job: str) -> None:
+        self.decision = decision
+        self.job = job
+        lines = [f"{decision.action} {decision.stage or ''} on {job} is blocked:".replace("  ", " ")]
+        lines += [f"  - {r.text} -> {r.unblock}" for r in decision.reasons]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Override:
+    """A supervisor's override of a blocked action: their id, a reason code, and the PIN if asked."""
+
+    by: str
+    code: str
+    pin: str | None = None
+    note: str = ""
+
+
+def check_pin(shop: Shop, person: Person, pin: str | None) -> None:
+    if shop.site.settings.supervisor_pin and person.pin and pin != person.pin:
+        raise Refused(f"wrong or missing PIN for {person.name}")
+
+
+def _judge(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Person,
+           bench: Bench) -> g.Decision:
+    decision = g.check(shop.site, state, action, person, bench)
+    extra = shop.guard(conn, state, action, person, bench)
+    if extra:
+        decision = g.Decision(decision.action, decision.stage, decision.reasons + tuple(extra))
+    return decision
+
+
+def decide(shop: Shop, kind: str, job: JobState | str, person_id: str, bench_id: str, stage: str | None = None,
+           *, checklist: tuple[str, ...] = (), grams: Decimal | None = None) -> g.Decision:
+    """What the guardrails say about one action now (the write judges it again in its transaction)."""
+    state = shop.job(job) if isinstance(job, str) else job
+    bench = shop.bench(bench_id)
+    person = shop.person(person_id)
+    action = g.Action(kind, stage or g.actionable_stage(shop.site, state, bench, kind), tuple(checklist), grams)
+    with shop.journal.lock:
+        return _judge(shop, shop.journal.conn, state, action, person, bench)
+
+
+def allowed_actions(shop: Shop, job: JobState | str, person_id: str, bench_id: str) -> dict[str, g.Decision]:
+    """What this person may do to this job at this bench now, each with its decision, from one state."""
+    state = shop.job(job) if isinstance(job, str) else job
+    bench = shop.bench(bench_id)
+    person = shop.person(person_id)
+    out = {}
+    with shop.journal.lock:
+        for kind in CARD_ACTIONS:
+            sid = g.actionable_stage(shop.site, state, bench, kind)
+            # the kiosk asks for the checklist at finish; judging "may I finish", assume it will be confirmed
+            stage = shop.site.stages.get(sid or "") if kind == g.FINISH else None
+            action = g.Action(kind, sid, stage.checklist if stage else (), None)
+            out[kind] = _judge(shop, shop.journal.conn, state, action, person, bench)
+    return out
+
+
+def validate_override(shop: Shop, o: Override) -> Person:
+    sup = shop.person(o.by)
+    if not sup.is_supervisor:
+        raise Refused(f"{sup.name} is not a supervisor and cannot override")
+    if o.code not in shop.site.override_reasons:
+        raise Refused(f"unknown override reason {o.code!r}; reasons: {', '.join(shop.site.override_reasons)}")
+    check_pin(shop, sup, o.pin)
+    return sup
+
+
+After = Callable[[JobState, ev.Event], list[ev.Event]]
+
+
+def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id: str, stage: str | None,
+        payload: dict[str, Any], *, grams: Decimal | None = None, checklist: tuple[str, ...] = (),
+        override: Override | None = None, after: After | None = None) -> list[ev.Event]:
+    """Judge the action and append its event inside one transaction; return the events written.
+
+    `after(state, event)` may add events that follow from this one (an automatic hold on a loss),
+    given the job's state with the event folded in.
+    """
+    person = shop.person(person_id)
+    bench = shop.bench(bench_id)
+    if override is not None:
+        validate_override(shop, override)
+    job_norm = payloads.normalize_job(job_id) or job_id
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        state = shop.jobs.load(conn, job_norm)
+        if state is None:
+            raise NotFound(f"no job {job_norm} in this workshop")
+        sid = stage or g.actionable_stage(shop.site, state, bench, kind)
+        decision = _judge(shop, conn, state, g.Action(kind, sid, checklist, grams), person, bench)
+        pl = dict(payload)
+        if sid:
+            pl["stage"] = sid
+        if not decision.allowed:
+            if override is None or not decision.overridable:
+                raise Blocked(decision, job_norm)
+            pl["override"] = {"by": override.by, "code": override.code, "note": override.note,
+                              "reasons": [r.text for r in decision.reasons]}
+        e = shop.event(type_, job_norm, person_id, bench_id, pl)
+        if after is None:
+            return [e]
+        return [e, *after(shop.jobs.fold(JobState.from_dict(state.to_dict()), e), e)]
+
+    return shop.journal.append_many(build=build)

@@ -1,0 +1,270 @@
+"""The job verbs: start, weigh, photograph, finish, verify, reject, hold and release a stage; new jobs and batches.
+
+Each verb is judged inside the same write transaction that records its event (judge.act), so a
+decision and its record can never disagree; a refused verb raises an error whose message a person
+can act on and records nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import payloads
+from floorkiosk.domain.state import JobState
+from floorkiosk.domain.units import fmt_many
+from floorkiosk.errors import FloorkioskError, Refused
+from floorkiosk.workshop import cards, judge
+from floorkiosk.workshop.judge import Blocked, Override
+from floorkiosk.workshop.shop import Area, Shop
+
+
+@dataclass
+class WeighResult:
+    event: ev.Event
+    phase: str
+    grams: Decimal
+    loss: g.Loss | None = None
+    held: bool = False
+
+
+@dataclass
+class BatchResult:
+    batch: str
+    action: str
+    done: list[str]
+    failed: list[tuple[str, str]]  # (job, why)
+
+
+def start(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | None = None,
+          override: Override | None = None) -> ev.Event:
+    return judge.act(shop, g.START, ev.STAGE_STARTED, job_id, person_id, bench_id, stage, {}, override=override)[0]
+
+
+def finish(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | None = None,
+           checklist: tuple[str, ...] | list[str] = (), override: Override | None = None) -> ev.Event:
+    cl = tuple(checklist)
+    return judge.act(shop, g.FINISH, ev.STAGE_FINISHED, job_id, person_id, bench_id, stage, {"checklist": list(cl)},
+                     checklist=cl, override=override)[0]
+
+
+def weigh_phase(shop: Shop, job_id: str, bench_id: str, stage: str | None = None) -> tuple[str | None, str]:
+    """(stage, "in" or "out"): what the next weighing of this job at this bench records."""
+    state = shop.job(job_id)
+    sid = stage or g.actionable_stage(shop.site, state, shop.bench(bench_id), g.WEIGH_IN)
+    if not sid:
+        return None, "in"
+    st = state.stage(sid)
+    s = shop.site.stages.get(sid)
+    if s and s.needs("weigh-in") and st.weight_in is None:
+        return sid, "in"
+    if s and not s.needs("weigh-in") and not s.needs("weigh-out"):
+        return sid, "in" if st.weight_in is None else "out"
+    return sid, "out"
+
+
+def expected_weight(shop: Shop, job_id: str) -> Decimal | None:
+    state = shop.job(job_id)
+    return Decimal(state.last_weight) if state.last_weight else None
+
+
+def readability(shop: Shop, bench_id: str) -> Decimal:
+    b = shop.bench(bench_id)
+    r = b.scale.get("readability") if b.scale else None
+    return Decimal(str(r)) if r else Decimal(0)
+
+
+def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams: Decimal | str | float,
+                  phase: str | None = None, stage: str | None = None, raw: str = "", unit: str = "g",
+                  override: Override | None = None) -> WeighResult:
+    """Record a stable weighing; a loss beyond the stage's tolerance puts the job on hold."""
+    grams = Decimal(str(grams))
+    sid, auto_phase = weigh_phase(shop, job_id, bench_id, stage)
+    phase = phase or auto_phase
+    if phase not in ("in", "out"):
+        raise Refused(f"phase must be 'in' or 'out', not {phase!r}")
+    kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
+    resolution = readability(shop, bench_id)
+    result: dict[str, Any] = {}
+
+    def after(state: JobState, e: ev.Event) -> list[ev.Event]:
+        if phase != "out":
+            return []
+        s = shop.site.stages[e.payload["stage"]]
+        st = state.stage(s.id)
+        if st.weight_in is None:
+            return []
+        loss = g.weight_loss(s, Decimal(st.weight_in), grams, resolution)
+        result["loss"] = loss
+        if loss.beyond and state.hold is None:
+            reason = (f"weight loss at {s.name} {loss.pct}% ({fmt_many(loss.grams, shop.site.settings.units)})"
+                      f" is beyond the {s.max_loss_pct}% tolerance")
+            result["held"] = True
+            return [shop.event(ev.JOB_HELD, state.id, person_id, bench_id,
+                               {"reason": reason, "auto": True, "stage": s.id, "loss_pct": str(loss.pct)})]
+        return []
+
+    payload = {"phase": phase, "grams": str(grams), "raw": raw, "unit": unit}
+    events = judge.act(shop, kind, ev.WEIGHT_RECORDED, job_id, person_id, bench_id, sid or stage, payload,
+                       grams=grams, override=override, after=after)
+    return WeighResult(events[0], phase, grams, result.get("loss"), bool(result.get("held")))
+
+
+def attach_photo(shop: Shop, job_id: str, person_id: str, bench_id: str, sha256: str, stage: str | None = None,
+                 override: Override | None = None) -> ev.Event:
+    if not (len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
+        raise Refused(f"not a photo hash: {sha256!r}")
+    return judge.act(shop, g.PHOTO, ev.PHOTO_ATTACHED, job_id, person_id, bench_id, stage, {"sha256": sha256},
+                     override=override)[0]
+
+
+def verify(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | None = None,
+           override: Override | None = None, pin: str | None = None) -> ev.Event:
+    judge.check_pin(shop, shop.person(person_id), pin) if pin is not None else None
+    return judge.act(shop, g.VERIFY, ev.STAGE_VERIFIED, job_id, person_id, bench_id, stage, {}, override=override)[0]
+
+
+def reject(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | None = None, *, defect: str = "",
+           reason: str = "", redo: str | None = None, override: Override | None = None) -> ev.Event:
+    if redo is not None and redo not in shop.site.stages:
+        raise Refused(f"no stage {redo!r} to redo")
+    return judge.act(shop, g.REJECT, ev.STAGE_REJECTED, job_id, person_id, bench_id, stage,
+                     {"defect": defect, "reason": reason, "redo": redo}, override=override)[0]
+
+
+def hold(shop: Shop, job_id: str, person_id: str, bench_id: str, reason: str) -> ev.Event:
+    if not reason.strip():
+        raise Refused("say why the job goes on hold")
+    return judge.act(shop, g.HOLD, ev.JOB_HELD, job_id, person_id, bench_id, None, {"reason": reason.strip()})[0]
+
+
+def release(shop: Shop, job_id: str, person_id: str, bench_id: str, note: str = "", pin: str | None = None) -> ev.Event:
+    judge.check_pin(shop, shop.person(person_id), pin)
+    return judge.act(shop, g.RELEASE, ev.JOB_RELEASED, job_id, person_id, bench_id, None, {"note": note})[0]
+
+
+def create_job(shop: Shop, *, route: str, design: str, alloy: str, due: str, client: str = "", client_initials: str = "",
+               spec: str = "", stones: list[dict] | None = None, priority: str = "normal",
+               person_id: str | None = None, bench_id: str | None = None) -> str:
+    return create_jobs(shop, [dict(route=route, design=design, alloy=alloy, due=due, client=client,
+                                  client_initials=client_initials, spec=spec, stones=stones or [],
+                                  priority=priority)], person_id=person_id, bench_id=bench_id)[0]
+
+
+def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, bench_id: str | None = None) -> list[str]:
+    for s in specs:
+        if s.get("route") not in shop.site.routes:
+            raise Refused(f"unknown route {s.get('route')!r}; routes: {', '.join(shop.site.routes)}")
+        if s.get("alloy") not in shop.site.alloys:
+            raise Refused(f"unknown alloy {s.get('alloy')!r}; alloys: {', '.join(shop.site.alloys)}")
+        try:
+            date.fromisoformat(str(s.get("due", ""))[:10])
+        except ValueError:
+            raise Refused(f"due date {s.get('due')!r} is not a date like 2026-12-24") from None
+        if s.get("priority", "normal") not in ("normal", "rush"):
+            raise Refused("priority must be normal or rush")
+        if not s.get("client_initials") and s.get("client"):
+            s["client_initials"] = "".join(w[0] for w in str(s["client"]).split() if w)[:3].upper()
+    shop.numbers.reserve("job", len(specs))  # on a hub site this may ask the hub, before the write
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        numbers = shop.numbers.take(conn, "job", len(specs))
+        return [shop.event(ev.JOB_CREATED, payloads.job_number(n), person_id, bench_id,
+                           {k: v for k, v in s.items() if v not in (None, "")} | {"route": s["route"]})
+                for n, s in zip(numbers, specs)]
+
+    return [e.job for e in shop.journal.append_many(build=build)]
+
+
+def create_batch(shop: Shop, job_ids: list[str], design: str = "", person_id: str | None = None,
+                 bench_id: str | None = None) -> str:
+    jobs = [shop.job(j).id for j in job_ids]
+    if not jobs:
+        raise Refused("a batch needs at least one job")
+    shop.numbers.reserve("batch", 1)
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        bid = f"B{shop.numbers.take(conn, 'batch', 1)[0]:04d}"
+        evs = [shop.event(ev.BATCH_CREATED, None, person_id, bench_id, {"batch": bid, "design": design, "jobs": jobs})]
+        return evs + [shop.event(ev.BATCH_CREATED, j, person_id, bench_id, {"batch": bid}) for j in jobs]
+
+    return shop.journal.append_many(build=build)[0].payload["batch"]
+
+
+def batch_apply(shop: Shop, batch_id: str, verb: Callable[[str], Any], action: str = "") -> BatchResult:
+    """Apply verb(job_id) to each piece of a batch; the pieces that fail are listed with why."""
+    done, failed = [], []
+    for job in cards.batch_jobs(shop, batch_id):
+        try:
+            verb(job)
+            done.append(job)
+        except FloorkioskError as exc:
+            if isinstance(exc, Blocked):
+                why = "; ".join(r.text for r in exc.decision.reasons)
+            else:
+                why = str(exc)
+            failed.append((job, why))
+    return BatchResult(batch_id, action, done, failed)
+
+
+def record_reprint(shop: Shop, job_id: str, person_id: str | None, bench_id: str | None, reason: str) -> ev.Event:
+    job = shop.job(job_id)
+    return shop.journal.append(shop.event(ev.LABEL_REPRINTED, job.id, person_id, bench_id, {"reason": reason}))
+
+
+# -- the jobs area: its events in the history's words ---------------------------------------------
+
+
+class _Words:
+    """What every history line of a job event starts from: who, which stage, at which bench."""
+
+    def __init__(self, shop: Shop, e: ev.Event) -> None:
+        self.who = shop.name(e.person) or "someone"
+        self.p = e.payload
+        stage = shop.site.stages.get(self.p.get("stage") or "")
+        self.stage = stage.name if stage else self.p.get("stage", "")
+        bench = shop.site.benches.get(e.bench or "")
+        self.at = f" at {bench.name}" if bench else ""
+
+
+def _rejected(shop: Shop, e: ev.Event) -> str:
+    w = _Words(shop, e)
+    redo = shop.site.stages.get(w.p.get("redo") or "")
+    return (f"{w.who} rejected {w.stage}: {w.p.get('defect', '')} {w.p.get('reason', '')}".rstrip()
+            + (f"; redo {redo.name}" if redo else ""))
+
+
+def _weighed(shop: Shop, e: ev.Event) -> str:
+    w = _Words(shop, e)
+    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units)
+    return f"{w.who} weighed {'in' if w.p.get('phase') == 'in' else 'out'} {w.stage}: {grams}"
+
+
+def _line(template: str) -> Callable[[Shop, ev.Event], str]:
+    return lambda shop, e: template.format(w=_Words(shop, e))
+
+
+DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
+    ev.JOB_CREATED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} created the job "
+                                     f"({e.payload.get('design', '')}, due {e.payload.get('due', '?')})"),
+    ev.STAGE_STARTED: _line("{w.who} started {w.stage}{w.at}"),
+    ev.WEIGHT_RECORDED: _weighed,
+    ev.PHOTO_ATTACHED: lambda shop, e: (lambda w: f"{w.who} photographed {w.stage} ({w.p['sha256'][:10]})")(_Words(shop, e)),
+    ev.STAGE_FINISHED: _line("{w.who} finished {w.stage}{w.at}"),
+    ev.STAGE_VERIFIED: _line("{w.who} verified {w.stage}{w.at}"),
+    ev.STAGE_REJECTED: _rejected,
+    ev.JOB_HELD: lambda shop, e: (f"{'rule' if e.payload.get('auto') else shop.name(e.person) or 'someone'} "
+                                  f"put the job on hold: {e.payload.get('reason', '')}"),
+    ev.JOB_RELEASED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} released the hold"
+                                      + (f": {e.payload['note']}" if e.payload.get("note") else "")),
+    ev.LABEL_REPRINTED: lambda shop, e: (lambda w: f"{w.who} reprinted the label{w.at}: {w.p.get('reason', '')}")(_Words(shop, e)),
+    ev.BATCH_CREATED: lambda shop, e: f"{shop.name(e.person) or 'someone'} put the job in batch {e.payload.get('batch', '')}",
+}
+
+AREA = Area("jobs", describers=DESCRIBERS)
