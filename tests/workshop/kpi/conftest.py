@@ -1,4 +1,4 @@
-"""A small repair workshop (tests/kpi/site3) and a hand-timed week of five jobs for the KPI tests.
+"""A small repair workshop (tests/workshop/kpi/site3) and a hand-timed week of five jobs for the KPI tests.
 
 Mon 16 Nov 09:00  J1..J4 created (J1 due Fri 20, J2 due Thu 19, J3 express due Wed 18, J4 due Wed 18)
   10:00 Ben starts setting J1 and J2; 11:00 finishes J2; 11:30 Eva rejects J2's setting (redo)

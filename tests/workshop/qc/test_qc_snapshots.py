@@ -1,6 +1,6 @@
 """Screenshots of the QC station's screen at fixed sizes, on the fixed template workshop.
 
-Update after an intended change with: pytest tests/qc/test_qc_snapshots.py --snapshot-update
+Update after an intended change with: pytest tests/workshop/qc/test_qc_snapshots.py --snapshot-update
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Screenshots of the board and the KPI screen at fixed sizes, on the hand-timed week with a fixed clock.
 
 The screens are shown in a bare host app, so these pictures change only when the screens do.
-Update after an intended change with: pytest tests/kpi/test_snapshots.py --snapshot-update
+Update after an intended change with: pytest tests/workshop/kpi/test_snapshots.py --snapshot-update
 """
 
 from __future__ import annotations

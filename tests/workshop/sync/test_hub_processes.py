@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.pg, pytest.mark.slow]
 
 def _env() -> dict:
     env = dict(os.environ)
-    src = str(HERE.parent.parent / "src")
+    src = str(HERE.parents[2] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

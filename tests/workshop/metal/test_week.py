@@ -1,6 +1,6 @@
 """A generated week of a 12-bench workshop reconciled to the milligram (in fact to the microgram).
 
-The week (tests/metal/week.py) is driven through the real verbs with the guardrails on; the generator
+The week (tests/workshop/metal/week.py) is driven through the real verbs with the guardrails on; the generator
 writes down every loss it makes (each weighing, each tree, each lemel and sweeps return, each 1 mg
 disagreement between two scales). The ledger must find exactly those losses on every line, and the
 workshop's metal must add up: received = stock + refiner + delivered + in work + lost.
