@@ -14,6 +14,7 @@ If it fails, the caller folds those projectors itself (see Journal.rebuild): slo
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sqlite3
@@ -23,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import floorkiosk
-from floorkiosk.store.journal import read_chunks
+from floorkiosk.store.rows import read_chunks
 
 
 def table_sql(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
@@ -114,8 +115,6 @@ class Helper:
 
 def main() -> int:
     """The helper: fold the given projectors over every event into a scratch database."""
-    import gc
-
     gc.disable()  # see journal.gc_paused
     job = pickle.load(sys.stdin.buffer)
     src = sqlite3.connect(f"file:{quote(job['journal'])}?mode=ro", uri=True)

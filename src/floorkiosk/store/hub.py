@@ -26,13 +26,13 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain.config import load_site
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.store.journal import AuditProblem
+from floorkiosk.store.rows import HUB_EVENT_COLS, AuditProblem, ChainAudit, event_of_hub_row
 
 DEFAULT_SCHEMA = "floorkiosk"
 CREDENTIALS_FILE = "hub.toml"  # in a kiosk's site folder: its own role and password (mode 0600)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
-_COLS = "hub_seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
 
 
 class HubError(FloorkioskError):
@@ -375,16 +375,11 @@ def push(conn: psycopg.Connection, origin: str, events: list[ev.Event], schema: 
     return inserted
 
 
-def _row_event(r: tuple) -> ev.Event:
-    # r[0] is the hub_seq, not this journal's seq: the event is not numbered here yet
-    return ev.Event.stored(None, *r[1:])
-
-
 def pull(conn: psycopg.Connection, after: int, limit: int = 5000) -> list[tuple[int, ev.Event]]:
     """Events after hub_seq `after`, in the hub's order: [(hub_seq, event), ...]."""
-    rows = conn.execute(f"SELECT {_COLS} FROM events WHERE hub_seq > %s ORDER BY hub_seq LIMIT %s",
+    rows = conn.execute(f"SELECT {HUB_EVENT_COLS} FROM events WHERE hub_seq > %s ORDER BY hub_seq LIMIT %s",
                         (after, limit)).fetchall()
-    return [(r[0], _row_event(r)) for r in rows]
+    return [(r[0], event_of_hub_row(r)) for r in rows]
 
 
 def heartbeat(conn: psycopg.Connection, origin: str, pulled: int, queued: int, bench: str | None) -> None:
@@ -452,38 +447,14 @@ def verify_hub(conn: psycopg.Connection) -> tuple[int, int, list[AuditProblem]]:
 
     Also checks that the hub's order keeps each bench's own order (hub_seq rises with origin_seq).
     """
-    problems: list[AuditProblem] = []
-    broken: set[str] = set()
-    count = 0
-    state: dict[str, tuple[int, str, int]] = {}  # origin -> (next origin_seq, prev hash, last hub_seq)
-    for r in _stream(conn, f"SELECT {_COLS} FROM events ORDER BY origin, origin_seq"):
-        count += 1
-        e = _row_event(r)
-        if e.origin in broken:
-            continue
-        expect_n, prev, last_hub = state.get(e.origin, (1, ev.GENESIS, 0))
-        what = None
-        if e.origin_seq != expect_n:
-            what = (f"expected #{expect_n} of origin {e.origin} here; "
-                    f"{'an event before it is missing' if e.origin_seq > expect_n else 'numbering was altered'}")
-        elif e.prev_hash != prev:
-            what = "does not follow the event before it in its chain (deleted, inserted or reordered)"
-        elif e.compute_hash() != e.hash:
-            what = "was edited: its content no longer matches its hash"
-        elif r[0] < last_hub:
-            what = "reached the hub out of its bench's order"
-        if what:
-            problems.append(AuditProblem(e.id, e.origin, e.origin_seq, r[0], what))
-            broken.add(e.origin)
-            continue
-        state[e.origin] = (e.origin_seq + 1, e.hash, r[0])
-    return count, len(state) + len(broken - set(state)), problems
+    audit = ChainAudit("reached the hub out of its bench's order")
+    for r in _stream(conn, f"SELECT {HUB_EVENT_COLS} FROM events ORDER BY origin, origin_seq"):
+        audit.see(event_of_hub_row(r), r[0])
+    return audit.events, audit.origins, audit.problems
 
 
 def verify_hub_cli(site_dir: str | Path) -> int:
     """`floorkiosk audit verify --hub`: 0 when every bench's chain on the hub is intact, 1 if not."""
-    from floorkiosk.domain.config import load_site
-
     site = load_site(Path(site_dir) / "config")
     if not site.settings.hub:
         raise HubError("this site has no hub: set hub = \"postgresql://…\" in site.toml")

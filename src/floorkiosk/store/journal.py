@@ -26,40 +26,10 @@ from pathlib import Path
 import sqlite_utils
 
 from floorkiosk.domain import events as ev
+from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
+from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, read_chunks
 from floorkiosk.store.schema import migrate
-
-_COLS = "seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
-# Acknowledged events in the hub's order, then pending ones in the order this kiosk recorded them.
-CANON = "hub_seq IS NULL, hub_seq, seq"
-
-
-def row_to_event(r: tuple) -> ev.Event:
-    """An event from a row of _COLS (whose order is Event.stored's)."""
-    return ev.Event.stored(*r)
-
-
-def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: Iterable[str] | None = None,
-                hashes: bool = True) -> Iterator[list[ev.Event]]:
-    """The journal's events on `conn` in the given order, in lists of `size`; only of `types` if given.
-
-    hashes=False leaves prev_hash and hash empty: deriving tables needs neither, and two strings of 64
-    characters per event less is a tenth of the cost of reading millions of them.
-    """
-    where, params = "", []
-    if types is not None:
-        params = sorted(types)
-        where = f" WHERE type IN ({','.join('?' * len(params))})"
-    cols = _COLS if hashes else _COLS.replace(", prev_hash, hash", ", '', ''")
-    cur = conn.cursor()
-    cur.execute(f"SELECT {cols} FROM events{where} ORDER BY {order}", params)
-    stored = ev.Event.stored
-    while True:
-        rows = cur.fetchmany(size)
-        if not rows:
-            return
-        yield [stored(*r) for r in rows]
-
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
     # hub_seq: the event's place in the hub's order, NULL while it is only here (pending).
@@ -86,18 +56,6 @@ class HubIngest:
     new: list[ev.Event]
     acked: int
     refolded: set[str]
-
-
-@dataclass(frozen=True)
-class AuditProblem:
-    event_id: str
-    origin: str
-    origin_seq: int
-    seq: int | None
-    what: str
-
-    def __str__(self) -> str:
-        return f"event {self.event_id} (origin {self.origin} #{self.origin_seq}, journal seq {self.seq}): {self.what}"
 
 
 # SQLite's page cache, in KiB (negative in the pragma): the default 2 MB is small beside a journal of
@@ -425,17 +383,17 @@ class Journal:
         return result
 
     def _job_events_unlocked(self, job: str) -> list[ev.Event]:
-        return [row_to_event(r) for r in self.conn.execute(
-            f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY {CANON}", (job,))]
+        return [event_of(r) for r in self.conn.execute(
+            f"SELECT {EVENT_COLS} FROM events WHERE job = ? ORDER BY {CANON}", (job,))]
 
     # -- sync bookkeeping ------------------------------------------------------------------------
     def pending(self, limit: int = 5000, after_origin_seq: int = 0) -> list[ev.Event]:
         """This kiosk's events not yet acknowledged by the hub, in the order they were recorded."""
         with self.lock:
             rows = self.conn.execute(
-                f"SELECT {_COLS} FROM events WHERE hub_seq IS NULL AND origin = ? AND origin_seq > ?"
+                f"SELECT {EVENT_COLS} FROM events WHERE hub_seq IS NULL AND origin = ? AND origin_seq > ?"
                 " ORDER BY origin_seq LIMIT ?", (self.origin, after_origin_seq, limit)).fetchall()
-        return [row_to_event(r) for r in rows]
+        return [event_of(r) for r in rows]
 
     def pending_count(self) -> int:
         with self.lock:
@@ -475,19 +433,19 @@ class Journal:
         while True:
             params[0] = last
             with self.lock:
-                rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT {batch}",
+                rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE {' AND '.join(where)} ORDER BY seq LIMIT {batch}",
                                          params).fetchall()
             if not rows:
                 return
             for r in rows:
-                yield row_to_event(r)
+                yield event_of(r)
             last = rows[-1][0]
 
     def recent(self, job: str, limit: int = 20) -> list[ev.Event]:
         with self.lock:
-            rows = self.conn.execute(f"SELECT {_COLS} FROM events WHERE job = ? ORDER BY hub_seq IS NULL DESC,"
+            rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE job = ? ORDER BY hub_seq IS NULL DESC,"
                                      " hub_seq DESC, seq DESC LIMIT ?", (job, limit)).fetchall()
-        return [row_to_event(r) for r in reversed(rows)]
+        return [event_of(r) for r in reversed(rows)]
 
     def count(self) -> int:
         with self.lock:
@@ -522,7 +480,6 @@ class Journal:
                 if apart is None:
                     apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
                 if apart and away:
-                    from floorkiosk.store.apart import Helper
 
                     # started inside this transaction: it reads the very events this one reads
                     try:
@@ -631,26 +588,9 @@ class Journal:
 
     def verify(self) -> list[AuditProblem]:
         """Walk every origin's chain; report the first break of each (edited, deleted, out of order)."""
-        problems: list[AuditProblem] = []
+        audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
         with self.lock:
-            origins = [r[0] for r in self.conn.execute("SELECT DISTINCT origin FROM events ORDER BY origin")]
-            for origin in origins:
-                expect_n, prev, last_seq = 1, ev.GENESIS, 0
-                for r in self.conn.execute(f"SELECT {_COLS} FROM events WHERE origin = ? ORDER BY origin_seq", (origin,)):
-                    e = row_to_event(r)
-                    what = None
-                    if e.origin_seq != expect_n:
-                        what = (f"expected #{expect_n} of origin {origin} here; "
-                                f"{'an event before it was deleted' if e.origin_seq > expect_n else 'numbering was altered'}")
-                    elif e.prev_hash != prev:
-                        what = "does not follow the event before it in its chain (deleted, inserted or reordered)"
-                    elif e.compute_hash() != e.hash:
-                        what = "was edited: its content no longer matches its hash"
-                    elif origin == self.origin and e.seq is not None and e.seq < last_seq:
-                        what = "was inserted out of order in the journal"
-                    if what:
-                        problems.append(AuditProblem(e.id, origin, e.origin_seq, e.seq, what))
-                        break
-                    expect_n, prev = e.origin_seq + 1, e.hash
-                    last_seq = e.seq or last_seq
-        return problems
+            for r in self.conn.execute(f"SELECT {EVENT_COLS} FROM events ORDER BY origin, origin_seq"):
+                e = event_of(r)
+                audit.see(e, e.seq)
+        return audit.problems

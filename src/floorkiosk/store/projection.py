@@ -21,6 +21,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites_met
+from floorkiosk.store.rows import event_by_id
 
 # A supervisor's decision on a conflict: payload {"event": id, "decision": "accept"|"dismiss", "note": ...}.
 CONFLICT_RESOLVED = "conflict.resolved"
@@ -93,16 +94,14 @@ def admitted(conn: sqlite3.Connection, events: Iterable[ev.Event]) -> Iterator[e
     accepts, at its own place in the order. On a site without a hub there are no conflicts and this
     is the events unchanged.
     """
-    from floorkiosk.store.journal import _COLS, row_to_event
-
     for e in events:
         if e.type == CONFLICT_RESOLVED:
             target = e.payload.get("event")
             row = conn.execute("SELECT status, resolution FROM conflicts WHERE event_id = ?", (target,)).fetchone()
             if row and row[0] == "accepted" and row[1] == e.id:
-                r = conn.execute(f"SELECT {_COLS} FROM events WHERE id = ?", (target,)).fetchone()
-                if r is not None:
-                    yield row_to_event(r)
+                accepted = event_by_id(conn, target)
+                if accepted is not None:
+                    yield accepted
                     continue
             yield e
         elif conn.execute("SELECT 1 FROM conflicts WHERE event_id = ?", (e.id,)).fetchone() is None:
@@ -214,11 +213,8 @@ class JobProjector(ChunkedRebuild):
                      " WHERE event_id = ?",
                      ("accepted" if accept else "dismissed", e.person, e.ts, e.payload.get("note", ""), e.id, target))
         if accept:
-            from floorkiosk.store.journal import _COLS, row_to_event
-
-            r = conn.execute(f"SELECT {_COLS} FROM events WHERE id = ?", (target,)).fetchone()
-            if r is not None:
-                orig = row_to_event(r)
+            orig = event_by_id(conn, target)
+            if orig is not None:
                 state = self.fold(state, orig)
                 if orig.type == ev.PHOTO_ATTACHED:
                     out.photo(orig)
