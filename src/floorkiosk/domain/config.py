@@ -1,4 +1,4 @@
-"""The site config: typed records for benches, stages, routes, alloys and people, validated once.
+"""The site config loader: reads the TOML files of a site folder and validates them into typed records, once.
 
 A site is a folder of TOML files (see config/ for a complete example):
 
@@ -13,290 +13,36 @@ of them, and nothing starts on a bad config.
 
 from __future__ import annotations
 
-import functools
 import re
-import tomllib
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from floorkiosk.domain.qc import validate_qc
+from floorkiosk.domain.records import (
+    EVIDENCE,
+    ID_RE,
+    QC_ROLES,
+    ROLES,
+    Alloy,
+    Bench,
+    DeviceConfig,
+    OverrideReason,
+    Person,
+    PrinterConfig,
+    Route,
+    Site,
+    SiteSettings,
+    Stage,
+    Step,
+)
+from floorkiosk.domain.tomlread import TomlReader
 from floorkiosk.domain.units import UnitError, canonical_unit
 from floorkiosk.errors import ConfigError
+from floorkiosk.paths import drivers_dir
 
-ROLES = ("artisan", "supervisor", "admin")
-# The roles allowed to verify or reject a stage (BRIEF: "supervisor/QC").
-QC_ROLES = frozenset({"supervisor", "admin"})
-EVIDENCE = ("weigh-in", "weigh-out", "photo")
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
-
-
-@dataclass(frozen=True)
-class Alloy:
-    code: str  # short code printed on bags, e.g. "18KY"
-    name: str  # "18K yellow gold"
-    metal: str  # chemical symbol of the precious metal: Au, Ag, Pt, Pd
-    fineness: Decimal  # parts of precious metal per 1 (0.750 for 18K)
-
-
-@dataclass(frozen=True)
-class Stage:
-    id: str
-    name: str
-    skill: str  # the skill a person needs to start and finish it
-    start_evidence: tuple[str, ...] = ()  # recorded right after start: weigh-in, photo
-    finish_evidence: tuple[str, ...] = ()  # needed before finish: weigh-out, photo
-    checklist: tuple[str, ...] = ()  # items the person confirms at finish
-    verify: bool = False  # a second person with a QC role must verify it
-    max_loss_pct: Decimal | None = None  # largest weight loss it may cause, % of weigh-in
-
-    def needs(self, evidence: str) -> bool:
-        return evidence in self.start_evidence or evidence in self.finish_evidence
-
-    @property
-    def photos_needed(self) -> int:
-        return ("photo" in self.start_evidence) + ("photo" in self.finish_evidence)
-
-
-@dataclass(frozen=True)
-class Step:
-    stage: str
-    after: tuple[str, ...]  # prerequisites: stage ids of the same route
-
-
-@dataclass(frozen=True)
-class Route:
-    id: str
-    name: str
-    steps: tuple[Step, ...]
-
-    @functools.cached_property
-    def stage_ids(self) -> tuple[str, ...]:
-        # read at every finish and verification of every job: worked out once
-        return tuple(s.stage for s in self.steps)
-
-    @functools.cached_property
-    def _by_stage(self) -> dict[str, Step]:
-        return {s.stage: s for s in self.steps}
-
-    def step(self, stage_id: str) -> Step | None:
-        return self._by_stage.get(stage_id)
-
-    @functools.cached_property
-    def last_first(self) -> tuple[str, ...]:
-        """The stage ids from the last: asking whether all are closed, an open one is met soonest."""
-        return self.stage_ids[::-1]
-
-
-@dataclass(frozen=True)
-class DeviceConfig:
-    """A device's settings, kept as given; the device layer interprets them."""
-
-    kind: str
-    settings: dict[str, Any]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
-
-
-@dataclass(frozen=True)
-class PrinterConfig:
-    uri: str  # tcp://host:9100, cups:QUEUE or file:/path
-    dpi: int = 203
-    language: str = "zpl"  # zpl, pdf or png
-    template_size: str | None = None  # PDF printers: "A4" or "Letter" prints sheets; unset, one label a page
-
-
-@dataclass(frozen=True)
-class Bench:
-    id: str
-    name: str
-    stages: tuple[str, ...]
-    qc: bool = False  # a QC station: verifies stages of any bench
-    scale: DeviceConfig | None = None
-    camera: DeviceConfig | None = None
-    scanner: DeviceConfig | None = None
-    printer: PrinterConfig | None = None
-
-    def serves(self, stage_id: str) -> bool:
-        return stage_id in self.stages
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    badge: str
-    roles: tuple[str, ...]
-    skills: tuple[str, ...] = ()
-    pin: str | None = None
-
-    @property
-    def is_qc(self) -> bool:
-        return bool(QC_ROLES.intersection(self.roles))
-
-    @property
-    def is_supervisor(self) -> bool:
-        return "supervisor" in self.roles or "admin" in self.roles
-
-
-@dataclass(frozen=True)
-class OverrideReason:
-    code: str
-    text: str
-
-
-@dataclass(frozen=True)
-class SiteSettings:
-    name: str = "Workshop"
-    units: tuple[str, ...] = ("g",)  # weights are shown in these units, side by side
-    idle_logout_seconds: int = 300
-    supervisor_pin: bool = False  # supervisor actions ask for the PIN after the badge
-    scan_max_key_gap_ms: int = 50  # keys closer than this, ending in Enter, are a scanner
-    timezone: str = "UTC"
-    hub: str | None = None  # postgresql://... for many benches; None = embedded only
-
-
-@dataclass(frozen=True)
-class Site:
-    settings: SiteSettings
-    alloys: dict[str, Alloy]
-    stages: dict[str, Stage]
-    routes: dict[str, Route]
-    benches: dict[str, Bench]
-    people: dict[str, Person]
-    override_reasons: dict[str, OverrideReason]
-    folder: Path
-    raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # each file's parsed TOML
-
-    def person_by_badge(self, badge: str) -> Person | None:
-        for p in self.people.values():
-            if p.badge == badge:
-                return p
-        return None
-
-
-# --- locating problems -------------------------------------------------------------------------
-
-class _Locator:
-    """Finds the line of an entry in a TOML file's text, to report `file:line`."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.lines = text.splitlines()
-
-    def header(self, table: str, index: int) -> int:
-        """Line (1-based) of the index-th ``[[table]]`` header; 1 if not found."""
-        pat = re.compile(r"^\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
-        n = -1
-        for i, line in enumerate(self.lines):
-            if pat.match(line):
-                n += 1
-                if n == index:
-                    return i + 1
-        return self.find_key(table) or 1
-
-    def _block_end(self, start: int) -> int:
-        for i in range(start, len(self.lines)):
-            if re.match(r"^\s*\[\[[^.\]]+\]\]", self.lines[i]):
-                return i
-        return len(self.lines)
-
-    def find_in(self, table: str, index: int, *needles: str) -> int:
-        """Line of the first needle (then the next, ...) inside the index-th [[table]] block."""
-        start = self.header(table, index)
-        line = start
-        end = self._block_end(start)
-        for needle in needles:
-            for i in range(line - 1, end):
-                if needle in self.lines[i]:
-                    line = i + 1
-                    break
-        return line
-
-    def find_key(self, key: str) -> int:
-        pat = re.compile(r"^\s*(\[+\s*)?" + re.escape(key) + r"\b")
-        for i, line in enumerate(self.lines):
-            if pat.match(line):
-                return i + 1
-        return 0
-
-    def at(self, line: int, msg: str) -> str:
-        return f"{self.path}:{line}: {msg}"
-
-
-class _Reader:
-    """Reads one file's entries with type checks; collects problems instead of raising."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        self.data: dict[str, Any] = {}
-        self.loc: _Locator | None = None
-        if not path.exists():
-            problems.append(f"{path}:1: file is missing")
-            return
-        text = path.read_text(encoding="utf-8", errors="replace")
-        self.loc = _Locator(path, text)
-        try:
-            self.data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-            line = m.group(1) if m else "1"
-            what = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-            problems.append(f"{path}:{line}: not valid TOML: {what}")
-            self.loc = None
-
-    @property
-    def ok(self) -> bool:
-        return self.loc is not None
-
-    def problem(self, line: int, msg: str) -> None:
-        self.problems.append(f"{self.path}:{line}: {msg}")
-
-    def entries(self, table: str) -> list[tuple[int, dict[str, Any], int]]:
-        """Each [[table]] entry with its index and header line."""
-        items = self.data.get(table, [])
-        if not isinstance(items, list):
-            self.problem(self.loc.find_key(table) or 1, f"{table!r} must be a list of [[{table}]] tables")
-            return []
-        out = []
-        for i, item in enumerate(items):
-            line = self.loc.header(table, i)
-            if not isinstance(item, dict):
-                self.problem(line, f"each {table!r} entry must be a table")
-                continue
-            out.append((i, item, line))
-        return out
-
-    def get(self, table: str, index: int, item: dict[str, Any], key: str, kind: type | tuple[type, ...],
-            *, required: bool = True, default: Any = None) -> Any:
-        if key not in item:
-            if required:
-                self.problem(self.loc.header(table, index), f"[[{table}]] entry is missing {key!r}")
-            return default
-        value = item[key]
-        if isinstance(value, bool) and kind in (int, float, (int, float)):
-            ok = False
-        else:
-            ok = isinstance(value, kind)
-        if not ok:
-            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.problem(self.loc.find_in(table, index, f"{key}"), f"{key!r} must be {_article(names)}, not {value!r}")
-            return default
-        return value
-
-    def str_list(self, table: str, index: int, item: dict[str, Any], key: str) -> tuple[str, ...]:
-        value = item.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(self.loc.find_in(table, index, key), f"{key!r} must be a list of strings, not {value!r}")
-            return ()
-        return tuple(value)
-
-
-def _article(name: str) -> str:
-    return {"str": "a string", "int": "a whole number", "bool": "true or false", "list": "a list",
-            "dict": "a table", "float": "a number", "int or float": "a number"}.get(name, name)
+__all__ = ["EVIDENCE", "QC_ROLES", "ROLES", "Alloy", "Bench", "DeviceConfig", "OverrideReason", "Person",
+           "PrinterConfig", "Route", "Site", "SiteSettings", "Stage", "Step", "load_site"]
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -307,9 +53,9 @@ def load_site(folder: str | Path) -> Site:
     problems: list[str] = []
     if not folder.is_dir():
         raise ConfigError([f"{folder}:1: config folder does not exist"])
-    site_r = _Reader(folder / "site.toml", problems)
-    routes_r = _Reader(folder / "routes.toml", problems)
-    people_r = _Reader(folder / "people.toml", problems)
+    site_r = TomlReader(folder / "site.toml", problems)
+    routes_r = TomlReader(folder / "routes.toml", problems)
+    people_r = TomlReader(folder / "people.toml", problems)
     if not (site_r.ok and routes_r.ok and people_r.ok):
         raise ConfigError(problems)
 
@@ -325,19 +71,18 @@ def load_site(folder: str | Path) -> Site:
     raw = {"site": site_r.data, "routes": routes_r.data, "people": people_r.data}
     qc_path = folder / "qc.toml"
     if qc_path.exists():
-        qc_r = _Reader(qc_path, problems)
+        qc_r = TomlReader(qc_path, problems)
         if problems:
             raise ConfigError(problems)
         raw["qc"] = qc_r.data
         # inspection plans and defect codes name stages, routes and benches: check them against these
-        from floorkiosk.domain.qc import validate_qc
         validate_qc(qc_r, stages, routes, benches)
         if problems:
             raise ConfigError(problems)
     return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw)
 
 
-def _settings(r: _Reader) -> SiteSettings:
+def _settings(r: TomlReader) -> SiteSettings:
     s = r.data.get("site", {})
     line = r.loc.find_key("[site") or 1
     if not isinstance(s, dict):
@@ -378,15 +123,15 @@ def _settings(r: _Reader) -> SiteSettings:
         scan_max_key_gap_ms=ints["scan_max_key_gap_ms"], timezone=str(s.get("timezone", "UTC")), hub=hub)
 
 
-def _check_id(r: _Reader, table: str, index: int, value: str, what: str) -> bool:
-    if not _ID_RE.match(value):
+def _check_id(r: TomlReader, table: str, index: int, value: str, what: str) -> bool:
+    if not ID_RE.match(value):
         r.problem(r.loc.find_in(table, index, "id"),
                   f"{what} id {value!r} must be lower-case letters, digits, '-' or '_' (at most 41)")
         return False
     return True
 
 
-def _alloys(r: _Reader) -> dict[str, Alloy]:
+def _alloys(r: TomlReader) -> dict[str, Alloy]:
     out: dict[str, Alloy] = {}
     for i, item, line in r.entries("alloys"):
         code = r.get("alloys", i, item, "code", str)
@@ -407,7 +152,7 @@ def _alloys(r: _Reader) -> dict[str, Alloy]:
     return out
 
 
-def _stages(r: _Reader) -> dict[str, Stage]:
+def _stages(r: TomlReader) -> dict[str, Stage]:
     out: dict[str, Stage] = {}
     for i, item, line in r.entries("stages"):
         sid = r.get("stages", i, item, "id", str)
@@ -443,7 +188,7 @@ def _stages(r: _Reader) -> dict[str, Stage]:
     return out
 
 
-def _routes(r: _Reader, stages: dict[str, Stage]) -> dict[str, Route]:
+def _routes(r: TomlReader, stages: dict[str, Stage]) -> dict[str, Route]:
     out: dict[str, Route] = {}
     for i, item, line in r.entries("routes"):
         rid = r.get("routes", i, item, "id", str)
@@ -528,7 +273,7 @@ def _find_cycle(steps: list[Step]) -> list[str] | None:
     return None
 
 
-def _device(r: _Reader, i: int, item: dict[str, Any], key: str) -> DeviceConfig | None:
+def _device(r: TomlReader, i: int, item: dict[str, Any], key: str) -> DeviceConfig | None:
     value = item.get(key)
     if value is None:
         return None
@@ -538,7 +283,7 @@ def _device(r: _Reader, i: int, item: dict[str, Any], key: str) -> DeviceConfig 
     return DeviceConfig(key, dict(value))
 
 
-def _benches(r: _Reader, stages: dict[str, Stage]) -> dict[str, Bench]:
+def _benches(r: TomlReader, stages: dict[str, Stage]) -> dict[str, Bench]:
     out: dict[str, Bench] = {}
     for i, item, line in r.entries("benches"):
         bid = r.get("benches", i, item, "id", str)
@@ -590,15 +335,13 @@ def _benches(r: _Reader, stages: dict[str, Stage]) -> dict[str, Bench]:
 
 def _scale_profiles() -> set[str]:
     """Names of the scale profiles shipped in drivers/scales (a site may also name a .toml path)."""
-    from floorkiosk.paths import drivers_dir
-
     try:
         return {p.stem for p in (drivers_dir() / "scales").glob("*.toml")}
     except FileNotFoundError:
         return set()
 
 
-def _people(r: _Reader, stages: dict[str, Stage]) -> dict[str, Person]:
+def _people(r: TomlReader, stages: dict[str, Stage]) -> dict[str, Person]:
     out: dict[str, Person] = {}
     badges: dict[str, str] = {}
     skills_known = {s.skill for s in stages.values()}
@@ -636,7 +379,7 @@ def _people(r: _Reader, stages: dict[str, Stage]) -> dict[str, Person]:
     return out
 
 
-def _override_reasons(r: _Reader) -> dict[str, OverrideReason]:
+def _override_reasons(r: TomlReader) -> dict[str, OverrideReason]:
     out: dict[str, OverrideReason] = {}
     for i, item, line in r.entries("override_reasons"):
         code = r.get("override_reasons", i, item, "code", str)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from floorkiosk.domain.config import _ID_RE, Route, Site, Stage
+from floorkiosk.domain.records import ID_RE, Route, Site, Stage
+from floorkiosk.domain.tomlread import TomlReader
 from floorkiosk.domain.units import UnitError, canonical_unit, to_grams
 from floorkiosk.errors import Refused
 
@@ -177,9 +178,9 @@ def parse_qc(data: dict[str, Any] | None, site_stages: dict[str, Stage] | None =
     return cfg
 
 
-def validate_qc(reader: Any, stages: dict[str, Stage], routes: dict[str, Route],
+def validate_qc(reader: TomlReader, stages: dict[str, Stage], routes: dict[str, Route],
                 benches: dict[str, Any] | None = None) -> QcConfig:
-    """Check qc.toml (read by the config loader's _Reader); problems go to the reader as file:line."""
+    """Check qc.toml (read by the config loader's TomlReader); problems go to the reader as file:line."""
     cfg, _ = _build(reader.data, reader, stages, routes, benches or {})
     return cfg
 
@@ -202,7 +203,7 @@ def qc_config(site: Site) -> QcConfig:
 class _Where:
     """Finds lines for qc.toml problems with the config loader's locator; quiet when there is none."""
 
-    def __init__(self, reader: Any) -> None:
+    def __init__(self, reader: TomlReader | None) -> None:
         self.r = reader
         self.loc = reader.loc if reader is not None else None
 
@@ -252,7 +253,7 @@ def _dec(v: Any) -> Decimal | None:
     return Decimal(str(v))
 
 
-def _build(data: dict[str, Any], reader: Any, stages: dict[str, Stage], routes: dict[str, Route],
+def _build(data: dict[str, Any], reader: TomlReader | None, stages: dict[str, Stage], routes: dict[str, Route],
            benches: dict[str, Any]) -> tuple[QcConfig, int]:
     w = _Where(reader)
     before = len(reader.problems) if reader is not None else 0
@@ -323,7 +324,7 @@ def _plans(data: dict[str, Any], w: _Where, stages: dict[str, Stage], routes: di
     selectors: dict[tuple, str] = {}
     for i, item, line in _entries(data, "plans", w):
         pid = item.get("id")
-        if not isinstance(pid, str) or not _ID_RE.match(pid):
+        if not isinstance(pid, str) or not ID_RE.match(pid):
             w.problem(w.entry("plans", i, "id") if "id" in item else line,
                       f"plan id {pid!r} must be lower-case letters, digits, '-' or '_'" if pid is not None
                       else "[[plans]] entry is missing 'id'")
@@ -423,7 +424,7 @@ def _checks(item: dict[str, Any], pi: int, pid: str, w: _Where, stages: dict[str
         def at(key: str | None = None, j: int = j, cid: Any = cid) -> int:
             return w.check(pi, j, cid if isinstance(cid, str) else None, key)
 
-        if not isinstance(cid, str) or not _ID_RE.match(cid):
+        if not isinstance(cid, str) or not ID_RE.match(cid):
             w.problem(at("id"), f"plan {pid!r}: check id {cid!r} must be lower-case letters, digits, '-' or '_'"
                       if cid is not None else f"plan {pid!r}: check #{j + 1} is missing 'id'")
             continue

@@ -24,7 +24,8 @@ from floorkiosk.workshop import verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import metal as m
 from floorkiosk.domain import payloads
-from floorkiosk.domain.config import Site, _Reader
+from floorkiosk.domain.config import Site
+from floorkiosk.domain.tomlread import TomlReader
 from floorkiosk.domain.kpi import delivery_stage
 from floorkiosk.domain.units import (
     UnitError,
@@ -49,7 +50,7 @@ def metal_settings(site: Site) -> m.MetalSettings:
     """The [metal] table of site.toml and each casting bench's casting_method, validated (file:line)."""
     problems: list[str] = []
     path = site.folder / "site.toml"
-    r = _Reader(path, problems) if path.exists() else None
+    r = TomlReader(path, problems) if path.exists() else None
     data = site.raw.get("site", {})
     raw = data.get("metal", {})
 
