@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
+from floorkiosk.devices.worker import DeviceLost, DeviceWorker
 from floorkiosk.errors import FloorkioskError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -294,16 +295,21 @@ def open_camera(source: int | str | Path) -> FolderCamera | OpenCvCamera:
     return OpenCvCamera(_source(source))
 
 
-class CameraScanner:
+class CameraScanner(DeviceWorker):
     """A daemon thread that reads camera frames, decodes them, and calls on_scan(text) once per code.
 
     source          device index, device path, video file, stream URL, or a folder of images
+                    (opened by the scanner, and opened again when it stops giving pictures), or
+                    a Camera the caller owns (read again after `retry` when it gives none)
     on_scan         called from this thread with the code's text (the kiosk marshals it to the UI)
     dedupe_seconds  the same code seen again within this time counts once
     backend         "zxing" or "pyzbar"
     fps             at most this many frames decoded per second (leave the CPU to the kiosk)
-    on_error        optional: called with a message when the camera fails (then it retries)
+    on_state        optional: called with "connected" / "disconnected: …" when that changes
+    on_error        optional: called with the message when the camera fails (then it retries)
     """
+
+    device_errors = (FloorkioskError, OSError)
 
     def __init__(
         self,
@@ -314,7 +320,9 @@ class CameraScanner:
         *,
         formats: Sequence[str] = DEFAULT_FORMATS,
         fps: float = 15.0,
+        on_state: Callable[[str], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        retry: float = 0.5,
     ) -> None:
         self.source = source
         self.on_scan = on_scan
@@ -322,49 +330,34 @@ class CameraScanner:
         self.decoder = Decoder(backend, formats)
         self.dedupe = Deduper(dedupe_seconds)
         self.fps = fps
+        self.retry = retry
         self.frames = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._camera: Camera | None = None
+        self._owned = isinstance(source, (int, str, Path))
+        self._init_worker(on_state)
 
-    def start(self) -> CameraScanner:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="camera scanner", daemon=True)
-            self._thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return "camera scanner"
 
-    def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def _set_state(self, state: str) -> None:
+        changed = state != self.state
+        super()._set_state(state)
+        if changed and self.on_error and state.startswith("disconnected: "):
+            self.on_error(state[len("disconnected: "):])
 
-    def _open(self) -> Camera:
-        if isinstance(self.source, (int, str, Path)):
-            return open_camera(self.source)
-        return self.source
+    def _open_device(self) -> Camera:
+        return open_camera(self.source) if self._owned else self.source  # type: ignore[arg-type,return-value]
 
-    def _run(self) -> None:
+    def _close_device(self, camera: Camera) -> None:
+        if self._owned:
+            super()._close_device(camera)
+
+    def _serve(self, camera: Camera) -> None:
         period = 1.0 / self.fps if self.fps else 0.0
         while not self._stop.is_set():
-            if self._camera is None:
-                try:
-                    self._camera = self._open()
-                except FloorkioskError as exc:
-                    if self.on_error:
-                        self.on_error(str(exc))
-                    self._stop.wait(1.0)
-                    continue
             started = time.monotonic()
-            frame = self._camera.read()
+            frame = camera.read()
             if frame is None:
-                if self.on_error:
-                    self.on_error(f"camera {self.source!r} gave no picture; reopening")
-                self._camera.close()
-                self._camera = None
-                self._stop.wait(0.5)
-                continue
+                raise DeviceLost(f"camera {self.source!r} gave no picture; reopening")
             self.frames += 1
             for code in self.decoder.decode(frame):
                 if self.dedupe.is_new(code.text):
@@ -373,5 +366,3 @@ class CameraScanner:
                     except Exception:  # a broken listener must not stop the camera
                         pass
             self._stop.wait(max(0.0, period - (time.monotonic() - started)))
-        if self._camera is not None and isinstance(self.source, (int, str, Path)):
-            self._camera.close()

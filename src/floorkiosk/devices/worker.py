@@ -7,14 +7,25 @@ from collections.abc import Callable
 from typing import Any
 
 
+class DeviceLost(Exception):
+    """Raised by a worker's `_serve` when its device stops answering; the message says how."""
+
+
 class DeviceWorker:
     """Base of the scale monitor and the scanners: a daemon thread running `self._run`.
 
-    Subclasses call `_init_worker()` in their constructor, implement `_run()` (which watches
-    `self._stop`) and `_thread_name()`.
+    Subclasses call `_init_worker()` in their constructor and give `_thread_name()`. The thread
+    runs `_run()`, which by default is the reconnect loop: `_open_device()`, then `_serve(device)`
+    until the worker stops or the device is lost, then `_close_device(device)`, and after `retry`
+    seconds the device is opened again. Each turn is told through `on_state` ("connected",
+    "disconnected: why"), once per change. A device with a loop of its own overrides `_run()` and
+    watches `self._stop`.
     """
 
     on_state: Callable[[str], Any] | None
+    retry: float = 0.5
+    # What opening or serving the device may raise when it is unplugged, busy or gone.
+    device_errors: tuple[type[BaseException], ...] = (OSError,)
 
     def _init_worker(self, on_state: Callable[[str], Any] | None = None) -> None:
         self.on_state = on_state
@@ -25,9 +36,41 @@ class DeviceWorker:
     def _thread_name(self) -> str:
         return type(self).__name__
 
-    def _run(self) -> None:  # pragma: no cover - every device defines its own loop
+    # -- the reconnect loop ------------------------------------------------------------------------
+    def _open_device(self) -> Any:  # pragma: no cover - defined by the devices that use the loop
         raise NotImplementedError
 
+    def _serve(self, device: Any) -> None:  # pragma: no cover - likewise
+        """Read the device until `self._stop` is set (return) or it is lost (raise DeviceLost)."""
+        raise NotImplementedError
+
+    def _close_device(self, device: Any) -> None:
+        close = getattr(device, "close", None)
+        if close is not None:
+            try:
+                close()
+            except self.device_errors:
+                pass
+
+    def _run(self) -> None:
+        errors = (DeviceLost, *self.device_errors)
+        while not self._stop.is_set():
+            try:
+                device = self._open_device()
+            except errors as exc:
+                self._set_state(f"disconnected: {exc}")
+                self._stop.wait(self.retry)
+                continue
+            self._set_state("connected")
+            try:
+                self._serve(device)
+            except errors as exc:
+                self._set_state(f"disconnected: {exc}")
+            finally:
+                self._close_device(device)
+            self._stop.wait(self.retry)
+
+    # -- the thread --------------------------------------------------------------------------------
     def start(self):
         if self._thread is None:
             self._stop.clear()
