@@ -1,16 +1,19 @@
 """KPI, board and metal benchmark on the 2,000,000-event site, with a year of metal and casting added.
 
-The site comes from benchmarks/gen_site.py (100,000 jobs, about 2,000,000 events), generated into a
-folder of its own; to a copy of it are added in bulk, through the journal's append: monthly lots and
-issues to the casters and fabricators, 5,000 casting-line pieces cast on 1,000 trees (vacuum and
-centrifugal) and carried to packaging, daily lemel, sweeps and polishing dust returns, and refiner
-shipments. Then:
+The site comes from benchmarks/gen_site.py (100,000 jobs, about 2,000,000 events, its history
+ending on the day it was generated); to a copy of it are added in bulk, through the journal's
+append: monthly lots and issues to the casters and fabricators, 5,000 casting-line pieces cast on
+1,000 trees (vacuum and centrifugal) and carried to packaging, daily lemel, sweeps and polishing
+dust returns, and refiner shipments. The copy is made again whenever the generated site is (each
+day, as its history ends on the day it was made). Then, each figure as p50 and p99 over enough
+runs for a p99 (--runs), judged at p99:
 
-    full KPI report (all history, with the metal reconciliation)   target <= 2 s
-    board refresh (every stage, and filtered)                       target <= 100 ms
-    one month's metal reconciliation                                target <= 1 s
+    full KPI report (all history, with the metal reconciliation)   target p99 <= 2 s
+    the KPI screen's default period (the last 30 days)              (no target of its own)
+    board refresh (every stage, and filtered)                       target p99 <= 100 ms
+    one month's metal reconciliation                                target p99 <= 1 s
 
-    python benchmarks/bench_kpi.py [--jobs 100000] [--events 2000000] [--quick] [--fresh]
+    python benchmarks/bench_kpi.py [--jobs 100000] [--events 2000000] [--runs 100] [--quick] [--fresh]
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine, ms, pct, summary  # noqa: E402
-from gen_site import _ts, generate  # noqa: E402
+import gen_site  # noqa: E402
+from gen_site import _ts  # noqa: E402
 
 from floorkiosk.workshop import kpi, metal, reports  # noqa: E402
 from floorkiosk.domain import events as ev  # noqa: E402
@@ -41,22 +44,12 @@ VERSION = "1"  # bump when the added metal content changes
 CASTERS = (("casting", "ana", "vacuum"), ("casting", "farid", "centrifugal"))
 
 
-def base_site(jobs: int, events: int, fresh: bool) -> Path:
-    """gen_site's site, generated once into a folder of this benchmark (the shared cache is left alone)."""
-    d = HERE / "out" / f"kpi-base-{jobs}"
-    marker = d / "GENERATED"
-    if fresh or not marker.exists() or marker.read_text().split()[1:3] != [str(jobs), str(events)]:
-        t0 = time.perf_counter()
-        r = generate(d, jobs, events, quiet=True)
-        print(f"generated {r['events']:,} events for {jobs:,} jobs in {time.perf_counter() - t0:.0f} s "
-              f"(bulk append with every projector: {r['events_per_s']:,.0f} events/s)")
-    return d
-
-
-def with_metal(base: Path, jobs: int, events: int, fresh: bool) -> Path:
+def with_metal(jobs: int, events: int, fresh: bool) -> Path:
+    """A copy of gen_site's cached site with the metal and casting added; made again with the cache."""
+    base = gen_site.cached(jobs, events, fresh=fresh)
     d = HERE / "out" / f"kpi-metal-{jobs}"
     marker = d / "METAL"
-    want = f"{VERSION} {jobs} {events}"
+    want = f"{VERSION} {(base / 'GENERATED').read_text().strip()}"
     if not fresh and marker.exists() and marker.read_text().strip() == want:
         return d
     if d.exists():
@@ -105,6 +98,7 @@ def add_metal(shop, rng: random.Random) -> int:
 
     def flush() -> None:
         nonlocal out, total
+        out = [e for e in out if e.ts <= last]  # nothing after the site's last event (its "now")
         if out:
             shop.journal.append_many(out)
             total += len(out)
@@ -226,49 +220,65 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--runs", type=int, default=100, help="runs of each report (more of the cheap figures)")
     ap.add_argument("--quick", action="store_true", help="a 5,000-job site, for a smoke run")
     ap.add_argument("--fresh", action="store_true", help="generate the sites again")
     a = ap.parse_args()
     if a.quick:
         a.jobs, a.events = 5_000, 100_000
     print(f"machine: {machine()}")
-    site = with_metal(base_site(a.jobs, a.events, a.fresh), a.jobs, a.events, a.fresh)
+    site = with_metal(a.jobs, a.events, a.fresh)
     shop = open_shop(site)
     q = shop.journal.query
     n_events = shop.journal.count()
     n_jobs, n_open = q("SELECT count(*), sum(open) FROM kpi_jobs")[0]
+    today = kpi.today_of(shop)
+    n_late = q("SELECT count(*) FROM kpi_jobs WHERE open = 1 AND due < ?", (today.isoformat(),))[0][0]
     first, last = kpi.history_range(shop)
-    print(f"site:    {n_jobs:,} jobs ({n_open:,} open), {n_events:,} events, {first} to {last}; "
-          f"{q('SELECT count(*) FROM metal_moves')[0][0]:,} metal moves, {q('SELECT count(*) FROM metal_trees')[0][0]:,} trees")
+    print(f"site:    {n_jobs:,} jobs ({n_open:,} open, {n_late:,} of them late today, {today}), {n_events:,} events, "
+          f"{first} to {last}; {q('SELECT count(*) FROM metal_moves')[0][0]:,} metal moves, "
+          f"{q('SELECT count(*) FROM metal_trees')[0][0]:,} trees")
+    runs = a.runs
+
+    # The yardstick of this run: one bare full scan of the events table, read by the same connection.
+    bare, _ = timed(lambda: q("SELECT type, count(*) FROM events GROUP BY type"), max(5, runs // 10))
+    print(f"baseline: bare sqlite3 scan of the {n_events:,} events (GROUP BY type): {summary(bare)}")
 
     # the full KPI report over all history, with the metal reconciliation
-    full, r = timed(lambda: kpi.report(shop, first, last), 5)
-    print(f"full KPI report (all history, with metal):  {summary(full)}  (target <= 2 s)")
+    full, r = timed(lambda: kpi.report(shop, first, last), runs)
+    print(f"full KPI report (all history, with metal):  {summary(full)}  (target p99 <= 2 s; "
+          f"p99 {pct(full, 99) / pct(bare, 50):.1f}x the bare scan's p50)")
     print(f"         YVR {r.yvr_total.yvr}% over {r.yvr_total.trees} trees; FTRR {r.ftrr_overall.pct}% of "
           f"{r.ftrr_overall.total} jobs; CDPA {r.cdpa.cdpa}% of {r.cdpa.promised}; {r.late_total:,} late, {r.at_risk_total:,} at risk")
+    # what the KPI screen opens on: the last 30 days, without the metal
+    d1, d2 = kpi.parse_period(None, None, shop)
+    screen, rs = timed(lambda: kpi.report(shop, d1, d2, with_metal=False), runs)
+    print(f"KPI screen, default period ({d1} to {d2}): {summary(screen)}")
+    print(f"         FTRR {rs.ftrr_overall.pct}% of {rs.ftrr_overall.total} jobs completed; "
+          f"{rs.throughput.delivered:,} delivered; CDPA {rs.cdpa.cdpa}% of {rs.cdpa.promised} promised")
     # a whole calendar month inside the recorded history: the one before the last event's month
     last_day = date.fromisoformat(q("SELECT max(day) FROM kpi_stage_daily")[0][0])
     month_end = last_day.replace(day=1) - timedelta(days=1)
     if month_end < first:
         month_end = last_day
     month_start = max(first, month_end.replace(day=1))
-    rm, _ = timed(lambda: kpi.report(shop, month_start, month_end), 5)
-    print(f"KPI report for {month_start:%B %Y}:             {summary(rm)}")
+    rm, _ = timed(lambda: kpi.report(shop, month_start, month_end), runs)
+    print(f"KPI report for {month_start:%B %Y}, with metal:  {summary(rm)}")
 
     # board refresh: what the supervisor's screen does each time the journal moves
-    b_all, b = timed(lambda: kpi.board(shop), 30)
-    print(f"board refresh (all stages, {b.total:,} jobs):   {summary(b_all)}  (target <= 100 ms)")
-    b_f, _ = timed(lambda: kpi.board(shop, bench="polishing", alloy="18KY"), 30)
+    b_all, b = timed(lambda: kpi.board(shop), 2 * runs)
+    print(f"board refresh (all stages, {b.total:,} jobs):   {summary(b_all)}  (target p99 <= 100 ms)")
+    b_f, _ = timed(lambda: kpi.board(shop, bench="polishing", alloy="18KY"), 2 * runs)
     print(f"board refresh (a bench and an alloy):        {summary(b_f)}")
-    pos, _ = timed(lambda: kpi.journal_position(shop), 200)
+    pos, _ = timed(lambda: kpi.journal_position(shop), 10 * runs)
     print(f"journal position poll:                       {summary(pos)}")
 
     # one month's reconciliation (and a year's)
-    rec, rr = timed(lambda: metal.reconcile(shop, month_start, month_end), 10)
+    rec, rr = timed(lambda: metal.reconcile(shop, month_start, month_end), runs)
     lines = sum(len(v) for v in rr.lines.values())
-    print(f"metal reconciliation, one month:             {summary(rec)}  (target <= 1 s; {lines} lines, "
+    print(f"metal reconciliation, one month:             {summary(rec)}  (target p99 <= 1 s; {lines} lines, "
           f"{len(rr.flagged())} flagged)")
-    year, _ = timed(lambda: metal.reconcile(shop, max(first, last - timedelta(days=364)), last), 3)
+    year, _ = timed(lambda: metal.reconcile(shop, max(first, last - timedelta(days=364)), last), max(5, runs // 10))
     print(f"metal reconciliation, a year:                {summary(year)}")
 
     tmp = Path(tempfile.mkdtemp(prefix="fk-kpi-"))
@@ -276,9 +286,10 @@ def main() -> None:
     files = reports.write_report(shop, month_start, month_end, tmp)
     print(f"report files for a month (CSV + HTML):       {ms(time.perf_counter() - t0)} ({len(files)} files)")
     shutil.rmtree(tmp, ignore_errors=True)
-    verdict = [("full report", pct(full, 50) <= 2.0), ("board", pct(b_all, 50) <= 0.1), ("month reconcile", pct(rec, 50) <= 1.0)]
+    verdict = [("full report", pct(full, 99) <= 2.0), ("board", pct(b_all, 99) <= 0.1),
+               ("month reconcile", pct(rec, 99) <= 1.0)]
     print("targets: " + ", ".join(f"{k} {'met' if ok else 'MISSED'}" for k, ok in verdict)
-          + f" (p50; mean full report {statistics.fmean(full):.3f} s)")
+          + f" (p99 of {runs} runs; p99 of {2 * runs} for the board)")
     shop.close()
 
 
