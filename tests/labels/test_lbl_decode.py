@@ -19,7 +19,7 @@ from floorkiosk.labels import (
 )
 from floorkiosk.labels.layout import PlacedCode128, PlacedQR, min_module
 from floorkiosk.labels.pdf import sheet_grid
-from floorkiosk.labels.service import command_records
+from floorkiosk.workshop.labelling import command_records
 from floorkiosk.labels.symbols import CODE128_QUIET, QR_QUIET
 
 from .helpers import PAYLOADS, RECORDS, decode, decode_png, rasterise

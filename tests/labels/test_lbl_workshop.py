@@ -9,7 +9,8 @@ from floorkiosk.workshop import cards, sessions, verbs
 from floorkiosk.cli import main
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
-from floorkiosk.labels import LabelError, Printer, PrintFailed, load_template, render_png, render_zpl, service
+from floorkiosk.labels import LabelError, Printer, PrintFailed, load_template, render_png, render_zpl
+from floorkiosk.workshop import labelling as service
 
 from .helpers import decode, decode_png, rasterise
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
+import os
 import sys
 
+from floorkiosk.cli import core, devices, hub, kiosk, labels, metal, qc, report
 from floorkiosk.errors import ConfigError, FloorkioskError
 
 # Each module defines register(subparsers) and sets `func` on its parsers; func(args) -> int exit code.
-AREAS = ("core", "kiosk", "devices", "labels", "qc", "metal", "report", "hub")
+# They import what a command needs when it runs (the workshop, devices, labels, the kiosk): building
+# the parser must stay cheap, so `floorkiosk --help` or `check` does not load every area.
+AREAS = (core, kiosk, devices, labels, qc, metal, report, hub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,10 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--site", help="the site's data folder (default: $FLOORKIOSK_SITE, else ./site)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for area in AREAS:
-        name = f"floorkiosk.cli.{area}"
-        if importlib.util.find_spec(name) is None:
-            continue
-        importlib.import_module(name).register(sub)
+        area.register(sub)
     return parser
 
 
@@ -45,8 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # the reader went away (`floorkiosk metal balance | head`): stop quietly, as Unix tools do
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
 

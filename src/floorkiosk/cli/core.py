@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from floorkiosk.workshop import cards, verbs
+from floorkiosk.workshop import cards, verbs  # when the command runs: start-up cost
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import ConfigError, FloorkioskError
 from floorkiosk.paths import default_site_dir
@@ -18,7 +18,7 @@ def site_dir(args: argparse.Namespace) -> Path:
 
 def open_site(args: argparse.Namespace):
     """The Shop of the site the command names (--site, $FLOORKIOSK_SITE or ./site)."""
-    from floorkiosk.workshop.site import open_shop
+    from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     return open_shop(site_dir(args))
 
@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop.site import init_site
+    from floorkiosk.workshop.site import init_site  # when the command runs: start-up cost
 
     d = init_site(site_dir(args), args.config)
     print(f"site created at {d}")
@@ -79,12 +79,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from floorkiosk.domain.config import load_site
+    from floorkiosk.domain.config import load_site  # when the command runs: start-up cost
 
     folder = Path(args.config) if args.config else site_dir(args) / "config"
     try:
         site = load_site(folder)
-        from floorkiosk.workshop.metal import metal_settings
+        from floorkiosk.workshop.metal import metal_settings  # when the command runs: start-up cost
 
         metal_settings(site)  # the [metal] table and casting methods are validated by the metal ledger
     except ConfigError as exc:
@@ -97,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop.demo import make_demo_site
+    from floorkiosk.workshop.demo import make_demo_site  # when the command runs: start-up cost
 
     d = site_dir(args) if getattr(args, "site", None) else Path.cwd() / "demo-site"
     created = make_demo_site(d, jobs=args.jobs, fresh=args.fresh)
@@ -105,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.no_kiosk:
         return 0
     try:
-        from floorkiosk.kiosk.app import run_kiosk
+        from floorkiosk.kiosk.app import run_kiosk  # when the command runs: start-up cost
     except ImportError:
         print("the kiosk is not installed in this build; the demo site is ready for the CLI")
         return 0
@@ -122,7 +122,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
     for j in ids:
         print(j)
     if args.print_bench:
-        from floorkiosk.labels.service import print_job_bags
+        from floorkiosk.workshop.labelling import print_job_bags  # when the command runs: start-up cost
 
         print_job_bags(shop, ids, bench_id=args.print_bench)
         print(f"{len(ids)} job-bag label{'s' if len(ids) > 1 else ''} sent to {args.print_bench}'s printer")
@@ -164,7 +164,7 @@ def cmd_job_list(args: argparse.Namespace) -> int:
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     if args.hub:
         try:
-            from floorkiosk.store.hub import verify_hub_cli
+            from floorkiosk.store.hub import verify_hub_cli  # when the command runs: start-up cost
         except ImportError:
             raise FloorkioskError("this build has no hub support") from None
         return verify_hub_cli(site_dir(args))

@@ -8,7 +8,7 @@ import threading
 import time
 from decimal import Decimal
 
-from floorkiosk.errors import FloorkioskError
+from floorkiosk.errors import FloorkioskError  # when the command runs: start-up cost
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _describe(event: object) -> str:
-    from floorkiosk.devices.scales import Reading
+    from floorkiosk.devices.scales import Reading  # when the command runs: start-up cost
 
     if isinstance(event, Reading):
         state = "stable" if event.stable else "moving"
@@ -61,7 +61,7 @@ def _describe(event: object) -> str:
 
 
 def _scale_read(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.scales import Reading, ScaleMonitor
+    from floorkiosk.devices.scales import Reading, ScaleMonitor  # when the command runs: start-up cost
 
     done = threading.Event()
     printed = 0
@@ -99,7 +99,7 @@ def _scale_read(args: argparse.Namespace) -> int:
 
 
 def _scale_probe(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.scales import probe
+    from floorkiosk.devices.scales import probe  # when the command runs: start-up cost
 
     print(f"probing {args.url} …", flush=True)
     results = probe(args.url, profiles=args.profile, timeout=args.timeout, first_only=not args.all)
@@ -113,7 +113,7 @@ def _scale_probe(args: argparse.Namespace) -> int:
 
 
 def _scale_profiles(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.profiles import list_profiles, load_profile
+    from floorkiosk.devices.profiles import list_profiles, load_profile  # when the command runs: start-up cost
 
     for name in list_profiles():
         p = load_profile(name)
@@ -126,7 +126,7 @@ SIM_HELP = """commands: put GRAMS | settle | wobble | unit U | overload | underl
 
 
 def _sim_scale(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.sim import ScaleSimulator
+    from floorkiosk.devices.sim import ScaleSimulator  # when the command runs: start-up cost
 
     sim = ScaleSimulator(args.profile, link=args.link)
     path = sim.start()
@@ -167,7 +167,7 @@ def _sim_scale(args: argparse.Namespace) -> int:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.camera import decode_image
+    from floorkiosk.devices.camera import decode_image  # when the command runs: start-up cost
 
     found_any = False
     for path in args.images:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import site_dir  # when the command runs: start-up cost
 from floorkiosk.errors import FloorkioskError
 
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace):
-    from floorkiosk.workshop.site import open_shop
+    from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     shop = open_shop(site_dir(args))
     if not shop.site.settings.hub:
@@ -55,8 +55,8 @@ def _open(args: argparse.Namespace):
 
 
 def cmd_hub_init(args: argparse.Namespace) -> int:
-    from floorkiosk.domain.config import load_site
-    from floorkiosk.store import hub
+    from floorkiosk.domain.config import load_site  # when the command runs: start-up cost
+    from floorkiosk.store import hub  # when the command runs: start-up cost
 
     d = site_dir(args)
     site = load_site(d / "config")
@@ -81,8 +81,8 @@ def cmd_hub_init(args: argparse.Namespace) -> int:
 def cmd_sync_status(args: argparse.Namespace) -> int:
     import psycopg
 
-    from floorkiosk.workshop import sync
-    from floorkiosk.store import hub
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
+    from floorkiosk.store import hub  # when the command runs: start-up cost
 
     shop = _open(args)
     try:
@@ -114,7 +114,7 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_conflicts(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import sync
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
 
     shop = _open(args)
     try:
@@ -137,7 +137,7 @@ def cmd_sync_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_resolve(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import sync
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
 
     shop = _open(args)
     try:
@@ -155,8 +155,8 @@ def cmd_sync_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_run(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import sync
-    from floorkiosk.store.hub import HubError
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
+    from floorkiosk.store.hub import HubError  # when the command runs: start-up cost
 
     shop = _open(args)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import site_dir  # when the command runs: start-up cost
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
-    from floorkiosk.kiosk.app import run_kiosk
-    from floorkiosk.workshop.site import open_shop
+    from floorkiosk.kiosk.app import run_kiosk  # when the command runs: start-up cost
+    from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     d = site_dir(args)
     shop = open_shop(d)  # a missing site or an unknown bench is said plainly, before the screen takes over

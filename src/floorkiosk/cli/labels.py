@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from floorkiosk.cli.core import site_dir
+from floorkiosk.cli.core import site_dir  # when the command runs: start-up cost
 from floorkiosk.errors import Refused
 
 _DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card",
@@ -85,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from floorkiosk import labels
+    from floorkiosk import labels  # when the command runs: start-up cost
 
     for t in labels.list_templates(_site_if_any(args)):
         print(f"{t.name:<16} {t.width_mm:g} x {t.height_mm:g} mm  {t.kind:<12} {t.title}  ({t.source})")
@@ -104,8 +104,8 @@ def _fields(pairs: list[str]) -> dict[str, Any]:
 
 def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]]]:
     """Load the template and every record first: any unknown name fails here, before output."""
-    from floorkiosk import labels
-    from floorkiosk.labels import service
+    from floorkiosk import labels  # when the command runs: start-up cost
+    from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
 
     sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("person", args.person),
                                  ("command", args.commands), ("parcel", args.parcel)) if v}
@@ -123,7 +123,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     if "command" in sources:
         records = service.command_records(args.commands)
     elif sources:
-        from floorkiosk.workshop.site import open_shop
+        from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
         shop = open_shop(site_dir(args))
         try:
@@ -145,7 +145,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
 
 
 def _write(output: str, docs: list[bytes], fmt: str) -> list[str]:
-    from floorkiosk.labels.transport import send_file
+    from floorkiosk.labels.transport import send_file  # when the command runs: start-up cost
 
     if output == "-":
         for d in docs:
@@ -161,7 +161,7 @@ def _write(output: str, docs: list[bytes], fmt: str) -> list[str]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from floorkiosk import labels
+    from floorkiosk import labels  # when the command runs: start-up cost
 
     template, records = _template_and_records(args)
     dpi = args.dpi or (203 if args.format == "zpl" else 300)
@@ -174,14 +174,14 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
-    from floorkiosk.labels import Printer
+    from floorkiosk.labels import Printer  # when the command runs: start-up cost
 
     if args.printer:
         return Printer(args.printer, args.dpi or 203, args.language or "zpl", args.paper or default_paper).check()
     if not args.bench:
         raise Refused("say where to print: --bench ID (its printer in the site config) or --printer URI")
-    from floorkiosk.labels import service
-    from floorkiosk.workshop.site import open_shop
+    from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
+    from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     shop = open_shop(site_dir(args))
     try:
@@ -194,7 +194,7 @@ def _printer(args: argparse.Namespace, default_paper: str | None = None) -> Any:
 
 
 def cmd_print(args: argparse.Namespace) -> int:
-    from floorkiosk import labels
+    from floorkiosk import labels  # when the command runs: start-up cost
 
     if args.reprint is not None:
         return _reprint(args)
@@ -207,8 +207,8 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 
 def _reprint(args: argparse.Namespace) -> int:
-    from floorkiosk.labels import service
-    from floorkiosk.workshop.site import open_shop
+    from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
+    from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     if len(args.job) != 1 or args.batch or args.person or args.commands or args.parcel:
         raise Refused("--reprint is for one job bag: give exactly one --job")
@@ -227,13 +227,13 @@ def _reprint(args: argparse.Namespace) -> int:
 
 
 def _people_or_commands(args: argparse.Namespace, kind: str) -> int:
-    from floorkiosk import labels
-    from floorkiosk.labels import service
+    from floorkiosk import labels  # when the command runs: start-up cost
+    from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
 
     site = _site_if_any(args)
     template = labels.load_template(args.template, site)
     if kind == "badge":
-        from floorkiosk.workshop.site import open_shop
+        from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
         shop = open_shop(site_dir(args))
         try:

@@ -6,7 +6,7 @@ import argparse
 from decimal import Decimal
 from pathlib import Path
 
-from floorkiosk.cli.core import open_site
+from floorkiosk.cli.core import open_site  # when the command runs: start-up cost
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.units import UnitError, canonical_unit, fmt
 from floorkiosk.errors import Refused
@@ -111,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_receive(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     lot = metal.receive_lot(shop, args.alloy, args.weight, unit=args.unit, supplier=args.supplier, lot=args.lot,
@@ -121,7 +121,7 @@ def cmd_receive(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     metal.issue(shop, args.alloy, args.weight, unit=args.unit, bench_id=args.bench, person_id=args.person,
@@ -131,7 +131,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_return(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     e = metal.return_metal(shop, args.alloy, args.weight, unit=args.unit, category=args.category, bench_id=args.bench,
@@ -142,7 +142,7 @@ def cmd_return(args: argparse.Namespace) -> int:
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     sid = metal.send_to_refiner(shop, args.alloy, args.weight, unit=args.unit, category=args.category, by=args.by)
@@ -151,7 +151,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
 
 def cmd_refiner_return(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     metal.refiner_return(shop, args.metal, args.fine_grams, shipment=args.shipment, alloy=args.alloy, grams=args.grams,
@@ -163,7 +163,7 @@ def cmd_refiner_return(args: argparse.Namespace) -> int:
 
 
 def cmd_tree_build(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     tid = metal.build_tree(shop, args.jobs, person_id=args.by, bench_id=args.bench, method=args.method,
@@ -173,7 +173,7 @@ def cmd_tree_build(args: argparse.Namespace) -> int:
 
 
 def cmd_tree_cast(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     metal.cast_tree(shop, args.tree, metal_in=args.metal_in, tree_grams=args.tree_weight, unit=args.unit,
@@ -183,7 +183,7 @@ def cmd_tree_cast(args: argparse.Namespace) -> int:
 
 
 def cmd_tree_cut(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     pieces = {}
@@ -202,8 +202,8 @@ def cmd_tree_cut(args: argparse.Namespace) -> int:
 
 
 def cmd_tree_list(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
-    from floorkiosk.domain.kpi import yvr
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
+    from floorkiosk.domain.kpi import yvr  # when the command runs: start-up cost
 
     shop = open_site(args)
     for t in metal.trees(shop, cut_only=False):
@@ -217,7 +217,7 @@ def cmd_tree_list(args: argparse.Namespace) -> int:
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import metal
+    from floorkiosk.workshop import metal  # when the command runs: start-up cost
 
     shop = open_site(args)
     if args.by == "account":
@@ -238,8 +238,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import kpi, metal
-    from floorkiosk.workshop.reports import RECON_HEADER, _write_csv, recon_rows
+    from floorkiosk.workshop import kpi, metal  # when the command runs: start-up cost
+    from floorkiosk.workshop.reports import RECON_HEADER, _write_csv, recon_rows  # when the command runs: start-up cost
 
     try:
         unit = canonical_unit(args.unit)

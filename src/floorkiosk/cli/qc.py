@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from floorkiosk.workshop import cards
+from floorkiosk.workshop import cards  # when the command runs: start-up cost
 from floorkiosk.cli.core import open_site
 from floorkiosk.errors import Refused
 
@@ -77,8 +77,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
-    from floorkiosk.domain import qc as dq
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
+    from floorkiosk.domain import qc as dq  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -114,7 +114,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -159,7 +159,7 @@ def cmd_inspections(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -179,7 +179,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -200,7 +200,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -213,7 +213,7 @@ def cmd_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -229,9 +229,9 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
-    from floorkiosk.domain import qc as dq
-    from floorkiosk.domain import stones as ds
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
+    from floorkiosk.domain import qc as dq  # when the command runs: start-up cost
+    from floorkiosk.domain import stones as ds  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:
@@ -252,7 +252,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import qc
+    from floorkiosk.workshop import qc  # when the command runs: start-up cost
 
     shop = open_site(args)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from floorkiosk.cli.core import open_site
+from floorkiosk.cli.core import open_site  # when the command runs: start-up cost
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import kpi, reports
+    from floorkiosk.workshop import kpi, reports  # when the command runs: start-up cost
 
     shop = open_site(args)
     if args.all:
@@ -56,7 +56,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_board(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import kpi
+    from floorkiosk.workshop import kpi  # when the command runs: start-up cost
 
     shop = open_site(args)
     b = kpi.board(shop, bench=args.bench, person=args.person, alloy=args.alloy, route=args.route)
@@ -75,7 +75,7 @@ def cmd_board(args: argparse.Namespace) -> int:
 
 
 def cmd_delay(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import kpi
+    from floorkiosk.workshop import kpi  # when the command runs: start-up cost
 
     shop = open_site(args)
     e = kpi.delay_job(shop, args.job, by=args.by, new_due=args.new_due, reason=args.reason, person_id=args.person)

@@ -307,7 +307,7 @@ class BenchDevices:
         if self.bench.printer is None or not self.enabled:
             raise FloorkioskError("this bench has no printer; reprint the label at a bench that has one")
         try:
-            from floorkiosk.labels.service import reprint_job_bag
+            from floorkiosk.workshop.labelling import reprint_job_bag
         except ImportError:
             raise FloorkioskError("label printing is not installed in this build") from None
         try:

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.workshop import judge, kpi, metal, qc, verbs
+from floorkiosk.workshop.site import init_site, open_shop
 
 DESIGNS = [
     ("Solitaire engagement ring", "custom-ring", ["18KY", "18KW", "PT950"], (4.0, 7.0)),
@@ -42,8 +43,6 @@ DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana
 
 def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: bool = False) -> bool:
     """Create the demo site (once); return True if it was created now."""
-    from floorkiosk.workshop.site import init_site, open_shop
-
     site_dir = Path(site_dir)
     if fresh and site_dir.exists():
         shutil.rmtree(site_dir)
@@ -56,14 +55,10 @@ def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: b
     clock = {"t": now - timedelta(days=21)}
     shop = open_shop(site_dir, clock=lambda: clock["t"])
     try:
-        from floorkiosk.workshop import kpi, metal
-
         metal.demo_before(shop)  # metal lots in stock and issued to the benches
         populate(shop, jobs, rng, clock, now)
         metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
         kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
-        from floorkiosk.workshop import qc
-
         qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
     finally:
         shop.close()
@@ -176,8 +171,6 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
 
 def _stones(shop, job: str, stage_id: str, bench: str, when: str) -> None:
     """Stone parcels at the setting bench: issued at its start, accounted for at its finish (QC module)."""
-    from floorkiosk.workshop import qc
-
     qc.demo_stones(shop, job, stage_id, bench, when)
 
 

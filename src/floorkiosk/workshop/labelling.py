@@ -1,6 +1,6 @@
 """Where labels get printed in the workshop: new job bags, reprints, badges and the command cards.
 
-These take a Shop (floorkiosk.workshop.verbs) for the records and the benches' printers. They block
+These take a Shop for the records and the benches' printers. They block
 while printing: the kiosk runs them in a worker (or through labels.print_queue()).
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from floorkiosk.workshop import cards, verbs
+from floorkiosk.workshop import cards, qc, verbs
 from floorkiosk.domain.payloads import COMMANDS
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.labels.layout import LabelError
 from floorkiosk.labels.printing import Printer, PrintResult, print_labels
 from floorkiosk.labels.templates import Template, load_template
+from floorkiosk.workshop.shop import Shop
 
 # What each command card says under its word: the artisan's reminder of what the scan does.
 COMMAND_HINTS = {
@@ -30,25 +31,21 @@ COMMAND_HINTS = {
 }
 
 
-def job_records(shop: Any, job_ids: Iterable[str]) -> list[dict[str, Any]]:
+def job_records(shop: Shop, job_ids: Iterable[str]) -> list[dict[str, Any]]:
     """The job-bag fields of each job (NotFound for an unknown one, before anything prints)."""
     return [cards.label_fields(shop, j) for j in job_ids]
 
 
-def batch_records(shop: Any, batch_ids: Iterable[str]) -> list[dict[str, Any]]:
+def batch_records(shop: Shop, batch_ids: Iterable[str]) -> list[dict[str, Any]]:
     return [cards.batch_fields(shop, b) for b in batch_ids]
 
 
-def parcel_records(shop: Any, parcel_ids: Iterable[str]) -> list[dict[str, Any]]:
+def parcel_records(shop: Shop, parcel_ids: Iterable[str]) -> list[dict[str, Any]]:
     """Stone-parcel label fields, from the stone accounting (floorkiosk.workshop.qc) when it is installed."""
-    try:
-        from floorkiosk.workshop.qc import parcel_fields
-    except ImportError:
-        raise LabelError("stone parcels are not kept in this build: give the label's fields with --field") from None
-    return [parcel_fields(shop, p) for p in parcel_ids]
+    return [qc.parcel_fields(shop, p) for p in parcel_ids]
 
 
-def badge_records(shop: Any, person_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def badge_records(shop: Shop, person_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Badge-card fields of the named people, or of everyone in people.toml."""
     people = shop.site.people
     ids = list(person_ids) if person_ids else list(people)
@@ -71,14 +68,14 @@ def command_records(commands: Iterable[str] | None = None) -> list[dict[str, Any
     return out
 
 
-def bench_printer(shop: Any, bench_id: str) -> Printer:
+def bench_printer(shop: Shop, bench_id: str) -> Printer:
     bench = shop.bench(bench_id)
     if bench.printer is None:
         raise LabelError(f"bench {bench_id!r} has no printer in the site config")
     return Printer.of(bench.printer)
 
 
-def _target(shop: Any, bench_id: str | None, printer: Any) -> Printer:
+def _target(shop: Shop, bench_id: str | None, printer: Any) -> Printer:
     if printer is not None:
         return Printer.of(printer)
     if bench_id is None:
@@ -86,11 +83,11 @@ def _target(shop: Any, bench_id: str | None, printer: Any) -> Printer:
     return bench_printer(shop, bench_id)
 
 
-def _template(shop: Any, template: str | Template) -> Template:
+def _template(shop: Shop, template: str | Template) -> Template:
     return template if isinstance(template, Template) else load_template(template, getattr(shop, "dir", None))
 
 
-def print_job_bags(shop: Any, job_ids: Iterable[str], *, bench_id: str | None = None, printer: Any = None,
+def print_job_bags(shop: Shop, job_ids: Iterable[str], *, bench_id: str | None = None, printer: Any = None,
                    template: str | Template = "job_bag", copies: int = 1) -> PrintResult:
     """Job-bag labels for new jobs (one or many), on the bench's printer or the one given."""
     ids = list(job_ids)
@@ -101,7 +98,7 @@ def print_job_bags(shop: Any, job_ids: Iterable[str], *, bench_id: str | None = 
     return print_labels(target, tpl, job_records(shop, ids), copies=copies, site_dir=getattr(shop, "dir", None))
 
 
-def reprint_job_bag(shop: Any, job_id: str, *, person_id: str, bench_id: str, reason: str, printer: Any = None,
+def reprint_job_bag(shop: Shop, job_id: str, *, person_id: str, bench_id: str, reason: str, printer: Any = None,
                     template: str | Template = "job_bag") -> tuple[PrintResult, Any]:
     """Reprint a lost or damaged job-bag label and record who did it, where and why.
 
@@ -120,7 +117,7 @@ def reprint_job_bag(shop: Any, job_id: str, *, person_id: str, bench_id: str, re
     return result, event
 
 
-def print_badges(shop: Any, person_ids: Iterable[str] | None = None, *, bench_id: str | None = None,
+def print_badges(shop: Shop, person_ids: Iterable[str] | None = None, *, bench_id: str | None = None,
                  printer: Any = None, template: str | Template = "badge_card") -> PrintResult:
     tpl = _template(shop, template)
     target = _target(shop, bench_id, printer)

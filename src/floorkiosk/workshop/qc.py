@@ -26,6 +26,7 @@ import sqlite_utils
 from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import payloads
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import stones as ds
 from floorkiosk.domain.config import Site
@@ -880,8 +881,6 @@ def flag_discrepancies(shop: Shop, person_id: str, bench_id: str | None = None) 
 
 def parcel_fields(shop: Shop, parcel_id: str) -> dict[str, Any]:
     """The fields of a stone parcel label (labels/stone_parcel.toml)."""
-    from floorkiosk.domain import payloads
-
     p = parcel(shop, parcel_id)
     return {"parcel": p.id, "job": p.job, "stones": f"{p.stones_text()} {p.cert}".strip(),
             "weight": ds.ct_text(p.issued_ct), "setter": shop.name(p.setter),

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ import psycopg
 import sqlite_utils
 
 from floorkiosk.workshop import judge
+from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.store import hub
@@ -148,16 +151,9 @@ def _save_photo(shop: Shop, sha: str, data: bytes) -> Path:
     if hashlib.sha256(data).hexdigest() != sha:
         raise HubError(f"photo {sha[:12]}… from the hub does not match its hash")
     try:
-        from floorkiosk.devices.photos import PhotoStore
-
         return PhotoStore(shop.photos_dir).save(data).path  # with its thumbnail
-    except ImportError:
-        pass
     except Exception:  # not a JPEG the photo store accepts: keep the bytes as they are
         pass
-    import os
-    import tempfile
-
     path = shop.photos_dir / sha[:2] / f"{sha}.jpg"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
