@@ -106,28 +106,48 @@ class Decoder:
         binarizer: zxingcpp.Binarizer,
         formats: zxingcpp.BarcodeFormats | None = None,
         try_invert: bool = True,
+        try_downscale: bool = True,
     ) -> list[Decoded]:
         found = zxingcpp.read_barcodes(
             gray,
             formats=self._zx_formats if formats is None else formats,
             binarizer=binarizer,
             try_invert=try_invert,
+            try_downscale=try_downscale,
             text_mode=zxingcpp.TextMode.Plain,
         )
         return [Decoded(r.text, r.format.name) for r in found if r.valid]
 
     def _fast(self, gray: np.ndarray) -> list[Decoded]:
-        # Camera frames, measured in benchmarks/bench_decode.py: a global-histogram pass for QR
-        # alone costs ~1 ms on 1280x720 and finds most printed labels; only when it finds nothing
-        # does the local-average pass over every format run (~8 ms). Inverted (light-on-dark)
-        # codes are skipped: our labels are printed dark on light, and that retry doubles the cost.
-        # A frame holding a QR code returns after the first pass, so a second, different code in
-        # the same frame is read once the first leaves the view.
+        # Camera frames, measured in benchmarks/bench_decode.py (1280x720, one core). Most frames
+        # hold no code, so what a frame without one costs is what counts:
+        #  1. a global-histogram pass for QR alone at full size, without zxing's downscaled retries
+        #     (~0.5 ms): it finds most printed labels, and a frame holding one returns here;
+        #  2. where could a code be (code_regions, ~1 ms): the places dense with sharp edges, found
+        #     on a half-size copy. A bench top, tools, hands and pieces have none; a frame without
+        #     any place returns [] here;
+        #  3. only those places, cut out with a margin, are read for every format: a global-
+        #     histogram pass (the label fills the cut-out, so one threshold suits it), and when it
+        #     finds nothing the local-average pass, the one that cost ~8 ms over a whole frame.
+        # Inverted (light-on-dark) codes are skipped: our labels are printed dark on light, and
+        # that retry doubles the cost. A frame holding a QR code returns after the first pass, so a
+        # second, different code in the same frame is read once the first leaves the view.
         if self._zx_matrix is not None:
-            found = self._zxing(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False)
+            found = self._zxing(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False,
+                                try_downscale=False)
             if found:
                 return found
-        return self._zxing(gray, zxingcpp.Binarizer.LocalAverage, try_invert=False)
+        h, w = gray.shape[:2]
+        boxes = code_regions(gray)
+        if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > 0.6 * w * h:
+            boxes = [(0, 0, w, h)]
+        out: list[Decoded] = []
+        for x0, y0, x1, y1 in boxes:
+            crop = gray[y0:y1, x0:x1]
+            found = (self._zxing(crop, zxingcpp.Binarizer.GlobalHistogram, try_invert=False)
+                     or self._zxing(crop, zxingcpp.Binarizer.LocalAverage, try_invert=False))
+            out += [d for d in found if d not in out]
+        return out
 
     def _zbar(self, gray: np.ndarray) -> list[Decoded]:
         found = self._pyzbar.decode(gray, symbols=self._zbar_types)
@@ -148,6 +168,56 @@ class Decoder:
             smooth = cv2.GaussianBlur(gray, (3, 3), 0)
             found = self._zxing(smooth, zxingcpp.Binarizer.GlobalHistogram) or self._zxing(smooth, zxingcpp.Binarizer.LocalAverage)
         return found
+
+
+# Where a camera frame could hold a code (see code_regions): the edges counted on a half-size copy,
+# in windows of 15 x 15 of its pixels (30 x 30 of the frame's).
+_EDGE_LEVEL = 40         # a pixel is on an edge when its 3x3 neighbourhood spans this many grey levels ...
+_EDGE_LEVEL_SHARE = 0.25  # ... or this share of the frame's own span, when the frame is dim or flat
+_EDGE_DENSITY = 0.55     # a place could hold a code when this share of a window is edges
+_COARSE_DENSITY = 0.80   # the same, at an eighth of the size, for codes too large for the windows
+_WINDOW, _COARSE_WINDOW = 15, 7
+_MARGIN = 0.25           # each place is cut out with this share of its size around it (the quiet zone)
+_K3 = np.ones((3, 3), np.uint8)
+
+
+def _dense(small: np.ndarray, level: float, window: int, density: float) -> np.ndarray | None:
+    edges = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, _K3)
+    edges = cv2.threshold(edges, level, 255, cv2.THRESH_BINARY)[1]
+    dense = cv2.threshold(cv2.blur(edges, (window, window)), int(255 * density), 255, cv2.THRESH_BINARY)[1]
+    if not cv2.countNonZero(dense):
+        return None
+    return cv2.dilate(dense, np.ones((window, window), np.uint8))
+
+
+def code_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The places of a grayscale frame that could hold a code: (x0, y0, x1, y1), margins included.
+
+    A QR code or a barcode is a patch where nearly every pixel is on a sharp edge; a bench top,
+    tools, a hand or a piece have edges only along their outlines. [] means no code can be there.
+    Printed text is dense with edges too, and is offered (reading it finds nothing, at the cost of
+    its area only). A frame too small to look at this way is offered whole.
+    """
+    h, w = gray.shape[:2]
+    if min(h, w) < 64:
+        return [(0, 0, w, h)]
+    small = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    lo, hi = np.percentile(small[::4, ::4], (1, 99))
+    level = max(10.0, min(_EDGE_LEVEL, _EDGE_LEVEL_SHARE * float(hi - lo)))
+    dense, scale = _dense(small, level, _WINDOW, _EDGE_DENSITY), 2
+    if dense is None and min(h, w) >= 256:
+        # a code filling much of the view has modules wider than the windows: look again, coarser
+        tiny = cv2.resize(small, (small.shape[1] // 4, small.shape[0] // 4), interpolation=cv2.INTER_AREA)
+        dense, scale = _dense(tiny, level, _COARSE_WINDOW, _COARSE_DENSITY), 8
+    if dense is None:
+        return []
+    out = []
+    for contour in cv2.findContours(dense, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
+        x, y, cw, ch = cv2.boundingRect(contour)
+        mx, my = int(cw * _MARGIN) + 4, int(ch * _MARGIN) + 4
+        out.append((max(0, (x - mx) * scale), max(0, (y - my) * scale),
+                    min(w, (x + cw + mx) * scale), min(h, (y + ch + my) * scale)))
+    return out
 
 
 _decoders: dict[tuple[str, tuple[str, ...], bool], Decoder] = {}
