@@ -29,6 +29,8 @@ LABEL_REPRINTED = "label.reprinted"
 BATCH_CREATED = "batch.created"
 PERSON_LOGGED_IN = "person.logged_in"
 PERSON_LOGGED_OUT = "person.logged_out"
+# A supervisor's decision on an event the hub's order made a conflict (hub sites).
+CONFLICT_RESOLVED = "conflict.resolved"
 
 
 def now_iso() -> str:

@@ -25,6 +25,11 @@ from typing import Any
 from floorkiosk.domain.records import ID_RE, Route, Site, Stage
 from floorkiosk.domain.tomlread import TomlReader
 from floorkiosk.domain.units import UnitError, canonical_unit, to_grams
+
+# QC event types (their payloads are declared in domain/shapes.py).
+QC_INSPECTED = "qc.inspected"
+QC_SAMPLE_DRAWN = "qc.sample_drawn"
+QC_BATCH_ESCALATED = "qc.batch_escalated"
 from floorkiosk.errors import Refused
 
 PASS, FAIL, NA = "pass", "fail", "n/a"

@@ -18,6 +18,12 @@ from typing import Any
 from floorkiosk.errors import Refused
 
 MOVES = ("set", "returned", "broken", "lost")
+
+# Stone event types (their payloads are declared in domain/shapes.py).
+STONES_ISSUED = "stones.issued"
+STONES_DISCREPANCY = "stones.discrepancy"
+MOVE_EVENTS = {m: f"stones.{m}" for m in MOVES}  # stones.set, stones.returned, stones.broken, stones.lost
+EVENT_MOVES = {v: k for k, v in MOVE_EVENTS.items()}
 OPEN, BALANCED, DISCREPANCY = "open", "balanced", "discrepancy"
 CT = Decimal("0.001")
 

@@ -24,7 +24,7 @@ from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites
 from floorkiosk.store.rows import event_by_id
 
 # A supervisor's decision on a conflict: payload {"event": id, "decision": "accept"|"dismiss", "note": ...}.
-CONFLICT_RESOLVED = "conflict.resolved"
+CONFLICT_RESOLVED = ev.CONFLICT_RESOLVED
 
 # Guardrail reasons whose answer depends on the order of events, judged again in the hub's order.
 ORDER_REASONS = frozenset({"state", "prerequisite", "verification", "evidence", "on-hold", "not-on-hold",

@@ -28,6 +28,8 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain import qc as dq
+from floorkiosk.domain.qc import QC_BATCH_ESCALATED, QC_INSPECTED, QC_SAMPLE_DRAWN
+from floorkiosk.domain.stones import EVENT_MOVES, MOVE_EVENTS, STONES_DISCREPANCY, STONES_ISSUED
 from floorkiosk.domain import stones as ds
 from floorkiosk.domain.config import Site
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
@@ -37,13 +39,6 @@ from floorkiosk.store.projection import ChunkedRebuild
 from floorkiosk.workshop.judge import Blocked
 from floorkiosk.workshop.shop import Area, Shop
 
-QC_INSPECTED = "qc.inspected"
-QC_SAMPLE_DRAWN = "qc.sample_drawn"
-QC_BATCH_ESCALATED = "qc.batch_escalated"
-STONES_ISSUED = "stones.issued"
-STONES_DISCREPANCY = "stones.discrepancy"
-MOVE_EVENTS = {m: f"stones.{m}" for m in ds.MOVES}  # stones.set, stones.returned, stones.broken, stones.lost
-EVENT_MOVES = {v: k for k, v in MOVE_EVENTS.items()}
 
 # How the piece came to be inspected (recorded with each inspection).
 EVERY_PIECE, DRAWN, NOT_DRAWN, AFTER_FAILURE = "every piece", "drawn", "not drawn", "every piece after a failure"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
-from floorkiosk.domain import payloads
+from floorkiosk.domain import payloads, shapes
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import JobState
 from floorkiosk.errors import NotFound
@@ -111,6 +111,10 @@ class Shop:
         return p.name if p else person_id
 
     def event(self, type_: str, job: str | None, person: str | None, bench: str | None, payload: dict) -> ev.Event:
+        """A new event, its payload checked against the shape declared for its type (domain/shapes.py)."""
+        wrong = shapes.problems(type_, payload)
+        if wrong:
+            raise ValueError("; ".join(wrong))  # a verb built a payload no reader expects: a bug, not bad input
         return ev.Event(type_, job, person, bench, payload, ts=self.now())
 
     def describe(self, e: ev.Event) -> str:

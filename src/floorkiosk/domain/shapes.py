@@ -1,0 +1,343 @@
+"""The declared payload of every event type: which keys it has, which it must have, and what each holds.
+
+One shape per type, as a TypedDict: the journal's readers (folds, history lines, reports) read these
+keys and no others, and `Shop.event` refuses a payload that does not fit its shape, so a verb cannot
+record a key nobody reads or forget one a reader needs. Weights and carats are decimal strings, so
+what is hashed is exactly what was weighed.
+"""
+
+import functools
+import types
+import typing
+from typing import Any, Required, TypedDict
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain import kpi as dk
+from floorkiosk.domain import metal as dm
+from floorkiosk.domain import qc as dq
+from floorkiosk.domain import stones as ds
+
+
+class Override(TypedDict, total=False):
+    """A supervisor's override recorded with the event it let through, and the reasons it lifted."""
+
+    by: Required[str]
+    code: Required[str]
+    note: str
+    reasons: list[str]
+
+
+class _Judged(TypedDict, total=False):
+    stage: str
+    override: Override
+
+
+class JobCreated(TypedDict, total=False):
+    route: Required[str]
+    design: str
+    alloy: str
+    due: str
+    client: str
+    client_initials: str
+    spec: str
+    stones: list[dict[str, Any]]
+    priority: str
+    batch: str
+
+
+class StageStarted(_Judged, total=False):
+    pass
+
+
+class WeightRecorded(_Judged, total=False):
+    phase: Required[str]  # "in" or "out"
+    grams: Required[str]
+    raw: str  # the scale's line as read, or where a typed weight came from
+    unit: str
+
+
+class PhotoAttached(_Judged, total=False):
+    sha256: Required[str]
+
+
+class StageFinished(_Judged, total=False):
+    checklist: list[str]
+
+
+class StageVerified(_Judged, total=False):
+    pass
+
+
+class StageRejected(_Judged, total=False):
+    defect: str
+    reason: str
+    redo: str | None
+
+
+class JobHeld(_Judged, total=False):
+    reason: Required[str]
+    auto: bool  # put on hold by a rule (a loss beyond tolerance, a failed batch), not a person
+    loss_pct: str
+    qc_batch: str
+
+
+class JobReleased(_Judged, total=False):
+    note: str
+    auto: bool
+    qc_batch: str | None
+
+
+class LabelReprinted(TypedDict, total=False):
+    reason: Required[str]
+
+
+class BatchCreated(TypedDict, total=False):
+    batch: Required[str]
+    design: str
+    jobs: list[str]  # on the batch's own event; each job's event names only the batch
+
+
+class LoggedIn(TypedDict, total=False):
+    pass
+
+
+class LoggedOut(TypedDict, total=False):
+    why: str
+
+
+class ConflictResolved(TypedDict, total=False):
+    event: Required[str]
+    decision: Required[str]  # "accept" or "dismiss"
+    note: str
+
+
+class JobDelayed(TypedDict, total=False):
+    by: Required[str]  # "client" or "shop"
+    new_due: Required[str]
+    old_due: str
+    reason: str
+
+
+class QcInspected(TypedDict, total=False):
+    stage: Required[str]
+    plan: str | None
+    result: Required[str]
+    selection: str
+    sampled: bool
+    batch: str | None
+    checks: list[dict[str, Any]]
+    reference_grams: str | None
+    defect: str
+    defects: list[str]
+    redo: str | None
+    reason: str
+
+
+class QcSampleDrawn(TypedDict, total=False):
+    batch: Required[str]
+    stage: Required[str]
+    plan: str
+    pieces: int
+    n: int
+    drawn: list[str]
+    rule: str
+
+
+class QcBatchEscalated(TypedDict, total=False):
+    batch: Required[str]
+    stage: str
+    job: str
+    defect: str
+
+
+class StonesIssued(TypedDict, total=False):
+    parcel: Required[str]
+    line: int
+    kind: str
+    shape: str
+    count: int
+    ct: str
+    cert: str
+    setter: str
+
+
+class StonesMoved(TypedDict, total=False):
+    parcel: Required[str]
+    count: int
+    ct: str
+    ct_estimated: bool
+    setter: str
+    note: str
+
+
+class StonesDiscrepancy(TypedDict, total=False):
+    parcel: Required[str]
+    problem: str
+    missing: int
+
+
+class LotReceived(TypedDict, total=False):
+    lot: Required[str]
+    alloy: Required[str]
+    grams: Required[str]
+    supplier: str
+    note: str
+    unit: str
+
+
+class MetalIssued(TypedDict, total=False):
+    alloy: Required[str]
+    grams: Required[str]
+    bench: str | None
+    person: str | None
+    lot: str | None
+    unit: str
+
+
+class MetalReturned(TypedDict, total=False):
+    alloy: Required[str]
+    grams: Required[str]
+    category: str
+    bench: str | None
+    person: str | None
+    stage: str | None
+    to: str
+    job: str | None
+    unit: str
+
+
+class RefinerSent(TypedDict, total=False):
+    alloy: Required[str]
+    grams: Required[str]
+    category: str
+    shipment: str
+    unit: str
+
+
+class RefinerReturned(TypedDict, total=False):
+    metal: Required[str]
+    fine_grams: Required[str]
+    shipment: str | None
+    alloy: str
+    grams: str
+    lot: str  # the stock lot the returned metal comes back as, when it comes back as an alloy
+
+
+class TreeBuilt(TypedDict, total=False):
+    tree: Required[str]
+    alloy: str
+    method: str
+    jobs: list[str]
+    wax_grams: str
+
+
+class TreeJoined(TypedDict, total=False):
+    tree: Required[str]
+
+
+class TreeCast(TypedDict, total=False):
+    tree: Required[str]
+    metal_in: str
+    tree_grams: str | None
+    unit: str
+
+
+class PieceCut(TypedDict, total=False):
+    tree: Required[str]
+    grams: str
+    unit: str
+
+
+class TreeCut(TypedDict, total=False):
+    tree: Required[str]
+    sprue: str
+    buttons: str
+    to: str
+    pieces: dict[str, str]
+    unit: str
+
+
+SHAPES: dict[str, type] = {
+    ev.JOB_CREATED: JobCreated,
+    ev.STAGE_STARTED: StageStarted,
+    ev.WEIGHT_RECORDED: WeightRecorded,
+    ev.PHOTO_ATTACHED: PhotoAttached,
+    ev.STAGE_FINISHED: StageFinished,
+    ev.STAGE_VERIFIED: StageVerified,
+    ev.STAGE_REJECTED: StageRejected,
+    ev.JOB_HELD: JobHeld,
+    ev.JOB_RELEASED: JobReleased,
+    ev.LABEL_REPRINTED: LabelReprinted,
+    ev.BATCH_CREATED: BatchCreated,
+    ev.PERSON_LOGGED_IN: LoggedIn,
+    ev.PERSON_LOGGED_OUT: LoggedOut,
+    ev.CONFLICT_RESOLVED: ConflictResolved,
+    dk.JOB_DELAYED: JobDelayed,
+    dq.QC_INSPECTED: QcInspected,
+    dq.QC_SAMPLE_DRAWN: QcSampleDrawn,
+    dq.QC_BATCH_ESCALATED: QcBatchEscalated,
+    ds.STONES_ISSUED: StonesIssued,
+    **dict.fromkeys(ds.MOVE_EVENTS.values(), StonesMoved),
+    ds.STONES_DISCREPANCY: StonesDiscrepancy,
+    dm.LOT_RECEIVED: LotReceived,
+    dm.METAL_ISSUED: MetalIssued,
+    dm.METAL_RETURNED: MetalReturned,
+    dm.REFINER_SENT: RefinerSent,
+    dm.REFINER_RETURNED: RefinerReturned,
+    dm.TREE_BUILT: TreeBuilt,
+    dm.TREE_JOINED: TreeJoined,
+    dm.TREE_CAST: TreeCast,
+    dm.PIECE_CUT: PieceCut,
+    dm.TREE_CUT: TreeCut,
+}
+
+
+@functools.cache
+def _hints(shape: type) -> dict[str, Any]:
+    return typing.get_type_hints(shape)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Required or origin is typing.NotRequired:
+        return _fits(value, typing.get_args(hint)[0])
+    if origin is types.UnionType or origin is typing.Union:
+        return any(_fits(value, a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if typing.is_typeddict(hint):
+        return isinstance(value, dict) and not problems_of(hint, value, "")
+    if origin is list:
+        (item,) = typing.get_args(hint) or (Any,)
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(hint) or (Any, Any)
+        return isinstance(value, dict) and all(_fits(k, key) and _fits(v, item) for k, v in value.items())
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def problems_of(shape: type, payload: Any, what: str) -> list[str]:
+    if not isinstance(payload, dict):
+        return [f"{what}payload is {type(payload).__name__}, not an object"]
+    hints = _hints(shape)
+    out = [f"{what}missing {k!r}" for k in sorted(shape.__required_keys__) if k not in payload]  # type: ignore[attr-defined]
+    for k, v in payload.items():
+        if k not in hints:
+            out.append(f"{what}{k!r} is not part of its payload")
+        elif not _fits(v, hints[k]):
+            out.append(f"{what}{k!r} holds {v!r}, which does not fit {hints[k]}")
+    return out
+
+
+def problems(event_type: str, payload: Any) -> list[str]:
+    """What is wrong with a payload for its event type (empty when it fits its declared shape)."""
+    shape = SHAPES.get(event_type)
+    if shape is None:
+        return [f"{event_type}: no payload shape is declared for this event type"]
+    return problems_of(shape, payload, f"{event_type}: ")
