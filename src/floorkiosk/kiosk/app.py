@@ -6,62 +6,42 @@
 
 from __future__ import annotations
 
-import gc
-import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
+from textual.screen import ModalScreen
 from textual.widgets import Input
 
-from floorkiosk.workshop import cards, sessions
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.kiosk.devices import BenchDevices, Cell
+from floorkiosk.kiosk.base import KioskScreen, settle_heap
+from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.messages import (
+    DeviceChanged,
+    HeldKeysDue,
+    Logout,
+    OpenJob,
+    PrintLabel,
+    Say,
+    ScaleEvent,
+    ScaleUpdate,
+    ScanRead,
+)
+from floorkiosk.kiosk.screens import BatchScreen, IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
+from floorkiosk.workshop import cards, sessions
+from floorkiosk.workshop.shop import Shop
+from floorkiosk.workshop.site import open_shop
 
 ENTER_KEYS = ("enter", "ctrl+j")
-
-
-class ScaleUpdate(Message):
-    """A reading or state from the balance; a newer one replaces one not yet shown."""
-
-    def __init__(self, event: Any) -> None:
-        super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ScaleUpdate)
-
-
-class DeviceChanged(Message):
-    def __init__(self, cell: Cell) -> None:
-        super().__init__()
-        self.cell = cell
-
-
-class DeviceScan(Message):
-    """A scan from a serial or camera scanner (the keyboard wedge is read in on_event)."""
-
-    def __init__(self, text: str, source: str) -> None:
-        super().__init__()
-        self.text = text
-        self.source = source
-
-
-class HeldKeysDue(Message):
-    """The scanner's gap has passed since the last held key: release it as typed, if nothing followed.
-
-    Posted by a timer rather than acted on in the timer's own task, so that it is handled after the
-    keys already waiting in the queue (a busy screen must not cut a scan in two).
-    """
 
 
 class KioskApp(App[int]):
@@ -75,48 +55,40 @@ class KioskApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     AUTO_FOCUS = None  # nothing takes the keys unless asked: the action keys work on every screen
 
-    def __init__(self, shop: Any, bench_id: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
+    def __init__(self, shop: Shop, bench_id: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
                  devices: BenchDevices | None = None, own_shop: bool = False) -> None:
         super().__init__()
         self.shop = shop
         self.site = shop.site
         self.bench = shop.bench(bench_id)
-        self.demo = demo
-        self.clock = clock
-        self.own_shop = own_shop
         self.devices = devices if devices is not None else BenchDevices(shop, bench_id, demo=demo)
+        self.station = Station(shop, self.bench, self.devices, demo=demo, clock=clock)
+        self.own_shop = own_shop
         settings = self.site.settings
         sc = self.bench.scanner
         gap = int(sc.get("max_key_gap_ms", settings.scan_max_key_gap_ms)) if sc else settings.scan_max_key_gap_ms
         self.wedge = WedgeDetector(gap, prefix=str(sc.get("prefix", "")) if sc else "",
                                    suffix=str(sc.get("suffix", "")) if sc else "")
         self.idle_seconds = settings.idle_logout_seconds
-        self.person: Person | None = None
         self.last_activity = time.monotonic()
-        self.scale_event: Any = None
         self.scans: list[tuple[str, str]] = []  # (source, text) of the recent scans, newest last
-        self.last_message: tuple[str, str] = ("", "info")
         self._flush_timer: Any = None
-        self._reader: Any = None
-        self._reader_lock = threading.Lock()
-        from floorkiosk.kiosk.screens import IdleScreen, JobCardScreen, WorklistScreen
+        self.idle_screen = IdleScreen(self.station)
+        self.worklist_screen = WorklistScreen(self.station)
+        self.card_screen = JobCardScreen(self.station)
 
-        self.idle_screen = IdleScreen()
-        self.worklist_screen = WorklistScreen()
-        self.card_screen = JobCardScreen()
+    # -- what the station shows (read by the tests and the CLI as the app's) -----------------------
+    @property
+    def person(self) -> Person | None:
+        return self.station.person
 
-    # -- time --------------------------------------------------------------------------------------
-    def now(self) -> datetime:
-        t = self.clock() if self.clock else datetime.now(timezone.utc)
-        return self.local(t)
+    @property
+    def last_message(self) -> tuple[str, str]:
+        return self.station.last_message
 
-    def local(self, t: datetime) -> datetime:
-        try:
-            from zoneinfo import ZoneInfo
-
-            return t.astimezone(ZoneInfo(self.site.settings.timezone))
-        except Exception:
-            return t
+    @property
+    def scale_event(self) -> ScaleEvent | None:
+        return self.station.scale_event
 
     def touch(self) -> None:
         self.last_activity = time.monotonic()
@@ -130,42 +102,17 @@ class KioskApp(App[int]):
         d = self.devices
         d.on_scale = lambda e: self.post_message(ScaleUpdate(e))
         d.on_cell = lambda c: self.post_message(DeviceChanged(c))
-        d.on_scan = lambda text, source: self.post_message(DeviceScan(text, source))
+        d.on_scan = lambda text, source: self.post_message(ScanRead(text, source))
         d.start()
         self.set_interval(1.0, self._tick)
-        self.call_after_refresh(self.settle_heap)
+        self.call_after_refresh(settle_heap)
         if self.site.settings.hub is not None:
             self.set_interval(5.0, self._poll_hub)
             self._poll_hub()
 
-    def reader(self) -> Any:
-        """A second Shop on the same site, for slow lists read in workers (the worklist on a big site).
-
-        SQLite in WAL mode lets it read while the screen's own Shop answers scans: a long query
-        here never holds the lock a job scan needs.
-        """
-        with self._reader_lock:
-            if self._reader is None:
-                from floorkiosk.workshop.site import open_shop
-
-                self._reader = open_shop(self.shop.dir, clock=self.clock, origin=self.shop.journal.origin)
-            return self._reader
-
-    def settle_heap(self) -> None:
-        """Leave the objects of the screens built so far out of the garbage collector's full passes.
-
-        Textual builds many long-lived objects; a full collection over them took 60-75 ms, a
-        visible stall after a scan now and then. Frozen once built, the full passes stay short.
-        """
-        gc.collect()
-        gc.freeze()
-
     def on_unmount(self) -> None:
         self.devices.stop()
-        with self._reader_lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+        self.station.close_reader()
         if self.own_shop:
             self.shop.close()
 
@@ -173,26 +120,26 @@ class KioskApp(App[int]):
         if not self.screen_stack or self._exit:
             return  # shutting down: the timer fired once more
         screen = self.screen
-        if hasattr(screen, "tick"):
+        if isinstance(screen, KioskScreen):
             screen.tick()
-        if (self.person is not None and self.idle_seconds > 0
+        person = self.station.person
+        if (person is not None and self.idle_seconds > 0
                 and time.monotonic() - self.last_activity >= self.idle_seconds):
-            self.logout(f"{self.person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
+            self.logout(f"{person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
                         why="idle")
 
     def action_conflicts(self) -> None:
         """C: a supervisor opens the hub's conflicts (events refused in the hub's order) to decide them."""
-        from textual.screen import ModalScreen
-
         if self.site.settings.hub is None or isinstance(self.screen, ModalScreen):
             return
-        if self.person is None or not self.person.is_supervisor:
+        person = self.station.person
+        if person is None or not person.is_supervisor:
             self.say("conflicts between benches are for supervisors", "warn")
             return
-        from floorkiosk.kiosk.conflicts_screen import ConflictsScreen
+        from floorkiosk.kiosk.conflicts_screen import ConflictsScreen  # loads psycopg (~150 ms): hub sites only, when asked
 
         if not isinstance(self.screen, ConflictsScreen):
-            self.push_screen(ConflictsScreen(self.shop))
+            self.push_screen(ConflictsScreen(self.shop, person=person, bench=self.bench.id))
 
     @work(thread=True, exclusive=True, group="hub", exit_on_error=False)
     def _poll_hub(self) -> None:
@@ -200,28 +147,35 @@ class KioskApp(App[int]):
 
     # -- device messages ---------------------------------------------------------------------------
     def on_scale_update(self, message: ScaleUpdate) -> None:
-        self.scale_event = message.event
+        self.station.scale_event = message.event
         for screen in self.screen_stack[-2:]:
-            if hasattr(screen, "on_scale"):
+            if isinstance(screen, KioskScreen):
                 screen.on_scale(message.event)
 
     def on_device_changed(self, message: DeviceChanged) -> None:
         for screen in self.screen_stack[-2:]:
-            if hasattr(screen, "refresh_strip"):
+            if isinstance(screen, KioskScreen):
                 screen.refresh_strip()
 
-    def on_device_scan(self, message: DeviceScan) -> None:
+    def on_scan_read(self, message: ScanRead) -> None:
         if self.screen_stack:
             self.handle_scan(message.text, message.source)
 
-    def scale_text(self) -> str:
-        """The live weight for the device strip: '4.512 g stable' or '4.51 g ~'."""
-        from floorkiosk.domain.units import fmt
+    # -- what the screens ask for ------------------------------------------------------------------
+    def on_say(self, message: Say) -> None:
+        self.say(message.text, message.kind)
 
-        e = self.scale_event
-        if e is None or not hasattr(e, "grams"):
-            return ""
-        return f"{fmt(e.grams, 'g')} {'stable' if e.stable else '~ moving'}"
+    def on_open_job(self, message: OpenJob) -> None:
+        try:
+            self.open_job(message.job)
+        except FloorkioskError as exc:
+            self.say(str(exc), "error")
+
+    def on_logout(self, message: Logout) -> None:
+        self.action_logout()
+
+    def on_print_label(self, message: PrintLabel) -> None:
+        self.print_label(message.job, message.reason)
 
     # -- keys: the keyboard wedge ------------------------------------------------------------------
     async def on_event(self, event: events.Event) -> None:
@@ -277,9 +231,9 @@ class KioskApp(App[int]):
     # -- scans -------------------------------------------------------------------------------------
     def say(self, text: str, kind: str = "info") -> None:
         """Tell the person what happened (or what is wrong) on the current screen's message line."""
-        self.last_message = (text, kind)
+        self.station.last_message = (text, kind)
         for screen in reversed(self.screen_stack):
-            if hasattr(screen, "say"):
+            if isinstance(screen, KioskScreen):
                 screen.say(text, kind)
                 break
 
@@ -287,7 +241,8 @@ class KioskApp(App[int]):
         """Every scan comes here: the keyboard wedge, the code entry, serial and camera scanners."""
         self.touch()
         text = raw.strip()
-        if getattr(self.screen, "LOG_SCANS", True):  # a PIN typed fast reads like a scan: never kept
+        screen = self.screen
+        if not isinstance(screen, KioskScreen) or screen.LOG_SCANS:  # a PIN typed fast reads like a scan: never kept
             self.scans = (self.scans + [(source, text)])[-50:]
         try:
             p = payloads.decode(text)
@@ -297,8 +252,7 @@ class KioskApp(App[int]):
             hint = layout_hint(text)
             self.say(hint.message() if hint else f"{exc}; nothing was changed", "error")
             return
-        handler = getattr(self.screen, "on_scan", None)
-        if handler is not None and handler(p, text):
+        if isinstance(screen, KioskScreen) and screen.on_scan(p, text):
             return
         try:
             self.route_scan(p, text)
@@ -324,7 +278,7 @@ class KioskApp(App[int]):
         elif p.kind is K.BATCH:
             self.open_batch(p.value)
         elif p.kind is K.COMMAND:
-            if self.person is None:
+            if self.station.person is None:
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
             else:
                 self.say(f"{p.value}: scan a job bag first", "warn")
@@ -335,14 +289,14 @@ class KioskApp(App[int]):
     def badge(self, text: str) -> None:
         s = sessions.scan(self.shop, text)  # Refused for an unknown badge
         person = s.person
-        if self.person is not None and self.person.id == person.id:
+        before = self.station.person
+        if before is not None and before.id == person.id:
             self.say(f"{person.name} is already logged in here", "info")
             self.show_worklist()
             return
-        before = self.person
         if before is not None:
             sessions.logout(self.shop, before.id, self.bench.id, why="switched")
-        self.person = sessions.login(self.shop, text, self.bench.id)
+        self.station.person = sessions.login(self.shop, text, self.bench.id)
         self.show_worklist()
         if before is not None:
             self.say(f"switched from {before.name} to {person.name}", "ok")
@@ -350,27 +304,27 @@ class KioskApp(App[int]):
             self.say(f"welcome, {person.name}", "ok")
 
     def logout(self, message: str = "", why: str = "") -> None:
-        if self.person is not None:
+        person = self.station.person
+        if person is not None:
             try:
-                sessions.logout(self.shop, self.person.id, self.bench.id, why=why)
+                sessions.logout(self.shop, person.id, self.bench.id, why=why)
             except FloorkioskError:
                 pass
-        self.person = None
+        self.station.person = None
         self._to_base()
         self.switch_screen("idle")
         if message:
             self.say(message, "warn" if why == "idle" else "info")
 
     def action_logout(self) -> None:
-        if self.person is not None:
-            name = self.person.name
-            self.logout(f"{name} logged out", why="logout")
+        if self.station.person is not None:
+            self.logout(f"{self.station.person.name} logged out", why="logout")
 
     # -- printing ----------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="printer", exit_on_error=False)
     def print_label(self, job: str, reason: str) -> None:
         """Reprint a job bag's label in a worker; the reprint is recorded once the printer took it."""
-        person = self.person
+        person = self.station.person
         if person is None:
             return
         try:
@@ -398,13 +352,13 @@ class KioskApp(App[int]):
             self.worklist_screen.load()
 
     def open_job(self, job_id: str) -> None:
-        if self.person is None:
+        if self.station.person is None:
             self.say(f"scan your badge first, then the job bag {job_id}", "warn")
             return
         card = cards.job_card(self.shop, job_id)  # NotFound: says so
         self.card_screen.show(card)
-        self.last_message = (f"{card.id}: {card.job.design}", "info")
-        self.card_screen.say(*self.last_message)
+        self.station.last_message = (f"{card.id}: {card.job.design}", "info")
+        self.card_screen.say(*self.station.last_message)
         if self.screen is not self.card_screen:
             self._to_base()
             if self.screen is not self.worklist_screen:
@@ -412,16 +366,14 @@ class KioskApp(App[int]):
             self.push_screen("card")
 
     def open_batch(self, batch_id: str) -> None:
-        from floorkiosk.kiosk.screens import BatchScreen
-
-        if self.person is None:
+        if self.station.person is None:
             self.say(f"scan your badge first, then the batch bag {batch_id}", "warn")
             return
         jobs = cards.batch_jobs(self.shop, batch_id)
         self._to_base()
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")
-        self.push_screen(BatchScreen(batch_id, jobs))
+        self.push_screen(BatchScreen(self.station, batch_id, jobs))
 
 
 def _duration(seconds: int) -> str:
@@ -434,8 +386,6 @@ def _duration(seconds: int) -> str:
 def make_app(site_dir: str | Path, bench: str, *, demo: bool = False, clock: Callable[[], datetime] | None = None,
              devices: BenchDevices | str | None = None) -> KioskApp:
     """The kiosk for one bench of a site. devices: None (from the bench config), "none", or a BenchDevices."""
-    from floorkiosk.workshop.site import open_shop
-
     shop = open_shop(site_dir, clock=clock)
     try:
         shop.bench(bench)

@@ -7,15 +7,15 @@ second. Escape or CANCEL closes it; a scanned job bag opens its card as anywhere
 
 from __future__ import annotations
 
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal
-from textual.screen import Screen
 from textual.widgets import Select, Static
 
+from floorkiosk.workshop.shop import Shop
+from floorkiosk.kiosk.base import SupervisorScreen
 from floorkiosk.workshop import kpi
 from floorkiosk.errors import FloorkioskError
 
@@ -60,9 +60,10 @@ def lane_text(lane: kpi.Lane) -> Text:
     return t
 
 
-class BoardScreen(Screen):
+class BoardScreen(SupervisorScreen):
     """Every piece by stage, with age and lateness; filters by bench, person, alloy and route."""
 
+    MESSAGE_ID = "board-message"
     DEFAULT_CSS = """
     BoardScreen { layout: vertical; }
     BoardScreen #board-title { height: 1; padding: 0 1; background: $primary; color: $text; text-style: bold; }
@@ -82,7 +83,7 @@ class BoardScreen(Screen):
         Binding("e", "toggle_empty", "empty lanes"),
     ]
 
-    def __init__(self, shop: Any, *, poll_seconds: float = 1.0, per_lane: int = 4) -> None:
+    def __init__(self, shop: Shop, *, poll_seconds: float = 1.0, per_lane: int = 4) -> None:
         super().__init__()
         self.shop = shop
         self.poll_seconds = poll_seconds
@@ -158,20 +159,6 @@ class BoardScreen(Screen):
         title = Text(" · ".join(parts), "bold")
         self.query_one("#board-title", Static).update(title)
 
-    # -- what the kiosk calls --
-    def say(self, text: str, kind: str = "info") -> None:
-        style = {"error": "bold red", "warn": "yellow", "ok": "green"}.get(kind, "")
-        if self.is_mounted:
-            self.query_one("#board-message", Static).update(Text(text, style))
-
-    def on_scan(self, payload: Any, text: str) -> bool:
-        from floorkiosk.domain.payloads import Kind
-
-        if payload.kind is Kind.COMMAND and payload.value == "CANCEL":
-            self.action_close()
-            return True
-        return False  # a job bag or a badge: the kiosk handles it (it closes the board to show the card)
-
     # -- events --
     def on_select_changed(self, event: Select.Changed) -> None:
         key = (event.select.id or "").removeprefix("f-")
@@ -185,6 +172,3 @@ class BoardScreen(Screen):
     def action_toggle_empty(self) -> None:
         self.show_empty = not self.show_empty
         self.load()
-
-    def action_close(self) -> None:
-        self.app.pop_screen()

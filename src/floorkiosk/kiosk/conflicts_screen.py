@@ -9,25 +9,29 @@ it reads and decides through ``floorkiosk.workshop.sync`` only, and refreshes as
 
 from __future__ import annotations
 
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from floorkiosk.workshop import sync
+from floorkiosk.kiosk.base import SupervisorScreen
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.dialogs import PinDialog
+from floorkiosk.workshop import sync
+from floorkiosk.workshop.shop import Shop
 
 _WHAT = {"stage.started": "start", "stage.finished": "finish", "weight.recorded": "weighing",
          "photo.attached": "photo", "stage.verified": "verification", "stage.rejected": "rejection",
          "job.held": "hold", "job.released": "release", "job.created": "new job bag"}
 
 
-class ConflictsScreen(Screen):
+class ConflictsScreen(SupervisorScreen):
     """Open conflicts (or all, with V); A accepts and D dismisses the highlighted one; Esc goes back."""
 
+    MESSAGE_ID = "cf-message"
     DEFAULT_CSS = """
     ConflictsScreen { layout: vertical; }
     ConflictsScreen #cf-title { height: 1; padding: 0 1; background: $primary; color: $text; text-style: bold; }
@@ -44,9 +48,13 @@ class ConflictsScreen(Screen):
         Binding("r", "reload", "refresh"),
     ]
 
-    def __init__(self, shop: Any, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, shop: Shop, *, person: Person | None = None, bench: str | None = None,
+                 poll_seconds: float = 1.0) -> None:
+        """person: who decides here (a supervisor, or the screen says who may); bench: where it is decided."""
         super().__init__()
         self.shop = shop
+        self.person = person
+        self.bench = bench
         self.poll_seconds = poll_seconds
         self.show_all = False
         self.rows: list[sync.Conflict] = []
@@ -70,7 +78,7 @@ class ConflictsScreen(Screen):
 
     # -- data --
     def _position(self) -> int:
-        return self.shop.journal.query("SELECT coalesce(max(seq), 0) + count(*) FROM events")[0][0]
+        return self.shop.journal.position()
 
     def poll(self) -> None:
         try:
@@ -132,22 +140,19 @@ class ConflictsScreen(Screen):
         if c is None or c.status != "open":
             self.say("highlight an open conflict first", "warn")
             return
-        person = getattr(self.app, "person", None)
+        person = self.person
         if person is None or not person.is_supervisor:
             self.say("a supervisor decides conflicts: log in with a supervisor's badge", "warn")
             return
         if self.shop.site.settings.supervisor_pin and person.pin:
-            from floorkiosk.kiosk.dialogs import PinDialog
-
-            self.app.push_screen(PinDialog(person),
+            self.app.push_screen(PinDialog(self.shop, person),
                                  lambda pin: pin is not None and self._decide(c, decision, person, pin))
         else:
             self._decide(c, decision, person, None)
 
-    def _decide(self, c: sync.Conflict, decision: str, person: Any, pin: str | None) -> None:
-        bench = getattr(getattr(self.app, "bench", None), "id", None)
+    def _decide(self, c: sync.Conflict, decision: str, person: Person, pin: str | None) -> None:
         try:
-            sync.resolve_conflict(self.shop, c.event_id, decision, person.id, bench, pin=pin)
+            sync.resolve_conflict(self.shop, c.event_id, decision, person.id, self.bench, pin=pin)
         except FloorkioskError as exc:
             self.say(str(exc), "error")
             return
@@ -156,19 +161,9 @@ class ConflictsScreen(Screen):
         self.load()
 
     # -- what the kiosk calls --
-    def say(self, text: str, kind: str = "info") -> None:
-        style = {"error": "bold red", "warn": "yellow", "ok": "green"}.get(kind, "")
-        if self.is_mounted:
-            self.query_one("#cf-message", Static).update(Text(text, style))
-
-    def on_scan(self, payload: Any, text: str) -> bool:
-        from floorkiosk.domain.payloads import Kind
-
-        if payload.kind is Kind.COMMAND and payload.value in ("CANCEL", "ACCEPT"):
-            if payload.value == "CANCEL":
-                self.action_close()
-            else:
-                self.action_decide("accept")
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is payloads.Kind.COMMAND and p.value == "ACCEPT":
+            self.action_decide("accept")
             return True
         return False
 
@@ -178,6 +173,3 @@ class ConflictsScreen(Screen):
 
     def action_reload(self) -> None:
         self.load()
-
-    def action_close(self) -> None:
-        self.app.pop_screen()

@@ -332,11 +332,11 @@ class BenchDevices:
         except Exception as exc:  # the hub module's failure must not take the kiosk down
             self._set("hub", OFF, f"hub: {exc}"[:40])
             return
-        if not getattr(st, "enabled", True):
+        if not st.enabled:
             self._set("hub", NONE, "hub: none")
             return
-        queued = int(getattr(st, "queued", 0) or 0)
-        if getattr(st, "online", False):
+        queued = st.queued
+        if st.online:
             self._set("hub", OK if not queued else WARN, "hub: online" + (f", {queued} queued" if queued else ""))
         else:
             self._set("hub", OFF, f"hub: offline, {queued} event{'s' if queued != 1 else ''} queued")

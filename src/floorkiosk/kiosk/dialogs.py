@@ -8,47 +8,59 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TypeVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, Static
 
-from floorkiosk.workshop import judge
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
-from floorkiosk.domain.config import Stage
+from floorkiosk.domain.config import Person, Stage
 from floorkiosk.domain.units import fmt_many
+from floorkiosk.devices.scaleparse import Reading
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.base import KioskScreen
+from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.images import halfblock
+from floorkiosk.kiosk.messages import ScaleEvent, Say, ScanRead
+from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.widgets import BlockedPanel, MessageLine
+from floorkiosk.workshop import judge
 from floorkiosk.workshop.judge import Override
-
-if TYPE_CHECKING:
-    from floorkiosk.kiosk.app import KioskApp
+from floorkiosk.workshop.shop import Shop
 
 K = payloads.Kind
 # A stable reading older than this is not recorded: the piece may have been lifted since.
 FRESH_SECONDS = 2.0
 
 
-class KioskDialog(ModalScreen[Any]):
+ResultT = TypeVar("ResultT")
+
+
+class KioskDialog(KioskScreen, ModalScreen[ResultT]):
     """A dialog: its own message line; CANCEL and Esc close it with None."""
 
     BINDINGS = [Binding("escape", "cancel", "cancel", show=False)]
 
-    @property
-    def kiosk(self) -> "KioskApp":
-        return cast("KioskApp", self.app)
+    _unsaid: tuple[str, str] | None = None
 
     def say(self, text: str, kind: str = "info") -> None:
         try:
             self.query_one("#dialog-msg", MessageLine).say(text, kind)
-        except Exception:  # not composed yet
-            pass
+        except NoMatches:  # said as the dialog opened, before it was composed: shown once mounted
+            self._unsaid = (text, kind)
+
+    def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO: this one runs after the dialog's own.
+        if self._unsaid is not None:
+            self.say(*self._unsaid)
+            self._unsaid = None
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -72,15 +84,16 @@ class KioskDialog(ModalScreen[Any]):
 
 # -- blocked, and a supervisor's override -----------------------------------------------------------
 
-class BlockedScreen(KioskDialog):
+class BlockedScreen(KioskDialog[Override]):
     """BLOCKED, every reason and what unblocks it; a supervisor's badge (PIN, reason) overrides.
 
     With `supervisor=` text it asks for a supervisor only (releasing a hold): no reason code.
     Dismisses with an Override, or None.
     """
 
-    def __init__(self, decision: g.Decision, job: str, what: str, supervisor: str | None = None) -> None:
+    def __init__(self, shop: Shop, decision: g.Decision, job: str, what: str, supervisor: str | None = None) -> None:
         super().__init__()
+        self.shop = shop
         self.decision = decision
         self.job = job
         self.what = what
@@ -117,7 +130,7 @@ class BlockedScreen(KioskDialog):
         return bool(self.supervisor_only) or self.decision.overridable
 
     def _pin_needed_any(self) -> bool:
-        return self.kiosk.site.settings.supervisor_pin
+        return self.shop.site.settings.supervisor_pin
 
     def other_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is not K.BADGE:
@@ -126,24 +139,25 @@ class BlockedScreen(KioskDialog):
         if not self.can_override:
             self.say("this cannot be overridden; CANCEL to go back", "warn")
             return True
-        person = self.kiosk.site.person_by_badge(p.value)
+        person = self.shop.site.person_by_badge(p.value)
         if person is None:
             self.say(f"badge {p.value} is not known here", "error")
             return True
         if not person.is_supervisor:
             self.say(f"{person.name} is not a supervisor and cannot override", "error")
             return True
-        if self.kiosk.site.settings.supervisor_pin and person.pin:
-            self.app.push_screen(PinDialog(person), lambda pin: pin is not None and self._authorised(person, pin))
+        if self.shop.site.settings.supervisor_pin and person.pin:
+            self.app.push_screen(PinDialog(self.shop, person),
+                                 lambda pin: pin is not None and self._authorised(person, pin))
         else:
             self._authorised(person, None)
         return True
 
-    def _authorised(self, person: Any, pin: str | None) -> None:
+    def _authorised(self, person: Person, pin: str | None) -> None:
         if self.supervisor_only:
             self.dismiss(Override(person.id, "", pin))
             return
-        reasons = [(r.code, f"{r.code}: {r.text}") for r in self.kiosk.site.override_reasons.values()]
+        reasons = [(r.code, f"{r.code}: {r.text}") for r in self.shop.site.override_reasons.values()]
 
         def picked(code: str | None) -> None:
             if code is None:
@@ -154,13 +168,14 @@ class BlockedScreen(KioskDialog):
         self.app.push_screen(PickDialog(f"Override by {person.name}: the reason", reasons), picked)
 
 
-class PinDialog(KioskDialog):
+class PinDialog(KioskDialog[str]):
     """A supervisor's PIN, typed on the keyboard (never shown); checked before it is accepted."""
 
     LOG_SCANS = False
 
-    def __init__(self, person: Any) -> None:
+    def __init__(self, shop: Shop, person: Person) -> None:
         super().__init__()
+        self.shop = shop
         self.person = person
         self.tries = 0
 
@@ -180,12 +195,12 @@ class PinDialog(KioskDialog):
 
     def _check(self, pin: str) -> None:
         try:
-            judge.check_pin(self.kiosk.shop, self.person, pin)
+            judge.check_pin(self.shop, self.person, pin)
         except FloorkioskError as exc:
             self.tries += 1
             self.query_one("#pin", Input).value = ""
             if self.tries >= 3:
-                self.kiosk.say(f"{exc}; three wrong PINs, nothing was changed", "error")
+                self.app.post_message(Say(f"{exc}; three wrong PINs, nothing was changed", "error"))
                 self.dismiss(None)
             else:
                 self.say(f"{exc}; try again", "error")
@@ -201,7 +216,7 @@ class PinDialog(KioskDialog):
         return True
 
 
-class PickDialog(KioskDialog):
+class PickDialog(KioskDialog[str]):
     """One choice from a short list: 1-9 or arrows and Enter; ACCEPT takes the highlighted one."""
 
     BINDINGS = [Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
@@ -247,7 +262,7 @@ class PickDialog(KioskDialog):
         self.dismiss(self.options[self.index][0])
 
 
-class ChecklistDialog(KioskDialog):
+class ChecklistDialog(KioskDialog[tuple[str, ...]]):
     """The stage's checklist: each ACCEPT (or Enter, or space) confirms the next item."""
 
     BINDINGS = [Binding("enter", "tick", show=False), Binding("space", "tick", show=False)]
@@ -293,7 +308,7 @@ class ChecklistDialog(KioskDialog):
 
 # -- weighing ---------------------------------------------------------------------------------------
 
-class WeighDialog(KioskDialog):
+class WeighDialog(KioskDialog[Reading]):
     """The live reading ~10 times a second, stable or not; only a fresh stable reading is recorded.
 
     Dismisses with the scale's Reading (grams, unit, raw line) or None.
@@ -302,15 +317,16 @@ class WeighDialog(KioskDialog):
     BINDINGS = [Binding("enter", "accept", show=False), Binding("1", "demo(1)", show=False),
                 Binding("2", "demo(2)", show=False)]
 
-    def __init__(self, job: str, stage: Stage | None, phase: str, *, expected: Decimal | None = None,
+    def __init__(self, station: Station, job: str, stage: Stage | None, phase: str, *, expected: Decimal | None = None,
                  weight_in: str | Decimal | None = None) -> None:
         super().__init__()
+        self.station = station
         self.job = job
         self.stage = stage
         self.phase = phase
         self.expected = expected
         self.weight_in = Decimal(weight_in) if weight_in is not None else None
-        self.latest: Any = None
+        self.latest: ScaleEvent | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="weigh-box", classes="dialog"):
@@ -327,14 +343,14 @@ class WeighDialog(KioskDialog):
 
     @property
     def places(self) -> int:
-        r = self.kiosk.devices.readability
+        r = self.station.devices.readability
         return max(0, -r.as_tuple().exponent) if r else 3
 
     def on_mount(self) -> None:
-        app = self.kiosk
+        st = self.station
         name = self.stage.name if self.stage else "the stage"
         self.query_one("#weigh-title", Static).update(f"WEIGH {self.phase.upper()} — {name} — {self.job}")
-        units = app.site.settings.units
+        units = st.site.settings.units
         if self.phase == "out" and self.weight_in is not None:
             exp = Text(f"weigh-in at this stage: {fmt_many(self.weight_in, units)}")
         elif self.expected is not None:
@@ -343,21 +359,21 @@ class WeighDialog(KioskDialog):
             exp = Text("no earlier weight of this job", "dim")
         self.query_one("#weigh-expected", Static).update(exp)
         help_text = "ACCEPT or Enter: record the STABLE weight   CANCEL or Esc: cancel"
-        if app.demo and app.devices.sim is not None:
+        if st.demo and st.devices.sim is not None:
             help_text += "\ndemo: 1 puts the piece on the pan, 2 a piece that lost too much metal"
         self.query_one("#weigh-help", Static).update(help_text)
-        if not app.devices.has_scale:
+        if not st.devices.has_scale:
             self._show_status("NO SCALE at this bench: a supervisor may override the weighing (DEVICE-DOWN)", "off")
-        elif app.scale_event is not None:
-            self.on_scale(app.scale_event)
-        if app.demo:
+        elif st.scale_event is not None:
+            self.on_scale(st.scale_event)
+        if st.demo:
             self.action_demo(1)
 
-    def on_scale(self, event: Any) -> None:
+    def on_scale(self, event: ScaleEvent) -> None:
         previous, self.latest = self.latest, event
         if previous is not None and _same_display(previous, event):
             return  # the same weight and state again: nothing to repaint
-        if not hasattr(event, "grams"):
+        if not isinstance(event, Reading):
             self._show_status(f"{str(event).upper() if len(str(event)) < 30 else str(event)}", "off")
             return
         grams = event.grams
@@ -367,7 +383,7 @@ class WeighDialog(KioskDialog):
         sign.set_class(not event.stable, "-moving")
         sign.remove_class("-off")
         sign.update("● STABLE" if event.stable else "~ MOVING: wait")
-        units = self.kiosk.site.settings.units
+        units = self.station.site.settings.units
         self.query_one("#weigh-units", Static).update(
             Text(fmt_many(grams, units), "bold") + Text(f" · the balance shows {event.value} {event.unit}", "dim"))
         self._show_loss(grams)
@@ -384,10 +400,10 @@ class WeighDialog(KioskDialog):
         if self.phase != "out" or self.weight_in is None or self.stage is None:
             if self.expected is not None:
                 diff = grams - self.expected
-                loss_w.update(f"difference from expected: {fmt_many(diff, self.kiosk.site.settings.units)}")
+                loss_w.update(f"difference from expected: {fmt_many(diff, self.station.site.settings.units)}")
             return
-        loss = g.weight_loss(self.stage, self.weight_in, grams, self.kiosk.devices.readability)
-        units = self.kiosk.site.settings.units
+        loss = g.weight_loss(self.stage, self.weight_in, grams, self.station.devices.readability)
+        units = self.station.site.settings.units
         t = Text(f"loss {fmt_many(loss.grams, units)} = {loss.pct}% of the weigh-in")
         if loss.limit_pct is None:
             t.append(" (no tolerance set for this stage)")
@@ -402,7 +418,7 @@ class WeighDialog(KioskDialog):
 
     def accept(self) -> None:
         e = self.latest
-        if e is None or not hasattr(e, "grams"):
+        if not isinstance(e, Reading):
             self.say("no weight to record: " + (str(e) if e is not None else "the scale has said nothing yet"), "error")
             return
         if not e.stable:
@@ -424,8 +440,8 @@ class WeighDialog(KioskDialog):
 
     def action_demo(self, which: int) -> None:
         """Demo only: put a piece on the simulated pan (1: as expected, 2: lost too much)."""
-        app = self.kiosk
-        if not app.demo:
+        st = self.station
+        if not st.demo:
             return
         base = self.weight_in if self.phase == "out" and self.weight_in else (self.expected or Decimal("5.000"))
         limit = (self.stage.max_loss_pct if self.stage and self.stage.max_loss_pct is not None else Decimal("1"))
@@ -434,18 +450,18 @@ class WeighDialog(KioskDialog):
             grams = base * (1 - pct / 100)
         else:
             grams = base if which == 1 else base * Decimal("0.9")
-        app.devices.demo_put(grams.quantize(Decimal(1).scaleb(-self.places)))
+        st.devices.demo_put(grams.quantize(Decimal(1).scaleb(-self.places)))
 
 
-def _same_display(a: Any, b: Any) -> bool:
-    if hasattr(a, "grams") and hasattr(b, "grams"):
+def _same_display(a: ScaleEvent | None, b: ScaleEvent | None) -> bool:
+    if isinstance(a, Reading) and isinstance(b, Reading):
         return (a.grams, a.stable, a.value, a.unit) == (b.grams, b.stable, b.value, b.unit)
     return type(a) is type(b) and str(a) == str(b)
 
 
 # -- photo ------------------------------------------------------------------------------------------
 
-class PhotoDialog(KioskDialog):
+class PhotoDialog(KioskDialog[str]):
     """Take a photo with the bench camera, look at it, keep it (stored under its hash) or take another.
 
     Dismisses with the stored photo's SHA-256, or None.
@@ -453,8 +469,9 @@ class PhotoDialog(KioskDialog):
 
     BINDINGS = [Binding("enter", "accept", show=False), Binding("p", "again", show=False)]
 
-    def __init__(self, job: str, stage_name: str) -> None:
+    def __init__(self, devices: BenchDevices, job: str, stage_name: str) -> None:
         super().__init__()
+        self.devices = devices
         self.job = job
         self.stage_name = stage_name
         self.jpeg: bytes | None = None
@@ -484,10 +501,8 @@ class PhotoDialog(KioskDialog):
 
     @work(thread=True, exclusive=True, group="camera", exit_on_error=False)
     def _capture(self, width: int, height: int) -> None:
-        from floorkiosk.kiosk.images import halfblock
-
         try:
-            jpeg = self.kiosk.devices.capture()
+            jpeg = self.devices.capture()
             preview = halfblock(jpeg, width, height)
         except (FloorkioskError, OSError) as exc:
             self.app.call_from_thread(self._failed, str(exc))
@@ -520,7 +535,7 @@ class PhotoDialog(KioskDialog):
     @work(thread=True, exclusive=True, group="photo-save", exit_on_error=False)
     def _save(self, jpeg: bytes) -> None:
         try:
-            stored = self.kiosk.devices.save_photo(jpeg)
+            stored = self.devices.save_photo(jpeg)
         except (FloorkioskError, OSError) as exc:
             why = str(exc)  # the name `exc` is gone once the except block ends
 
@@ -539,7 +554,7 @@ class PhotoDialog(KioskDialog):
         return super().other_scan(p, text)
 
 
-class CodesScreen(KioskDialog):
+class CodesScreen(KioskDialog[None]):
     """Demo: the codes to type or paste."""
 
     BINDINGS = [Binding("question_mark", "cancel", show=False), Binding("enter", "cancel", show=False)]
@@ -560,5 +575,5 @@ class CodesScreen(KioskDialog):
         # Any scan closes the list and then counts as usual.
         self.dismiss(None)
         if not (p.kind is K.COMMAND and p.value in ("ACCEPT", "CANCEL")):
-            self.app.call_after_refresh(self.kiosk.handle_scan, text, "paste")
+            self.app.call_after_refresh(self.app.post_message, ScanRead(text, "paste"))
         return True

@@ -8,17 +8,19 @@ override it with their badge (and PIN) and a reason code; the override is record
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from floorkiosk.workshop import judge, verbs
+from textual.app import App
+
 from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import qc as dq
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, WeighDialog
+from floorkiosk.kiosk.messages import PrintLabel, Say
+from floorkiosk.kiosk.station import Station
+from floorkiosk.workshop import judge, verbs
 from floorkiosk.workshop.judge import Blocked, Override
-
-if TYPE_CHECKING:
-    from floorkiosk.kiosk.app import KioskApp
-    from floorkiosk.kiosk.screens import JobCardScreen
 
 # (what is recorded, what the list shows)
 HOLD_REASONS = [(r, r) for r in ("client asked for a change", "waiting for stones or findings",
@@ -30,38 +32,45 @@ DEFAULT_DEFECTS = [("LOOSE-STONE", "stone moves in its setting"), ("POROSITY", "
 
 
 class JobFlows:
-    """The actions on the job shown by a JobCardScreen, for the person logged in at this bench."""
+    """The actions on the job shown on the card, for the person logged in at this bench.
 
-    def __init__(self, app: "KioskApp", card: "JobCardScreen") -> None:
+    app: where the dialogs are shown and the messages sent; reload: shows the card anew after a change.
+    """
+
+    def __init__(self, station: Station, app: App[Any], job: str, reload: Callable[[], None]) -> None:
+        self.station = station
         self.app = app
-        self.card = card
-        self.shop = app.shop
-        self.job = card.job_id or ""
-        self.person = app.person.id if app.person else ""
-        self.bench = app.bench.id
+        self.reload = reload
+        self.shop = station.shop
+        self.job = job
+        self.person = station.person.id if station.person else ""
+        self.bench = station.bench.id
 
     def run(self, what: str) -> None:
         fn = {"start": self.start, "finish": self.finish, "weigh": self.weigh, "photo": self.photo,
               "hold": self.hold, "verify": self.verify, "reject": self.reject, "inspect": self.inspect,
               "label": self.label}.get(what)
         if fn is None:
-            self.app.say(f"unknown action {what!r}", "error")
+            self.say(f"unknown action {what!r}", "error")
             return
         try:
             fn()
         except Blocked as exc:
-            self.blocked(exc.decision, what, lambda o: getattr(self, what)(override=o))
+            self.blocked(exc.decision, what, lambda o: fn(override=o))
         except FloorkioskError as exc:
-            self.app.say(str(exc), "error")
+            self.say(str(exc), "error")
 
     # -- helpers -----------------------------------------------------------------------------------
     def stage_name(self, sid: str | None) -> str:
         s = self.shop.site.stages.get(sid or "")
         return s.name if s else (sid or "the stage")
 
+    def say(self, text: str, kind: str = "info") -> None:
+        self.app.post_message(Say(text, kind))
+
     def done(self, text: str, kind: str = "ok") -> None:
-        self.card.reload()
-        self.app.say(text, kind)
+        self.reload()
+        self.say(text, kind)
 
     def call(self, verb: Callable[[], Any], what: str, retry: Callable[[Override], None]) -> Any:
         """Run a verb; a Blocked answer opens the blocked panel, other refusals are said plainly."""
@@ -70,20 +79,18 @@ class JobFlows:
         except Blocked as exc:
             self.blocked(exc.decision, what, retry)
         except FloorkioskError as exc:
-            self.app.say(str(exc), "error")
+            self.say(str(exc), "error")
         return None
 
     def blocked(self, decision: g.Decision, what: str, retry: Callable[[Override], None]) -> None:
-        from floorkiosk.kiosk.dialogs import BlockedScreen
-
         def answered(o: Override | None) -> None:
             if o is None:
-                self.app.say(f"{what}: blocked; nothing was changed", "warn")
+                self.say(f"{what}: blocked; nothing was changed", "warn")
                 return
             retry(o)
 
-        self.app.push_screen(BlockedScreen(decision, self.job, f"{what.capitalize()} {self.stage_name(decision.stage)}"),
-                             answered)
+        self.app.push_screen(BlockedScreen(self.shop, decision, self.job,
+                                           f"{what.capitalize()} {self.stage_name(decision.stage)}"), answered)
 
     # -- start ---------------------------------------------------------------------------------------
     def start(self, override: Override | None = None) -> None:
@@ -97,16 +104,15 @@ class JobFlows:
             return
         stage = self.shop.site.stages[e.payload["stage"]]
         self.done(f"started {stage.name}" + (f" (override {override.code})" if override else ""))
-        # Evidence asked right after the start comes next, without another scan.
+        # Evidence asked right after the start comes next, without another scan: once the card has
+        # said what happened (the message is handled first, then this).
         if "weigh-in" in stage.start_evidence:
-            self.weigh()
+            self.app.call_later(self.weigh)
         elif "photo" in stage.start_evidence:
-            self.photo()
+            self.app.call_later(self.photo)
 
     # -- weigh ---------------------------------------------------------------------------------------
     def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import WeighDialog
-
         sid, phase = verbs.weigh_phase(self.shop, self.job, self.bench)
         kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
         d = judge.decide(self.shop, kind, self.job, self.person, self.bench, stage=sid)
@@ -120,7 +126,7 @@ class JobFlows:
 
         def weighed(reading: Any) -> None:
             if reading is None:
-                self.app.say("weighing cancelled; nothing was recorded", "warn")
+                self.say("weighing cancelled; nothing was recorded", "warn")
                 return
             res = self.call(lambda: verbs.record_weight(self.shop, self.job, self.person, self.bench, reading.grams,
                                                             phase=phase, stage=sid, raw=reading.raw,
@@ -137,14 +143,13 @@ class JobFlows:
                 return
             self.done(text)
             if then is not None:
-                then()
+                self.app.call_later(then)
 
-        self.app.push_screen(WeighDialog(self.job, stage, phase, expected=expected, weight_in=w_in), weighed)
+        self.app.push_screen(WeighDialog(self.station, self.job, stage, phase, expected=expected, weight_in=w_in),
+                             weighed)
 
     # -- photo ---------------------------------------------------------------------------------------
     def photo(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import PhotoDialog
-
         d = judge.decide(self.shop, g.PHOTO, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "photo", lambda o: self.photo(o, then))
@@ -153,7 +158,7 @@ class JobFlows:
 
         def taken(sha: str | None) -> None:
             if sha is None:
-                self.app.say("photo cancelled; nothing was attached", "warn")
+                self.say("photo cancelled; nothing was attached", "warn")
                 return
             e = self.call(lambda: verbs.attach_photo(self.shop, self.job, self.person, self.bench, sha, stage=sid,
                                                          override=override),
@@ -162,16 +167,14 @@ class JobFlows:
                 return
             self.done(f"photo {sha[:10]} attached to {self.stage_name(sid)}")
             if then is not None:
-                then()
+                self.app.call_later(then)
 
-        self.app.push_screen(PhotoDialog(self.job, self.stage_name(sid)), taken)
+        self.app.push_screen(PhotoDialog(self.station.devices, self.job, self.stage_name(sid)), taken)
 
     # -- finish --------------------------------------------------------------------------------------
     def finish(self, override: Override | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import ChecklistDialog
-
         state = self.shop.job(self.job)
-        sid = g.actionable_stage(self.shop.site, state, self.app.bench, g.FINISH)
+        sid = g.actionable_stage(self.shop.site, state, self.station.bench, g.FINISH)
         stage = self.shop.site.stages.get(sid or "")
         checklist = stage.checklist if stage else ()
         d = judge.decide(self.shop, g.FINISH, state, self.person, self.bench, checklist=checklist)
@@ -185,7 +188,7 @@ class JobFlows:
 
         def confirmed(items: tuple[str, ...] | None) -> None:
             if items is None:
-                self.app.say("finish cancelled; the stage is still in progress", "warn")
+                self.say("finish cancelled; the stage is still in progress", "warn")
                 return
             e = self.call(lambda: verbs.finish(self.shop, self.job, self.person, self.bench, stage=sid, checklist=items,
                                                    override=override), "finish", lambda o: self.finish(o))
@@ -204,7 +207,7 @@ class JobFlows:
             return None
         stage = self.shop.site.stages[sid]
         st = state.stage(sid)
-        devices = self.app.devices
+        devices = self.station.devices
         if ((stage.needs("weigh-in") and st.weight_in is None) or (stage.needs("weigh-out") and st.weight_out is None)) \
                 and devices.has_scale:
             return lambda: self.weigh(then=self.finish)
@@ -214,8 +217,6 @@ class JobFlows:
 
     # -- hold and release ----------------------------------------------------------------------------
     def hold(self, override: Override | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import BlockedScreen, PickDialog
-
         state = self.shop.job(self.job)
         if state.hold:
             me = self.shop.person(self.person)
@@ -226,18 +227,18 @@ class JobFlows:
 
             def authorised(o: Override | None) -> None:
                 if o is None:
-                    self.app.say("release cancelled; the job stays on hold", "warn")
+                    self.say("release cancelled; the job stays on hold", "warn")
                     return
                 self._release(o.by, o.pin)
 
             why = (f"{self.job} is on hold: {state.hold.reason}. Releasing it needs a supervisor"
                    + (" and their PIN" if self.shop.site.settings.supervisor_pin else "") + ".")
-            self.app.push_screen(BlockedScreen(d, self.job, "Release the hold", supervisor=why), authorised)
+            self.app.push_screen(BlockedScreen(self.shop, d, self.job, "Release the hold", supervisor=why), authorised)
             return
 
         def picked(reason: str | None) -> None:
             if reason is None:
-                self.app.say("hold cancelled; nothing was changed", "warn")
+                self.say("hold cancelled; nothing was changed", "warn")
                 return
             if self.call(lambda: verbs.hold(self.shop, self.job, self.person, self.bench, reason), "hold",
                          lambda o: None) is not None:
@@ -246,7 +247,7 @@ class JobFlows:
         self.app.push_screen(PickDialog(f"Put {self.job} on hold: why?", HOLD_REASONS), picked)
 
     def _release(self, by: str, pin: str | None) -> None:
-        e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=f"at {self.app.bench.name}", pin=pin),
+        e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=f"at {self.station.bench.name}", pin=pin),
                       "release", lambda o: None)
         if e is not None:
             self.done(f"hold released by {self.shop.name(by)}")
@@ -263,8 +264,6 @@ class JobFlows:
             self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
 
     def reject(self, override: Override | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import PickDialog
-
         d = judge.decide(self.shop, g.REJECT, self.job, self.person, self.bench)
         if not d.allowed and override is None:
             self.blocked(d, "reject", lambda o: self.reject(o))
@@ -276,7 +275,7 @@ class JobFlows:
 
         def picked_defect(defect: str | None) -> None:
             if defect is None:
-                self.app.say("reject cancelled; nothing was changed", "warn")
+                self.say("reject cancelled; nothing was changed", "warn")
                 return
 
             usual = self._defect_redo().get(defect)
@@ -284,7 +283,7 @@ class JobFlows:
 
             def picked_redo(redo: str | None) -> None:
                 if redo is None:
-                    self.app.say("reject cancelled; nothing was changed", "warn")
+                    self.say("reject cancelled; nothing was changed", "warn")
                     return
                 text = dict(self._defects()).get(defect, "")
                 e = self.call(lambda: verbs.reject(self.shop, self.job, self.person, self.bench, defect=defect, reason=text,
@@ -300,36 +299,32 @@ class JobFlows:
                                         [(c, f"{c}: {t}") for c, t in self._defects()]), picked_defect)
 
     def _defect_redo(self) -> dict[str, str]:
-        qc = self.shop.site.raw.get("qc", {})
-        return {str(d["code"]): str(d["redo"]) for d in (qc.get("defects", []) if isinstance(qc, dict) else [])
-                if isinstance(d, dict) and d.get("code") and d.get("redo")}
+        """The stage that usually redoes each defect (qc.toml's [[defects]] redo)."""
+        return {d.code: d.redo for d in dq.qc_config(self.shop.site).defects.values() if d.redo}
 
     def _defects(self) -> list[tuple[str, str]]:
-        qc = self.shop.site.raw.get("qc", {})
-        out = []
-        for d in qc.get("defects", []) if isinstance(qc, dict) else []:
-            if isinstance(d, dict) and d.get("code"):
-                out.append((str(d["code"]), str(d.get("text") or d.get("name") or d["code"])))
+        """(code, what it means) of the site's defects, or a short default list where qc.toml has none."""
+        out = [(d.code, d.text or d.code) for d in dq.qc_config(self.shop.site).defects.values()]
         return out or DEFAULT_DEFECTS
 
     # -- QC inspection, labels -----------------------------------------------------------------------
     def inspect(self, override: Override | None = None) -> None:
-        if not self.card._can_inspect():
-            self.app.say("inspection is at the QC station, by a supervisor", "warn")
+        if not self.station.can_inspect():
+            self.say("inspection is at the QC station, by a supervisor", "warn")
             return
-        from floorkiosk.kiosk.qc_screen import QcScreen  # type: ignore[import-not-found]
+        from floorkiosk.kiosk.qc_screen import QcScreen  # a supervisor's screen, and one a build may leave out
 
-        self.app.push_screen(QcScreen(self.shop, self.bench, self.person, self.job), lambda _=None: self.card.reload())
+        st = self.station
+        screen = QcScreen(self.shop, self.bench, self.person, self.job, devices=st.devices, reading=st.scale_event)
+        self.app.push_screen(screen, lambda _: self.reload())
 
     def label(self, override: Override | None = None) -> None:
-        from floorkiosk.kiosk.dialogs import PickDialog
-
-        if self.app.bench.printer is None:
-            self.app.say("this bench has no printer; reprint the label at a bench that has one", "warn")
+        if self.station.bench.printer is None:
+            self.say("this bench has no printer; reprint the label at a bench that has one", "warn")
             return
 
         def picked(reason: str | None) -> None:
             if reason is not None:
-                self.app.print_label(self.job, reason)
+                self.app.post_message(PrintLabel(self.job, reason))
 
         self.app.push_screen(PickDialog(f"Reprint the job-bag label of {self.job}: why?", LABEL_REASONS), picked)

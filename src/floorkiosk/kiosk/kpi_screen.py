@@ -14,11 +14,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from floorkiosk.workshop.shop import Shop
+from floorkiosk.kiosk.base import SupervisorScreen
 from floorkiosk.workshop import kpi
 
 PERIODS = {"1": 7, "3": 30, "9": 90}
@@ -30,7 +31,6 @@ def _f(v: Any) -> float:
 
 class Bars(Widget):
     """Labelled horizontal bars with their values: one row per stage, so no label is ever dropped or shifted."""
-
     DEFAULT_CSS = """
     Bars { height: 1fr; padding: 0 1; }
     """
@@ -64,8 +64,10 @@ class Bars(Widget):
         return t
 
 
-class KpiScreen(Screen):
+class KpiScreen(SupervisorScreen):
     """Headline figures and four charts over a period (7, 30 or 90 days, or all history)."""
+
+    MESSAGE_ID = "kpi-message"
 
     DEFAULT_CSS = """
     KpiScreen { layout: vertical; }
@@ -93,7 +95,7 @@ class KpiScreen(Screen):
         Binding("pageup", "scroll_body(-20)", "page up", show=False),
     ]
 
-    def __init__(self, shop: Any, *, days: int | None = 30) -> None:
+    def __init__(self, shop: Shop, *, days: int | None = 30) -> None:
         super().__init__()
         self.shop = shop
         self.days = days
@@ -199,20 +201,6 @@ class KpiScreen(Screen):
         plt.title(title if labels else f"{title}: no data in this period")
         plot.refresh()
 
-    # -- what the kiosk calls --
-    def say(self, text: str, kind: str = "info") -> None:
-        style = {"error": "bold red", "warn": "yellow", "ok": "green"}.get(kind, "")
-        if self.is_mounted:
-            self.query_one("#kpi-message", Static).update(Text(text, style))
-
-    def on_scan(self, payload: Any, text: str) -> bool:
-        from floorkiosk.domain.payloads import Kind
-
-        if payload.kind is Kind.COMMAND and payload.value == "CANCEL":
-            self.action_close()
-            return True
-        return False
-
     def action_period(self, days: str) -> None:
         self.days = None if days == "all" else int(days)
         self.query_one("#kpi-title", Static).update("KPIs — computing…")
@@ -224,6 +212,3 @@ class KpiScreen(Screen):
     def action_scroll_body(self, lines: int) -> None:
         body = self.query_one("#kpi-body", VerticalScroll)
         body.scroll_relative(y=lines, animate=False)
-
-    def action_close(self) -> None:
-        self.app.pop_screen()

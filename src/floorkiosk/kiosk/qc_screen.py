@@ -26,12 +26,18 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Static
 
-from floorkiosk.workshop import qc
+from floorkiosk.devices.scaleparse import ScaleStatus
+from floorkiosk.devices.scales import ScaleMonitor
 from floorkiosk.domain import payloads
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import stones as ds
 from floorkiosk.domain.units import fmt, fmt_many
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.base import KioskScreen
+from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.messages import ScaleEvent
+from floorkiosk.workshop import qc
+from floorkiosk.workshop.shop import Shop
 
 DEFECT, REDO, REASON, CONFIRM, DONE_STEP = "defect", "redo", "reason", "confirm", "done"
 _RESULT_STYLE = {dq.PASS: "bold green", dq.FAIL: "bold red", dq.NA: "dim"}
@@ -43,7 +49,7 @@ class _Step:
     check: dq.Check | None = None
 
 
-class QcScreen(Screen[Any]):
+class QcScreen(KioskScreen, Screen["qc.Outcome | None"]):
     """Inspect one job at a QC station against its inspection plan."""
 
     DEFAULT_CSS = """
@@ -69,14 +75,19 @@ class QcScreen(Screen[Any]):
         Binding("down", "step(1)", "Next", show=False),
     ]
 
-    def __init__(self, shop: Any, bench_id: str, person_id: str, job_id: str, *, scale: Any = None) -> None:
-        """scale: optional object with a `.last` Reading (a ScaleMonitor); the kiosk's own is used by default."""
+    def __init__(self, shop: Shop, bench_id: str, person_id: str, job_id: str, *, scale: ScaleMonitor | None = None,
+                 devices: BenchDevices | None = None, reading: ScaleEvent | None = None) -> None:
+        """scale: an object with a `.last` Reading (a ScaleMonitor), polled on a screen outside the kiosk;
+        devices: the kiosk bench's (its scale and camera), whose readings the kiosk hands in (on_scale),
+        the latest first as `reading`."""
         super().__init__()
         self.shop = shop
         self.bench_id = bench_id
         self.person_id = person_id
         self.job_id = job_id
         self._scale_source = scale
+        self.devices = devices
+        self._first_reading = reading
         self.insp: qc.Inspection | None = None
         self.error: str | None = None
         self.steps: list[_Step] = []
@@ -138,9 +149,8 @@ class QcScreen(Screen[Any]):
             if ok:
                 self.steps.append(_Step("check", c))
         self.steps.append(_Step(CONFIRM))
-        event = getattr(self.app, "scale_event", None)
-        if event is not None:
-            self.on_scale(event)
+        if self._first_reading is not None:
+            self.on_scale(self._first_reading)
         if self._scale_source is not None:
             self.set_interval(0.2, self._poll_source)
         self._show_scale()
@@ -189,13 +199,12 @@ class QcScreen(Screen[Any]):
     def _scale_configured(self) -> bool:
         if self._scale_source is not None:
             return True
-        devices = getattr(self.app, "devices", None)
-        return bool(devices is not None and getattr(devices, "has_scale", False))
+        return self.devices is not None and self.devices.has_scale
 
-    def on_scale(self, event: Any) -> None:
+    def on_scale(self, event: ScaleEvent) -> None:
         """A reading or state from the bench scale (the kiosk calls this for the screens on top)."""
-        if getattr(event, "grams", None) is None:
-            self._scale_state = str(getattr(event, "message", "") or getattr(event, "kind", ""))[:60]
+        if isinstance(event, ScaleStatus):
+            self._scale_state = (event.message or str(event.kind))[:60]
             self.reading = None
         elif event.stable:
             self.reading = event
@@ -210,7 +219,7 @@ class QcScreen(Screen[Any]):
                 pass  # a reading that arrives while the screen is closing
 
     def _poll_source(self) -> None:
-        last = getattr(self._scale_source, "last", None)
+        last = self._scale_source.last if self._scale_source is not None else None
         if last is not None:
             self.on_scale(last)
 
@@ -221,7 +230,7 @@ class QcScreen(Screen[Any]):
         elif self.reading is not None:
             w.update(f"Scale: {fmt_many(self.reading.grams, self.shop.site.settings.units)} stable")
         else:
-            w.update(f"Scale: {getattr(self, '_scale_state', '') or 'waiting for a stable reading'} — or type the weight")
+            w.update(f"Scale: {self._scale_state or 'waiting for a stable reading'} — or type the weight")
 
     def _prefill_weight(self) -> None:
         step = self._step()
@@ -433,9 +442,9 @@ class QcScreen(Screen[Any]):
         self._busy = True
         self.query_one("#qc-answer", Input).disabled = True
         stage = self.shop.site.stages[self.insp.stage]
-        devices = getattr(self.app, "devices", None)
+        devices = self.devices
         wants_photo = (ev.passed and self.insp.target.mode == "stage" and stage.needs("photo")
-                       and devices is not None and getattr(devices, "camera_source", lambda: None)() is not None)
+                       and devices is not None and devices.camera_source() is not None)
         if wants_photo:
             self.say("taking the QC photo…", "info")
             self._photo_then_record(devices)
@@ -443,7 +452,7 @@ class QcScreen(Screen[Any]):
             self._record(None)
 
     @work(thread=True, exclusive=True, group="qc-photo", exit_on_error=False)
-    def _photo_then_record(self, devices: Any) -> None:
+    def _photo_then_record(self, devices: BenchDevices) -> None:
         # the camera blocks: capture in a worker, then record on the UI thread
         try:
             sha = devices.save_photo(devices.capture()).sha256

@@ -6,8 +6,8 @@ Each screen shows what the Shop's verbs return and calls them on a scan or a key
 
 from __future__ import annotations
 
-import importlib.util
-from typing import TYPE_CHECKING, Any, cast
+from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -19,12 +19,17 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Digits, Static
 from textual.worker import get_current_worker
 
-from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.kiosk.base import KioskScreen, has_module, settle_heap
+from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen
+from floorkiosk.kiosk.flows import JobFlows
+from floorkiosk.kiosk.images import halfblock
+from floorkiosk.kiosk.messages import Logout, OpenJob, ScaleEvent, Say, ScanRead
+from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
     CodeEntry,
@@ -34,30 +39,19 @@ from floorkiosk.kiosk.widgets import (
     TopBar,
     route_text,
 )
-
-if TYPE_CHECKING:
-    from floorkiosk.kiosk.app import KioskApp
-    from floorkiosk.workshop.cards import JobCard
+from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop.cards import JobCard, WorkItem
 
 K = payloads.Kind
 
 
-def has_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def short_ts(app: "KioskApp", ts: str) -> str:
+def short_ts(station: Station, ts: str) -> str:
     """An event's time as 'Mar 14 10:42' in the site's time zone."""
-    from datetime import datetime
-
     try:
         t = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     except ValueError:
         return ts[:16]
-    return app.local(t).strftime("%b %d %H:%M")
+    return station.local(t).strftime("%b %d %H:%M")
 
 
 def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
@@ -73,7 +67,7 @@ def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
     return f"{days_left} days left", ""
 
 
-class BenchScreen(Screen):
+class BenchScreen(KioskScreen, Screen[None]):
     """A full screen of the kiosk: top bar, device strip, body, keys, message line, code entry."""
 
     BINDINGS = [
@@ -81,9 +75,9 @@ class BenchScreen(Screen):
         Binding("question_mark", "codes", "demo codes", show=False),
     ]
 
-    @property
-    def kiosk(self) -> "KioskApp":
-        return cast("KioskApp", self.app)
+    def __init__(self, station: Station) -> None:
+        super().__init__()
+        self.station = station
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -91,7 +85,7 @@ class BenchScreen(Screen):
         with Horizontal(id="main"):
             with Vertical(id="body"):
                 yield from self.compose_body()
-            if self.kiosk.demo:
+            if self.station.demo:
                 yield Static(id="demo-codes")
         yield KeysBar(id="keys")
         yield MessageLine(id="message")
@@ -102,7 +96,7 @@ class BenchScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_all()
-        self.app.call_after_refresh(self.kiosk.settle_heap)  # its widgets live as long as the kiosk
+        self.app.call_after_refresh(settle_heap)  # its widgets live as long as the kiosk
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
@@ -111,56 +105,58 @@ class BenchScreen(Screen):
         self.refresh_top()
         self.refresh_strip()
         self.query_one(KeysBar).show(self.keys())
-        text, kind = self.kiosk.last_message
+        text, kind = self.station.last_message
         self.say(text, kind)
-        if self.kiosk.demo:
-            self.query_one("#demo-codes", Static).update(demo_codes_text(self.kiosk))
+        if self.station.demo:
+            self.query_one("#demo-codes", Static).update(demo_codes_text(self.station))
 
     def keys(self) -> list[tuple[str, str]]:
         return []
 
     def refresh_top(self) -> None:
-        app = self.kiosk
-        p = app.person
+        st = self.station
+        p = st.person
         who = f"{p.name} ({', '.join(p.roles)})" if p else "nobody logged in"
-        self.query_one(TopBar).show(f"{app.bench.name}", who, app.now().strftime("%a %d %b %H:%M:%S"))
+        self.query_one(TopBar).show(f"{st.bench.name}", who, st.now().strftime("%a %d %b %H:%M:%S"))
 
     def tick(self) -> None:
         try:
-            self.query_one(TopBar).tick(self.kiosk.now().strftime("%a %d %b %H:%M:%S"))
+            self.query_one(TopBar).tick(self.station.now().strftime("%a %d %b %H:%M:%S"))
         except NoMatches:
             pass
 
     def refresh_strip(self) -> None:
         try:
-            self.query_one(DeviceStrip).show(self.kiosk.devices.cells.values(), self.kiosk.scale_text())
+            self.query_one(DeviceStrip).show(self.station.devices.cells.values(), self.station.scale_text())
         except NoMatches:
             pass
 
-    def on_scale(self, event: Any) -> None:
+    def on_scale(self, event: ScaleEvent) -> None:
         self.refresh_strip()
 
     def say(self, text: str, kind: str = "info") -> None:
         try:
             self.query_one(MessageLine).say(text, kind)
-        except NoMatches:  # not composed yet: shown from app.last_message when it is
+        except NoMatches:  # not composed yet: shown from the station's last message when it is
             pass
+
+    def tell(self, text: str, kind: str = "info") -> None:
+        """Say it through the kiosk: shown on the screen in front, and kept as the last message."""
+        self.app.post_message(Say(text, kind))
 
     def action_focus_entry(self) -> None:
         self.query_one(CodeEntry).focus()
 
     def action_codes(self) -> None:
-        if self.kiosk.demo:
-            from floorkiosk.kiosk.dialogs import CodesScreen
-
-            self.app.push_screen(CodesScreen(*demo_codes_parts(self.kiosk, 6)))
+        if self.station.demo:
+            self.app.push_screen(CodesScreen(*demo_codes_parts(self.station, 6)))
 
     def on_input_submitted(self, event: CodeEntry.Submitted) -> None:
         value = event.value
         event.input.value = ""
         self.set_focus(None)
         if value.strip():
-            self.kiosk.handle_scan(value, "typed")
+            self.app.post_message(ScanRead(value, "typed"))
 
     def key_escape(self) -> None:
         if self.focused is not None and isinstance(self.focused, CodeEntry):
@@ -173,32 +169,32 @@ class BenchScreen(Screen):
         pass
 
 
-def demo_codes_text(app: "KioskApp", full: bool = False) -> Text:
+def demo_codes_text(station: Station, full: bool = False) -> Text:
     """The codes a newcomer types or pastes into the demo: badges, job bags waiting here, commands."""
-    left, right = demo_codes_parts(app, 6 if full else 4)
+    left, right = demo_codes_parts(station, 6 if full else 4)
     return left + right
 
 
-def demo_codes_parts(app: "KioskApp", jobs_shown: int = 4) -> tuple[Text, Text]:
+def demo_codes_parts(station: Station, jobs_shown: int = 4) -> tuple[Text, Text]:
     """(badges and job bags, batch bags and commands): two columns where the screen is narrow."""
-    shop = app.shop
+    shop = station.shop
     t = Text()
     t.append("DEMO: type or paste a code\n", "bold reverse")
     t.append("badges\n", "bold")
     for p in shop.site.people.values():
         t.append(f"{payloads.encode(K.BADGE, p.badge)}", "bold")
         t.append(f" {p.name.split()[0]}{' (sup.)' if p.is_supervisor else ''}\n")
-    jobs = _demo_jobs(app, jobs_shown)
+    jobs = _demo_jobs(station, jobs_shown)
     if jobs:
         t.append("job bags here\n", "bold")
         for jid, what in jobs:
             t.append(f"{payloads.encode(K.JOB, jid)}", "bold")
             t.append(f" {what}\n")
     r = Text()
-    batches = shop.journal.query("SELECT id FROM batches ORDER BY id LIMIT 2")
+    batches = cards.batch_ids(shop, 2)
     if batches:
         r.append("batch bags\n", "bold")
-        for (bid,) in batches:
+        for bid in batches:
             r.append(f"{payloads.encode(K.BATCH, bid)}\n", "bold")
     r.append("commands\n", "bold")
     for c in payloads.COMMANDS:
@@ -206,18 +202,17 @@ def demo_codes_parts(app: "KioskApp", jobs_shown: int = 4) -> tuple[Text, Text]:
     return t, r
 
 
-def _demo_jobs(app: "KioskApp", n: int) -> list[tuple[str, str]]:
-    cache = getattr(app, "_demo_jobs_cache", None)
+def _demo_jobs(station: Station, n: int) -> list[tuple[str, str]]:
+    cache = station.demo_jobs
     if cache is None:
-        shop, bench = app.shop, app.bench
+        shop, bench = station.shop, station.bench
         seen: dict[str, str] = {}
         for p in shop.site.people.values():
             if not any(shop.site.stages[s].skill in p.skills for s in bench.stages) and not bench.qc:
                 continue
             for w in cards.worklist(shop, bench.id, p.id, limit=8):
                 seen.setdefault(w.job, f"{w.stage_name} {'to do' if w.status == 'todo' else w.status}")
-        cache = list(seen.items())
-        app._demo_jobs_cache = cache  # type: ignore[attr-defined]
+        cache = station.demo_jobs = list(seen.items())
     return cache[:n]
 
 
@@ -234,20 +229,20 @@ class IdleScreen(BenchScreen):
             yield Static("▶  SCAN YOUR BADGE  ◀", id="idle-prompt")
 
     def refresh_all(self) -> None:
-        app = self.kiosk
-        self.query_one("#idle-bench", Static).update(app.bench.name.upper())
-        names = [app.site.stages[s].name for s in app.bench.stages]
-        qc = " · verifies stages of every bench" if app.bench.qc else ""
-        self.query_one("#idle-stages", Static).update(f"{app.site.settings.name} — {' · '.join(names)}{qc}")
-        self.query_one("#idle-clock", Digits).update(app.now().strftime("%H:%M"))
+        st = self.station
+        self.query_one("#idle-bench", Static).update(st.bench.name.upper())
+        names = [st.site.stages[s].name for s in st.bench.stages]
+        qc = " · verifies stages of every bench" if st.bench.qc else ""
+        self.query_one("#idle-stages", Static).update(f"{st.site.settings.name} — {' · '.join(names)}{qc}")
+        self.query_one("#idle-clock", Digits).update(st.now().strftime("%H:%M"))
         super().refresh_all()
 
     def tick(self) -> None:
         super().tick()
-        self.query_one("#idle-clock", Digits).update(self.kiosk.now().strftime("%H:%M"))
+        self.query_one("#idle-clock", Digits).update(self.station.now().strftime("%H:%M"))
 
     def keys(self) -> list[tuple[str, str]]:
-        return [("scan", "your badge"), ("/", "type a code")] + ([("?", "demo codes")] if self.kiosk.demo else [])
+        return [("scan", "your badge"), ("/", "type a code")] + ([("?", "demo codes")] if self.station.demo else [])
 
 
 # -- worklist ------------------------------------------------------------------------------------
@@ -262,9 +257,9 @@ class WorklistScreen(BenchScreen):
         Binding("l", "logout", "log out", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[Any] = []
+    def __init__(self, station: Station) -> None:
+        super().__init__(station)
+        self.items: list[WorkItem] = []
         self._loaded_for: str | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -278,28 +273,29 @@ class WorklistScreen(BenchScreen):
 
     def load(self) -> None:
         """Ask for the worklist in a worker: on a big site the query takes a while, the screen must not."""
-        app = self.kiosk
-        if app.person is None or not self.is_mounted:
+        person = self.station.person
+        if person is None or not self.is_mounted:
             return
-        if self._loaded_for != app.person.id:
+        if self._loaded_for != person.id:
             self.query_one("#worklist", DataTable).clear()
-            self.query_one("#wl-title", Static).update(Text(f"looking up the jobs for {app.person.name}…", "bold"))
-        self._fetch(app.person.id)
+            self.query_one("#wl-title", Static).update(Text(f"looking up the jobs for {person.name}…", "bold"))
+        self._fetch(person.id)
 
     @work(thread=True, exclusive=True, group="worklist", exit_on_error=False)
     def _fetch(self, person_id: str) -> None:
-        app = self.kiosk
+        st = self.station
         try:
-            items = cards.worklist(app.reader(), app.bench.id, person_id)
+            items = cards.worklist(st.reader(), st.bench.id, person_id)
         except FloorkioskError as exc:
-            app.call_from_thread(app.say, str(exc), "error")
+            self.tell(str(exc), "error")
             return
         if not get_current_worker().is_cancelled:  # a newer read is on its way
-            app.call_from_thread(self._fill, person_id, items)
+            self.app.call_from_thread(self._fill, person_id, items)
 
-    def _fill(self, person_id: str, items: list[Any]) -> None:
-        app = self.kiosk
-        if app.person is None or app.person.id != person_id:
+    def _fill(self, person_id: str, items: list[WorkItem]) -> None:
+        st = self.station
+        person = st.person
+        if person is None or person.id != person_id:
             return  # someone else scanned their badge meanwhile
         self._loaded_for = person_id
         self.items = items
@@ -313,9 +309,9 @@ class WorklistScreen(BenchScreen):
             job = Text(w.job, "bold") + (Text(" RUSH", "bold magenta") if w.priority == "rush" else Text(""))
             t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
         late = sum(1 for w in items if w.late)
-        stages = " · ".join(app.site.stages[s].name for s in app.bench.stages)
+        stages = " · ".join(st.site.stages[s].name for s in st.bench.stages)
         title = Text(f"{len(items)} job{'s' if len(items) != 1 else ''} waiting", "bold")
-        title.append(f" for {app.person.name} at {stages}" + (" and verifications" if app.bench.qc else ""))
+        title.append(f" for {person.name} at {stages}" + (" and verifications" if st.bench.qc else ""))
         if late:
             title.append(f"   {late} LATE", "bold white on red")
         if not items:
@@ -329,8 +325,7 @@ class WorklistScreen(BenchScreen):
 
     def keys(self) -> list[tuple[str, str]]:
         out = [("scan", "a job bag"), ("Enter", "open"), ("L", "log out")]
-        p = self.kiosk.person
-        if p is not None and p.is_supervisor:
+        if self.station.supervisor:
             if has_module("floorkiosk.kiosk.board"):
                 out.append(("B", "Board"))
             if has_module("floorkiosk.kiosk.kpi_screen"):
@@ -339,39 +334,38 @@ class WorklistScreen(BenchScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            try:
-                self.kiosk.open_job(event.row_key.value.split(":")[0])
-            except FloorkioskError as exc:
-                self.kiosk.say(str(exc), "error")
+            self.app.post_message(OpenJob(event.row_key.value.split(":")[0]))
 
     def action_board(self) -> None:
-        self._push_supervisor_screen("floorkiosk.kiosk.board", "BoardScreen")
+        if self._may_open("floorkiosk.kiosk.board"):
+            from floorkiosk.kiosk.board import BoardScreen  # a supervisor's screen, and one a build may leave out
+
+            self.app.push_screen(BoardScreen(self.station.shop))
 
     def action_kpis(self) -> None:
-        self._push_supervisor_screen("floorkiosk.kiosk.kpi_screen", "KpiScreen")
+        if self._may_open("floorkiosk.kiosk.kpi_screen"):
+            from floorkiosk.kiosk.kpi_screen import KpiScreen  # loads textual-plotext (~40-100 ms): when first opened
 
-    def _push_supervisor_screen(self, module: str, cls: str) -> None:
-        p = self.kiosk.person
-        if p is None or not p.is_supervisor:
-            self.kiosk.say("the board and the KPIs are for supervisors", "warn")
-            return
+            self.app.push_screen(KpiScreen(self.station.shop))
+
+    def _may_open(self, module: str) -> bool:
+        if not self.station.supervisor:
+            self.tell("the board and the KPIs are for supervisors", "warn")
+            return False
         if not has_module(module):
-            self.kiosk.say("that screen is not installed in this build", "warn")
-            return
-        import importlib
-
-        screen = getattr(importlib.import_module(module), cls)(self.kiosk.shop)
-        self.app.push_screen(screen)
+            self.tell("that screen is not installed in this build", "warn")
+            return False
+        return True
 
     def action_logout(self) -> None:
-        self.kiosk.action_logout()
+        self.app.post_message(Logout())
 
     def back(self) -> None:
-        self.kiosk.action_logout()
+        self.app.post_message(Logout())
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is K.COMMAND and p.value == "CANCEL":
-            self.kiosk.action_logout()
+            self.app.post_message(Logout())
             return True
         return False
 
@@ -397,8 +391,8 @@ class JobCardScreen(BenchScreen):
         Binding("l", "act('label')", "Label", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, station: Station) -> None:
+        super().__init__(station)
         self.card: JobCard | None = None
         self.decisions: dict[str, g.Decision] = {}
         self._thumbs_for: tuple[str, tuple[str, ...]] | None = None
@@ -427,12 +421,12 @@ class JobCardScreen(BenchScreen):
     def job_id(self) -> str | None:
         return self.card.id if self.card else None
 
-    def show(self, card: "JobCard") -> None:
+    def show(self, card: JobCard) -> None:
         """Fill the card; called on every job scan (the screen is kept and reused: a scan stays fast)."""
         self.card = card
-        app = self.kiosk
-        if app.person is not None:
-            self.decisions = judge.allowed_actions(app.shop, card.job, app.person.id, app.bench.id)
+        st = self.station
+        if st.person is not None:
+            self.decisions = judge.allowed_actions(st.shop, card.job, st.person.id, st.bench.id)
         if self.is_mounted:
             self._fill()
 
@@ -450,16 +444,16 @@ class JobCardScreen(BenchScreen):
         if self.card is None:
             return
         try:
-            self.show(cards.job_card(self.kiosk.shop, self.card.id))
+            self.show(cards.job_card(self.station.shop, self.card.id))
         except FloorkioskError as exc:
-            self.kiosk.say(str(exc), "error")
+            self.tell(str(exc), "error")
 
     def _fill(self) -> None:
         card = self.card
         assert card is not None
-        app = self.kiosk
+        st = self.station
         j = card.job
-        units = app.site.settings.units
+        units = st.site.settings.units
         self.query_one("#job-no", Digits).update(j.id)
         design = Text(j.design or "(no design)", "bold")
         design.append(f"   {card.route.name}")
@@ -494,14 +488,14 @@ class JobCardScreen(BenchScreen):
     def _main_stage(self) -> tuple[str | None, str]:
         """The stage this bench is about for this job, and what its state means here."""
         card = self.card
-        app = self.kiosk
+        st = self.station
         assert card is not None
         for kind in (g.FINISH,):
             d = self.decisions.get(kind)
-            if d and d.stage and card.job.stage(d.stage).status == "in progress" and app.bench.serves(d.stage):
+            if d and d.stage and card.job.stage(d.stage).status == "in progress" and st.bench.serves(d.stage):
                 return d.stage, "in progress"
         d = self.decisions.get(g.VERIFY)
-        if d and d.stage and (d.allowed or app.bench.qc):
+        if d and d.stage and (d.allowed or st.bench.qc):
             return d.stage, "verify"
         d = self.decisions.get(g.START)
         return (d.stage if d else None), "start"
@@ -509,19 +503,19 @@ class JobCardScreen(BenchScreen):
     def _fill_status(self) -> None:
         card = self.card
         assert card is not None
-        app = self.kiosk
+        st = self.station
         j = card.job
         status = self.query_one("#status", Static)
         panel = self.query_one("#card-blocked", BlockedPanel)
         panel.display = False
         status.remove_class("-hold", "-ready", "-progress")
         sid, what = self._main_stage()
-        stage = app.site.stages.get(sid or "")
+        stage = st.site.stages.get(sid or "")
         if j.hold:
             t = Text("■ ON HOLD: ", "bold")
             t.append(j.hold.reason, "bold")
-            by = "rule" if j.hold.auto else app.shop.name(j.hold.by)
-            t.append(f"\n   put on hold by {by}, {short_ts(app, j.hold.at)}. A supervisor reviews the piece and "
+            by = "rule" if j.hold.auto else st.shop.name(j.hold.by)
+            t.append(f"\n   put on hold by {by}, {short_ts(st, j.hold.at)}. A supervisor reviews the piece and "
                      f"releases it (H or HOLD).")
             status.update(t)
             status.add_class("-hold")
@@ -529,9 +523,9 @@ class JobCardScreen(BenchScreen):
             status.update(Text("✓ ROUTE COMPLETE: every stage is done", "bold"))
             status.add_class("-ready")
         elif what == "in progress" and stage is not None:
-            st = j.stage(stage.id)
+            run = j.stage(stage.id)
             t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
-            t.append(f" — started by {app.shop.name(st.started_by)}, {short_ts(app, st.started_at or '')}")
+            t.append(f" — started by {st.shop.name(run.started_by)}, {short_ts(st, run.started_at or '')}")
             todo = self._still_to_do(stage.id)
             t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
             status.update(t)
@@ -556,12 +550,12 @@ class JobCardScreen(BenchScreen):
                 status.update("")
                 panel.display = True
                 what_s = f"Starting {stage.name}" if stage else "Work"
-                panel.show(f"{what_s} on {j.id} is blocked at {app.bench.name}:", d.reasons, _override_words(d))
+                panel.show(f"{what_s} on {j.id} is blocked at {st.bench.name}:", d.reasons, _override_words(d))
         ov = self.query_one("#overrides", Static)
         if card.overrides:
             t = Text()
             for o in card.overrides[-3:]:
-                t.append(f"⚑ {short_ts(app, o.ts)} {o.override}\n", "bold yellow")
+                t.append(f"⚑ {short_ts(st, o.ts)} {o.override}\n", "bold yellow")
             ov.update(t)
             ov.display = True
         else:
@@ -570,7 +564,7 @@ class JobCardScreen(BenchScreen):
     def _still_to_do(self, stage_id: str) -> list[str]:
         card = self.card
         assert card is not None
-        stage = self.kiosk.site.stages[stage_id]
+        stage = self.station.site.stages[stage_id]
         st = card.job.stage(stage_id)
         out = []
         if stage.needs("weigh-in") and st.weight_in is None:
@@ -591,21 +585,21 @@ class JobCardScreen(BenchScreen):
         t = Text()
         t.append("history\n", "bold underline")
         for h in reversed(card.history[-10:]):
-            t.append(f"{short_ts(self.kiosk, h.ts)}  ", "dim")
+            t.append(f"{short_ts(self.station, h.ts)}  ", "dim")
             t.append(h.text + ("  ⚑" if h.override else "") + "\n")
         self.query_one("#history", Static).update(t)
 
     def _fill_photos(self) -> None:
         card = self.card
         assert card is not None
-        app = self.kiosk
+        st = self.station
         t = Text()
         t.append("photos\n", "bold underline")
         if not card.photos:
             t.append("none yet\n", "dim")
         for sha, stage, ts in card.photos[:4]:
-            name = app.site.stages[stage].name if stage in app.site.stages else (stage or "")
-            t.append(f"{sha[:10]} {name}, {short_ts(app, ts)}\n")
+            name = st.site.stages[stage].name if stage in st.site.stages else (stage or "")
+            t.append(f"{sha[:10]} {name}, {short_ts(st, ts)}\n")
         self.query_one("#photos", Static).update(t)
         wanted = (card.id, tuple(p[0] for p in card.photos[:3])) if self.size.width >= 110 else None
         if wanted != self._thumbs_for:
@@ -618,11 +612,9 @@ class JobCardScreen(BenchScreen):
 
     @work(thread=True, exclusive=True, group="thumbs", exit_on_error=False)
     def _load_thumbs(self, job_id: str, shas: list[str]) -> None:
-        from floorkiosk.kiosk.images import halfblock
-
         texts = []
         for sha in shas:
-            f = self.kiosk.devices.photo_file(sha)
+            f = self.station.devices.photo_file(sha)
             if f is None:
                 texts.append(Text(f"{sha[:10]}\n(file not here)", "dim"))
                 continue
@@ -642,21 +634,21 @@ class JobCardScreen(BenchScreen):
         if self.card is None:
             return [("Esc", "back")]
         d = self.decisions
-        app = self.kiosk
+        st = self.station
         out: list[tuple[str, str]] = []
 
         def ok(kind: str) -> bool:
             return bool(d.get(kind) and d[kind].allowed)
 
-        name = (lambda kind: app.site.stages[d[kind].stage].name if d.get(kind) and d[kind].stage in app.site.stages else "")
+        name = (lambda kind: st.site.stages[d[kind].stage].name if d.get(kind) and d[kind].stage in st.site.stages else "")
         if ok(g.START):
             out.append(("S", f"Start {name(g.START)}"))
         if ok(g.WEIGH_IN) or ok(g.WEIGH_OUT):
             out.append(("W", "Weigh in" if ok(g.WEIGH_IN) and not ok(g.WEIGH_OUT) else "Weigh"))
-        if ok(g.PHOTO) and app.devices.camera_source() is not None:
+        if ok(g.PHOTO) and st.devices.camera_source() is not None:
             out.append(("P", "Photo"))
         fin = d.get(g.FINISH)
-        if fin and fin.stage and self.card.job.stage(fin.stage).status == "in progress" and app.bench.serves(fin.stage):
+        if fin and fin.stage and self.card.job.stage(fin.stage).status == "in progress" and st.bench.serves(fin.stage):
             out.append(("F", f"Finish {name(g.FINISH)}"))
         if ok(g.VERIFY):
             out.append(("V", f"Verify {name(g.VERIFY)}"))
@@ -666,17 +658,12 @@ class JobCardScreen(BenchScreen):
             out.append(("H", "Release hold" if ok(g.RELEASE) else "Release (supervisor)"))
         elif ok(g.HOLD):
             out.append(("H", "Hold"))
-        if self._can_inspect():
+        if st.can_inspect():
             out.append(("Q", "Inspect"))
-        if app.devices.cells["printer"].state != "none":
+        if st.devices.cells["printer"].state != "none":
             out.append(("L", "Label"))
         out.append(("Esc", "back"))
         return out
-
-    def _can_inspect(self) -> bool:
-        p = self.kiosk.person
-        return bool(self.kiosk.bench.qc and p is not None and p.is_supervisor
-                    and has_module("floorkiosk.kiosk.qc_screen"))
 
     def back(self) -> None:
         self.app.pop_screen()
@@ -688,17 +675,15 @@ class JobCardScreen(BenchScreen):
         if p.value == "CANCEL":
             self.back()
         elif p.value == "ACCEPT":
-            self.kiosk.say("ACCEPT: nothing waits for a confirmation here; scan an action (START, FINISH …)", "warn")
+            self.tell("ACCEPT: nothing waits for a confirmation here; scan an action (START, FINISH …)", "warn")
         else:
             self.action_act(COMMAND_ACTIONS[p.value])
         return True
 
     def action_act(self, what: str) -> None:
-        if self.card is None or self.kiosk.person is None:
+        if self.card is None or self.station.person is None:
             return
-        from floorkiosk.kiosk.flows import JobFlows
-
-        JobFlows(self.kiosk, self).run(what)
+        JobFlows(self.station, self.app, self.card.id, self.reload).run(what)
 
 
 def _override_words(d: g.Decision) -> str:
@@ -720,8 +705,8 @@ class BatchScreen(BenchScreen):
         Binding("v", "batch('verify')", "Verify all", show=False),
     ]
 
-    def __init__(self, batch_id: str, jobs: list[str]) -> None:
-        super().__init__()
+    def __init__(self, station: Station, batch_id: str, jobs: list[str]) -> None:
+        super().__init__(station)
         self.batch_id = batch_id
         self.jobs = jobs
         self.result: Any = None
@@ -738,15 +723,15 @@ class BatchScreen(BenchScreen):
         super().on_mount()
 
     def load(self) -> None:
-        app = self.kiosk
-        fields = cards.batch_fields(app.shop, self.batch_id)
+        st = self.station
+        fields = cards.batch_fields(st.shop, self.batch_id)
         self.query_one("#batch-title", Static).update(
             Text(f"BATCH {self.batch_id}", "bold reverse") + Text(f"  {fields['design'] or ''} — {fields['count']} pieces"))
         t = self.query_one("#batch-table", DataTable)
         t.clear()
         for jid in self.jobs:
-            j = app.shop.job(jid)
-            now = ", ".join(f"{app.site.stages[s].name} in progress" for s in j.in_progress()) or (
+            j = st.shop.job(jid)
+            now = ", ".join(f"{st.site.stages[s].name} in progress" for s in j.in_progress()) or (
                 "on hold" if j.hold else "complete" if j.complete else "waiting")
             t.add_row(jid, j.design, now, j.due, key=jid)
 
@@ -764,37 +749,35 @@ class BatchScreen(BenchScreen):
         elif p.value in ("START", "FINISH", "VERIFY"):
             self.action_batch(p.value.lower())
         else:
-            self.kiosk.say(f"{p.value} is done piece by piece: scan each job bag of the batch", "warn")
+            self.tell(f"{p.value} is done piece by piece: scan each job bag of the batch", "warn")
         return True
 
     def action_batch(self, what: str) -> None:
-        app = self.kiosk
-        if app.person is None:
+        st = self.station
+        if st.person is None:
             return
         if what == "finish":
             stages = {self._stage_for(j, g.FINISH) for j in self.jobs} - {None}
             items: list[str] = []
             for sid in sorted(stages):
-                items += [c for c in app.site.stages[sid].checklist if c not in items]
+                items += [c for c in st.site.stages[sid].checklist if c not in items]
             if items:
-                from floorkiosk.kiosk.dialogs import ChecklistDialog
-
                 self.app.push_screen(ChecklistDialog(f"Finish batch {self.batch_id}: confirm for every piece", items),
                                      lambda confirmed: confirmed is not None and self._apply("finish", confirmed))
                 return
         self._apply(what, ())
 
     def _stage_for(self, job: str, kind: str) -> str | None:
-        app = self.kiosk
-        return g.actionable_stage(app.site, app.shop.job(job), app.bench, kind)
+        st = self.station
+        return g.actionable_stage(st.site, st.shop.job(job), st.bench, kind)
 
     def _apply(self, what: str, checklist: tuple[str, ...] | list[str]) -> None:
-        app = self.kiosk
-        shop, pid, bid = app.shop, app.person.id, app.bench.id
+        st = self.station
+        shop, pid, bid = st.shop, st.person.id, st.bench.id
 
         def finish(job: str) -> Any:
             # each piece confirms the checks of its own stage, from those confirmed for the batch
-            stage = app.site.stages.get(self._stage_for(job, g.FINISH) or "")
+            stage = st.site.stages.get(self._stage_for(job, g.FINISH) or "")
             mine = tuple(c for c in checklist if stage is not None and c in stage.checklist)
             return verbs.finish(shop, job, pid, bid, checklist=mine)
 
@@ -802,7 +785,7 @@ class BatchScreen(BenchScreen):
         try:
             res = verbs.batch_apply(shop, self.batch_id, verb_of[what], what)
         except FloorkioskError as exc:
-            app.say(str(exc), "error")
+            self.tell(str(exc), "error")
             return
         self.result = res
         t = Text()
@@ -814,5 +797,5 @@ class BatchScreen(BenchScreen):
             t.append(why + "\n")
         self.query_one("#batch-result", Static).update(t)
         self.load()
-        app.say(f"{what} on batch {self.batch_id}: {len(res.done)} done, {len(res.failed)} failed",
+        self.tell(f"{what} on batch {self.batch_id}: {len(res.done)} done, {len(res.failed)} failed",
                 "ok" if not res.failed else "warn")

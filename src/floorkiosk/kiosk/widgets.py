@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from floorkiosk.domain.guardrails import Reason
 from floorkiosk.kiosk.devices import NONE, OFF, OK, WARN, Cell
-
-if TYPE_CHECKING:
-    from floorkiosk.domain.guardrails import Reason
-    from floorkiosk.workshop.cards import StageView
+from floorkiosk.workshop.cards import StageView
 
 # Status shown with a symbol and a word, never by colour alone.
 STAGE_MARK = {"done": "✓", "verified": "✓✓", "in progress": "▶", "blocked": "✗", "to do": "·", "rework": "↺"}
@@ -95,7 +92,7 @@ class KeysBar(Static):
         self.update(t)
 
 
-def route_text(stages: "Iterable[StageView]", wide: bool = False) -> Text:
+def route_text(stages: Iterable[StageView], wide: bool = False) -> Text:
     """The route as a row of stages, each with its mark; the word for the state when wide."""
     t = Text()
     for i, s in enumerate(stages):
@@ -118,7 +115,7 @@ class BlockedPanel(Vertical):
         yield Static(classes="blocked-reasons")
         yield Static(classes="blocked-override")
 
-    def show(self, what: str, reasons: "Iterable[Reason]", override: str = "") -> None:
+    def show(self, what: str, reasons: Iterable[Reason], override: str = "") -> None:
         self.query_one(".blocked-what", Static).update(what)
         t = Text()
         for i, r in enumerate(reasons):

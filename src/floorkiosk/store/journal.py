@@ -451,6 +451,12 @@ class Journal:
         with self.lock:
             return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
+    def position(self) -> int:
+        """The last sequence number: it changes whenever an event is added, and is cheap to ask,
+        so screens poll it to refresh when events arrive (from this bench or from the hub)."""
+        with self.lock:
+            return self._count_unlocked()
+
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self.lock:
             return self.conn.execute(sql, tuple(params)).fetchall()

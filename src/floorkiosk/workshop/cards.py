@@ -121,6 +121,11 @@ def override_text(shop: Shop, e: ev.Event) -> str | None:
             + (f" ({reason.text})" if reason else "") + f" — lifted: {'; '.join(o.get('reasons', []))}")
 
 
+def batch_ids(shop: Shop, limit: int) -> list[str]:
+    """The first batches of the site, by number (the demo lists them to try)."""
+    return [r[0] for r in shop.journal.query("SELECT id FROM batches ORDER BY id LIMIT ?", (limit,))]
+
+
 def batch_jobs(shop: Shop, batch_id: str) -> list[str]:
     rows = shop.journal.query("SELECT jobs FROM batches WHERE id = ?", (batch_id,))
     if not rows:

@@ -396,7 +396,7 @@ def board(shop: Shop, *, bench: str | None = None, person: str | None = None, al
 
 def journal_position(shop: Shop) -> int:
     """The journal's last sequence number: cheap to ask, so screens poll it to refresh when events arrive."""
-    return shop.journal.query("SELECT max(seq) FROM events")[0][0] or 0
+    return shop.journal.position()
 
 
 # --- reading: the KPI report --------------------------------------------------------------------

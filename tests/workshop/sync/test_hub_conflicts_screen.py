@@ -23,7 +23,7 @@ class Host(App):
         self.messages: list[str] = []
 
     def on_mount(self) -> None:
-        self.push_screen(ConflictsScreen(self.shop))
+        self.push_screen(ConflictsScreen(self.shop, person=self.person, bench=self.bench.id))
 
     def say(self, text: str, kind: str = "info") -> None:
         self.messages.append(text)
