@@ -239,7 +239,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from floorkiosk.workshop import kpi, metal  # when the command runs: start-up cost
-    from floorkiosk.workshop.reports import RECON_HEADER, _write_csv, recon_rows  # when the command runs: start-up cost
+    from floorkiosk.workshop.reports import RECON_HEADER, write_csv, recon_rows  # when the command runs: start-up cost
 
     try:
         unit = canonical_unit(args.unit)
@@ -271,6 +271,6 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print(f"\n{len(flagged)} line{'s' if len(flagged) != 1 else ''} flagged; a difference in brackets is within the"
           " scales' readability and not called loss")
     if args.csv:
-        _write_csv(Path(args.csv), RECON_HEADER, recon_rows(shop, r))
+        write_csv(Path(args.csv), RECON_HEADER, recon_rows(shop, r))
         print(f"written {args.csv}")
     return 1 if (args.strict and flagged) else 0

@@ -27,8 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from floorkiosk.workshop import verbs
+from floorkiosk.devices.profiles import ProfileError, load_profile
+from floorkiosk.devices.scaleparse import Reading
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.workshop import verbs
 
 OK, WARN, OFF, NONE = "ok", "warn", "off", "none"
 
@@ -141,7 +143,7 @@ class BenchDevices:
         if self.shop.site.settings.hub is None or not _has("floorkiosk.workshop.sync"):
             return
         try:
-            from floorkiosk.workshop import sync
+            from floorkiosk.workshop import sync  # start-up cost: psycopg (~150 ms), hub sites only
 
             self._sync = sync.start_background_sync(self.shop, self.bench.id)
         except Exception as exc:  # an unreachable or misconfigured hub: the bench works on, locally
@@ -184,8 +186,7 @@ class BenchDevices:
             self._set("scale", OFF, "scale: no url or profile in site.toml")
             return
         try:
-            from floorkiosk.devices.profiles import ProfileError, load_profile
-            from floorkiosk.devices.scales import ScaleMonitor
+            from floorkiosk.devices.scales import ScaleMonitor  # start-up cost: pyserial loads only where the bench has a scale
 
             try:
                 load_profile(profile)
@@ -194,7 +195,7 @@ class BenchDevices:
                 self._set("scale", OFF, f"scale: unknown profile {profile!r}")
                 return
             if url.startswith("sim:"):
-                from floorkiosk.devices.sim import ScaleSimulator
+                from floorkiosk.devices.sim import ScaleSimulator  # the demo's simulated balance only
 
                 self.sim = ScaleSimulator(url[4:] or profile, settle_time=0.8)
                 url = self.sim.start()
@@ -205,7 +206,6 @@ class BenchDevices:
         self.monitor.start()
 
     def _scale_event(self, event: Any) -> None:
-        from floorkiosk.devices.scales import Reading
 
         self.on_scale(event)
         if isinstance(event, Reading):
@@ -221,7 +221,7 @@ class BenchDevices:
         kind = cfg.get("type", "keyboard")
         try:
             if kind == "serial" and cfg.get("url"):
-                from floorkiosk.devices.scanners import SerialScanner
+                from floorkiosk.devices.scanners import SerialScanner  # start-up cost: pyserial, for a bench with a serial scanner
 
                 s = SerialScanner(str(cfg.get("url")), lambda text: self.on_scan(text, "serial"),
                                   prefix=str(cfg.get("prefix", "")), suffix=str(cfg.get("suffix", "\r")),
@@ -230,7 +230,7 @@ class BenchDevices:
                                                                 "serial" if st == "connected" else f"scanner: {st}"))
                 self._scanners.append(s.start())
             elif kind == "hid" and (cfg.get("device") or cfg.get("url")):
-                from floorkiosk.devices.scanners import HidScanner
+                from floorkiosk.devices.scanners import HidScanner  # start-up cost: evdev, for a bench with a HID scanner
 
                 s = HidScanner(str(cfg.get("device") or cfg.get("url")), lambda text: self.on_scan(text, "hid"),
                                prefix=str(cfg.get("prefix", "")), suffix=str(cfg.get("suffix", "\n")),
@@ -238,7 +238,7 @@ class BenchDevices:
                                                              "hid" if st == "connected" else f"scanner: {st}"))
                 self._scanners.append(s.start())
             elif kind == "camera" and cfg.get("source") is not None:
-                from floorkiosk.devices.camera import CameraScanner
+                from floorkiosk.devices.camera import CameraScanner  # start-up cost: OpenCV and zxing-cpp (~200 ms), for a camera bench
 
                 src = cfg.get("source")
                 if isinstance(src, str) and src.startswith("folder:"):
@@ -268,7 +268,7 @@ class BenchDevices:
         if src is None:
             raise FloorkioskError("this bench has no camera: a supervisor may override the photo (DEVICE-DOWN)")
         try:
-            from floorkiosk.devices.camera import open_camera
+            from floorkiosk.devices.camera import open_camera  # start-up cost: OpenCV, on the first photo
         except ImportError:
             raise FloorkioskError("the camera driver is not installed in this build") from None
         with self._camera_lock:
@@ -285,7 +285,7 @@ class BenchDevices:
 
     def save_photo(self, jpeg: bytes) -> Any:
         """Store a photo under its SHA-256 in the site's photo folder; returns the StoredPhoto."""
-        from floorkiosk.devices.photos import PhotoStore
+        from floorkiosk.devices.photos import PhotoStore  # start-up cost: Pillow, on the first photo
 
         return PhotoStore(self.shop.photos_dir).save(jpeg)
 
@@ -307,7 +307,7 @@ class BenchDevices:
         if self.bench.printer is None or not self.enabled:
             raise FloorkioskError("this bench has no printer; reprint the label at a bench that has one")
         try:
-            from floorkiosk.workshop.labelling import reprint_job_bag
+            from floorkiosk.workshop.labelling import reprint_job_bag  # start-up cost: the label renderer (fonts, Pillow), on the first reprint
         except ImportError:
             raise FloorkioskError("label printing is not installed in this build") from None
         try:
@@ -326,7 +326,7 @@ class BenchDevices:
         if self.shop.site.settings.hub is None or not _has("floorkiosk.workshop.sync"):
             return
         try:
-            from floorkiosk.workshop import sync
+            from floorkiosk.workshop import sync  # start-up cost: psycopg (~150 ms), hub sites only
 
             st = sync.status(self.shop)
         except Exception as exc:  # the hub module's failure must not take the kiosk down

@@ -92,7 +92,7 @@ class WedgeDetector:
         return out
 
     def strip(self, text: str) -> str:
-        from floorkiosk.devices.scanners import strip_affixes
+        from floorkiosk.devices.scanners import strip_affixes  # start-up cost: the scanners module loads pyserial
 
         return strip_affixes(text, self.prefix, self.suffix)
 

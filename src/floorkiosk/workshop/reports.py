@@ -34,7 +34,7 @@ def _pct(v: Decimal | None) -> str:
 
 
 # --- CSV ----------------------------------------------------------------------------------------
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -63,39 +63,39 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
     site = shop.site
     names = {s.id: s.name for s in site.stages.values()}
     files = [
-        _write_csv(out / "summary.csv", ["figure", "value"], kpi.summary_lines(shop, r)),
-        _write_csv(out / "yvr.csv", ["by", "key", "trees", "theoretical_metal_g", "actual_metal_g", "loss_g", "yvr_pct"],
+        write_csv(out / "summary.csv", ["figure", "value"], kpi.summary_lines(shop, r)),
+        write_csv(out / "yvr.csv", ["by", "key", "trees", "theoretical_metal_g", "actual_metal_g", "loss_g", "yvr_pct"],
                    [[by, y.key, y.trees, _q(y.theoretical), _q(y.actual), _q(y.loss), _pct(y.yvr)]
                     for by, lines in (("alloy", r.yvr_alloy), ("casting method", r.yvr_method), ("all", [r.yvr_total]))
                     for y in lines]),
-        _write_csv(out / "ftrr.csv", ["by", "key", "name", "first_time_right", "completed", "ftrr_pct"],
+        write_csv(out / "ftrr.csv", ["by", "key", "name", "first_time_right", "completed", "ftrr_pct"],
                    [[by, x.key, names.get(x.key) or (site.people[x.key].name if x.key in site.people else x.key),
                      x.good, x.total, _pct(x.pct)]
                     for by, lines in (("stage", r.ftrr_stage), ("person", r.ftrr_person), ("route", r.ftrr_route),
                                       ("all", [r.ftrr_overall])) for x in lines]),
-        _write_csv(out / "cdpa.csv", ["promised", "on_time", "delivered_late", "missed_not_delivered", "pending",
+        write_csv(out / "cdpa.csv", ["promised", "on_time", "delivered_late", "missed_not_delivered", "pending",
                                       "cdpa_pct", "client_initiated_delays", "client_delay_days",
                                       "client_delayed_delivered_by_new_date"],
                    [[r.cdpa.promised, r.cdpa.on_time, r.cdpa.late_delivered, r.cdpa.missed_open, r.cdpa.pending,
                      _pct(r.cdpa.cdpa), r.cdpa.client_delayed, r.cdpa.client_delay_days, r.cdpa.client_delayed_kept]]),
-        _write_csv(out / "promises.csv", ["job", "route", "promised", "delivered", "client_delayed", "client_delay_days",
+        write_csv(out / "promises.csv", ["job", "route", "promised", "delivered", "client_delayed", "client_delay_days",
                                           "due_now", "counted_as"],
                    [[p.job, p.route, p.promised, p.delivered, int(p.client_delayed), p.client_delay_days, p.due_now,
                      _promise_word(p, r.today)] for p in r.promises]),
-        _write_csv(out / "wip.csv", ["stage", "name", "waiting", "in_progress", "to_verify", "on_hold", "mean_age_h",
+        write_csv(out / "wip.csv", ["stage", "name", "waiting", "in_progress", "to_verify", "on_hold", "mean_age_h",
                                      "max_age_h"],
                    [[w.stage, names.get(w.stage, w.stage), w.waiting, w.in_progress, w.to_verify, w.on_hold, w.mean_age_h,
                      w.max_age_h] for w in r.wip]),
-        _write_csv(out / "stage_flow.csv", ["stage", "name", "arrived", "started", "withdrawn", "completed",
+        write_csv(out / "stage_flow.csv", ["stage", "name", "arrived", "started", "withdrawn", "completed",
                                             "first_time_right", "queue_growth", "lead_h", "wait_h", "work_h"],
                    [[f.stage, names.get(f.stage, f.stage), f.arrived, f.started, f.withdrawn, f.done, f.ftr,
                      f.queue_growth, f.lead_h, f.wait_h, f.work_h] for f in r.flows]),
-        _write_csv(out / "throughput.csv", ["day", "jobs_delivered"], r.throughput.days),
-        _write_csv(out / "at_risk.csv", ["job", "design", "route", "due", "days_left", "late", "remaining_h",
+        write_csv(out / "throughput.csv", ["day", "jobs_delivered"], r.throughput.days),
+        write_csv(out / "at_risk.csv", ["job", "design", "route", "due", "days_left", "late", "remaining_h",
                                          "remaining_stages"],
                    [[a.job, a.design, a.route, a.due, a.days_left, int(a.late), a.remaining_h,
                      " ".join(a.remaining_stages)] for a in r.at_risk]),
-        _write_csv(out / "trees.csv", ["tree", "alloy", "method", "jobs", "cast_at", "cut_at", "metal_in_g", "tree_g",
+        write_csv(out / "trees.csv", ["tree", "alloy", "method", "jobs", "cast_at", "cut_at", "metal_in_g", "tree_g",
                                        "pieces_g", "sprue_g", "buttons_g", "loss_g", "yvr_pct"],
                    [[t.id, t.alloy, t.method, len(t.jobs), t.cast_at, t.cut_at, _q(m.grams(t.metal_in)),
                      _q(m.grams(t.tree_weight)) if t.tree_weight is not None else "", _q(m.grams(t.pieces)),
@@ -104,9 +104,9 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                      _pct(dk.yvr(t.pieces + t.sprue + t.buttons, t.metal_in))] for t in r.trees]),
     ]
     if r.reconciliation is not None:
-        files.append(_write_csv(out / "metal_reconciliation.csv", RECON_HEADER, recon_rows(shop, r.reconciliation)))
+        files.append(write_csv(out / "metal_reconciliation.csv", RECON_HEADER, recon_rows(shop, r.reconciliation)))
     bal = metal_mod.balances(shop)
-    files.append(_write_csv(out / "metal_balances.csv",
+    files.append(write_csv(out / "metal_balances.csv",
                             ["account", "bench", "person", "stage", "alloy", "gross_g", "gross_dwt", "gross_ozt",
                              "fine_g", "fine_dwt", "fine_ozt"],
                             [[m.ACCOUNT_WORDS.get(b.acct, b.acct), b.bench, b.person, b.stage, b.alloy, _q(b.gross),
