@@ -467,3 +467,32 @@ async def test_a_missing_camera_is_named_in_the_strip(workshop, clock):
     async with app.run_test(size=SIZE):
         assert app.devices.cells["camera"].text == "camera: not found"
         assert "✗ camera: not found" in app.screen.query_one("#strip").render().plain
+
+
+async def test_a_scan_and_an_allowed_start_are_judged_once_each(workshop, jobs, clock, monkeypatch):
+    """The card's actions are judged from the state it loaded; START is judged again only in its write."""
+    from floorkiosk.workshop import judge
+
+    judged: list[str] = []
+    real = judge._judge
+
+    def counting(shop, conn, state, action, person, bench):
+        judged.append(action.kind)
+        return real(shop, conn, state, action, person, bench)
+
+    monkeypatch.setattr(judge, "_judge", counting)
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await worklist_loaded(pilot)
+        judged.clear()
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        assert isinstance(app.screen, JobCardScreen)
+        assert sorted(judged) == sorted(judge.CARD_ACTIONS)  # each card action once, from one state
+        judged.clear()
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        # the start in its transaction, then the card shown anew (its actions judged once more, from
+        # the new state); the weigh-in the dialog asks for is the card's own decision
+        assert judged.count("start") == 2 and judged[0] == "start"
+        assert len(judged) == 1 + len(judge.CARD_ACTIONS)

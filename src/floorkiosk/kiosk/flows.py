@@ -7,13 +7,14 @@ override it with their badge (and PIN) and a reason code; the override is record
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from textual.app import App
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import qc as dq
+from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, WeighDialog
@@ -31,20 +32,41 @@ DEFAULT_DEFECTS = [("LOOSE-STONE", "stone moves in its setting"), ("POROSITY", "
                    ("SCRATCH", "scratch or tool mark"), ("OTHER", "other defect (see traveller)")]
 
 
+# What the card shows: the job's state and what this person may do to it, judged once from that state.
+Seen = Callable[[], tuple[JobState, Mapping[str, g.Decision]]]
+
+
 class JobFlows:
     """The actions on the job shown on the card, for the person logged in at this bench.
 
-    app: where the dialogs are shown and the messages sent; reload: shows the card anew after a change.
+    app: where the dialogs are shown and the messages sent; reload: shows the card anew after a change;
+    seen: the state and decisions the card shows now. An action the card judged allowed goes straight
+    to its dialog and its verb, whose write transaction judges it once more, against the journal as it
+    is then; only one the card judged blocked is judged anew (the card may be older than the journal)
+    before BLOCKED is shown.
     """
 
-    def __init__(self, station: Station, app: App[Any], job: str, reload: Callable[[], None]) -> None:
+    def __init__(self, station: Station, app: App[Any], job: str, reload: Callable[[], None],
+                 seen: Seen | None = None) -> None:
         self.station = station
         self.app = app
         self.reload = reload
+        self.seen = seen
         self.shop = station.shop
         self.job = job
         self.person = station.person.id if station.person else ""
         self.bench = station.bench.id
+
+    def state(self) -> JobState:
+        return self.seen()[0] if self.seen is not None else self.shop.job(self.job)
+
+    def judged(self, kind: str, stage: str | None = None, checklist: tuple[str, ...] = ()) -> g.Decision:
+        """The card's decision on this action where it has one that is allowed, else judged now."""
+        if self.seen is not None:
+            d = self.seen()[1].get(kind)
+            if d is not None and d.allowed and (stage is None or d.stage == stage):
+                return d
+        return judge.decide(self.shop, kind, self.job, self.person, self.bench, stage=stage, checklist=checklist)
 
     def run(self, what: str) -> None:
         fn = {"start": self.start, "finish": self.finish, "weigh": self.weigh, "photo": self.photo,
@@ -94,7 +116,7 @@ class JobFlows:
 
     # -- start ---------------------------------------------------------------------------------------
     def start(self, override: Override | None = None) -> None:
-        d = judge.decide(self.shop, g.START, self.job, self.person, self.bench)
+        d = self.judged(g.START)
         if not d.allowed and override is None:
             self.blocked(d, "start", lambda o: self.start(o))
             return
@@ -113,13 +135,13 @@ class JobFlows:
 
     # -- weigh ---------------------------------------------------------------------------------------
     def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
-        sid, phase = verbs.weigh_phase(self.shop, self.job, self.bench)
+        state = self.state()
+        sid, phase = verbs.weigh_phase(self.shop, state, self.bench)
         kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
-        d = judge.decide(self.shop, kind, self.job, self.person, self.bench, stage=sid)
+        d = self.judged(kind, stage=sid)
         if not d.allowed and override is None:
             self.blocked(d, f"weigh-{phase}", lambda o: self.weigh(o, then))
             return
-        state = self.shop.job(self.job)
         stage = self.shop.site.stages.get(sid or "")
         w_in = state.stage(sid).weight_in if sid else None
         expected = verbs.expected_weight(self.shop, self.job)
@@ -150,7 +172,7 @@ class JobFlows:
 
     # -- photo ---------------------------------------------------------------------------------------
     def photo(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:
-        d = judge.decide(self.shop, g.PHOTO, self.job, self.person, self.bench)
+        d = self.judged(g.PHOTO)
         if not d.allowed and override is None:
             self.blocked(d, "photo", lambda o: self.photo(o, then))
             return
@@ -173,11 +195,11 @@ class JobFlows:
 
     # -- finish --------------------------------------------------------------------------------------
     def finish(self, override: Override | None = None) -> None:
-        state = self.shop.job(self.job)
+        state = self.state()
         sid = g.actionable_stage(self.shop.site, state, self.station.bench, g.FINISH)
         stage = self.shop.site.stages.get(sid or "")
         checklist = stage.checklist if stage else ()
-        d = judge.decide(self.shop, g.FINISH, state, self.person, self.bench, checklist=checklist)
+        d = self.judged(g.FINISH, stage=sid, checklist=checklist)
         if not d.allowed and override is None:
             nxt = self._gather(d, state, sid)
             if nxt is not None:
@@ -217,10 +239,10 @@ class JobFlows:
 
     # -- hold and release ----------------------------------------------------------------------------
     def hold(self, override: Override | None = None) -> None:
-        state = self.shop.job(self.job)
+        state = self.state()
         if state.hold:
             me = self.shop.person(self.person)
-            d = judge.decide(self.shop, g.RELEASE, state, self.person, self.bench)
+            d = self.judged(g.RELEASE)
             if me.is_supervisor and override is None and not self.shop.site.settings.supervisor_pin:
                 self._release(self.person, None)
                 return
@@ -254,7 +276,7 @@ class JobFlows:
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, override: Override | None = None) -> None:
-        d = judge.decide(self.shop, g.VERIFY, self.job, self.person, self.bench)
+        d = self.judged(g.VERIFY)
         if not d.allowed and override is None:
             self.blocked(d, "verify", lambda o: self.verify(o))
             return
@@ -264,12 +286,12 @@ class JobFlows:
             self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
 
     def reject(self, override: Override | None = None) -> None:
-        d = judge.decide(self.shop, g.REJECT, self.job, self.person, self.bench)
+        d = self.judged(g.REJECT)
         if not d.allowed and override is None:
             self.blocked(d, "reject", lambda o: self.reject(o))
             return
         sid = d.stage
-        route = self.shop.site.routes[self.shop.job(self.job).route]
+        route = self.shop.site.routes[self.state().route]
         before = list(route.stage_ids[: route.stage_ids.index(sid) + 1]) if sid in route.stage_ids else [sid]
         redo_options = [(s, f"redo {self.stage_name(s)}") for s in reversed(before)]
 

@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain.state import JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
@@ -683,7 +684,11 @@ class JobCardScreen(BenchScreen):
     def action_act(self, what: str) -> None:
         if self.card is None or self.station.person is None:
             return
-        JobFlows(self.station, self.app, self.card.id, self.reload).run(what)
+        JobFlows(self.station, self.app, self.card.id, self.reload, self._seen).run(what)
+
+    def _seen(self) -> tuple[JobState, dict[str, g.Decision]]:
+        assert self.card is not None
+        return self.card.job, self.decisions
 
 
 def _override_words(d: g.Decision) -> str:

@@ -54,9 +54,9 @@ def finish(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | 
                      checklist=cl, override=override)[0]
 
 
-def weigh_phase(shop: Shop, job_id: str, bench_id: str, stage: str | None = None) -> tuple[str | None, str]:
+def weigh_phase(shop: Shop, job: JobState | str, bench_id: str, stage: str | None = None) -> tuple[str | None, str]:
     """(stage, "in" or "out"): what the next weighing of this job at this bench records."""
-    state = shop.job(job_id)
+    state = shop.job(job) if isinstance(job, str) else job
     sid = stage or g.actionable_stage(shop.site, state, shop.bench(bench_id), g.WEIGH_IN)
     if not sid:
         return None, "in"
