@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "tests" / "hub"))
+sys.path.insert(0, str(ROOT / "tests" / "workshop" / "sync"))
 
 from common import machine, pct
 from hubkit import Hub, hub_config
@@ -87,7 +87,7 @@ def three_kiosks(tmp: Path, h: Hub, seconds: float, rate: float) -> None:
     for i, (name, bench) in enumerate(benches.items()):
         site = kiosk(tmp, h, name, bench)
         procs.append(subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "hub" / "kiosk_proc.py"), str(site), bench, str(control), name,
+            [sys.executable, str(ROOT / "tests" / "workshop" / "sync" / "kiosk_proc.py"), str(site), bench, str(control), name,
              "--rate", str(rate), "--seconds", str(seconds), "--seed", str(i + 1), "--own-jobs", "--wait-go"],
             env=env, stdout=open(control / f"{name}.log", "wb"), stderr=subprocess.STDOUT))
     t0 = time.monotonic()

@@ -7,25 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+
 from floorkiosk.domain.config import load_site
 from floorkiosk.paths import example_config_dir
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-class FixedClock:
-    """A clock the test moves by hand, so due dates and histories are reproducible."""
-
-    def __init__(self, when: datetime | None = None) -> None:
-        self.now = when or datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> None:
-        from datetime import timedelta
-
-        self.now += timedelta(**kw)
 
 
 @pytest.fixture
@@ -35,7 +22,7 @@ def site():
 
 @pytest.fixture
 def clock():
-    return FixedClock()
+    return HandClock()
 
 
 @pytest.fixture

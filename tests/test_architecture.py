@@ -157,3 +157,17 @@ def test_opening_a_site_without_a_hub_loads_no_hub_client(tmp_path):
     code = (f"from floorkiosk.workshop.site import init_site, open_shop; "
             f"init_site({str(tmp_path / 'site')!r}); open_shop({str(tmp_path / 'site')!r}).close()")
     assert "psycopg" not in _loaded_by(code)
+
+
+def test_nothing_imports_a_private_name_of_textual():
+    """Textual's private names change between releases without notice: neither the kiosk nor its tests use one."""
+    found = []
+    for path in [*SRC.rglob("*.py"), *Path(__file__).parent.rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "textual":
+                parts = (node.module or "").split(".") + [a.name for a in node.names]
+                found += [f"{path.name}:{node.lineno}: {p}" for p in parts if p.startswith("_")]
+            elif isinstance(node, ast.Import):
+                found += [f"{path.name}:{node.lineno}: {a.name}" for a in node.names
+                          if a.name.split(".")[0] == "textual" and any(p.startswith("_") for p in a.name.split("."))]
+    assert found == []

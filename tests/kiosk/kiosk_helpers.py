@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from textual import events
-from textual.keys import _character_to_key
+
+from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+from keystrokes import key_event
 
 from floorkiosk.workshop import verbs
 from floorkiosk.paths import example_config_dir
@@ -18,17 +20,9 @@ from floorkiosk.paths import example_config_dir
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=timezone.utc)
 
 
-class Clock:
-    """A clock the test moves by hand (events get stamps, due dates get 'days left')."""
-
-    def __init__(self, when: datetime = NOW) -> None:
-        self.now = when
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
+def Clock(when: datetime = NOW) -> HandClock:
+    """The kiosk tests' clock: the tests' one clock, set to the kiosk workshop's morning."""
+    return HandClock(when)
 
 
 @dataclass(frozen=True)
@@ -127,10 +121,6 @@ def build_site(root: Path) -> Jobs:
 
 
 # -- driving the kiosk ---------------------------------------------------------------------------------
-
-def key_event(ch: str) -> events.Key:
-    return events.Key(ch if ch.isalnum() else _character_to_key(ch), ch)
-
 
 async def scan(pilot, text: str, settle: float = 0.05) -> None:
     """A keyboard-wedge scanner: every key at once, then Enter (the burst a real scanner types)."""

@@ -17,21 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+
 from floorkiosk.workshop import verbs
 from floorkiosk.workshop import kpi
 
 SITE3 = Path(__file__).resolve().parent / "site3"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, day: int, hour: int, minute: int = 0) -> None:
-        self.now = datetime(2026, 11, day, hour, minute, tzinfo=timezone.utc)
+def Clock() -> HandClock:
+    """The tests' one clock, on the Monday the small KPI workshop's history starts."""
+    return HandClock(datetime(2026, 11, 16, 9, 0, tzinfo=timezone.utc))
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
+from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+
 from floorkiosk.workshop import verbs
 from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
@@ -43,15 +45,7 @@ RESOLUTION = {"cast-v": Decimal("0.01"), "cast-c": Decimal("0.01")}  # other ben
 PHOTO = "ab" * 32
 
 
-class Clock:
-    def __init__(self, when: datetime) -> None:
-        self.now = when
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def tick(self, minutes: int) -> None:
-        self.now += timedelta(minutes=minutes)
+Clock = HandClock  # the tests' one clock
 
 
 def _q(x: Decimal, step: Decimal) -> Decimal:
@@ -144,7 +138,7 @@ class Week:
         bench, person = self.rng.choice(DOERS.get(stage_id, [])) if stage_id != "casting" else \
             CASTERS[self.rng.choice(["vacuum", "centrifugal"])]
         alloy = self.alloy[job]
-        self.clock.tick(self.rng.randint(1, 2))
+        self.clock.advance(minutes=self.rng.randint(1, 2))
         verbs.start(shop, job, person, bench, stage_id)
         key = (bench, person, stage_id, alloy)
         if stage.needs("weigh-in"):
@@ -159,7 +153,7 @@ class Week:
                 w_in = _q(Decimal(self.rng.uniform(3.0, 12.0)), RESOLUTION.get(bench, Decimal("0.001")))
                 self.bench_stock[(bench, person, alloy)] -= w_in
             verbs.record_weight(shop, job, person, bench, w_in, phase="in", stage=stage_id, raw="week")
-            self.clock.tick(self.rng.randint(1, 3))
+            self.clock.advance(minutes=self.rng.randint(1, 3))
             limit = (stage.max_loss_pct or Decimal("1")) * Decimal("0.8") / 100
             w_out = _q(w_in * (1 - Decimal(str(self.rng.uniform(0.0005, float(limit))))),
                        RESOLUTION.get(bench, Decimal("0.001")))
@@ -177,7 +171,7 @@ class Week:
             verbs.attach_photo(shop, job, person, bench, PHOTO, stage=stage_id)
         verbs.finish(shop, job, person, bench, stage_id, checklist=stage.checklist)
         if stage.verify:
-            self.clock.tick(5)
+            self.clock.advance(minutes=5)
             if self.rng.random() < 0.12 and job not in self.rejected:
                 self.rejected.append(job)
                 verbs.reject(shop, job, self.verifier, "qc", stage_id, defect="LOOSE-STONE", reason="a stone moves")
@@ -196,7 +190,7 @@ class Week:
         for alloy, jobs in sorted(waiting.items()):
             method = self.rng.choice(["vacuum", "centrifugal"])
             bench, person = CASTERS[method]
-            self.clock.tick(5)
+            self.clock.advance(minutes=5)
             for j in jobs:
                 verbs.start(self.shop, j, person, bench, "tree-building")
                 verbs.record_weight(self.shop, j, person, bench, "0.35", phase="in", stage="tree-building", raw="wax")
@@ -209,11 +203,11 @@ class Week:
             buttons = _q(Decimal(self.rng.uniform(1.0, 3.0)), Decimal("0.01"))
             got = sum(pieces.values()) + sprue + buttons
             metal_in = _q(got * Decimal(str(1 + self.rng.uniform(0.004, 0.03))), Decimal("0.01"))
-            self.clock.tick(15)
+            self.clock.advance(minutes=15)
             metal.cast_tree(self.shop, tree, metal_in=metal_in, tree_grams=metal_in - Decimal("0.05"),
                             person_id=person, bench_id=bench)
             self.bench_stock[(bench, person, alloy)] -= metal_in
-            self.clock.tick(20)
+            self.clock.advance(minutes=20)
             metal.cut_tree(self.shop, tree, pieces=pieces, sprue=sprue, buttons=buttons, person_id=person,
                            bench_id=bench)
             self.to_stock[alloy] += sprue + buttons
@@ -239,7 +233,7 @@ class Week:
                                stage=stage, to=to)
             self.expected[(bench, person, stage, alloy)] -= back
             (self.to_refiner if to == "refiner" else self.to_stock)[alloy] += back
-            self.clock.tick(1)
+            self.clock.advance(minutes=1)
         self.today_loss.clear()
 
     def friday(self) -> None:

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 
@@ -18,17 +20,7 @@ RING_STONES = [{"kind": "diamond", "shape": "round", "count": 1, "ct": "1.02", "
                {"kind": "diamond", "shape": "round", "count": 18, "ct": "0.36"}]
 
 
-class FixedClock:
-    """A clock moved by hand, so histories and due dates repeat (the same start as the shop fixture's)."""
-
-    def __init__(self, when: datetime | None = None) -> None:
-        self.now = when or datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
+FixedClock = HandClock  # the tests' one clock, from the shop fixture's start
 
 
 def bench_for(site, stage_id: str) -> str:

@@ -6,20 +6,17 @@ import time
 from collections.abc import Callable
 
 from textual import events
-from textual.keys import _character_to_key
+
+from keystrokes import key_event  # tests/ is on the path (pytest rootdir)
 
 from floorkiosk.kiosk.qc_screen import QcScreen
 from floorkiosk.kiosk.screens import JobCardScreen
 
 
-def _key(ch: str) -> events.Key:
-    return events.Key(ch if ch.isalnum() else _character_to_key(ch), ch)
-
-
 async def scan(pilot, text: str) -> None:
     """A keyboard-wedge scanner: every key at once, then Enter."""
     for ch in text:
-        pilot.app.post_message(_key(ch))
+        pilot.app.post_message(key_event(ch))
     pilot.app.post_message(events.Key("enter", "\r"))
     await pilot.pause(0.05)
 
@@ -27,7 +24,7 @@ async def scan(pilot, text: str) -> None:
 async def type_answer(pilot, text: str) -> None:
     """A person typing an answer: the keys, a pause (longer than the scanner gap), then Enter."""
     for ch in text:
-        pilot.app.post_message(_key(ch))
+        pilot.app.post_message(key_event(ch))
     await pilot.pause(0.12)
     await pilot.press("enter")
     await pilot.pause()

@@ -7,8 +7,9 @@ appends the id of every event it acknowledged to CONTROL_DIR/NAME.acks (one per 
 once: a SIGKILL loses no acknowledged id). Every 0.1 s it writes "online queued" to NAME.status.
 When CONTROL_DIR/stop appears it stops acting, waits until its queue is drained and writes
 NAME.drained; when CONTROL_DIR/final appears it syncs one last time and writes NAME.json with its
-state digest. With --wait-go it starts acting only when CONTROL_DIR/go appears. Lines "lat <ms>" in NAME.seen record, for events of other kiosks carrying a
-`sent_at` stamp, the time from their commit there to their arrival here (the benchmark reads them).
+state digest. With --wait-go it starts acting only when CONTROL_DIR/go appears. Lines "lat <ms>" in NAME.seen record,
+for the label reprints of other kiosks, the time from their recording there (the event's time, to the
+millisecond) to their arrival here (the benchmark reads them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import random
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from floorkiosk.workshop import cards, verbs
@@ -52,8 +54,9 @@ def main() -> int:
     def on_events(events: list[ev.Event]) -> None:
         now = time.time()
         for e in events:
-            if e.origin != origin and "sent_at" in e.payload:
-                seen.write(f"lat {(now - float(e.payload['sent_at'])) * 1000:.2f}\n")
+            if e.origin != origin and e.type == ev.LABEL_REPRINTED:  # stamped when recorded, to the ms
+                sent = datetime.fromisoformat(e.ts.replace("Z", "+00:00")).timestamp()
+                seen.write(f"lat {(now - sent) * 1000:.2f}\n")
 
     shop.journal.subscribe(on_events)
     worker = sync.start_background_sync(shop, a.bench)
@@ -117,7 +120,6 @@ def main() -> int:
 
 def act(shop, bench: str, rnd: random.Random, known: list[str], mine: list[str], own_jobs: bool) -> list[str]:
     """One scripted action; the ids of the events it recorded (none when the guardrails refuse it)."""
-    stamp = {"sent_at": f"{time.time():.6f}"}
     pool = mine if (own_jobs and mine and rnd.random() < 0.9) else known
     try:
         r = rnd.random()
@@ -129,7 +131,7 @@ def act(shop, bench: str, rnd: random.Random, known: list[str], mine: list[str],
         job = rnd.choice(pool)
         if r < 0.55:
             return [shop.journal.append(shop.event(ev.LABEL_REPRINTED, job, "eva", bench,
-                                                   {"reason": "scripted reprint", **stamp})).id]
+                                                   {"reason": "scripted reprint"})).id]
         if r < 0.70:
             return [verbs.hold(shop, job, "eva", bench, "scripted check").id]
         if r < 0.82:

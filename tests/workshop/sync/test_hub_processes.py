@@ -170,7 +170,7 @@ while done < target:
         eid = shop.journal.recent(job, 1)[0].id
     else:
         eid = shop.journal.append(shop.event(ev.LABEL_REPRINTED, jobs[done % len(jobs)], "eva", "qc",
-                                             {"reason": "kill test", "n": done})).id
+                                             {"reason": f"kill test {done}"})).id
     acks.write(eid + "\n")
     done += 1
 '''
