@@ -12,6 +12,7 @@ from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Route
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
 from floorkiosk.errors import NotFound
+from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Shop
 
 
@@ -134,16 +135,11 @@ def batch_jobs(shop: Shop, batch_id: str) -> list[str]:
 
 
 def list_jobs(shop: Shop, *, status: str | None = "open", stage: str | None = None, limit: int = 50) -> list[tuple]:
-    where, params = [], []
-    if status:
-        where.append("j.status = ?")
-        params.append(status)
-    if stage:
-        where.append("EXISTS (SELECT 1 FROM job_stages s WHERE s.job = j.id AND s.stage = ? AND s.status != 'todo')")
-        params.append(stage)
+    w = Where().given(status, "j.status = ?").given(
+        stage, "EXISTS (SELECT 1 FROM job_stages s WHERE s.job = j.id AND s.stage = ? AND s.status != 'todo')")
     sql = ("SELECT j.id, j.design, j.route, j.alloy, j.due, j.priority, j.current, j.on_hold, j.status FROM jobs j"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY j.due, j.id LIMIT ?")
-    return shop.journal.query(sql, [*params, limit])
+           + w.sql() + " ORDER BY j.due, j.id LIMIT ?")
+    return shop.journal.query(sql, [*w.params, limit])
 
 
 def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list[WorkItem]:

@@ -26,6 +26,7 @@ from floorkiosk.domain import metal as m
 from floorkiosk.domain.config import Site
 from floorkiosk.errors import Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Area, Shop
 
 
@@ -318,20 +319,12 @@ def board(shop: Shop, *, bench: str | None = None, person: str | None = None, al
     shown = stage_order(site)
     if bench:
         shown = [sid for sid in shown if sid in site.benches[bench].stages]
-    where, params = ["active = 1"], []
+    w = Where("active = 1")
     if bench:
-        where.append(f"stage IN ({','.join('?' * len(shown))})" if shown else "0")
-        params += shown
-    if person:
-        where.append("status IN ('in progress', 'done') AND started_by = ?")
-        params.append(person)
-    if alloy:
-        where.append("alloy = ?")
-        params.append(alloy)
-    if route:
-        where.append("route = ?")
-        params.append(route)
-    cond = " AND ".join(where)
+        w.add(f"stage IN ({','.join('?' * len(shown))})" if shown else "0", *shown)
+    w.given(person, "status IN ('in progress', 'done') AND started_by = ?")
+    w.given(alloy, "alloy = ?").given(route, "route = ?")
+    cond, params = w.cond(), w.params
     now = now_of(shop)
     today = today_of(shop)
     t = today.isoformat()

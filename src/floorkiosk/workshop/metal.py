@@ -37,6 +37,7 @@ from floorkiosk.domain.units import (
 )
 from floorkiosk.errors import ConfigError, NotFound, Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Area, Shop
 
 
@@ -765,19 +766,12 @@ def moves(shop: Shop, start: date, end: date) -> list[tuple]:
 
 
 def trees(shop: Shop, start: date | None = None, end: date | None = None, *, cut_only: bool = True) -> list[m.Tree]:
-    where, params = [], []
-    if cut_only:
-        where.append("status = 'cut'")
-    if start is not None:
-        where.append("cut_day >= ?")
-        params.append(start.isoformat())
-    if end is not None:
-        where.append("cut_day <= ?")
-        params.append(end.isoformat())
+    w = Where("status = 'cut'") if cut_only else Where()
+    w.given(start and start.isoformat(), "cut_day >= ?").given(end and end.isoformat(), "cut_day <= ?")
     rows = shop.journal.query(
         "SELECT tree, alloy, method, bench, person, jobs, built_at, cast_at, cut_at, metal_in_ug, tree_ug, pieces_ug,"
         " sprue_ug, buttons_ug, remaining_ug, cast_bench, cast_person FROM metal_trees"
-        + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY tree", params)
+        + w.sql() + " ORDER BY tree", w.params)
     return [m.Tree(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "[]"), r[6] or "", r[7], r[8], r[9] or 0, r[10],
                    r[11] or 0, r[12] or 0, r[13] or 0, r[14] or 0, r[15], r[16]) for r in rows]
 

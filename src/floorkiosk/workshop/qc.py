@@ -36,6 +36,7 @@ from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, J
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.store.where import Where
 from floorkiosk.workshop.judge import Blocked
 from floorkiosk.workshop.shop import Area, Shop
 
@@ -902,15 +903,9 @@ def pareto(shop: Shop, by: str = "stage", date_from: str | None = None, date_to:
     if by not in PARETO_BY:
         raise Refused(f"--by must be one of {', '.join(PARETO_BY)}, not {by!r}")
     lo, hi = _day(date_from, "--from"), _day(date_to, "--to")
-    where, params = [], []
-    if lo:
-        where.append("ts >= ?")
-        params.append(lo)
-    if hi:
-        where.append("ts < ?")
-        params.append((date.fromisoformat(hi) + timedelta(days=1)).isoformat())
+    w = Where().given(lo, "ts >= ?").given(hi and (date.fromisoformat(hi) + timedelta(days=1)).isoformat(), "ts < ?")
     rows = shop.journal.query("SELECT defect, origin, origin_bench, origin_person, design, alloy FROM qc_defects"
-                              + (" WHERE " + " AND ".join(where) if where else ""), params)
+                              + w.sql(), w.params)
     site = shop.site
     pairs = []
     for defect, origin, bench, person, design, alloy in rows:

@@ -37,6 +37,7 @@ from floorkiosk.errors import NotFound, Refused
 from floorkiosk.store import hub
 from floorkiosk.store.hub import HubAddress, HubError
 from floorkiosk.store.projection import CONFLICT_RESOLVED
+from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Area, Numbers, Shop
 
 log = logging.getLogger("floorkiosk.workshop.sync")
@@ -205,17 +206,11 @@ class Conflict:
 def conflicts(shop: Shop, status: str | None = "open", job: str | None = None) -> list[Conflict]:
     import json
 
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if job:
-        where.append("job = ?")
-        params.append(job)
+    w = Where().given(status, "status = ?").given(job, "job = ?")
     rows = shop.journal.query(
         "SELECT event_id, job, type, stage, person, bench, origin, ts, reasons, status, resolved_by, resolved_at, note"
 
-        " FROM conflicts" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY ts, event_id", params)
+        " FROM conflicts" + w.sql() + " ORDER BY ts, event_id", w.params)
     return [Conflict(*r[:8], json.loads(r[8]), *r[9:]) for r in rows]
 
 
