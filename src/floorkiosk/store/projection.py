@@ -140,6 +140,7 @@ class JobProjector(ChunkedRebuild):
         self._any_bench = Bench("*", "any bench", tuple(site.stages), qc=True)
         self._skills = tuple(sorted({s.skill for s in site.stages.values()}))
         self._judges: dict[str | None, Person] = {}
+        self._lent: dict[str, tuple[str, JobState]] = {}  # job -> (event id, state before it)
 
     # -- folding ---------------------------------------------------------------------------------
     def fold(self, state: JobState | None, e: ev.Event) -> JobState:
@@ -148,6 +149,12 @@ class JobProjector(ChunkedRebuild):
     def load(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return JobState.from_dict(ev.loads(row[0])) if row else None
+
+    def lend(self, event_id: str, state: JobState) -> None:
+        """The state a verb judged event `event_id` against, loaded inside the same write transaction:
+        folding that event starts from it rather than reading the job's row a second time. Kept for
+        the next apply only, and used only for that very event (an id no later event has)."""
+        self._lent[state.id] = (event_id, state)
 
     def _judge(self, person_id: str | None) -> Person:
         # Everyone may do everything here: only the order-dependent reasons are judged again.
@@ -225,6 +232,7 @@ class JobProjector(ChunkedRebuild):
         states: dict[str, JobState | None] = {}
         before: dict[str, list[tuple]] = {}  # each loaded job's stage rows as they stand in the table
         out = _Out(conn)
+        lent, self._lent = self._lent, {}
         for e in events:
             if e.type == ev.BATCH_CREATED and e.job is None:
                 self._batch(conn, e)
@@ -232,7 +240,8 @@ class JobProjector(ChunkedRebuild):
             if not e.job:
                 continue
             if e.job not in states:
-                loaded = self.load(conn, e.job)
+                lend = lent.get(e.job)
+                loaded = lend[1] if lend is not None and lend[0] == e.id else self.load(conn, e.job)
                 if loaded is not None:
                     before[e.job] = self.stage_rows(loaded)
                 states[e.job] = loaded

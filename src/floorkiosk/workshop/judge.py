@@ -129,8 +129,8 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
             pl["override"] = {"by": override.by, "code": override.code, "note": override.note,
                               "reasons": [r.text for r in decision.reasons]}
         e = shop.event(type_, job_norm, person_id, bench_id, pl)
-        if after is None:
-            return [e]
-        return [e, *after(shop.jobs.fold(JobState.from_dict(state.to_dict()), e), e)]
+        followers = [] if after is None else after(shop.jobs.fold(JobState.from_dict(state.to_dict()), e), e)
+        shop.jobs.lend(e.id, state)  # judging (and `after`, on its copy) left it as loaded: the fold starts from it
+        return [e, *followers]
 
     return shop.journal.append_many(build=build)
