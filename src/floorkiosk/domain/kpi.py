@@ -491,59 +491,60 @@ class Flow:
         stages = self.stages[e.job]
         sid = p.get("stage")
         st = stages.get(sid) if sid else None
-        if t == ev.STAGE_STARTED and st is not None:
-            if not st.ready:
-                # started without having queued (an override, or a restart): it arrives now
-                self.tally.add((self.day_of(e.ts), sid, job.route, ""), ARRIVED)
-                st.ready_at = e.ts
-                st.entered_at = st.entered_at or e.ts
-            st.ready = 0
-            st.status = IN_PROGRESS
-            st.started_at, st.started_by, st.started_bench = e.ts, e.person, e.bench
-            st.first_started_at = st.first_started_at or e.ts
-            st.runs += 1
-            self.tally.add((self.day_of(e.ts), sid, job.route, e.person or ""), STARTED)
-        elif t == ev.STAGE_FINISHED and st is not None:
-            st.status = DONE
-            st.finished_by = e.person
-            st.first_by = st.first_by or e.person
-            if sid not in self.needs_verify:
+        match t:
+            case ev.STAGE_STARTED if st is not None:
+                if not st.ready:
+                    # started without having queued (an override, or a restart): it arrives now
+                    self.tally.add((self.day_of(e.ts), sid, job.route, ""), ARRIVED)
+                    st.ready_at = e.ts
+                    st.entered_at = st.entered_at or e.ts
+                st.ready = 0
+                st.status = IN_PROGRESS
+                st.started_at, st.started_by, st.started_bench = e.ts, e.person, e.bench
+                st.first_started_at = st.first_started_at or e.ts
+                st.runs += 1
+                self.tally.add((self.day_of(e.ts), sid, job.route, e.person or ""), STARTED)
+            case ev.STAGE_FINISHED if st is not None:
+                st.status = DONE
+                st.finished_by = e.person
+                st.first_by = st.first_by or e.person
+                if sid not in self.needs_verify:
+                    self._complete(job, st, e.ts)
+            case ev.STAGE_VERIFIED if st is not None:
+                st.status = VERIFIED
                 self._complete(job, st, e.ts)
-        elif t == ev.STAGE_VERIFIED and st is not None:
-            st.status = VERIFIED
-            self._complete(job, st, e.ts)
-        elif t == ev.STAGE_REJECTED:
-            redo = p.get("redo") or sid
-            r = stages.get(redo) if redo else None
-            if r is not None:
-                self._uncount(job, r)
-                r.reworks += 1
-                r.status = REWORK
-            if st is not None and redo != sid:
-                # the inspected stage is done again after the rework, through no fault of its own
-                self._uncount(job, st)
-                st.status = REWORK
-            job.reworks += 1
-            job.completed_at = None
-            self._refresh(job, e.ts)
-        elif t == ev.JOB_HELD:
-            job.on_hold = 1
-        elif t == ev.JOB_RELEASED:
-            job.on_hold = 0
-        elif t == JOB_DELAYED:
-            new_due = str(p.get("new_due", ""))[:10]
-            if p.get("by") == "client":
-                job.client_delays += 1
-                try:
-                    job.client_delay_days += (date.fromisoformat(new_due) - date.fromisoformat(job.due)).days
-                except ValueError:
-                    pass
-            else:
-                job.shop_delays += 1
-            if new_due:
-                job.due = new_due
-        else:
-            return
+            case ev.STAGE_REJECTED:
+                redo = p.get("redo") or sid
+                r = stages.get(redo) if redo else None
+                if r is not None:
+                    self._uncount(job, r)
+                    r.reworks += 1
+                    r.status = REWORK
+                if st is not None and redo != sid:
+                    # the inspected stage is done again after the rework, through no fault of its own
+                    self._uncount(job, st)
+                    st.status = REWORK
+                job.reworks += 1
+                job.completed_at = None
+                self._refresh(job, e.ts)
+            case ev.JOB_HELD:
+                job.on_hold = 1
+            case ev.JOB_RELEASED:
+                job.on_hold = 0
+            case _ if t == JOB_DELAYED:
+                new_due = str(p.get("new_due", ""))[:10]
+                if p.get("by") == "client":
+                    job.client_delays += 1
+                    try:
+                        job.client_delay_days += (date.fromisoformat(new_due) - date.fromisoformat(job.due)).days
+                    except ValueError:
+                        pass
+                else:
+                    job.shop_delays += 1
+                if new_due:
+                    job.due = new_due
+            case _:
+                return
         self.touched.add(e.job)
 
     def _complete(self, job: JobRow, st: StageRow, ts: str) -> None:

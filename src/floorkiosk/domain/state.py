@@ -150,54 +150,55 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
     if override and stage_id:
         job.stage(stage_id).overridden.append(override.get("code", ""))
     t = e.type
-    if t == ev.STAGE_STARTED:
-        st = job.stage(stage_id)
-        st.status = IN_PROGRESS
-        st.started_by, st.started_at, st.started_bench = e.person, e.ts, e.bench
-        st.finished_by = st.finished_at = st.verified_by = st.verified_at = None
-        st.weight_in = st.weight_out = None
-        st.photos, st.checklist = [], []
-        st.runs += 1
-        job.holder = e.person
-    elif t == ev.WEIGHT_RECORDED:
-        st = job.stage(stage_id)
-        if p.get("phase") == "in":
-            st.weight_in = p["grams"]
-        else:
-            st.weight_out = p["grams"]
-        job.last_weight = p["grams"]
-    elif t == ev.PHOTO_ATTACHED:
-        if stage_id:
-            job.stage(stage_id).photos.append(p["sha256"])
-    elif t == ev.STAGE_FINISHED:
-        st = job.stage(stage_id)
-        st.status = DONE
-        st.finished_by, st.finished_at = e.person, e.ts
-        st.checklist = list(p.get("checklist", []))
-        if job.holder == st.started_by and not job.in_progress():
-            job.holder = None
-    elif t == ev.STAGE_VERIFIED:
-        st = job.stage(stage_id)
-        st.status = VERIFIED
-        st.verified_by, st.verified_at = e.person, e.ts
-    elif t == ev.STAGE_REJECTED:
-        redo = p.get("redo") or stage_id
-        st = job.stage(redo)
-        st.status = REWORK
-        st.reworks += 1
-        st.verified_by = st.verified_at = None
-        if redo != stage_id and stage_id:
-            # the inspected stage is redone after the rework too
-            job.stage(stage_id).status = REWORK
-        job.completed_at = None
-    elif t == ev.JOB_HELD:
-        job.hold = ev_hold(e)
-    elif t == ev.JOB_RELEASED:
-        job.hold = None
-    elif t == ev.LABEL_REPRINTED:
-        job.reprints += 1
-    elif t == ev.BATCH_CREATED:
-        job.batch = p.get("batch")
+    match t:
+        case ev.STAGE_STARTED:
+            st = job.stage(stage_id)
+            st.status = IN_PROGRESS
+            st.started_by, st.started_at, st.started_bench = e.person, e.ts, e.bench
+            st.finished_by = st.finished_at = st.verified_by = st.verified_at = None
+            st.weight_in = st.weight_out = None
+            st.photos, st.checklist = [], []
+            st.runs += 1
+            job.holder = e.person
+        case ev.WEIGHT_RECORDED:
+            st = job.stage(stage_id)
+            if p.get("phase") == "in":
+                st.weight_in = p["grams"]
+            else:
+                st.weight_out = p["grams"]
+            job.last_weight = p["grams"]
+        case ev.PHOTO_ATTACHED:
+            if stage_id:
+                job.stage(stage_id).photos.append(p["sha256"])
+        case ev.STAGE_FINISHED:
+            st = job.stage(stage_id)
+            st.status = DONE
+            st.finished_by, st.finished_at = e.person, e.ts
+            st.checklist = list(p.get("checklist", []))
+            if job.holder == st.started_by and not job.in_progress():
+                job.holder = None
+        case ev.STAGE_VERIFIED:
+            st = job.stage(stage_id)
+            st.status = VERIFIED
+            st.verified_by, st.verified_at = e.person, e.ts
+        case ev.STAGE_REJECTED:
+            redo = p.get("redo") or stage_id
+            st = job.stage(redo)
+            st.status = REWORK
+            st.reworks += 1
+            st.verified_by = st.verified_at = None
+            if redo != stage_id and stage_id:
+                # the inspected stage is redone after the rework too
+                job.stage(stage_id).status = REWORK
+            job.completed_at = None
+        case ev.JOB_HELD:
+            job.hold = ev_hold(e)
+        case ev.JOB_RELEASED:
+            job.hold = None
+        case ev.LABEL_REPRINTED:
+            job.reprints += 1
+        case ev.BATCH_CREATED:
+            job.batch = p.get("batch")
     if (t == ev.STAGE_FINISHED or t == ev.STAGE_VERIFIED) and routes and needs_verify is not None:
         route = routes.get(job.route)
         if route is not None:

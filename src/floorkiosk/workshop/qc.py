@@ -154,67 +154,68 @@ class QcProjector(ChunkedRebuild):
 
     def _one(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         p, t = e.payload, e.type
-        if t == ev.JOB_CREATED:
-            if self._created is not None:
-                self._created[e.job] = (p.get("design", ""), p.get("alloy", ""))
-        elif t == ev.STAGE_STARTED and p.get("stage"):
-            self._runs[(e.job, p["stage"])] = [e.bench, e.person, True]
-            if p["stage"] == self.setting_stage:
-                # setting is open again (rework): its parcels may still be accounted for
-                conn.execute("UPDATE stone_parcels SET setting_done = 0 WHERE job = ?", (e.job,))
-        elif t == ev.STAGE_FINISHED and p.get("stage"):
-            run = self._runs.get((e.job, p["stage"]))
-            if run is None:
-                self._runs[(e.job, p["stage"])] = [e.bench, e.person, False]
-            else:
-                run[1] = e.person
-            if p["stage"] == self.setting_stage:
-                conn.execute("UPDATE stone_parcels SET setting_done = 1 WHERE job = ?", (e.job,))
-        elif t == ev.STAGE_REJECTED:
-            origin = p.get("redo") or p.get("stage")
-            run = self._run_of(conn, e.job, origin)
-            if self._created is not None:
-                job = self._created.get(e.job)
-            else:
-                job = conn.execute("SELECT design, alloy FROM jobs WHERE id = ?", (e.job,)).fetchone()
-            conn.execute("INSERT OR REPLACE INTO qc_defects (id, ts, job, defect, stage, origin, origin_bench, origin_person,"
-                         " inspector, bench, design, alloy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (e.id, e.ts, e.job, (p.get("defect") or "").strip().upper(), p.get("stage"), origin,
-                          run[0] if run else None, run[1] if run else None, e.person, e.bench,
-                          job[0] if job else None, job[1] if job else None))
-        elif t == QC_INSPECTED:
-            conn.execute("INSERT OR REPLACE INTO qc_inspections (id, ts, job, stage, plan, result, selection, sampled, batch,"
-                         " person, bench, defect, redo, reason, checks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                         (e.id, e.ts, e.job, p.get("stage"), p.get("plan"), p.get("result"), p.get("selection"),
-                          1 if p.get("sampled") else 0, p.get("batch"), e.person, e.bench, p.get("defect"),
-                          p.get("redo"), p.get("reason"), json.dumps(p.get("checks", []), sort_keys=True)))
-        elif t == QC_SAMPLE_DRAWN:
-            conn.execute("INSERT OR IGNORE INTO qc_samples (batch, stage, plan, pieces, n, drawn, drawn_at)"
-                         " VALUES (?,?,?,?,?,?,?)",
-                         (p["batch"], p["stage"], p.get("plan"), int(p["pieces"]), int(p["n"]),
-                          json.dumps(sorted(p["drawn"])), e.ts))
-        elif t == QC_BATCH_ESCALATED:
-            conn.execute("UPDATE qc_samples SET escalated_at = ?, escalated_job = ?, escalated_defect = ?"
-                         " WHERE batch = ? AND stage = ? AND escalated_at IS NULL",
-                         (e.ts, p.get("job"), p.get("defect"), p["batch"], p["stage"]))
-        elif t == ev.JOB_HELD and p.get("qc_batch"):
-            conn.execute("INSERT OR REPLACE INTO qc_holds (job, batch, stage, active, held_at) VALUES (?, ?, ?, 1, ?)",
-                         (e.job, p["qc_batch"], p.get("stage"), e.ts))
-        elif t == ev.JOB_RELEASED:
-            conn.execute("UPDATE qc_holds SET active = 0 WHERE job = ?", (e.job,))
-        elif t == STONES_ISSUED:
-            conn.execute("INSERT OR IGNORE INTO stone_parcels (id, job, line, kind, shape, cert, setter, issued_n, issued_ct,"
-                         " issued_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (p["parcel"], e.job, int(p.get("line", 1)), p.get("kind", ""), p.get("shape", ""),
-                          p.get("cert", ""), p.get("setter"), int(p["count"]), str(Decimal(p["ct"])), e.ts))
-        elif t in EVENT_MOVES:
-            m = EVENT_MOVES[t]
-            row = conn.execute(f"SELECT {m}_n, {m}_ct FROM stone_parcels WHERE id = ?", (p["parcel"],)).fetchone()
-            if row is not None:
-                conn.execute(f"UPDATE stone_parcels SET {m}_n = ?, {m}_ct = ? WHERE id = ?",
-                             (row[0] + int(p["count"]), str(Decimal(row[1]) + Decimal(p["ct"])), p["parcel"]))
-        elif t == STONES_DISCREPANCY:
-            conn.execute("UPDATE stone_parcels SET flagged = 1 WHERE id = ?", (p["parcel"],))
+        match t:
+            case ev.JOB_CREATED:
+                if self._created is not None:
+                    self._created[e.job] = (p.get("design", ""), p.get("alloy", ""))
+            case ev.STAGE_STARTED if p.get("stage"):
+                self._runs[(e.job, p["stage"])] = [e.bench, e.person, True]
+                if p["stage"] == self.setting_stage:
+                    # setting is open again (rework): its parcels may still be accounted for
+                    conn.execute("UPDATE stone_parcels SET setting_done = 0 WHERE job = ?", (e.job,))
+            case ev.STAGE_FINISHED if p.get("stage"):
+                run = self._runs.get((e.job, p["stage"]))
+                if run is None:
+                    self._runs[(e.job, p["stage"])] = [e.bench, e.person, False]
+                else:
+                    run[1] = e.person
+                if p["stage"] == self.setting_stage:
+                    conn.execute("UPDATE stone_parcels SET setting_done = 1 WHERE job = ?", (e.job,))
+            case ev.STAGE_REJECTED:
+                origin = p.get("redo") or p.get("stage")
+                run = self._run_of(conn, e.job, origin)
+                if self._created is not None:
+                    job = self._created.get(e.job)
+                else:
+                    job = conn.execute("SELECT design, alloy FROM jobs WHERE id = ?", (e.job,)).fetchone()
+                conn.execute("INSERT OR REPLACE INTO qc_defects (id, ts, job, defect, stage, origin, origin_bench, origin_person,"
+                             " inspector, bench, design, alloy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                             (e.id, e.ts, e.job, (p.get("defect") or "").strip().upper(), p.get("stage"), origin,
+                              run[0] if run else None, run[1] if run else None, e.person, e.bench,
+                              job[0] if job else None, job[1] if job else None))
+            case dq.QC_INSPECTED:
+                conn.execute("INSERT OR REPLACE INTO qc_inspections (id, ts, job, stage, plan, result, selection, sampled, batch,"
+                             " person, bench, defect, redo, reason, checks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             (e.id, e.ts, e.job, p.get("stage"), p.get("plan"), p.get("result"), p.get("selection"),
+                              1 if p.get("sampled") else 0, p.get("batch"), e.person, e.bench, p.get("defect"),
+                              p.get("redo"), p.get("reason"), json.dumps(p.get("checks", []), sort_keys=True)))
+            case dq.QC_SAMPLE_DRAWN:
+                conn.execute("INSERT OR IGNORE INTO qc_samples (batch, stage, plan, pieces, n, drawn, drawn_at)"
+                             " VALUES (?,?,?,?,?,?,?)",
+                             (p["batch"], p["stage"], p.get("plan"), int(p["pieces"]), int(p["n"]),
+                              json.dumps(sorted(p["drawn"])), e.ts))
+            case dq.QC_BATCH_ESCALATED:
+                conn.execute("UPDATE qc_samples SET escalated_at = ?, escalated_job = ?, escalated_defect = ?"
+                             " WHERE batch = ? AND stage = ? AND escalated_at IS NULL",
+                             (e.ts, p.get("job"), p.get("defect"), p["batch"], p["stage"]))
+            case ev.JOB_HELD if p.get("qc_batch"):
+                conn.execute("INSERT OR REPLACE INTO qc_holds (job, batch, stage, active, held_at) VALUES (?, ?, ?, 1, ?)",
+                             (e.job, p["qc_batch"], p.get("stage"), e.ts))
+            case ev.JOB_RELEASED:
+                conn.execute("UPDATE qc_holds SET active = 0 WHERE job = ?", (e.job,))
+            case ds.STONES_ISSUED:
+                conn.execute("INSERT OR IGNORE INTO stone_parcels (id, job, line, kind, shape, cert, setter, issued_n, issued_ct,"
+                             " issued_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             (p["parcel"], e.job, int(p.get("line", 1)), p.get("kind", ""), p.get("shape", ""),
+                              p.get("cert", ""), p.get("setter"), int(p["count"]), str(Decimal(p["ct"])), e.ts))
+            case _ if t in EVENT_MOVES:
+                m = EVENT_MOVES[t]
+                row = conn.execute(f"SELECT {m}_n, {m}_ct FROM stone_parcels WHERE id = ?", (p["parcel"],)).fetchone()
+                if row is not None:
+                    conn.execute(f"UPDATE stone_parcels SET {m}_n = ?, {m}_ct = ? WHERE id = ?",
+                                 (row[0] + int(p["count"]), str(Decimal(row[1]) + Decimal(p["ct"])), p["parcel"]))
+            case ds.STONES_DISCREPANCY:
+                conn.execute("UPDATE stone_parcels SET flagged = 1 WHERE id = ?", (p["parcel"],))
 
 
 # --- history wording --------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def describe(shop: Shop, e: ev.Event) -> str:
     """QC and stone events in plain words for the job card's history."""
     t, p = e.type, e.payload
     who = shop.name(e.person) or "someone"
-    if t == QC_INSPECTED:
+    if t == dq.QC_INSPECTED:
         stage = shop.site.stages.get(p.get("stage", ""))
         sname = stage.name if stage else p.get("stage", "")
         sel = p.get("selection") or ""
@@ -233,11 +234,11 @@ def describe(shop: Shop, e: ev.Event) -> str:
         redo = shop.site.stages.get(p.get("redo") or "")
         return (f"{who} inspected {sname}: FAIL {p.get('defect', '')} — {p.get('reason', '')}".rstrip(" —")
                 + (f"; back to {redo.name}" if redo else "") + batch)
-    if t == QC_SAMPLE_DRAWN:
+    if t == dq.QC_SAMPLE_DRAWN:
         return f"sample of batch {p.get('batch')} drawn: {', '.join(p.get('drawn', []))}"
-    if t == QC_BATCH_ESCALATED:
+    if t == dq.QC_BATCH_ESCALATED:
         return f"batch {p.get('batch')} failed QC ({p.get('job')}: {p.get('defect')}): every piece is inspected"
-    if t == STONES_ISSUED:
+    if t == ds.STONES_ISSUED:
         line = ds.line_text({"count": p.get("count"), "shape": p.get("shape"), "kind": p.get("kind"),
                              "ct": p.get("ct"), "cert": p.get("cert")})
         return f"{who} issued stone parcel {p.get('parcel')} to {shop.name(p.get('setter'))}: {line}"
@@ -246,7 +247,7 @@ def describe(shop: Shop, e: ev.Event) -> str:
         est = " ≈" if p.get("ct_estimated") else " "
         note = f" — {p['note']}" if p.get("note") else ""
         return f"{who} recorded {ds.stones_word(int(p.get('count', 0)))}{est}{ds.ct_text(p.get('ct'))} {m} from parcel {p.get('parcel')}{note}"
-    if t == STONES_DISCREPANCY:
+    if t == ds.STONES_DISCREPANCY:
         return f"STONE DISCREPANCY in parcel {p.get('parcel')}: {p.get('problem', '')}"
     return f"{who}: {t}"
 
