@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+from photofile import stored_photo
 
 from floorkiosk.domain.config import load_site
 from floorkiosk.paths import example_config_dir
@@ -33,3 +34,9 @@ def shop(tmp_path, clock):
     s = open_shop(tmp_path / "site", clock=clock)
     yield s
     s.close()
+
+
+@pytest.fixture
+def photo(shop) -> str:
+    """The hash of a real JPEG in the shop's photo store: evidence a verb accepts."""
+    return stored_photo(shop.photos_dir)

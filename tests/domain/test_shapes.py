@@ -15,7 +15,7 @@ def test_every_event_type_an_area_describes_has_a_shape_and_every_shape_is_descr
     described = {t for a in (*AREAS, sync.AREA) for t in a.describers}
     assert described - set(shapes.SHAPES) == set(), "described but no shape declared"
     # a login or logout is no job's history; every other type is told in some job's or lot's history
-    assert set(shapes.SHAPES) - described == {ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT}
+    assert set(shapes.SHAPES) - described == {ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT, ev.PIN_REFUSED}
 
 
 def test_every_event_of_the_demo_site_fits_its_shape(tmp_path):

@@ -496,3 +496,24 @@ async def test_a_scan_and_an_allowed_start_are_judged_once_each(workshop, jobs, 
         # the new state); the weigh-in the dialog asks for is the card's own decision
         assert judged.count("start") == 2 and judged[0] == "start"
         assert len(judged) == 1 + len(judge.CARD_ACTIONS)
+
+
+async def test_a_supervisor_cannot_lift_a_block_on_her_own_action_at_the_kiosk(workshop, jobs, clock):
+    app = make_app(workshop(), "polishing", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B2001")  # Eva, a supervisor who polishes
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")  # stone setting is not verified
+        assert isinstance(app.screen, BlockedScreen)
+        await scan(pilot, "FK:P:B2001")  # her own badge
+        assert isinstance(app.screen, BlockedScreen)
+        assert "cannot override a block on their own action" in app.screen.query_one("#dialog-msg").render().plain
+        assert app.shop.job(jobs.set_done).stage("polishing").status == "todo"
+        await scan(pilot, "FK:P:B2002")  # Farid
+        assert isinstance(app.screen, PinDialog)
+        await pilot.press(*"1357", "enter")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog))
+        await pilot.press("2")
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
+        started = [e for e in events_of(app, jobs.set_done) if e.type == ev.STAGE_STARTED][-1]
+        assert started.person == "eva" and started.payload["override"]["by"] == "farid"

@@ -31,6 +31,8 @@ PERSON_LOGGED_IN = "person.logged_in"
 PERSON_LOGGED_OUT = "person.logged_out"
 # A supervisor's decision on an event the hub's order made a conflict (hub sites).
 CONFLICT_RESOLVED = "conflict.resolved"
+# A wrong PIN typed for a person (never the PIN itself): enough of them lock that person's PIN a while.
+PIN_REFUSED = "person.pin_refused"
 
 
 def now_iso() -> str:

@@ -105,6 +105,11 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
         if not person.is_supervisor:
             reasons.append(Reason("role", f"{person.name} is not a supervisor; only a supervisor releases a hold",
                                   "scan a supervisor's badge", False))
+        held = job.stages.get(job.hold.stage) if job.hold and job.hold.stage else None
+        if held is not None and person.id in (held.started_by, held.finished_by):
+            name = site.stages[job.hold.stage].name if job.hold.stage in site.stages else job.hold.stage
+            reasons.append(Reason("four-eyes", f"{person.name} did {name}, which the hold is about; another supervisor"
+                                  " must release it", "a supervisor who did not do the stage releases it"))
         return Decision(kind, stage_id, tuple(reasons))
 
     if job.complete and kind in (START, WEIGH_IN):
@@ -176,6 +181,28 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
 # A stage's status as a person says it.
 _SAID = {TODO: "not started", IN_PROGRESS: "in progress", DONE: "done", VERIFIED: "verified",
          REWORK: "sent back for rework"}
+
+
+def doers(job: JobState, stage_id: str | None) -> set[str]:
+    """Who did this stage's work (started or finished it): never the one who verifies, rejects or releases it."""
+    st = job.stages.get(stage_id or "")
+    return {p for p in (st.started_by, st.finished_by) if p} if st else set()
+
+
+def override_refusal(site: Site, job: JobState, decision: Decision, actor: Person, by: Person) -> str | None:
+    """Why `by` may not override this blocked decision for `actor`, or None when they may.
+
+    An override is never by the person whose action is blocked; one that lifts the four-eyes rule is
+    by a third person, who did not do the stage either.
+    """
+    if by.id == actor.id:
+        return (f"{by.name} cannot override a block on their own action: another supervisor scans their badge")
+    if any(r.code == "four-eyes" for r in decision.reasons):
+        stage_id = decision.stage if decision.action != RELEASE else (job.hold.stage if job.hold else None)
+        if by.id in doers(job, stage_id):
+            name = site.stages[stage_id].name if stage_id in site.stages else stage_id
+            return f"{by.name} did {name}: the four-eyes rule is lifted only by a third person"
+    return None
 
 
 def _said(status: str) -> str:

@@ -105,6 +105,10 @@ class LoggedOut(TypedDict, total=False):
     why: str
 
 
+class PinRefused(TypedDict, total=False):
+    what: str  # what the PIN was asked for, if known
+
+
 class ConflictResolved(TypedDict, total=False):
     event: Required[str]
     decision: Required[str]  # "accept" or "dismiss"
@@ -272,6 +276,7 @@ SHAPES: dict[str, type] = {
     ev.PERSON_LOGGED_IN: LoggedIn,
     ev.PERSON_LOGGED_OUT: LoggedOut,
     ev.CONFLICT_RESOLVED: ConflictResolved,
+    ev.PIN_REFUSED: PinRefused,
     dk.JOB_DELAYED: JobDelayed,
     dq.QC_INSPECTED: QcInspected,
     dq.QC_SAMPLE_DRAWN: QcSampleDrawn,

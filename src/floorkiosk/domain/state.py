@@ -42,6 +42,7 @@ class Hold:
     by: str | None
     at: str
     auto: bool = False  # put on hold by a rule (weight loss), not by a person
+    stage: str | None = None  # the stage whose work the hold is about (a loss beyond tolerance), if any
 
 
 @dataclass
@@ -216,7 +217,8 @@ _COMPLETE = (DONE, VERIFIED)
 
 
 def ev_hold(e: ev.Event) -> Hold:
-    return Hold(reason=e.payload.get("reason", ""), by=e.person, at=e.ts, auto=bool(e.payload.get("auto")))
+    return Hold(reason=e.payload.get("reason", ""), by=e.person, at=e.ts, auto=bool(e.payload.get("auto")),
+                stage=e.payload.get("stage"))
 
 
 def to_decimal(grams: str | None) -> Decimal | None:

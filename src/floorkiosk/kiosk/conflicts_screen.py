@@ -145,7 +145,7 @@ class ConflictsScreen(SupervisorScreen):
             self.say("a supervisor decides conflicts: log in with a supervisor's badge", "warn")
             return
         if self.shop.site.settings.supervisor_pin and person.pin:
-            self.app.push_screen(PinDialog(self.shop, person),
+            self.app.push_screen(PinDialog(self.shop, person, bench=self.bench),
                                  lambda pin: pin is not None and self._decide(c, decision, person, pin))
         else:
             self._decide(c, decision, person, None)

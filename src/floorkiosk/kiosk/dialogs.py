@@ -91,9 +91,12 @@ class BlockedScreen(KioskDialog[Override]):
     Dismisses with an Override, or None.
     """
 
-    def __init__(self, shop: Shop, decision: g.Decision, job: str, what: str, supervisor: str | None = None) -> None:
+    def __init__(self, shop: Shop, decision: g.Decision, job: str, what: str, supervisor: str | None = None,
+                 *, bench: str | None = None, actor: str | None = None) -> None:
         super().__init__()
         self.shop = shop
+        self.bench = bench
+        self.actor = actor  # whose action is blocked: never the one who overrides it
         self.decision = decision
         self.job = job
         self.what = what
@@ -146,8 +149,12 @@ class BlockedScreen(KioskDialog[Override]):
         if not person.is_supervisor:
             self.say(f"{person.name} is not a supervisor and cannot override", "error")
             return True
+        if person.id == self.actor and not self.supervisor_only:
+            self.say(f"{person.name} cannot override a block on their own action: another supervisor scans their badge",
+                     "error")
+            return True
         if self.shop.site.settings.supervisor_pin and person.pin:
-            self.app.push_screen(PinDialog(self.shop, person),
+            self.app.push_screen(PinDialog(self.shop, person, bench=self.bench),
                                  lambda pin: pin is not None and self._authorised(person, pin))
         else:
             self._authorised(person, None)
@@ -173,10 +180,11 @@ class PinDialog(KioskDialog[str]):
 
     LOG_SCANS = False
 
-    def __init__(self, shop: Shop, person: Person) -> None:
+    def __init__(self, shop: Shop, person: Person, *, bench: str | None = None) -> None:
         super().__init__()
         self.shop = shop
         self.person = person
+        self.bench = bench  # recorded with a wrong PIN
         self.tries = 0
 
     def compose(self) -> ComposeResult:
@@ -195,7 +203,7 @@ class PinDialog(KioskDialog[str]):
 
     def _check(self, pin: str) -> None:
         try:
-            judge.check_pin(self.shop, self.person, pin)
+            judge.check_pin(self.shop, self.person, pin, self.bench)
         except FloorkioskError as exc:
             self.tries += 1
             self.query_one("#pin", Input).value = ""

@@ -112,7 +112,8 @@ class JobFlows:
             retry(o)
 
         self.app.push_screen(BlockedScreen(self.shop, decision, self.job,
-                                           f"{what.capitalize()} {self.stage_name(decision.stage)}"), answered)
+                                           f"{what.capitalize()} {self.stage_name(decision.stage)}",
+                                           bench=self.bench, actor=self.person), answered)
 
     # -- start ---------------------------------------------------------------------------------------
     def start(self, override: Override | None = None) -> None:
@@ -255,7 +256,8 @@ class JobFlows:
 
             why = (f"{self.job} is on hold: {state.hold.reason}. Releasing it needs a supervisor"
                    + (" and their PIN" if self.shop.site.settings.supervisor_pin else "") + ".")
-            self.app.push_screen(BlockedScreen(self.shop, d, self.job, "Release the hold", supervisor=why), authorised)
+            self.app.push_screen(BlockedScreen(self.shop, d, self.job, "Release the hold", supervisor=why,
+                                               bench=self.bench), authorised)
             return
 
         def picked(reason: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -46,9 +47,34 @@ class Override:
     note: str = ""
 
 
-def check_pin(shop: Shop, person: Person, pin: str | None) -> None:
-    if shop.site.settings.supervisor_pin and person.pin and pin != person.pin:
-        raise Refused(f"wrong or missing PIN for {person.name}")
+PIN_TRIES = 5  # wrong PINs for one person ...
+PIN_LOCK = timedelta(minutes=5)  # ... within this long lock that person's PIN for this long after the last
+
+
+def check_pin(shop: Shop, person: Person, pin: str | None, bench_id: str | None = None) -> None:
+    """Refuse a wrong or missing PIN, recording the refusal; refuse every PIN while too many were wrong.
+
+    Each wrong PIN is an event (who, where, when; never what was typed), on a hub site seen by every
+    bench: after PIN_TRIES of them within PIN_LOCK, the person's PIN is refused, unchecked and
+    unrecorded, until PIN_LOCK has passed since the last, so the 10,000 PINs cannot be tried in a loop.
+    """
+    if not (shop.site.settings.supervisor_pin and person.pin):
+        return
+    now = shop.clock()
+    recent = [datetime.fromisoformat(r[0].replace("Z", "+00:00")) for r in shop.journal.query(
+        "SELECT ts FROM events WHERE type = ? AND person = ? ORDER BY seq DESC LIMIT ?",
+        (ev.PIN_REFUSED, person.id, PIN_TRIES))]
+    if len(recent) == PIN_TRIES and recent[0] - recent[-1] < PIN_LOCK and now < recent[0] + PIN_LOCK:
+        wait = max(1, -(-int((recent[0] + PIN_LOCK - now).total_seconds()) // 60))
+        raise Refused(f"{PIN_TRIES} wrong PINs for {person.name}: the PIN is refused for {wait} more minute"
+                      f"{'s' if wait != 1 else ''}; nothing was changed")
+    if pin is None:
+        raise Refused(f"{person.name}'s PIN is needed")  # nothing was typed: nothing to record
+    if pin != person.pin:
+        shop.journal.append(shop.event(ev.PIN_REFUSED, None, person.id, bench_id, {}))
+        left = PIN_TRIES - sum(1 for t in [now, *recent] if now - t < PIN_LOCK)
+        raise Refused(f"wrong or missing PIN for {person.name}"
+                      + (f" ({left} more tr{'ies' if left != 1 else 'y'} before it is locked)" if 0 < left < 3 else ""))
 
 
 def _judge(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Person,
@@ -87,13 +113,13 @@ def allowed_actions(shop: Shop, job: JobState | str, person_id: str, bench_id: s
     return out
 
 
-def validate_override(shop: Shop, o: Override) -> Person:
+def validate_override(shop: Shop, o: Override, bench_id: str | None = None) -> Person:
     sup = shop.person(o.by)
     if not sup.is_supervisor:
         raise Refused(f"{sup.name} is not a supervisor and cannot override")
     if o.code not in shop.site.override_reasons:
         raise Refused(f"unknown override reason {o.code!r}; reasons: {', '.join(shop.site.override_reasons)}")
-    check_pin(shop, sup, o.pin)
+    check_pin(shop, sup, o.pin, bench_id)
     return sup
 
 
@@ -111,7 +137,7 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
     person = shop.person(person_id)
     bench = shop.bench(bench_id)
     if override is not None:
-        validate_override(shop, override)
+        validate_override(shop, override, bench_id)
     job_norm = payloads.normalize_job(job_id) or job_id
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
@@ -126,6 +152,9 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
         if not decision.allowed:
             if override is None or not decision.overridable:
                 raise Blocked(decision, job_norm)
+            refusal = g.override_refusal(shop.site, state, decision, person, shop.person(override.by))
+            if refusal:
+                raise Refused(refusal)
             pl["override"] = {"by": override.by, "code": override.code, "note": override.note,
                               "reasons": [r.text for r in decision.reasons]}
         e = shop.event(type_, job_norm, person_id, bench_id, pl)

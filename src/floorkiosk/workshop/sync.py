@@ -222,16 +222,18 @@ def resolve_conflict(shop: Shop, event_id: str, decision: str, person_id: str, b
     person = shop.person(person_id)
     if not person.is_supervisor:
         raise Refused(f"{person.name} is not a supervisor; a supervisor decides conflicts")
-    judge.check_pin(shop, person, pin)
+    judge.check_pin(shop, person, pin, bench_id)
     if bench_id is not None:
         shop.bench(bench_id)
 
     def build(conn) -> list[ev.Event]:
-        row = conn.execute("SELECT job, status FROM conflicts WHERE event_id = ?", (event_id,)).fetchone()
+        row = conn.execute("SELECT job, status, person FROM conflicts WHERE event_id = ?", (event_id,)).fetchone()
         if row is None:
             raise NotFound(f"no conflict for event {event_id}")
         if row[1] != "open":
             raise Refused(f"the conflict on event {event_id[:12]}… was already {row[1]}")
+        if row[2] == person_id and decision == "accept":
+            raise Refused(f"{person.name} recorded this event: another supervisor decides whether it stands")
         return [shop.event(CONFLICT_RESOLVED, row[0], person_id, bench_id,
                            {"event": event_id, "decision": decision, "note": note.strip()})]
 

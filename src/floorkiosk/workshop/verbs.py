@@ -126,7 +126,8 @@ def attach_photo(shop: Shop, job_id: str, person_id: str, bench_id: str, sha256:
 
 def verify(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | None = None,
            override: Override | None = None, pin: str | None = None) -> ev.Event:
-    judge.check_pin(shop, shop.person(person_id), pin) if pin is not None else None
+    if pin is not None:
+        judge.check_pin(shop, shop.person(person_id), pin, bench_id)
     return judge.act(shop, g.VERIFY, ev.STAGE_VERIFIED, job_id, person_id, bench_id, stage, {}, override=override)[0]
 
 
@@ -145,7 +146,7 @@ def hold(shop: Shop, job_id: str, person_id: str, bench_id: str, reason: str) ->
 
 
 def release(shop: Shop, job_id: str, person_id: str, bench_id: str, note: str = "", pin: str | None = None) -> ev.Event:
-    judge.check_pin(shop, shop.person(person_id), pin)
+    judge.check_pin(shop, shop.person(person_id), pin, bench_id)
     return judge.act(shop, g.RELEASE, ev.JOB_RELEASED, job_id, person_id, bench_id, None, {"note": note})[0]
 
 

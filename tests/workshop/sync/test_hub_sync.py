@@ -220,12 +220,15 @@ def test_two_offline_starts_of_one_stage_give_one_truth_and_a_conflict(make_kios
     # a supervisor decides on one kiosk; the decision travels like any event
     with pytest.raises(Refused, match="not a supervisor"):
         hubsync.resolve_conflict(a, c.event_id, "accept", "dev", "design")
-    hubsync.resolve_conflict(a, c.event_id, "accept", "farid", "design", note="Farid did it", pin="1357")
+    # ... and never one who recorded the event: Farid's own start is decided by another supervisor
+    with pytest.raises(Refused, match="Farid Haddad recorded this event: another supervisor decides"):
+        hubsync.resolve_conflict(a, c.event_id, "accept", "farid", "design", pin="1357")
+    hubsync.resolve_conflict(a, c.event_id, "accept", "eva", "design", note="Farid did it", pin="2468")
     sync(sa, sb, sa)
     for k in (a, b):
         assert hubsync.conflicts(k) == []
         (done,) = hubsync.conflicts(k, status="accepted")
-        assert done.resolved_by == "farid" and done.note == "Farid did it"
+        assert done.resolved_by == "eva" and done.note == "Farid did it"
         assert k.job(job).stage("consultation").started_by == "farid"
     with pytest.raises(Refused, match="already accepted"):
         hubsync.resolve_conflict(b, c.event_id, "dismiss", "eva", "qc", pin="2468")
@@ -268,7 +271,7 @@ def test_a_supervisor_override_recorded_offline_is_not_a_conflict(make_kiosk):
     # consultation is not finished anywhere: cad-approval is blocked, a supervisor overrides at b
     with pytest.raises(Blocked):
         verbs.start(b, job, "farid", "design", stage="cad-approval")
-    verbs.start(b, job, "farid", "design", stage="cad-approval", override=Override("farid", "CLIENT-RUSH", pin="1357"))
+    verbs.start(b, job, "farid", "design", stage="cad-approval", override=Override("eva", "CLIENT-RUSH", pin="2468"))
     sync(sa, sb, sa)
     assert hubsync.conflicts(a) == hubsync.conflicts(b) == []
     assert a.job(job).stage("cad-approval").started_by == "farid"
