@@ -57,13 +57,13 @@ def drain(tmp: Path, h: Hub, n: int) -> None:
     lat = []
     for i in range(200):  # durable single appends on a hub site
         t0 = time.perf_counter()
-        shop.journal.append(shop.event(ev.LABEL_REPRINTED, job, "eva", "qc", {"reason": "bench", "n": i}))
+        shop.journal.append(shop.event(ev.LABEL_REPRINTED, job, "eva", "qc", {"reason": f"bench {i}"}))
         lat.append(time.perf_counter() - t0)
     s.sync_once()
     print(f"durable single append on a hub site: p50 {pct(lat, 50) * 1000:.2f} ms  p99 {pct(lat, 99) * 1000:.2f} ms"
           "  (target p99 <= 2 ms)")
     for k in range(0, n, 1000):  # offline: the queue grows
-        shop.journal.append_many([shop.event(ev.LABEL_REPRINTED, job, "eva", "qc", {"reason": "queued", "n": k + i})
+        shop.journal.append_many([shop.event(ev.LABEL_REPRINTED, job, "eva", "qc", {"reason": f"queued {k + i}"})
                                   for i in range(1000)])
     queued = shop.journal.pending_count()
     s.close()
