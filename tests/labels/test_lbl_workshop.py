@@ -189,3 +189,39 @@ def test_cli_badges_and_commands_to_files(shop, tmp_path, capsys):
     assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == 9
     assert fk(shop.dir, "list") == 0
     assert "job_bag" in capsys.readouterr().out
+
+
+def first_prints(shop) -> list:
+    return list(shop.journal.events(types=[ev.LABEL_PRINTED]))
+
+
+def test_a_job_bags_second_label_is_a_reprint_whichever_way_it_is_printed(shop, printer_server, capsys):
+    (j,) = new_jobs(shop)
+    server = printer_server()
+    assert fk(shop.dir, "print", "--job", j, "--printer", server.uri, "--by", "dev") == 0
+    server.wait(1)
+    assert [(e.job, e.person) for e in first_prints(shop)] == [(j, "dev")]
+    capsys.readouterr()
+    # again, without who and why: refused before anything reaches the printer, nothing recorded
+    before = shop.journal.count()
+    assert fk(shop.dir, "print", "--job", j, "--printer", server.uri) == 2
+    assert f"{j}'s job-bag label was printed before" in capsys.readouterr().err
+    with pytest.raises(Refused, match="was printed before"):
+        service.print_job_bags(shop, [j], printer=Printer(server.uri))
+    assert len(server.jobs) == 1 and shop.journal.count() == before
+    # as a reprint, with who and why, it prints and is recorded
+    assert fk(shop.dir, "print", "--job", j, "--bench", "casting", "--printer", server.uri,
+              "--reprint", "torn", "--by", "ben") == 0
+    assert [(e.person, e.payload["reason"]) for e in reprints(shop)] == [("ben", "torn")]
+    assert "printed the job-bag label" in " ".join(h.text for h in cards.job_card(shop, j).history)
+
+
+def test_job_add_prints_the_first_labels_and_records_them(shop, capsys):
+    assert main(["--site", str(shop.dir), "job", "add", "--route", "custom-ring", "--design", "Band", "--alloy",
+                 "18KY", "--due", "2026-12-24", "--count", "2", "--print", "casting"]) == 0
+    assert sorted(e.job for e in first_prints(shop)) == ["J000001", "J000002"]
+    capsys.readouterr()
+    assert fk(shop.dir, "print", "--job", "J000002", "--bench", "casting") == 2
+    assert "J000002's job-bag label was printed before" in capsys.readouterr().err
+    with pytest.raises(Refused, match="printed before"):
+        service.print_job_bags(shop, ["J000001"], bench_id="casting")

@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _printer_options(p)
     p.add_argument("--reprint", metavar="REASON",
                    help="a reprint of a lost or damaged job bag: recorded with the reason")
-    p.add_argument("--by", metavar="PERSON", help="who asks for the reprint (with --reprint)")
+    p.add_argument("--by", metavar="PERSON", help="who prints a job bag (recorded with it) or asks for its reprint")
     p.set_defaults(func=cmd_print)
 
     p = acts.add_parser("badges", help="badge cards for everyone in people.toml (or those named)")
@@ -200,6 +200,19 @@ def cmd_print(args: argparse.Namespace) -> int:
         return _reprint(args)
     template, records = _template_and_records(args)
     printer = _printer(args)
+    if args.job:
+        # a job bag's first label is recorded; a later one is a reprint (--reprint REASON --by PERSON)
+        from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
+        from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
+
+        shop = open_shop(site_dir(args))
+        try:
+            result = service.print_job_bags(shop, args.job, bench_id=args.bench, printer=printer, template=template,
+                                            copies=args.copies, person_id=args.by, fields=_fields(args.field))
+        finally:
+            shop.close()
+        print(f"printed {result}; the first job-bag label{'s' if len(args.job) > 1 else ''}, recorded")
+        return 0
     site = _site_if_any(args)
     result = labels.print_labels(printer, template, records, copies=args.copies, site_dir=site)
     print(f"printed {result}")

@@ -87,6 +87,10 @@ class JobReleased(_Judged, total=False):
     qc_batch: str | None
 
 
+class LabelPrinted(TypedDict, total=False):
+    copies: int
+
+
 class LabelReprinted(TypedDict, total=False):
     reason: Required[str]
 
@@ -118,8 +122,10 @@ class ConflictResolved(TypedDict, total=False):
 class JobDelayed(TypedDict, total=False):
     by: Required[str]  # "client" or "shop"
     new_due: Required[str]
-    old_due: str
+    old_due: str  # the promise it moves from
     reason: str
+    supervisor: str  # the supervisor (person id) whose badge approved it: a late client delay needs one
+    late_days: int  # a client delay recorded after the promise had passed: how late the work was then
 
 
 class QcInspected(TypedDict, total=False):
@@ -271,6 +277,7 @@ SHAPES: dict[str, type] = {
     ev.STAGE_REJECTED: StageRejected,
     ev.JOB_HELD: JobHeld,
     ev.JOB_RELEASED: JobReleased,
+    ev.LABEL_PRINTED: LabelPrinted,
     ev.LABEL_REPRINTED: LabelReprinted,
     ev.BATCH_CREATED: BatchCreated,
     ev.PERSON_LOGGED_IN: LoggedIn,

@@ -68,6 +68,7 @@ class JobState:
     completed_at: str | None = None
     events: int = 0
     reprints: int = 0
+    printed: int = 0  # job-bag labels printed as the first (label.printed events)
 
     # --- reading ---
     def stage(self, stage_id: str) -> StageState:
@@ -198,6 +199,8 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             job.hold = None
         case ev.LABEL_REPRINTED:
             job.reprints += 1
+        case ev.LABEL_PRINTED:
+            job.printed += 1
         case ev.BATCH_CREATED:
             job.batch = p.get("batch")
     if (t == ev.STAGE_FINISHED or t == ev.STAGE_VERIFIED) and routes and needs_verify is not None:

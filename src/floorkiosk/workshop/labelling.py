@@ -88,14 +88,26 @@ def _template(shop: Shop, template: str | Template) -> Template:
 
 
 def print_job_bags(shop: Shop, job_ids: Iterable[str], *, bench_id: str | None = None, printer: Any = None,
-                   template: str | Template = "job_bag", copies: int = 1) -> PrintResult:
-    """Job-bag labels for new jobs (one or many), on the bench's printer or the one given."""
-    ids = list(job_ids)
-    if not ids:
+                   template: str | Template = "job_bag", copies: int = 1, person_id: str | None = None,
+                   fields: dict[str, Any] | None = None) -> PrintResult:
+    """The first job-bag labels of new jobs (one or many), on the bench's printer or the one given.
+
+    Recorded once the printer has them; a job whose label was printed before is refused, before
+    anything is printed: another label is a reprint (reprint_job_bag), with who and why.
+    """
+    records = [{**r, **(fields or {})} for r in job_records(shop, list(job_ids))]
+    if not records:
         raise LabelError("no jobs to print labels for")
+    ids = [r["job"] for r in records]
+    for jid in ids:
+        state = shop.job(jid)
+        if state.printed or state.reprints:
+            raise Refused(verbs.reprint_needed(jid))
     tpl = _template(shop, template)
     target = _target(shop, bench_id, printer)
-    return print_labels(target, tpl, job_records(shop, ids), copies=copies, site_dir=getattr(shop, "dir", None))
+    result = print_labels(target, tpl, records, copies=copies, site_dir=getattr(shop, "dir", None))
+    verbs.record_first_prints(shop, ids, person_id, bench_id, copies)
+    return result
 
 
 def reprint_job_bag(shop: Shop, job_id: str, *, person_id: str, bench_id: str, reason: str, printer: Any = None,

@@ -19,7 +19,7 @@ from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
-from floorkiosk.errors import FloorkioskError, Refused
+from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.workshop import cards, judge
 from floorkiosk.workshop.judge import Blocked, Override
 from floorkiosk.workshop.shop import Area, Shop
@@ -214,6 +214,29 @@ def batch_apply(shop: Shop, batch_id: str, verb: Callable[[str], Any], action: s
     return BatchResult(batch_id, action, done, failed)
 
 
+def record_first_prints(shop: Shop, job_ids: list[str], person_id: str | None, bench_id: str | None,
+                        copies: int = 1) -> list[ev.Event]:
+    """Record the first job-bag labels of these jobs, refusing (and recording nothing) if one was printed."""
+
+    def build(conn) -> list[ev.Event]:
+        out = []
+        for jid in job_ids:
+            state = shop.jobs.load(conn, jid)
+            if state is None:
+                raise NotFound(f"no job {jid} in this workshop")
+            if state.printed or state.reprints:
+                raise Refused(reprint_needed(state.id))
+            out.append(shop.event(ev.LABEL_PRINTED, state.id, person_id, bench_id, {"copies": copies}))
+        return out
+
+    return shop.journal.append_many(build=build)
+
+
+def reprint_needed(job_id: str) -> str:
+    return (f"{job_id}'s job-bag label was printed before: another one is a reprint, recorded with who and why"
+            " (label print --reprint REASON --by PERSON, or L at the kiosk)")
+
+
 def record_reprint(shop: Shop, job_id: str, person_id: str | None, bench_id: str | None, reason: str) -> ev.Event:
     job = shop.job(job_id)
     return shop.journal.append(shop.event(ev.LABEL_REPRINTED, job.id, person_id, bench_id, {"reason": reason}))
@@ -264,6 +287,7 @@ DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
                                   f"put the job on hold: {e.payload.get('reason', '')}"),
     ev.JOB_RELEASED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} released the hold"
                                       + (f": {e.payload['note']}" if e.payload.get("note") else "")),
+    ev.LABEL_PRINTED: lambda shop, e: (lambda w: f"{w.who} printed the job-bag label{w.at}")(_Words(shop, e)),
     ev.LABEL_REPRINTED: lambda shop, e: (lambda w: f"{w.who} reprinted the label{w.at}: {w.p.get('reason', '')}")(_Words(shop, e)),
     ev.BATCH_CREATED: lambda shop, e: f"{shop.name(e.person) or 'someone'} put the job in batch {e.payload.get('batch', '')}",
 }
