@@ -10,6 +10,10 @@ One scheme, short enough for Code 128 at 203 dpi on a 50 mm label:
 
 A bare job number typed by hand also works: ``J000123``, ``j123`` or just ``123``.
 Anything else is "not a floorkiosk code" and changes nothing.
+
+Payloads are ASCII. A code holding any other character is refused whole, however much it looks like
+one of ours: Arabic-Indic, fullwidth or mathematical digits (``J٠٠٠٠١١``, ``J００００１１``) pass
+Python's ``\\d`` and ``int()`` and would otherwise open J000011.
 """
 
 from __future__ import annotations
@@ -31,8 +35,17 @@ class Kind(str, Enum):
 
 COMMANDS = ("START", "FINISH", "WEIGH", "PHOTO", "ACCEPT", "CANCEL", "HOLD", "VERIFY", "REJECT")
 
-_JOB_RE = re.compile(r"^[Jj]?0*(\d{1,9})$")
-_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+_JOB_RE = re.compile(r"^[Jj]?0*([0-9]{1,9})$", re.ASCII)
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", re.ASCII)
+_SPACE = " \t\r\n\v\f"  # what a scanner or a hand may add around a code: ASCII white space only
+
+
+def _shown(c: str) -> str:
+    """A character as the refusal shows it: itself if plain printable ASCII, else its code point."""
+    if c.isascii() and c.isprintable():
+        return c
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
 class NotOurCode(ValueError):
@@ -40,7 +53,7 @@ class NotOurCode(ValueError):
 
     def __init__(self, raw: str, why: str = "") -> None:
         shown = raw if len(raw) <= 60 else raw[:57] + "..."
-        printable = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in shown)
+        printable = "".join(_shown(c) for c in shown)
         msg = f"not a floorkiosk code: read {printable!r}"
         if why:
             msg += f" ({why})"
@@ -63,7 +76,11 @@ def job_number(n: int) -> str:
 
 
 def normalize_job(text: str) -> str | None:
-    m = _JOB_RE.match(text.strip())
+    """The canonical job number of a typed or printed one; None unless it is ASCII digits (J000123, j123, 123)."""
+    text = text.strip(_SPACE)
+    if not text.isascii():
+        return None
+    m = _JOB_RE.match(text)
     if not m:
         return None
     return job_number(int(m.group(1)))
@@ -86,9 +103,11 @@ def encode(kind: Kind, value: str) -> str:
 
 def decode(raw: str) -> Payload:
     """Read a scan; raise NotOurCode for anything that is not ours."""
-    text = raw.strip()
+    text = raw.strip(_SPACE)
     if not text:
         raise NotOurCode(raw, "empty scan")
+    if not text.isascii():
+        raise NotOurCode(raw, "characters outside ASCII: no code of ours holds them")
     parts = text.split(":")
     if len(parts) == 3 and parts[0].upper() == PREFIX:
         kind_s, value = parts[1].upper(), parts[2].strip()
