@@ -27,10 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("delay", help="move a job's promised date, at the client's or the shop's request")
     p.add_argument("job")
     p.add_argument("--by", required=True, choices=["client", "shop"],
-                   help="client: excluded from CDPA and counted separately; shop: still judged against the promise")
+                   help="client: moves the promise, excluded from CDPA and counted separately; shop: the shop's own"
+                        " date, the promise and its lateness stand")
     p.add_argument("--new-due", required=True, help="the new due date, e.g. 2026-12-24")
     p.add_argument("--reason", required=True)
-    p.add_argument("--person", help="who records it")
+    p.add_argument("--person", required=True, help="who records it (a person id)")
+    p.add_argument("--supervisor", metavar="BADGE",
+                   help="a supervisor's badge (B2001 or FK:P:B2001): needed for a client delay after the promise"
+                        " has passed (late, then relabelled: still counted in CDPA)")
+    p.add_argument("--pin", help="the supervisor's PIN, when the site asks for one")
+    p.add_argument("--bench", help="the bench it is recorded at")
     p.set_defaults(func=cmd_delay)
 
 
@@ -78,7 +84,17 @@ def cmd_delay(args: argparse.Namespace) -> int:
     from floorkiosk.workshop import kpi  # when the command runs: start-up cost
 
     shop = open_site(args)
-    e = kpi.delay_job(shop, args.job, by=args.by, new_due=args.new_due, reason=args.reason, person_id=args.person)
-    print(f"{e.job}: due {e.payload['old_due']} -> {e.payload['new_due']} ({args.by}-initiated)"
-          + ("; excluded from CDPA" if args.by == "client" else ""))
+    e = kpi.delay_job(shop, args.job, by=args.by, new_due=args.new_due, reason=args.reason, person_id=args.person,
+                      bench_id=args.bench, supervisor=args.supervisor, pin=args.pin)
+    p = e.payload
+    if args.by == "shop":
+        print(f"{e.job}: the shop's own date {p['new_due']}; the promise of {p['old_due']} stands"
+              " (still judged against it)")
+    elif p.get("late_days"):
+        n = p["late_days"]
+        print(f"{e.job}: due {p['old_due']} -> {p['new_due']} (client-initiated, {n} day{'s' if n != 1 else ''} after"
+              f" the promise had passed; approved by {shop.name(p.get('supervisor'))}); late, then relabelled:"
+              " still counted in CDPA")
+    else:
+        print(f"{e.job}: due {p['old_due']} -> {p['new_due']} (client-initiated); excluded from CDPA")
     return 0

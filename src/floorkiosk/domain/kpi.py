@@ -7,13 +7,27 @@ Definitions (BRIEF.md, used exactly):
   actual metal used is what that metal became and was accounted for: the pieces after cut-off plus
   the sprue and buttons back. Seed 001: "a YVR of 96.5% means 3.5% metal loss".
 * **FTRR** First-Time-Right Rate = pieces with zero rework / pieces completed x 100. A piece is a job
-  (overall and by route), or a job's pass through one stage (by stage, and by the person who first
-  finished it); rework is a ``stage.rejected`` that sent it back.
+  (overall and by route: jobs completed, right first time if never sent back), or a job's pass through
+  one stage (by stage and by person). A pass is right first time when it is completed and never sent
+  back; a pass sent back by a ``stage.rejected`` is not, and is counted on the day of the rejection
+  against the stage that redoes it and the person whose run was rejected: exactly the defects the QC
+  Pareto charges. Its later rework completion is not counted again. So by stage and by person,
+  FTRR = passes right first time / (passes right first time + passes sent back) x 100, and every
+  stage or person the Pareto charges a defect to in a period is below 100 % for that period.
 * **CDPA** Client Delivery Promise Adherence = delivered on or before the promised date / promised
   deliveries x 100, excluding jobs with a client-initiated delay (counted separately). Delivered = the
   job's ``delivery`` stage completed (the route's last stage where a route has no delivery); the
   promised date is the job's ``due``. A promised delivery of a period is a job promised within it that
   was delivered, or whose promised date has passed; one still open and not yet due is pending.
+  A client delay recorded after the promise it moves had passed is late work relabelled: the job is
+  not excluded but judged against its first promise like any other, and counted apart as "late, then
+  relabelled".
+
+A job's due state (``due_state``) is the one reading of its dates every view shares: the promise is
+the date first promised, moved by client-initiated delays only (a shop-initiated delay names the
+shop's own new date and leaves the promise standing); lateness is the promise against the site's
+today in its time zone: days left (negative: days late), late when open and past the promise (the
+promised day itself is still on time).
 """
 
 from __future__ import annotations
@@ -21,14 +35,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.config import Route
 
 DELIVERY = "delivery"
-JOB_DELAYED = "job.delayed"  # {by: client|shop, new_due, reason}
+JOB_DELAYED = "job.delayed"  # {by: client|shop, new_due, old_due, reason, supervisor, late_days}
 DELAY_BY = ("client", "shop")
 
 TODO, IN_PROGRESS, DONE, VERIFIED, REWORK = "todo", "in progress", "done", "verified", "rework"
@@ -63,6 +77,104 @@ def ftrr(first_time_right: int, completed: int) -> Decimal | None:
 def cdpa(on_time: int, promised: int) -> Decimal | None:
     """Client Delivery Promise Adherence: delivered on or before the promise / promised deliveries x 100."""
     return ratio_pct(on_time, promised)
+
+
+# --- a job's promise, lateness and delays: the one reading every view shares --------------------
+def as_date(value: str | date | None) -> date | None:
+    """An ISO date (the first ten characters of a date or a timestamp); None for nothing or garbage."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def site_today(now: datetime, tz: tzinfo) -> date:
+    """The site's calendar day at the instant `now`, in the site's time zone."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return now.astimezone(tz).date()
+
+
+def moved(promise: date | None, by: str, new_due: date | None, day: date | None) -> tuple[date | None, bool]:
+    """(the promise after one delay, whether that delay relabels late work as the client's).
+
+    Only a client-initiated delay moves the promise; a shop-initiated one names the shop's own new
+    date and leaves the promise standing. A client delay recorded on a day after the promise it
+    moves (the work was late already) is relabelled late work: it moves the date worked to, and CDPA
+    still judges the job against its first promise.
+    """
+    if by != "client" or new_due is None:
+        return promise, False
+    return new_due, promise is not None and day is not None and day > promise
+
+
+def lateness(promise: date | None, today: date, done: bool = False) -> tuple[int | None, bool]:
+    """(days left until the promise, negative when late; late): late is open work past its promise.
+
+    The promised day itself is still on time: a piece finished during it keeps the promise.
+    """
+    if promise is None:
+        return None, False
+    left = (promise - today).days
+    return left, left < 0 and not done
+
+
+@dataclass(frozen=True)
+class Delay:
+    by: str  # client or shop
+    new_due: date | None
+    day: date | None  # the site's day it was recorded
+    relabelled: bool = False  # a client delay recorded after the promise it moved had passed
+
+
+@dataclass(frozen=True)
+class DueState:
+    """A job's promise, its lateness against the site's today, and its delays."""
+
+    first: date | None  # the date first promised
+    promise: date | None  # moved by client-initiated delays only
+    days_left: int | None  # until the promise; negative: days late
+    late: bool  # open and past the promise
+    delays: tuple[Delay, ...] = ()
+    done: bool = False
+
+    @property
+    def due(self) -> str:
+        return self.promise.isoformat() if self.promise else ""
+
+    @property
+    def client_delays(self) -> int:
+        return sum(1 for d in self.delays if d.by == "client")
+
+    @property
+    def shop_delays(self) -> int:
+        return sum(1 for d in self.delays if d.by != "client")
+
+    @property
+    def relabelled(self) -> int:
+        """Client delays recorded after the promise they moved had passed."""
+        return sum(1 for d in self.delays if d.relabelled)
+
+    @property
+    def shop_date(self) -> date | None:
+        """The shop's own later date, where its last delay named one past the promise."""
+        dates = [d.new_due for d in self.delays if d.by != "client" and d.new_due]
+        return dates[-1] if dates and self.promise and dates[-1] > self.promise else None
+
+
+def due_state(first_due: str | date | None, delays: Iterable[tuple[str, str | date | None, str | date | None]],
+              today: date, done: bool = False) -> DueState:
+    """A job's due state from its first promise and its delays in journal order: (by, new due, day recorded)."""
+    first = promise = as_date(first_due)
+    seen = []
+    for by, new_due, day in delays:
+        nd, d = as_date(new_due), as_date(day)
+        promise, relabel = moved(promise, by, nd, d)
+        seen.append(Delay(by, nd, d, relabel))
+    left, late = lateness(promise, today, done)
+    return DueState(first, promise, left, late, tuple(seen), done)
 
 
 # --- YVR --------------------------------------------------------------------------------------
@@ -126,6 +238,7 @@ class RateLine:
     key: str
     good: int
     total: int
+    sent_back: int = 0  # passes through a stage sent back by a rejection (by stage and by person)
 
     @property
     def pct(self) -> Decimal | None:
@@ -144,6 +257,20 @@ def rate_lines(counts: Iterable[tuple[str, int, int]]) -> list[RateLine]:
     return [RateLine(k, g, t) for k, (g, t) in sorted(acc.items()) if t]
 
 
+def pass_lines(right: Iterable[tuple[str, int]], sent_back: Iterable[tuple[str, int]]) -> list[RateLine]:
+    """FTRR of passes through a stage, by stage or by person, sorted by key; empty keys dropped.
+
+    right: (key, passes completed right first time); sent_back: (key, passes sent back by a rejection,
+    as the defect Pareto charges them). A pass sent back is a piece that was not right first time.
+    """
+    acc: dict[str, list[int]] = {}
+    for col, rows in ((0, right), (1, sent_back)):
+        for key, n in rows:
+            if key and n:
+                acc.setdefault(key, [0, 0])[col] += n
+    return [RateLine(k, g, g + b, b) for k, (g, b) in sorted(acc.items())]
+
+
 # --- CDPA -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Promise:
@@ -152,8 +279,9 @@ class Promise:
     delivered: date | None  # day the delivery stage completed
     client_delayed: bool  # a client-initiated delay: excluded from CDPA, counted separately
     client_delay_days: int = 0
-    due_now: date | None = None  # the due date after delays
+    due_now: date | None = None  # the promise now (moved by client delays)
     route: str = ""
+    relabelled: bool = False  # a client delay recorded when it was late already: judged, not excluded
 
 
 @dataclass(frozen=True)
@@ -167,31 +295,38 @@ class DeliveryAdherence:
     client_delay_days: int
     client_delayed_kept: int  # client-delayed jobs delivered by their new date
     late_jobs: tuple[str, ...] = ()
+    relabelled: int = 0  # late, then relabelled a client delay: counted in CDPA as broken promises, and apart
 
     @property
     def cdpa(self) -> Decimal | None:
         return cdpa(self.on_time, self.promised)
 
 
-def promise_class(p: Promise, today: date) -> tuple[bool, bool, bool, bool, bool]:
-    """(client-delayed, delivered, on or before the promise, promise passed, by the delayed date) of one promise."""
+def promise_class(p: Promise, today: date) -> tuple[bool, bool, bool, bool, bool, bool]:
+    """(excluded, delivered, on or before the promise, promise passed, by the new date, relabelled) of one promise.
+
+    Excluded: a client-initiated delay recorded in time. A job whose client delay relabelled late
+    work is judged against its first promise like any other.
+    """
     delivered = p.delivered is not None
-    return (p.client_delayed, delivered, delivered and p.delivered <= p.promised, p.promised < today,
-            delivered and p.due_now is not None and p.delivered <= p.due_now)
+    return (p.client_delayed and not p.relabelled, delivered, delivered and p.delivered <= p.promised,
+            p.promised < today, delivered and p.due_now is not None and p.delivered <= p.due_now, p.relabelled)
 
 
 def adherence_from_classes(groups: Iterable[tuple], late_jobs: Iterable[str] = ()) -> DeliveryAdherence:
-    """CDPA from promises counted by class: (client-delayed, delivered, on time, passed, kept, count, delay days).
+    """CDPA from promises counted by class: (excluded, delivered, on time, passed, kept, relabelled, count, delay days).
 
     The database counts the classes in one grouped query; `promise_class` says what they mean.
     """
-    promised = on_time = late = missed = pending = cd = cd_days = cd_kept = 0
-    for client_delayed, delivered, in_time, passed, kept, n, days in groups:
-        if client_delayed:
+    promised = on_time = late = missed = pending = cd = cd_days = cd_kept = relabelled = 0
+    for excluded, delivered, in_time, passed, kept, relabel, n, days in groups:
+        if excluded:
             cd += n
             cd_days += days or 0
             cd_kept += n if kept else 0
-        elif delivered:
+            continue
+        relabelled += n if relabel else 0
+        if delivered:
             promised += n
             if in_time:
                 on_time += n
@@ -202,7 +337,8 @@ def adherence_from_classes(groups: Iterable[tuple], late_jobs: Iterable[str] = (
             missed += n
         else:
             pending += n
-    return DeliveryAdherence(promised, on_time, late, missed, pending, cd, cd_days, cd_kept, tuple(late_jobs))
+    return DeliveryAdherence(promised, on_time, late, missed, pending, cd, cd_days, cd_kept, tuple(late_jobs),
+                             relabelled)
 
 
 def delivery_adherence(promises: Iterable[Promise], today: date) -> DeliveryAdherence:
@@ -213,6 +349,18 @@ def delivery_adherence(promises: Iterable[Promise], today: date) -> DeliveryAdhe
         if not c[0] and ((c[1] and not c[2]) or (not c[1] and c[3])):
             late_jobs.append(p.job)
     return adherence_from_classes(groups, late_jobs)
+
+
+def promise_word(p: Promise, today: date) -> str:
+    """How one promise is counted, in words (the report's promises and broken promises)."""
+    excluded, delivered, in_time, passed, _, relabelled = promise_class(p, today)
+    if excluded:
+        return "excluded: client-initiated delay"
+    if relabelled:
+        return "late, then relabelled"
+    if delivered:
+        return "on time" if in_time else "late"
+    return "missed (not delivered)" if passed else "pending"
 
 
 # --- flow: WIP, lead time, throughput, bottleneck, risk ----------------------------------------
@@ -357,8 +505,8 @@ def at_risk(open_jobs: Iterable[tuple[str, date, list[str], str, str]], lead_h: 
     out = []
     for job, due, remaining, design, route in open_jobs:
         need = sum(lead_h.get(s, 0.0) for s in remaining)
-        left = (due - today).days
-        late = left < 0
+        left, late = lateness(due, today)
+        left = 0 if left is None else left  # never: a date is always given here
         # the due day itself still counts: a piece finished during it is on time
         if late or need > (left + 1) * hours_per_day:
             out.append(AtRisk(job, due, left, round(need, 1), tuple(remaining), late, design, route))
@@ -398,7 +546,7 @@ class JobRow:
     priority: str = "normal"
     created_at: str = ""
     promised: str = ""  # due date as first promised
-    due: str = ""  # due date now (after delays)
+    due: str = ""  # the promise now: moved by client-initiated delays only (see `moved`)
     client_delays: int = 0
     client_delay_days: int = 0
     shop_delays: int = 0
@@ -406,6 +554,7 @@ class JobRow:
     completed_at: str | None = None
     reworks: int = 0
     on_hold: int = 0
+    relabelled: int = 0  # client delays recorded after the promise they moved had passed
 
 
 @dataclass
@@ -532,17 +681,18 @@ class Flow:
             case ev.JOB_RELEASED:
                 job.on_hold = 0
             case _ if t == JOB_DELAYED:
-                new_due = str(p.get("new_due", ""))[:10]
-                if p.get("by") == "client":
+                by = p.get("by")
+                before = as_date(job.due)
+                promise, relabel = moved(before, by, as_date(p.get("new_due")), as_date(self.day_of(e.ts)))
+                if by == "client":
                     job.client_delays += 1
-                    try:
-                        job.client_delay_days += (date.fromisoformat(new_due) - date.fromisoformat(job.due)).days
-                    except ValueError:
-                        pass
+                    job.relabelled += 1 if relabel else 0
+                    if promise is not None:
+                        if before is not None:
+                            job.client_delay_days += (promise - before).days
+                        job.due = promise.isoformat()
                 else:
                     job.shop_delays += 1
-                if new_due:
-                    job.due = new_due
             case _:
                 return
         self.touched.add(e.job)

@@ -29,6 +29,21 @@ def _f(v: Any) -> float:
     return float(v) if v is not None else 0.0
 
 
+def risk_text(r: kpi.KpiReport, shown: int = 8) -> Text:
+    """The late and at-risk jobs, each with its promise and days late or left (domain.kpi.lateness)."""
+    risk = Text("Late and at risk\n", "bold")
+    for a in r.at_risk[:shown]:
+        style = "bold red" if a.late else "yellow"
+        words = f"{-a.days_left} d late" if a.late else f"{a.days_left} d left, needs {a.remaining_h / 24:.1f} d"
+        risk.append(f"{a.job} ", style)
+        risk.append(f"due {a.due} ({words}) {a.design[:18]}\n")
+    if not r.at_risk:
+        risk.append("none\n", "green")
+    elif len(r.at_risk) > shown:
+        risk.append(f"… and {len(r.at_risk) - shown} more\n", "dim")
+    return risk
+
+
 class Bars(Widget):
     """Labelled horizontal bars with their values: one row per stage, so no label is ever dropped or shifted."""
     DEFAULT_CSS = """
@@ -153,17 +168,7 @@ class KpiScreen(SupervisorScreen):
             summary.append(f"{label:<18}", "bold")
             summary.append(f"{value}\n")
         self.query_one("#kpi-summary", Static).update(summary)
-        risk = Text("Late and at risk\n", "bold")
-        for a in r.at_risk[:8]:
-            style = "bold red" if a.late else "yellow"
-            words = f"{-a.days_left} d late" if a.late else f"{a.days_left} d left, needs {a.remaining_h / 24:.1f} d"
-            risk.append(f"{a.job} ", style)
-            risk.append(f"due {a.due} ({words}) {a.design[:18]}\n")
-        if not r.at_risk:
-            risk.append("none\n", "green")
-        elif len(r.at_risk) > 8:
-            risk.append(f"… and {len(r.at_risk) - 8} more\n", "dim")
-        self.query_one("#kpi-risk", Static).update(risk)
+        self.query_one("#kpi-risk", Static).update(risk_text(r))
 
         names = {s.id: s.name for s in site.stages.values()}
         self.query_one("#chart-ftrr", Bars).set(

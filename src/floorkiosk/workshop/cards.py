@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timezone, tzinfo
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain import kpi as k
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Route
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
 from floorkiosk.errors import NotFound
+from floorkiosk.store.rows import CANON
 from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Shop
 
@@ -43,6 +47,7 @@ class JobCard:
     days_left: int | None
     late: bool
     overrides: list[HistoryLine] = field(default_factory=list)
+    due: k.DueState | None = None  # the promise, lateness and delays (due_in)
 
     @property
     def id(self) -> str:
@@ -95,22 +100,36 @@ def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
     with shop.journal.lock:
         photos = shop.journal.conn.execute(
             "SELECT sha256, stage, ts FROM photos WHERE job = ? ORDER BY ts DESC LIMIT 6", (job.id,)).fetchall()
-    days_left, late = due_in(shop, job.due, job.complete)
+    due = due_in(shop, job)
+    job.due = due.due or job.due  # the card shows the promise as it stands: moved by client delays
     alloy = shop.site.alloys.get(job.alloy)
     return JobCard(job, route, alloy.name if alloy else job.alloy, views, lines, [tuple(p) for p in photos],
-                   days_left, late, overrides)
+                   due.days_left, due.late, overrides, due)
 
 
-def due_in(shop: Shop, due: str, complete: bool) -> tuple[int | None, bool]:
-    """(days left until the due date, late): the one reading of a due date the card and the worklist share."""
-    if not due:
-        return None, False
-    try:
-        d = date.fromisoformat(due[:10])
-    except ValueError:
-        return None, False
-    left = (d - shop.today()).days
-    return left, (left < 0 and not complete)
+@lru_cache(maxsize=32)
+def _zone(name: str) -> tzinfo:
+    return timezone.utc if name in ("UTC", "Z", "") else ZoneInfo(name)  # validated with the site's config
+
+
+def site_today(shop: Shop) -> date:
+    """The site's today in its time zone ([site] timezone): the day every due state is judged on."""
+    return k.site_today(shop.clock(), _zone(shop.site.settings.timezone))
+
+
+def due_in(shop: Shop, job: JobState) -> k.DueState:
+    """The job's promise (moved by client delays), days left or late against the site's today, and its delays.
+
+    The one reading of a due date (domain.kpi.due_state) the card, the worklist, the board, the KPIs and
+    the report share; the KPI tables keep the same promise, folded by the same rule (domain.kpi.moved).
+    """
+    tz = _zone(shop.site.settings.timezone)
+    delays = []
+    for ts, payload in shop.journal.query(f"SELECT ts, payload FROM events WHERE job = ? AND type = ? ORDER BY {CANON}",
+                                          (job.id, k.JOB_DELAYED)):
+        p = ev.loads(payload)
+        delays.append((p.get("by", ""), p.get("new_due"), k.site_today(k.parse_ts(ts), tz)))
+    return k.due_state(job.due, delays, site_today(shop), done=job.complete)
 
 
 def override_text(shop: Shop, e: ev.Event) -> str | None:
@@ -157,21 +176,23 @@ def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list
     vq = ",".join("?" * len(verify_stages)) or "''"
     # Three narrow reads the (stage, ready) and (stage, status) indexes answer, then one sort of
     # the few candidates: a single OR over every stage row took most of a second on 100k jobs.
+    # the due date is the promise the KPI flow keeps (moved by client delays, as due_in reads it)
     rows = shop.journal.query(
-        f"""SELECT s.job, s.stage, s.status, j.design, j.due, j.priority FROM (
+        f"""SELECT s.job, s.stage, s.status, j.design, COALESCE(k.due, j.due), j.priority FROM (
               SELECT job, stage, status FROM job_stages WHERE stage IN ({q}) AND ready = 1
               UNION ALL
               SELECT job, stage, status FROM job_stages
                WHERE stage IN ({q}) AND status = 'in progress' AND started_by = ?
               UNION ALL
               SELECT job, stage, status FROM job_stages WHERE stage IN ({vq}) AND status = 'done'
-            ) s JOIN jobs j ON j.id = s.job
+            ) s JOIN jobs j ON j.id = s.job LEFT JOIN kpi_jobs k ON k.job = s.job
             WHERE j.on_hold = 0
-            ORDER BY (j.priority = 'rush') DESC, j.due, j.id LIMIT ?""",
+            ORDER BY (j.priority = 'rush') DESC, COALESCE(k.due, j.due), j.id LIMIT ?""",
         [*stages, *stages, person_id, *verify_stages, limit])
     out = []
+    today = site_today(shop)
     for job, stage, status, design, due, priority in rows:
-        left, late = due_in(shop, due, False)
+        left, late = k.lateness(k.as_date(due), today)  # waiting work is open
         out.append(WorkItem(job, stage, shop.site.stages[stage].name, design, due, priority,
                             "to verify" if status == DONE else status, left, late))
     return out

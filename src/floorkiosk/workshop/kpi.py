@@ -1,9 +1,9 @@
 """KPIs, the board and delivery promises: the flow tables, the job.delayed verb, and the queries that feed them.
 
 ``FlowProjector`` keeps, inside the appending transaction, one row per job (``kpi_jobs``: promise,
-delays, delivery, rework), one row per job and stage (``kpi_stages``: when it became ready, who first
-finished it, whether it is on the board now) and per-day counters per stage, route and person
-(``kpi_stage_daily``). The board reads only the pieces on it; the KPI report reads counters and one
+delays, delivery, rework; its ``due`` is the promise as ``domain.kpi.moved`` moves it), one row per
+job and stage (``kpi_stages``: when it became ready, who first finished it, whether it is on the
+board now) and per-day counters per stage, route and person (``kpi_stage_daily``). The board reads only the pieces on it; the KPI report reads counters and one
 row per job, so both stay fast on years of history. Formulas are in ``floorkiosk.domain.kpi``.
 """
 
@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from floorkiosk.workshop import cards, judge
 from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as k
 from floorkiosk.domain import metal as m
-from floorkiosk.domain.config import Site
+from floorkiosk.domain import payloads
+from floorkiosk.domain.config import Person, Site
 from floorkiosk.errors import Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.store.rows import CANON
 from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Area, Shop
 
@@ -33,7 +36,7 @@ from floorkiosk.workshop.shop import Area, Shop
 _RELEVANT = frozenset({ev.JOB_CREATED, ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_VERIFIED, ev.STAGE_REJECTED,
                        ev.JOB_HELD, ev.JOB_RELEASED, k.JOB_DELAYED})
 _JOB_COLS = ("job", "route", "alloy", "design", "client", "priority", "created_at", "promised", "due", "client_delays",
-             "client_delay_days", "shop_delays", "delivered_at", "completed_at", "reworks", "on_hold")
+             "client_delay_days", "shop_delays", "delivered_at", "completed_at", "reworks", "on_hold", "relabelled")
 _STAGE_COLS = ("job", "stage", "status", "ready", "entered_at", "ready_at", "started_at", "started_by", "started_bench",
                "first_started_at", "first_by", "finished_by", "done_at", "runs", "reworks", "counted_ftr")
 _job_values = attrgetter(*_JOB_COLS)
@@ -94,6 +97,34 @@ def _m003_floor(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX kpi_jobs_promise ON kpi_jobs (promised, client_delays, delivered_day, due, client_delay_days)")
     db.execute("CREATE INDEX kpi_jobs_done ON kpi_jobs (completed_day, route, reworks)")
     db.execute("CREATE INDEX kpi_stage_daily_stage ON kpi_stage_daily (stage, day)")
+
+
+def _m004_promises(db: sqlite_utils.Database) -> None:
+    # The promise (kpi_jobs.due, and each stage row's copy) moves with client-initiated delays only: a
+    # shop's delay leaves it standing. A client delay recorded after the promise had passed is late
+    # work relabelled, counted apart (relabelled) and never excluded from CDPA. The rows of delayed
+    # jobs are set again from their delays, days read in UTC here; `db rebuild` folds them in the
+    # site's own time zone.
+    conn = db.conn
+    conn.execute("ALTER TABLE kpi_jobs ADD COLUMN relabelled INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP INDEX IF EXISTS kpi_jobs_promise")
+    conn.execute("CREATE INDEX kpi_jobs_promise ON kpi_jobs"
+                 " (promised, client_delays, relabelled, delivered_day, due, client_delay_days)")
+    firsts = dict(conn.execute("SELECT job, promised FROM kpi_jobs WHERE client_delays + shop_delays > 0").fetchall())
+    if not firsts:
+        return
+    delays: dict[str, list[tuple]] = {}
+    for job, ts, payload in conn.execute(f"SELECT job, ts, payload FROM events WHERE type = ? ORDER BY {CANON}",
+                                         (k.JOB_DELAYED,)):
+        if job in firsts:
+            p = ev.loads(payload)
+            delays.setdefault(job, []).append((p.get("by"), p.get("new_due"), ts))
+    for job, first in firsts.items():
+        st = k.due_state(first, delays.get(job, ()), date.min)
+        days = (st.promise - st.first).days if st.promise and st.first else 0
+        conn.execute("UPDATE kpi_jobs SET due = ?, client_delay_days = ?, relabelled = ? WHERE job = ?",
+                     (st.due or first, days, st.relabelled, job))
+        conn.execute("UPDATE kpi_stages SET due = ? WHERE job = ?", (st.due or first, job))
 
 
 class FlowProjector(ChunkedRebuild):
@@ -197,9 +228,16 @@ def _load_jobs(conn: sqlite3.Connection, jobs: list[str]) -> dict[str, tuple[k.J
 
 
 # --- the verb ---------------------------------------------------------------------------------
-def delay_job(shop: Shop, job_id: str, *, by: str, new_due: str, reason: str, person_id: str | None = None,
-              bench_id: str | None = None) -> ev.Event:
-    """Move a job's due date. A client-initiated delay takes the job out of CDPA and is counted separately."""
+def delay_job(shop: Shop, job_id: str, *, by: str, new_due: str, reason: str, person_id: str | None,
+              bench_id: str | None = None, supervisor: str | None = None, pin: str | None = None) -> ev.Event:
+    """Move a job's due date at the client's or the shop's request, recorded by the person named.
+
+    A client-initiated delay moves the promise and takes the job out of CDPA (counted apart). One
+    recorded after the promise had passed relabels late work: it needs a supervisor (`supervisor`:
+    their badge, and their PIN where the site asks for one) and a reason, and the job stays in CDPA,
+    judged against its first promise, counted apart as "late, then relabelled". A shop-initiated
+    delay names the shop's own new date: the promise stands, and so does its lateness.
+    """
     if by not in k.DELAY_BY:
         raise Refused(f"a delay is initiated by the client or the shop, not {by!r}")
     try:
@@ -208,22 +246,63 @@ def delay_job(shop: Shop, job_id: str, *, by: str, new_due: str, reason: str, pe
         raise Refused(f"new due date {new_due!r} is not a date like 2026-12-24") from None
     if not reason.strip():
         raise Refused("say why the due date moves")
-    job = shop.job(job_id)
-    if person_id is not None:
-        shop.person(person_id)
+    if not (person_id or "").strip():
+        raise Refused("say who records the delay: a delay names the person who records it")
+    shop.person(person_id or "")
     if bench_id is not None:
         shop.bench(bench_id)
-    if job.due and d.isoformat() <= job.due[:10] and by == "client":
-        raise Refused(f"{job.id} is due {job.due[:10]}; a delay moves the date later, not to {d}")
-    return shop.journal.append(shop.event(k.JOB_DELAYED, job.id, person_id, bench_id,
-                                          {"by": by, "new_due": d.isoformat(), "old_due": job.due[:10],
-                                           "reason": reason.strip()}))
+    job = shop.job(job_id)
+    due = cards.due_in(shop, job)
+    if by == "client" and due.promise and d <= due.promise:
+        raise Refused(f"{job.id} is due {due.due}; a delay moves the date later, not to {d}")
+    today = today_of(shop)
+    _, relabels = k.moved(due.promise, by, d, today)
+    payload: dict = {"by": by, "new_due": d.isoformat(), "old_due": due.due, "reason": reason.strip()}
+    if relabels and not (supervisor or "").strip():
+        late = (today - due.promise).days if due.promise else 0
+        raise Refused(f"{job.id} was promised for {due.due} and is {late} day{'s' if late != 1 else ''} late: a client "
+                      "delay recorded now relabels late work and needs a supervisor's badge (and PIN), and a reason;"
+                      " nothing was changed")
+    if (supervisor or "").strip():
+        sup = supervisor_by_badge(shop, supervisor or "")
+        judge.check_pin(shop, sup, pin, bench_id)
+        payload["supervisor"] = sup.id
+    if relabels and due.promise:
+        payload["late_days"] = (today - due.promise).days
+    return shop.journal.append(shop.event(k.JOB_DELAYED, job.id, person_id, bench_id, payload))
+
+
+def supervisor_by_badge(shop: Shop, badge: str) -> Person:
+    """The supervisor whose badge this is (its code, B2001, or the card's payload, FK:P:B2001)."""
+    code = badge.strip()
+    if code.upper().startswith(payloads.PREFIX + ":"):
+        try:
+            p = payloads.decode(code)
+        except payloads.NotOurCode as exc:
+            raise Refused(str(exc)) from None
+        if p.kind is not payloads.Kind.BADGE:
+            raise Refused(f"that is a {p.kind.name.lower().replace('_', ' ')} code, not a supervisor's badge")
+        code = p.value
+    person = shop.site.person_by_badge(code)
+    if person is None:
+        raise Refused(f"badge {code} is not known here")
+    if not person.is_supervisor:
+        raise Refused(f"{person.name} is not a supervisor: a late client delay needs a supervisor's badge")
+    return person
 
 
 def describe_delay(shop: Shop, e: ev.Event) -> str:
     p = e.payload
-    who = "the client" if p.get("by") == "client" else "the shop"
-    return f"due date moved from {p.get('old_due')} to {p.get('new_due')} at {who}'s request: {p.get('reason', '')}"
+    if p.get("by") == "client":
+        text = f"due date moved from {p.get('old_due')} to {p.get('new_due')} at the client's request"
+        if p.get("late_days"):
+            n = p["late_days"]
+            text += f", {n} day{'s' if n != 1 else ''} after the promise had passed (late, then relabelled)"
+    else:
+        text = f"the shop moved its own date to {p.get('new_due')} (the promise of {p.get('old_due')} stands)"
+    if p.get("supervisor"):
+        text += f", approved by {shop.name(p['supervisor'])}"
+    return f"{text}: {p.get('reason', '')}"
 
 
 # --- reading: the board -----------------------------------------------------------------------
@@ -296,7 +375,8 @@ def now_of(shop: Shop) -> datetime:
 
 
 def today_of(shop: Shop) -> date:
-    return shop.clock().astimezone(metal_mod.settings_of(shop).tz).date()
+    """The site's today in its time zone: the day every due state is judged on (see cards.site_today)."""
+    return cards.site_today(shop)
 
 
 def board(shop: Shop, *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
@@ -362,14 +442,11 @@ def board(shop: Shop, *, bench: str | None = None, person: str | None = None, al
         shown_status = ("rework" if status == k.REWORK else "waiting") if ready else (
             "to verify" if status == k.DONE else status)
         age = (now - k.parse_ts(ready_at)).total_seconds() / 3600 if ready_at else 0.0
-        try:
-            left = (date.fromisoformat(due[:10]) - today).days if due else None
-        except ValueError:
-            left = None
+        left, late = k.lateness(k.as_date(due), today)  # the pieces on the board are open
         working = status in (k.IN_PROGRESS, k.DONE)
         return BoardPiece(job, stage, shown_status, design or "", al or "", rt or "", due or "", prio or "normal",
                           bool(hold), by if working else None, sbench if working else None, round(max(0.0, age), 1),
-                          left, left is not None and left < 0)
+                          left, late)
 
     lanes = []
     for sid in shown:
@@ -435,34 +512,41 @@ def report(shop: Shop, start: date, end: date, *, with_metal: bool = True, detai
                            m.grams(t.buttons)) for t in trees]
 
     q = shop.journal.query
-    # first time right: stages by stage and by the person who first finished them, jobs by route
-    by_stage = q("SELECT stage, SUM(ftr), SUM(done) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? GROUP BY stage", (d1, d2))
-    by_person = q("SELECT person, SUM(ftr), SUM(done) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? AND person != ''"
-                  " GROUP BY person", (d1, d2))
+    # first time right, by stage and by person: passes completed right first time (counted against who
+    # first finished them), and passes sent back, as the defect Pareto charges them (to the stage that
+    # redoes the work and the person whose run was rejected, on the day of the rejection); jobs by route
+    right_stage = q("SELECT stage, SUM(ftr) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? GROUP BY stage", (d1, d2))
+    right_person = q("SELECT person, SUM(ftr) FROM kpi_stage_daily WHERE day BETWEEN ? AND ? AND person != ''"
+                     " GROUP BY person", (d1, d2))
+    lo, hi = period_instants(shop, start, end)
+    back_stage = q("SELECT origin, COUNT(*) FROM qc_defects WHERE ts >= ? AND ts < ? GROUP BY origin", (lo, hi))
+    back_person = q("SELECT origin_person, COUNT(*) FROM qc_defects WHERE ts >= ? AND ts < ?"
+                    " AND origin_person IS NOT NULL GROUP BY origin_person", (lo, hi))
     by_route = q("SELECT route, SUM(reworks = 0), COUNT(*) FROM kpi_jobs INDEXED BY kpi_jobs_done"
                  " WHERE completed_day BETWEEN ? AND ? GROUP BY route", (d1, d2))
-    stage_lines = sorted(k.rate_lines(by_stage), key=lambda r: order.index(r.key) if r.key in order else 999)
-    person_lines = k.rate_lines(by_person)
+    stage_lines = sorted(k.pass_lines(right_stage, back_stage), key=lambda r: order.index(r.key) if r.key in order else 999)
+    person_lines = k.pass_lines(right_person, back_person)
     route_lines = k.rate_lines(by_route)
     overall = k.RateLine("all jobs", sum(r.good for r in route_lines), sum(r.total for r in route_lines))
 
     t = today.isoformat()
+    # promises: excluded only for a client delay recorded in time (see k.promise_class)
     adherence = k.adherence_from_classes(
-        q("SELECT client_delays > 0, delivered_day IS NOT NULL, COALESCE(delivered_day <= promised, 0), promised < ?,"
-          " COALESCE(delivered_day <= due, 0), COUNT(*), SUM(client_delay_days) FROM kpi_jobs"
-          " WHERE promised BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5", (t, d1, d2)),
-        [r[0] for r in q("SELECT job FROM kpi_jobs WHERE promised BETWEEN ? AND ? AND client_delays = 0 AND"
-                         " ((delivered_day IS NOT NULL AND delivered_day > promised) OR (delivered_day IS NULL AND promised < ?))"
+        q("SELECT client_delays > 0 AND relabelled = 0, delivered_day IS NOT NULL, COALESCE(delivered_day <= promised, 0),"
+          " promised < ?, COALESCE(delivered_day <= due, 0), relabelled > 0, COUNT(*), SUM(client_delay_days)"
+          " FROM kpi_jobs WHERE promised BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5, 6", (t, d1, d2)),
+        [r[0] for r in q("SELECT job FROM kpi_jobs WHERE promised BETWEEN ? AND ? AND (client_delays = 0 OR relabelled > 0)"
+                         " AND ((delivered_day IS NOT NULL AND delivered_day > promised) OR (delivered_day IS NULL AND promised < ?))"
                          " ORDER BY promised, job LIMIT ?", (d1, d2, t, -1 if detail else 500))])
     promises = []
     if detail:
-        for job, promised, due, delivered, cdel, cdays, rt in q(
-                "SELECT job, promised, due, delivered_day, client_delays, client_delay_days, route FROM kpi_jobs"
-                " WHERE promised BETWEEN ? AND ? ORDER BY promised, job", (d1, d2)):
+        for job, promised, due, delivered, cdel, cdays, rt, relabelled in q(
+                "SELECT job, promised, due, delivered_day, client_delays, client_delay_days, route, relabelled"
+                " FROM kpi_jobs WHERE promised BETWEEN ? AND ? ORDER BY promised, job", (d1, d2)):
             try:
                 promises.append(k.Promise(job, date.fromisoformat(promised),
                                           date.fromisoformat(delivered) if delivered else None, bool(cdel), cdays or 0,
-                                          date.fromisoformat(due) if due else None, rt or ""))
+                                          date.fromisoformat(due) if due else None, rt or "", bool(relabelled)))
             except (TypeError, ValueError):
                 continue
 
@@ -516,12 +600,24 @@ def summary_lines(shop: Shop, r: KpiReport) -> list[tuple[str, str]]:
         ("YVR (all casting)", f"{pct(r.yvr_total.yvr)} over {r.yvr_total.trees} trees"),
         ("FTRR (jobs)", f"{pct(r.ftrr_overall.pct)} of {r.ftrr_overall.total} jobs completed"),
         ("CDPA", f"{pct(r.cdpa.cdpa)} of {r.cdpa.promised} promised deliveries"
-                 f" ({r.cdpa.client_delayed} client-initiated delays excluded)"),
+                 f" ({r.cdpa.client_delayed} client-initiated delays excluded"
+                 + (f"; {r.cdpa.relabelled} late, then relabelled: counted" if r.cdpa.relabelled else "") + ")"),
         ("Throughput", f"{r.throughput.delivered} delivered, {r.throughput.per_day}/day"),
         ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stage{'s' if len(r.wip) != 1 else ''}"),
         ("Bottleneck", f"{stage_name}: {r.bottleneck.why}" if r.bottleneck.stage else f"none: {r.bottleneck.why}"),
         ("At risk", f"{r.at_risk_total} at risk, {r.late_total} late"),
     ]
+
+
+def period_instants(shop: Shop, start: date, end: date) -> tuple[str, str]:
+    """The journal timestamps that bound the site's days start..end (inclusive) in its time zone: [lo, hi)."""
+    tz = metal_mod.settings_of(shop).tz
+
+    def stamp(d: date) -> str:
+        t = datetime.combine(d, datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
+        return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    return stamp(start), stamp(end + timedelta(days=1))
 
 
 def parse_period(start: str | None, end: str | None, shop: Shop, days: int = 30) -> tuple[date, date]:
@@ -538,16 +634,30 @@ def history_range(shop: Shop) -> tuple[date, date]:
 
 
 def demo_after(shop: Shop) -> None:
-    """Demo: a client-initiated delay and a shop-initiated one on open jobs, so CDPA shows both."""
-    rows = shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 ORDER BY promised LIMIT 2")
-    if len(rows) < 2:
-        return
-    for (job,), by, reason in zip(rows, ("client", "shop"), ("client still choosing the centre stone",
-                                                               "casting re-scheduled after a flask cracked")):
-        due = date.fromisoformat(shop.job(job).due[:10]) + timedelta(days=10)
-        delay_job(shop, job, by=by, new_due=due.isoformat(), reason=reason, person_id="eva")
+    """Demo: a client-initiated delay asked for in time, a shop-initiated one on a late job (still late),
+    and a late job relabelled a client delay with a supervisor's badge, so CDPA shows each."""
+    t = today_of(shop).isoformat()
+    rows = shop.journal.query("SELECT job, due FROM kpi_jobs WHERE open = 1 ORDER BY promised, job")
+    not_due = [j for j, due in rows if due >= t]
+    late = [j for j, due in rows if due < t]
+    sup = next((p for p in shop.site.people.values() if p.is_supervisor and p.badge), None)
+
+    def later(job: str, days: int) -> str:
+        return (k.as_date(cards.due_in(shop, shop.job(job)).due) + timedelta(days=days)).isoformat()
+
+    if not_due:
+        delay_job(shop, not_due[0], by="client", new_due=later(not_due[0], 10),
+                  reason="client still choosing the centre stone", person_id="eva")
+    shop_job = late[0] if late else (not_due[1] if len(not_due) > 1 else None)
+    if shop_job:
+        delay_job(shop, shop_job, by="shop", new_due=later(shop_job, 10),
+                  reason="casting re-scheduled after a flask cracked", person_id="eva")
+    if len(late) > 1 and sup is not None:
+        delay_job(shop, late[1], by="client", new_due=(today_of(shop) + timedelta(days=7)).isoformat(),
+                  reason="client away; asked to collect next week", person_id="dev", supervisor=sup.badge, pin=sup.pin)
 
 
 AREA = Area("kpi", projectors=lambda site: [FlowProjector(site)],
-            migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor)),
+            migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor),
+                        ("kpi_004_promises", _m004_promises)),
             describers={k.JOB_DELAYED: describe_delay})

@@ -68,20 +68,21 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                    [[by, y.key, y.trees, _q(y.theoretical), _q(y.actual), _q(y.loss), _pct(y.yvr)]
                     for by, lines in (("alloy", r.yvr_alloy), ("casting method", r.yvr_method), ("all", [r.yvr_total]))
                     for y in lines]),
-        write_csv(out / "ftrr.csv", ["by", "key", "name", "first_time_right", "completed", "ftrr_pct"],
+        write_csv(out / "ftrr.csv", ["by", "key", "name", "first_time_right", "completed", "sent_back", "ftrr_pct"],
                    [[by, x.key, names.get(x.key) or (site.people[x.key].name if x.key in site.people else x.key),
-                     x.good, x.total, _pct(x.pct)]
+                     x.good, x.total, x.sent_back if by in ("stage", "person") else x.total - x.good, _pct(x.pct)]
                     for by, lines in (("stage", r.ftrr_stage), ("person", r.ftrr_person), ("route", r.ftrr_route),
                                       ("all", [r.ftrr_overall])) for x in lines]),
         write_csv(out / "cdpa.csv", ["promised", "on_time", "delivered_late", "missed_not_delivered", "pending",
                                       "cdpa_pct", "client_initiated_delays", "client_delay_days",
-                                      "client_delayed_delivered_by_new_date"],
+                                      "client_delayed_delivered_by_new_date", "late_then_relabelled"],
                    [[r.cdpa.promised, r.cdpa.on_time, r.cdpa.late_delivered, r.cdpa.missed_open, r.cdpa.pending,
-                     _pct(r.cdpa.cdpa), r.cdpa.client_delayed, r.cdpa.client_delay_days, r.cdpa.client_delayed_kept]]),
+                     _pct(r.cdpa.cdpa), r.cdpa.client_delayed, r.cdpa.client_delay_days, r.cdpa.client_delayed_kept,
+                     r.cdpa.relabelled]]),
         write_csv(out / "promises.csv", ["job", "route", "promised", "delivered", "client_delayed", "client_delay_days",
-                                          "due_now", "counted_as"],
+                                          "due_now", "relabelled", "counted_as"],
                    [[p.job, p.route, p.promised, p.delivered, int(p.client_delayed), p.client_delay_days, p.due_now,
-                     _promise_word(p, r.today)] for p in r.promises]),
+                     int(p.relabelled), dk.promise_word(p, r.today)] for p in r.promises]),
         write_csv(out / "wip.csv", ["stage", "name", "waiting", "in_progress", "to_verify", "on_hold", "mean_age_h",
                                      "max_age_h"],
                    [[w.stage, names.get(w.stage, w.stage), w.waiting, w.in_progress, w.to_verify, w.on_hold, w.mean_age_h,
@@ -113,14 +114,6 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                               _q(from_grams(b.gross, "dwt"), 4), _q(from_grams(b.gross, "ozt"), 5), _q(b.fine, 4),
                               _q(from_grams(b.fine, "dwt"), 4), _q(from_grams(b.fine, "ozt"), 5)] for b in bal]))
     return files
-
-
-def _promise_word(p: dk.Promise, today: date) -> str:
-    if p.client_delayed:
-        return "excluded: client-initiated delay"
-    if p.delivered is not None:
-        return "on time" if p.delivered <= p.promised else "late"
-    return "missed (not delivered)" if p.promised < today else "pending"
 
 
 # --- SVG charts ---------------------------------------------------------------------------------
@@ -232,8 +225,10 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
                          for y in lines]))
 
     parts.append("<h2>First-Time-Right Rate (FTRR)</h2>")
-    parts.append('<p class="muted">Pieces with zero rework ÷ pieces completed × 100 (by stage and by the person who '
-                 "first finished it: passes through a stage; by route: whole jobs).</p>")
+    parts.append('<p class="muted">Pieces with zero rework ÷ pieces completed × 100. By stage and by person: passes '
+                 "through a stage right first time ÷ (those + passes sent back by a rejection) × 100, a pass sent back "
+                 "counted on the day of the rejection against the stage that redoes it and the person whose run was "
+                 "rejected, as the defect Pareto charges it. By route: whole jobs completed.</p>")
     parts.append(svg_hbars("FTRR by stage (%)", [(names.get(x.key, x.key), float(x.pct or 0), f"{x.pct}% of {x.total}")
                                                  for x in r.ftrr_stage], top=100))
     parts.append('<div class="grid">'
@@ -244,14 +239,19 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
 
     parts.append("<h2>Client Delivery Promise Adherence (CDPA)</h2>")
     c = r.cdpa
+    parts.append('<p class="muted">A client-initiated delay asked for before the promise passed is excluded and '
+                 "counted apart; one recorded after it had passed (approved by a supervisor) is late work relabelled: "
+                 "judged against the first promise like any other, and counted apart.</p>")
     parts.append(_table(["promised deliveries", "on or before the date", "delivered late", "missed, not delivered",
-                         "pending", "CDPA %", "client-initiated delays (excluded)", "their days"],
+                         "pending", "CDPA %", "client-initiated delays (excluded)", "their days",
+                         "late, then relabelled (counted)"],
                         [[c.promised, c.on_time, c.late_delivered, c.missed_open, c.pending, _pct(c.cdpa),
-                          c.client_delayed, c.client_delay_days]]))
-    late = [p for p in r.promises if _promise_word(p, r.today) in ("late", "missed (not delivered)")]
-    parts.append("<h3>Broken promises</h3>" + _table(["job", "route", "promised", "delivered", "counted as"],
+                          c.client_delayed, c.client_delay_days, c.relabelled]]))
+    late = [(p, w) for p in r.promises
+            if (w := dk.promise_word(p, r.today)) in ("late", "missed (not delivered)", "late, then relabelled")]
+    parts.append("<h3>Broken promises</h3>" + _table(["job", "route", "promised", "delivered", "due now", "counted as"],
                                                      [[p.job, routes.get(p.route, p.route), p.promised, p.delivered or "",
-                                                       _promise_word(p, r.today)] for p in late[:200]]))
+                                                       p.due_now or "", w] for p, w in late[:200]]))
 
     parts.append("<h2>Work in progress, lead time and the bottleneck</h2>")
     neck = names.get(r.bottleneck.stage or "", "none")

@@ -121,3 +121,49 @@ def test_the_rules_do_no_io():
         names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not {x for x in names if x.split(".")[0] in ("sqlite3", "sqlite_utils", "textual", "serial", "cv2")}
         assert not {x for x in names if x.startswith("floorkiosk.") and not x.startswith("floorkiosk.domain")}
+
+
+def test_cdpa_counts_late_work_relabelled_a_client_delay():
+    today = date(2026, 11, 20)
+    promises = [
+        k.Promise("A", date(2026, 11, 10), date(2026, 11, 10), False),  # on time
+        k.Promise("E", date(2026, 11, 8), None, True, 9, date(2026, 11, 17)),  # asked in time: excluded
+        # two days late when the client delay was recorded: judged against the 18th, counted apart
+        k.Promise("R", date(2026, 11, 18), None, True, 9, date(2026, 11, 27), relabelled=True),
+        k.Promise("S", date(2026, 11, 12), date(2026, 11, 19), True, 7, date(2026, 11, 19), relabelled=True),
+    ]
+    a = k.delivery_adherence(promises, today)
+    # counted: A, R (missed), S (delivered late) -> 1 / 3; excluded: E alone
+    assert (a.promised, a.on_time, a.late_delivered, a.missed_open, a.cdpa) == (3, 1, 1, 1, D("33.3"))
+    assert (a.client_delayed, a.client_delay_days, a.relabelled) == (1, 9, 2)
+    assert a.late_jobs == ("R", "S")
+    assert [k.promise_word(p, today) for p in promises] == ["on time", "excluded: client-initiated delay",
+                                                            "late, then relabelled", "late, then relabelled"]
+
+
+def test_one_due_state():
+    today = date(2026, 11, 20)
+    st = k.due_state
+    # late, due today (still on time), not late, done (never late)
+    assert (st("2026-11-18", [], today).days_left, st("2026-11-18", [], today).late) == (-2, True)
+    assert (st("2026-11-20", [], today).days_left, st("2026-11-20", [], today).late) == (0, False)
+    assert (st("2026-11-25", [], today).days_left, st("2026-11-25", [], today).late) == (5, False)
+    assert st("2026-11-18", [], today, done=True).late is False
+    # a client delay asked for in time moves the promise
+    c = st("2026-11-19", [("client", "2026-11-24", "2026-11-17")], today)
+    assert (c.first, c.promise, c.days_left, c.late, c.client_delays, c.relabelled) == (
+        date(2026, 11, 19), date(2026, 11, 24), 4, False, 1, 0)
+    # a shop delay names the shop's own date: the promise and its lateness stand
+    s = st("2026-11-19", [("shop", "2026-11-26", "2026-11-17")], today)
+    assert (s.promise, s.days_left, s.late, s.shop_delays, s.shop_date) == (date(2026, 11, 19), -1, True, 1,
+                                                                             date(2026, 11, 26))
+    # a client delay recorded after the promise had passed: late work relabelled (the date still moves)
+    r = st("2026-11-18", [("client", "2026-11-27", "2026-11-20")], today)
+    assert (r.promise, r.late, r.relabelled) == (date(2026, 11, 27), False, 1)
+    # on the promised day itself it is still in time; delays are read in order
+    assert st("2026-11-18", [("client", "2026-11-22", "2026-11-18")], today).relabelled == 0
+    two = st("2026-11-10", [("client", "2026-11-15", "2026-11-09"), ("client", "2026-11-25", "2026-11-16")], today)
+    assert (two.promise, [d.relabelled for d in two.delays]) == (date(2026, 11, 25), [False, True])
+    assert st("", [], today) == k.DueState(None, None, None, False)
+    assert k.moved(date(2026, 11, 18), "shop", date(2026, 11, 30), date(2026, 11, 20)) == (date(2026, 11, 18), False)
+    assert k.lateness(date(2026, 11, 19), today) == (-1, True)

@@ -117,14 +117,17 @@ def test_delays_are_checked_and_change_nothing_when_refused(small, five):
                          (dict(new_due="next week"), Refused, "not a date"),
                          (dict(new_due="2026-11-01"), Refused, "moves the date later"),
                          (dict(reason=" "), Refused, "say why"),
+                         (dict(person_id=None), Refused, "say who records the delay"),
+                         (dict(person_id=" "), Refused, "say who records the delay"),
+                         (dict(person_id="nobody"), NotFound, "no person 'nobody'"),
                          (dict(job="J000099"), NotFound, "no job J000099")):
-        args = dict(job=five["J5"], by="client", new_due="2026-12-01", reason="stone not chosen") | kw
+        args = dict(job=five["J5"], by="client", new_due="2026-12-01", reason="stone not chosen", person_id="eva") | kw
         with pytest.raises(err, match=msg):
             kpi.delay_job(small, args.pop("job"), **args)
     assert small.journal.count() == n
-    kpi.delay_job(small, five["J5"], by="shop", new_due="2026-11-24", reason="setter off sick")
+    kpi.delay_job(small, five["J5"], by="shop", new_due="2026-11-24", reason="setter off sick", person_id="dev")
     history = [small.describe(e) for e in small.journal.recent(five["J5"])]
-    assert history[-1] == "due date moved from 2026-11-21 to 2026-11-24 at the shop's request: setter off sick"
+    assert history[-1] == "the shop moved its own date to 2026-11-24 (the promise of 2026-11-21 stands): setter off sick"
     # a shop-initiated delay does not excuse the promise: J5 is still judged against the 21st
     r = kpi.report(small, date(2026, 11, 21), date(2026, 11, 21))
     assert r.cdpa.client_delayed == 0

@@ -2,6 +2,9 @@
 
 import csv
 import re
+from datetime import date
+
+import pytest
 
 from floorkiosk.cli import main
 from floorkiosk.workshop.reports import svg_columns, svg_hbars
@@ -66,10 +69,21 @@ def test_board_and_delay_commands(small, capsys):
     assert out.startswith("2 jobs on the floor")
     assert "Stone setting: 2 (1 waiting, 1 working, 0 to verify" in out
     assert re.search(rf"  {five['J4']}  in progress +[0-9.]+ d  due 2026-11-18  LATE  Eternity band", out)
-    assert main(["--site", site, "delay", five["J5"], "--by", "client", "--new-due", "2026-12-05",
-                 "--reason", "client travelling"]) == 0
-    assert "due 2026-11-21 -> 2026-12-05 (client-initiated); excluded from CDPA" in capsys.readouterr().out
-    assert main(["--site", site, "delay", five["J5"], "--by", "client", "--new-due", "soon", "--reason", "x"]) == 2
+    # the command runs on the wall clock: J5's promise of the 21st may have passed by now (then it takes a
+    # supervisor) or not
+    late = date.today() > date(2026, 11, 21)
+    sup = ["--supervisor", "B2001"] if late else []
+    assert main(["--site", site, "delay", five["J5"], "--by", "client", "--new-due", "2099-12-05",
+                 "--reason", "client travelling", "--person", "dev", *sup]) == 0
+    out = capsys.readouterr().out
+    if late:
+        assert "due 2026-11-21 -> 2099-12-05 (client-initiated" in out and "late, then relabelled" in out
+    else:
+        assert "due 2026-11-21 -> 2099-12-05 (client-initiated); excluded from CDPA" in out
+    assert main(["--site", site, "delay", five["J5"], "--by", "client", "--new-due", "soon", "--reason", "x",
+                 "--person", "dev"]) == 2
+    with pytest.raises(SystemExit):  # who records it is required
+        main(["--site", site, "delay", five["J5"], "--by", "shop", "--new-due", "2099-12-24", "--reason", "x"])
 
 
 def test_svg_charts_are_plain_svg():
