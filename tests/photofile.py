@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import hashlib
 from pathlib import Path
 
 from PIL import Image
@@ -23,3 +24,8 @@ def jpeg(n: int = 0) -> bytes:
 def stored_photo(photos_dir: str | Path, n: int = 0) -> str:
     """The hash of photo n, saved in this photo store (as the bench camera's photos are)."""
     return PhotoStore(photos_dir).save(jpeg(n)).sha256
+
+
+def photo_hash(n: int = 0) -> str:
+    """The hash photo n has once stored (JPEG encoding of the same picture gives the same bytes)."""
+    return hashlib.sha256(jpeg(n)).hexdigest()

@@ -12,7 +12,7 @@ from pathlib import Path
 from textual import events
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
-from keystrokes import key_event
+from keystrokes import key_event, until  # noqa: F401 (until: the kiosk tests' one wait)
 
 from floorkiosk.workshop import verbs
 from floorkiosk.paths import example_config_dir
@@ -129,21 +129,6 @@ async def scan(pilot, text: str, settle: float = 0.05) -> None:
         app.post_message(key_event(ch))
     app.post_message(events.Key("enter", "\r"))
     await pilot.pause(settle)
-
-
-async def until(pilot, cond: Callable[[], bool], timeout: float = 5.0, step: float = 0.05) -> None:
-    """Wait (letting the app run) until cond() holds; fail with the app's last message otherwise."""
-    import time
-
-    end = time.monotonic() + timeout
-    while True:
-        if getattr(pilot.app, "_exception", None) is not None:
-            raise AssertionError("the app failed") from pilot.app._exception
-        if cond():
-            return
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out; last message: {pilot.app.last_message!r}; screen {pilot.app.screen!r}")
-        await pilot.pause(step)
 
 
 async def worklist_loaded(pilot) -> None:

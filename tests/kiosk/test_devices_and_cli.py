@@ -119,8 +119,8 @@ async def test_a_scale_with_an_unreadable_profile_file_is_named_and_weighing_say
         await scan(pilot, "FK:P:B1002")
         await scan(pilot, f"FK:J:{jobs.set}")
         await scan(pilot, "FK:C:START")
-        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
-        assert "NO SCALE" in str(app.screen.query_one("#weigh-sign").render())
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog)
+                    and "NO SCALE" in str(app.screen.query_one("#weigh-sign").render()))
         await scan(pilot, "FK:C:ACCEPT")
         assert isinstance(app.screen, WeighDialog)
         assert app.shop.job(jobs.set).stage("stone-setting").weight_in is None

@@ -146,3 +146,43 @@ def test_wrong_pins_for_an_override_count_too(shop, photo):
     assert shop.job(j).stage("polishing").status == "todo"
     e = list(shop.journal.events(types=[ev.PIN_REFUSED]))[-1]
     assert e.person == "eva" and e.bench == "polishing" and "1111" not in e.payload_json()
+
+
+# -- 3. photo evidence -----------------------------------------------------------------------------
+
+def fk(shop, *args) -> int:
+    from floorkiosk.cli import main
+
+    return main(["--site", str(shop.dir), *args])
+
+
+def test_a_hash_with_no_photo_behind_it_is_not_evidence(shop, photo):
+    j = ring(shop)
+    to_setting(shop, j)
+    verbs.start(shop, j, "ben", "setting")
+    before = shop.journal.count()
+    with pytest.raises(Refused, match="no photo 0123456789ab… in this site's photo store"):
+        verbs.attach_photo(shop, j, "ben", "setting", "0123456789abcdef" * 4)
+    assert shop.journal.count() == before and shop.job(j).stage(SETTING).photos == []
+    verbs.attach_photo(shop, j, "ben", "setting", photo)  # the camera's photo, in the store
+    assert shop.job(j).stage(SETTING).photos == [photo]
+
+
+def test_audit_verify_reads_back_every_photo_and_names_a_missing_or_changed_one(shop, photo, capsys):
+    from floorkiosk.devices.photos import PhotoStore
+
+    j = ring(shop)
+    to_setting(shop, j)
+    set_by(shop, j, "ben", photo)
+    assert fk(shop, "audit", "verify") == 0
+    assert "photos ok: 1 referenced" in capsys.readouterr().out
+    path = PhotoStore(shop.photos_dir).path_for(photo)
+    good = path.read_bytes()
+    path.write_bytes(good[:-10] + b"0123456789")  # the same name, other bytes
+    assert fk(shop, "audit", "verify") == 1
+    assert f"{j} Stone setting: photo {photo[:12]}… does not match its hash" in capsys.readouterr().err
+    path.unlink()
+    assert fk(shop, "audit", "verify") == 1
+    assert f"{j} Stone setting: photo {photo[:12]}… is missing from the photo store" in capsys.readouterr().err
+    path.write_bytes(good)
+    assert fk(shop, "audit", "verify") == 0

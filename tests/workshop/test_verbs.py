@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from photofile import stored_photo  # tests/ is on the path (pytest rootdir)
 
 from floorkiosk.workshop import cards, judge, sessions, verbs
 from floorkiosk.domain import events as ev
@@ -31,7 +32,7 @@ def set_stones(shop, j):
     verbs.start(shop, j, "ben", "setting")
     verbs.record_weight(shop, j, "ben", "setting", "9.75")
     verbs.record_weight(shop, j, "ben", "setting", "9.74")
-    verbs.attach_photo(shop, j, "ben", "setting", "f" * 64)
+    verbs.attach_photo(shop, j, "ben", "setting", stored_photo(shop.photos_dir))
     verbs.finish(shop, j, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist)
 
 

@@ -168,14 +168,21 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         except ImportError:
             raise FloorkioskError("this build has no hub support") from None
         return verify_hub_cli(site_dir(args))
+    from floorkiosk.workshop.evidence import audit_photos  # when the command runs: start-up cost (Pillow)
+
     shop = open_site(args)
     problems = shop.journal.verify()
     n = shop.journal.count()
-    if problems:
-        for p in problems:
-            print(f"TAMPERED: {p}", file=sys.stderr)
+    photos = audit_photos(shop)
+    for p in problems:
+        print(f"TAMPERED: {p}", file=sys.stderr)
+    for p in photos.problems:
+        print(f"EVIDENCE: {p}", file=sys.stderr)
+    if problems or photos.problems:
         return 1
     print(f"journal ok: {n} events, every chain intact")
+    print(f"photos ok: {photos.checked} referenced, each present and matching its hash"
+          + (f" ({len(photos.elsewhere)} taken at other benches are kept on the hub)" if photos.elsewhere else ""))
     return 0
 
 

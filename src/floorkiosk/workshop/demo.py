@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.errors import FloorkioskError
@@ -87,13 +88,9 @@ def _advance(clock: dict, rng: random.Random, lo: float = 0.2, hi: float = 3.0) 
 def populate(shop, n: int, rng: random.Random, clock: dict, now: datetime) -> None:
     site = shop.site
     sha_pool = []
-    photos = sorted((shop.dir / "demo-photos").glob("*.jpg"))
-    import hashlib
-    for p in photos:
-        data = p.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
-        (shop.photos_dir / f"{sha}.jpg").write_bytes(data)
-        sha_pool.append(sha)
+    store = PhotoStore(shop.photos_dir)
+    for p in sorted((shop.dir / "demo-photos").glob("*.jpg")):
+        sha_pool.append(store.save(p.read_bytes()).sha256)
     start = clock["t"]
     for i in range(n):
         design, route_id, alloys, (wlo, whi) = DESIGNS[i % len(DESIGNS)]

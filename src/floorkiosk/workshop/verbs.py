@@ -20,7 +20,7 @@ from floorkiosk.domain import payloads
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
-from floorkiosk.workshop import cards, judge
+from floorkiosk.workshop import cards, evidence, judge
 from floorkiosk.workshop.judge import Blocked, Override
 from floorkiosk.workshop.shop import Area, Shop
 
@@ -120,6 +120,7 @@ def attach_photo(shop: Shop, job_id: str, person_id: str, bench_id: str, sha256:
                  override: Override | None = None) -> ev.Event:
     if not (len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)):
         raise Refused(f"not a photo hash: {sha256!r}")
+    evidence.require_photo(shop, sha256)
     return judge.act(shop, g.PHOTO, ev.PHOTO_ATTACHED, job_id, person_id, bench_id, stage, {"sha256": sha256},
                      override=override)[0]
 

@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+from photofile import photo_hash, stored_photo
 
 from floorkiosk.workshop import verbs
 from floorkiosk.workshop import metal
@@ -42,7 +43,7 @@ DOERS = {
 CASTERS = {"vacuum": ("cast-v", "ana"), "centrifugal": ("cast-c", "omar")}
 ALLOYS = ("18KY", "14KY", "925", "PT950")
 RESOLUTION = {"cast-v": Decimal("0.01"), "cast-c": Decimal("0.01")}  # other benches read 0.001 g
-PHOTO = "ab" * 32
+PHOTO = photo_hash(0)  # stored in the week's photo store when its shop opens
 
 
 Clock = HandClock  # the tests' one clock
@@ -280,4 +281,5 @@ def open_week_shop(folder: Path):
 
     clock = Clock(MONDAY)
     init_site(folder, SITE12, origin="week")
+    assert stored_photo(folder / "photos") == PHOTO
     return open_shop(folder, clock=clock), clock

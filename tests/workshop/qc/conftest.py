@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
+from photofile import photo_hash, stored_photo
 
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 
-PHOTO = "ab" * 32  # a well-formed photo hash; the QC tests do not need the image itself
+PHOTO = photo_hash(0)  # a real photo, put in each test site's photo store (see qc_template)
 # Who does each skill in these tests (people.toml of the example site).
 DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana", "setting": "ben",
         "polishing": "chloe", "plating": "chloe", "qc": "farid", "dispatch": "dev"}
@@ -121,6 +122,7 @@ def qc_template(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("qc-site") / "site"
     init_site(root, origin="test-bench")
+    assert stored_photo(root / "photos") == PHOTO
     shop = open_shop(root, clock=FixedClock())
     try:
         final = new_ring(shop)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from textual import events
 
-from keystrokes import key_event  # tests/ is on the path (pytest rootdir)
+from keystrokes import key_event, until  # tests/ is on the path (pytest rootdir)
 
 from floorkiosk.kiosk.qc_screen import QcScreen
 from floorkiosk.kiosk.screens import JobCardScreen
@@ -28,14 +27,6 @@ async def type_answer(pilot, text: str) -> None:
     await pilot.pause(0.12)
     await pilot.press("enter")
     await pilot.pause()
-
-
-async def until(pilot, cond: Callable[[], bool], timeout: float = 8.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out; last message {pilot.app.last_message!r}, screen {pilot.app.screen!r}")
-        await pilot.pause(0.05)
 
 
 async def inspect(pilot, badge: str, job: str) -> QcScreen:
