@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from test_verbs import ring, to_setting
 
@@ -186,3 +188,38 @@ def test_audit_verify_reads_back_every_photo_and_names_a_missing_or_changed_one(
     assert f"{j} Stone setting: photo {photo[:12]}… is missing from the photo store" in capsys.readouterr().err
     path.write_bytes(good)
     assert fk(shop, "audit", "verify") == 0
+
+
+# -- 4. weights that no scale reads ----------------------------------------------------------------
+
+@pytest.mark.parametrize("typed,says", [
+    ("NaN", "is not a number of grams"), ("Infinity", "is not a number of grams"),
+    ("-Infinity", "is not a number of grams"), ("-1.5", "cannot be negative"),
+    ("25000", "more than a bench scale weighs"), ("9.123456", "more precise than the scale reads"),
+    ("nine grams", "is not a number of grams"), (float("nan"), "is not a number of grams"),
+])
+def test_a_weight_no_scale_reads_is_refused_in_plain_words_and_writes_nothing(shop, typed, says, capsys):
+    j = ring(shop)
+    to_setting(shop, j)
+    verbs.start(shop, j, "ben", "setting")
+    before = shop.journal.count()
+    with pytest.raises(Refused, match=says):
+        verbs.record_weight(shop, j, "ben", "setting", typed)
+    assert shop.journal.count() == before and shop.job(j).stage(SETTING).weight_in is None
+    assert fk(shop, "job", "show", j) == 0  # the card still shows: nothing unreadable was recorded
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_metal_and_qc_weights_refuse_the_absurd_too(shop):
+    from floorkiosk.domain import qc as dq
+    from floorkiosk.workshop import metal
+
+    for grams, says in (("Infinity", "not a number"), ("2000000", "more than a workshop's stock holds"),
+                        ("-3", "cannot be negative")):
+        with pytest.raises(Refused, match=says):
+            metal.receive_lot(shop, "18KY", grams, person_id="farid")
+    for typed, says in (("Infinity", "not a weight"), ("-4.2", "not a weight|cannot be negative"),
+                        ("99999", "more than a bench scale weighs"), ("4.2123456", "more precise")):
+        with pytest.raises(dq.BadAnswer, match=says):
+            dq.parse_weight(typed)
+    assert dq.parse_weight("5.214") == Decimal("5.214")

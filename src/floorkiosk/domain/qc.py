@@ -24,7 +24,7 @@ from typing import Any
 
 from floorkiosk.domain.records import ID_RE, Route, Site, Stage
 from floorkiosk.domain.tomlread import TomlReader
-from floorkiosk.domain.units import UnitError, canonical_unit, to_grams
+from floorkiosk.domain.units import FINEST, UnitError, bench_weight, canonical_unit, to_grams
 
 # QC event types (their payloads are declared in domain/shapes.py).
 QC_INSPECTED = "qc.inspected"
@@ -651,7 +651,11 @@ def parse_weight(text: str) -> Decimal:
         raise BadAnswer(f"{text.strip()!r} is not a weight (type grams, e.g. 5.214)")
     grams_text, unit = m.group(1), m.group(2) or "g"
     try:
-        return to_grams(parse_number(grams_text), canonical_unit(unit))
+        u = canonical_unit(unit)
+        grams = to_grams(parse_number(grams_text), u)
+        # refused as no bench scale reads it; a dwt or ozt figure converted is judged at the finest reading
+        bench_weight(grams if u == "g" else grams.quantize(FINEST))
+        return grams
     except UnitError as exc:
         raise BadAnswer(str(exc)) from None
 

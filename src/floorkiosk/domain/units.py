@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 # Grams per unit. Troy ounce and pennyweight are exact by definition (1 dwt = 1/20 ozt);
 # the avoirdupois ounce is 28.349523125 g and the grain 64.79891 mg, both exact.
@@ -55,6 +55,32 @@ def to_decimal(value: Decimal | str | int | float) -> Decimal:
         return Decimal(str(value))
     except InvalidOperation:
         raise UnitError(f"not a number: {value!r}") from None
+
+
+MAX_BENCH_GRAMS = Decimal(10_000)  # no piece or tree weighed at a jewelry bench comes near 10 kg
+FINEST = Decimal("0.0001")  # the finest reading of an analytical balance
+
+
+def bench_weight(value: Decimal | str | int | float, what: str = "weight", *, step: Decimal | None = None) -> Decimal:
+    """A weight in grams as a bench scale can read it; UnitError, in plain words, for what none can.
+
+    Refused: what is not a number, NaN and infinities, negative weights, more than MAX_BENCH_GRAMS, and
+    more decimals than the scale reads (`step`, its readability; else FINEST).
+    """
+    try:
+        g = to_decimal(value.strip() if isinstance(value, str) else value)
+    except UnitError:
+        raise UnitError(f"{what} {value!r} is not a number of grams") from None
+    if not g.is_finite():
+        raise UnitError(f"{what} {value!r} is not a number of grams")
+    if g < 0:
+        raise UnitError(f"{what} cannot be negative ({g} g)")
+    if g > MAX_BENCH_GRAMS:
+        raise UnitError(f"{what} {g} g is more than a bench scale weighs ({MAX_BENCH_GRAMS} g): is the unit right?")
+    finest = step if step else FINEST
+    if g != g.quantize(finest, rounding=ROUND_DOWN):  # safe: g is at most MAX_BENCH_GRAMS here
+        raise UnitError(f"{what} {g} g is more precise than the scale reads ({finest.normalize()} g)")
+    return Decimal(format(g, "f"))  # '1e3' typed is kept as 1000
 
 
 def to_grams(value: Decimal | str | int | float, unit: str) -> Decimal:

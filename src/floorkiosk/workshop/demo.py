@@ -138,13 +138,16 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
     verbs.start(shop, job, who, bench, stage_id)
     _stones(shop, job, stage_id, bench, "start")
     _advance(clock, rng)
+    step = verbs.readability(shop, bench) or Decimal("0.001")  # what this bench's scale reads
+    if weight is not None:
+        weight = weight.quantize(step)
     if stage.needs("weigh-in"):
         verbs.record_weight(shop, job, who, bench, weight, phase="in", stage=stage_id, raw="demo")
         _advance(clock, rng, 0.5, 4)
     if stage.needs("weigh-out"):
         limit = float(stage.max_loss_pct or 1)
         loss_pct = rng.uniform(0.05, limit * 0.9) if rng.random() > 0.04 else limit * 1.6
-        weight = (weight * Decimal(str(1 - loss_pct / 100))).quantize(Decimal("0.001"))
+        weight = (weight * Decimal(str(1 - loss_pct / 100))).quantize(step)
         res = verbs.record_weight(shop, job, who, bench, weight, phase="out", stage=stage_id, raw="demo")
         if res.held:
             return None

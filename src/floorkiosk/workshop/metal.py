@@ -343,6 +343,9 @@ def settings_of(shop: Shop) -> m.MetalSettings:
 
 
 # --- validation shared by the verbs -------------------------------------------------------------
+MAX_STOCK_GRAMS = Decimal(100_000)  # 100 kg of alloy: far beyond any lot, tree or return of a workshop
+
+
 def _weight(value: Decimal | str | int | float, unit: str = "g", what: str = "weight", *, allow_zero: bool = False) -> Decimal:
     """A weight typed or read in any trade unit, as Decimal grams to the microgram; bad input refused."""
     try:
@@ -363,6 +366,8 @@ def _weight(value: Decimal | str | int | float, unit: str = "g", what: str = "we
         m.to_ug(g, what, allow_zero=allow_zero)
     except m.MetalError as exc:
         raise Refused(str(exc)) from None
+    if g > MAX_STOCK_GRAMS:
+        raise Refused(f"{what} {g} g is more than a workshop's stock holds ({MAX_STOCK_GRAMS} g): is the unit right?")
     return Decimal(format(g, "f"))  # '1E+2' typed stays readable as 100 in the journal
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
-from floorkiosk.domain import payloads
+from floorkiosk.domain import payloads, units
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
@@ -84,7 +84,10 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
                   phase: str | None = None, stage: str | None = None, raw: str = "", unit: str = "g",
                   override: Override | None = None) -> WeighResult:
     """Record a stable weighing; a loss beyond the stage's tolerance puts the job on hold."""
-    grams = Decimal(str(grams))
+    try:  # not a number, NaN, infinite, negative, absurd or finer than any scale reads: nothing is written
+        grams = units.bench_weight(grams)
+    except units.UnitError as exc:
+        raise Refused(str(exc)) from None
     sid, auto_phase = weigh_phase(shop, job_id, bench_id, stage)
     phase = phase or auto_phase
     if phase not in ("in", "out"):
