@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from floorkiosk.domain.records import ID_RE, Route, Site, Stage
-from floorkiosk.domain.tomlread import TomlReader
+from floorkiosk.domain.tomlread import TomlReader, unknown_key
 from floorkiosk.domain.units import FINEST, UnitError, bench_weight, canonical_unit, to_grams
 
 # QC event types (their payloads are declared in domain/shapes.py).
@@ -41,6 +41,9 @@ _CHECK_KEYS = {"id", "name", "kind", "unit", "min", "max", "tolerance_pct", "tol
                "only_with_stones", "only_if_route_has", "only_designs_containing"}
 _PLAN_KEYS = {"id", "name", "stage", "routes", "designs", "sample", "checks"}
 _TOP_KEYS = {"defects", "plans", "stones"}
+_DEFECT_KEYS = {"code", "text", "redo"}
+_SAMPLE_KEYS = {"n", "percent", "min"}
+_STONES_KEYS = {"setting_stage", "carat_tolerance"}
 
 
 class BadAnswer(Refused):
@@ -222,6 +225,10 @@ class _Where:
     def entry(self, table: str, i: int, *needles: str) -> int:
         return self.loc.find_in(table, i, *needles) if self.loc else 1
 
+    def key(self, *path: Any) -> int:
+        """Line of the key at `path`, such as ("defects", 3, "redo")."""
+        return self.loc.line_of(*path) if self.loc else 1
+
     def check(self, plan_i: int, check_i: int, cid: str | None = None, key: str | None = None) -> int:
         """Line of the check_i-th [[plans.checks]] of the plan_i-th plan (or of one of its keys)."""
         if not self.loc:
@@ -264,7 +271,7 @@ def _build(data: dict[str, Any], reader: TomlReader | None, stages: dict[str, St
     before = len(reader.problems) if reader is not None else 0
     for key in data:
         if key not in _TOP_KEYS:
-            w.problem(w.top(key), f"unknown table {key!r} in qc.toml; known: defects, plans, stones")
+            w.problem(w.key(key), unknown_key(key, "qc.toml", _TOP_KEYS))
     defects = _defects(data, w, stages)
     plans = _plans(data, w, stages, routes, benches, defects)
     stones = _stones(data, w, stages)
@@ -304,9 +311,9 @@ def _defects(data: dict[str, Any], w: _Where, stages: dict[str, Stage]) -> dict[
             w.problem(w.entry("defects", i, "redo"),
                       f"defect {code}: redo stage {redo!r} is not a stage in routes.toml")
             redo = None
-        extra = set(item) - {"code", "text", "redo"}
-        if extra:
-            w.problem(line, f"defect {code}: unknown key(s) {', '.join(sorted(extra))}; keys are code, text, redo")
+        for key in item:
+            if key not in _DEFECT_KEYS:
+                w.problem(w.key("defects", i, key), f"defect {code}: {unknown_key(key, '[[defects]]', _DEFECT_KEYS)}")
         if code in out:
             w.problem(line, f"defect {code} is defined twice")
             continue
@@ -340,7 +347,7 @@ def _plans(data: dict[str, Any], w: _Where, stages: dict[str, Stage], routes: di
             name = pid
         for key in item:
             if key not in _PLAN_KEYS:
-                w.problem(w.entry("plans", i, key), f"plan {pid!r}: unknown key {key!r}; keys are {', '.join(sorted(_PLAN_KEYS))}")
+                w.problem(w.key("plans", i, key), f"plan {pid!r}: {unknown_key(key, '[[plans]]', _PLAN_KEYS)}")
         sid = item.get("stage")
         ok = True
         if not isinstance(sid, str) or sid not in stages:
@@ -393,9 +400,9 @@ def _sampling(v: Any, w: _Where, line: int, pid: str) -> Sampling | None:
     if not isinstance(v, dict):
         w.problem(line, f"plan {pid!r}: 'sample' must be a table like {{ n = 3 }} or {{ percent = 20, min = 2 }}")
         return None
-    extra = set(v) - {"n", "percent", "min"}
-    if extra:
-        w.problem(line, f"plan {pid!r}: unknown key(s) {', '.join(sorted(extra))} in 'sample'; keys are n, percent, min")
+    for key in v:
+        if key not in _SAMPLE_KEYS:
+            w.problem(line, f"plan {pid!r}: {unknown_key(key, 'its sample', _SAMPLE_KEYS)}")
     n, pct, mn = v.get("n"), v.get("percent"), v.get("min", 1)
     if (n is None) == (pct is None):
         w.problem(line, f"plan {pid!r}: 'sample' needs either n (pieces per batch) or percent, not {'both' if n is not None else 'neither'}")
@@ -440,7 +447,7 @@ def _checks(item: dict[str, Any], pi: int, pid: str, w: _Where, stages: dict[str
         ids.add(cid)
         for key in c:
             if key not in _CHECK_KEYS:
-                w.problem(at(key), f"{what}: unknown key {key!r}; keys are {', '.join(sorted(_CHECK_KEYS))}")
+                w.problem(at(key), f"{what}: {unknown_key(key, '[[plans.checks]]', _CHECK_KEYS)}")
         kind = c.get("kind")
         if kind not in CHECK_KINDS:
             w.problem(at("kind"), f"{what}: kind {kind!r} must be one of {', '.join(CHECK_KINDS)}")
@@ -470,7 +477,7 @@ def _checks(item: dict[str, Any], pi: int, pid: str, w: _Where, stages: dict[str
             unit = "g"
         elif kind == "measure":
             u = c.get("unit")
-            if u not in MEASURE_UNITS:
+            if not isinstance(u, str) or u not in MEASURE_UNITS:
                 w.problem(at("unit") if "unit" in c else at(),
                           f"{what}: unit {u!r} must be one of mm, µm (um), deg")
                 continue
@@ -522,8 +529,8 @@ def _stones(data: dict[str, Any], w: _Where, stages: dict[str, Stage]) -> StoneR
         w.problem(w.top("[stones"), "[stones] must be a table")
         return StoneRules(default_stage)
     for key in s:
-        if key not in ("setting_stage", "carat_tolerance"):
-            w.problem(w.top(key), f"unknown setting {key!r} in [stones]; known: carat_tolerance, setting_stage")
+        if key not in _STONES_KEYS:
+            w.problem(w.key("stones", key), unknown_key(key, "[stones]", _STONES_KEYS))
     st = s.get("setting_stage", default_stage)
     if st is not None and (not isinstance(st, str) or st not in stages):
         w.problem(w.top("setting_stage"), f"[stones] setting_stage {st!r} is not a stage in routes.toml")

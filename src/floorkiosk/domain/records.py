@@ -158,8 +158,10 @@ class Site:
     folder: Path
     raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # each file's parsed TOML
 
+    @functools.cached_property
+    def _by_badge(self) -> dict[str, Person]:
+        # a badge is looked up at every scan: one dict for the site, not a walk through its people
+        return {p.badge: p for p in self.people.values()}
+
     def person_by_badge(self, badge: str) -> Person | None:
-        for p in self.people.values():
-            if p.badge == badge:
-                return p
-        return None
+        return self._by_badge.get(badge)
