@@ -143,7 +143,8 @@ def cmd_job_show(args: argparse.Namespace) -> int:
         print("stones: " + "; ".join(", ".join(f"{k} {v}" for k, v in s.items()) for s in j.stones))
     if j.hold:
         print(f"ON HOLD: {j.hold.reason}")
-    print("route: " + "  ".join(f"{s.name}: {s.status}" for s in card.stages))
+    print("route: " + "  ".join(f"{s.name}: {s.status}" + (f" (reopened: {s.reopened})" if s.reopened else "")
+                                for s in card.stages))
     for o in card.overrides:
         print(f"OVERRIDE {o.ts}: {o.override}")
     print("history:")

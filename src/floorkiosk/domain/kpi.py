@@ -40,6 +40,7 @@ from decimal import Decimal
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.config import Route
+from floorkiosk.domain.state import downstream
 
 DELIVERY = "delivery"
 JOB_DELAYED = "job.delayed"  # {by: client|shop, new_due, old_due, reason, supervisor, late_days}
@@ -669,8 +670,15 @@ class Flow:
                     self._uncount(job, r)
                     r.reworks += 1
                     r.status = REWORK
+                # what was built on it is done again after the rework, through no fault of its own: the
+                # stages downstream of it that were done (as the job's own fold reopens them), and the
+                # inspected stage
+                route = self.routes.get(job.route)
+                for d in (stages.get(s) for s in (downstream(route, redo) if route is not None and redo else ())):
+                    if d is not None and d is not st and d.status in (DONE, VERIFIED, IN_PROGRESS):
+                        self._uncount(job, d)
+                        d.status = REWORK
                 if st is not None and redo != sid:
-                    # the inspected stage is done again after the rework, through no fault of its own
                     self._uncount(job, st)
                     st.status = REWORK
                 job.reworks += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,7 @@ class StageState:
     runs: int = 0  # how many times it was started
     reworks: int = 0  # how many times it was sent back
     overridden: list[str] = field(default_factory=list)  # override codes used on this stage
+    reopened: str | None = None  # done, then reopened because this stage (upstream) was sent back
 
     @property
     def complete(self) -> bool:
@@ -161,6 +163,7 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             st.weight_in = st.weight_out = None
             st.photos, st.checklist = [], []
             st.runs += 1
+            st.reopened = None
             job.holder = e.person
         case ev.WEIGHT_RECORDED:
             st = job.stage(stage_id)
@@ -189,9 +192,20 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             st.status = REWORK
             st.reworks += 1
             st.verified_by = st.verified_at = None
-            if redo != stage_id and stage_id:
-                # the inspected stage is redone after the rework too
-                job.stage(stage_id).status = REWORK
+            st.reopened = None
+            # what was built on the stage sent back is done again (and verified again) after it: every
+            # stage downstream of it in the route's graph that was done or under way, and the inspected
+            # stage (a stage under way on a piece that goes back cannot be finished as it stands)
+            route = routes.get(job.route) if routes else None
+            again = set(downstream(route, redo)) if route is not None else set()
+            if stage_id and stage_id != redo:
+                again.add(stage_id)
+            for sid in again:
+                d = job.stage(sid)
+                if d.status in (DONE, VERIFIED, IN_PROGRESS) or sid == stage_id:
+                    d.status = REWORK
+                    d.verified_by = d.verified_at = None
+                    d.reopened = redo
             job.completed_at = None
         case ev.JOB_HELD:
             job.hold = ev_hold(e)
@@ -217,6 +231,23 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
 
 
 _COMPLETE = (DONE, VERIFIED)
+
+
+@functools.lru_cache(maxsize=512)
+def downstream(route: Route, stage_id: str) -> tuple[str, ...]:
+    """Every stage of the route that comes after `stage_id` in its graph (built on it), in route order."""
+    after: dict[str, list[str]] = {}
+    for s in route.steps:
+        for a in s.after:
+            after.setdefault(a, []).append(s.stage)
+    seen: set[str] = set()
+    todo = [stage_id]
+    while todo:
+        for nxt in after.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return tuple(s for s in route.stage_ids if s in seen)
 
 
 def ev_hold(e: ev.Event) -> Hold:

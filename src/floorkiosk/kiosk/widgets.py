@@ -102,6 +102,8 @@ def route_text(stages: Iterable[StageView], wide: bool = False) -> Text:
         label = f"{mark} {s.name}" + (f" ({s.status})" if wide and s.status not in ("done", "to do") else "")
         if s.overridden:
             label += " ⚑"
+        if s.reopened and wide:
+            label += f" (reopened: {s.reopened})"
         t.append(label, STAGE_STYLE.get(s.status, ""))
     return t
 

@@ -27,6 +27,7 @@ class StageView:
     status: str  # done, verified, in progress, blocked, to do, rework
     who: str = ""
     overridden: bool = False
+    reopened: str = ""  # why a done stage is to be done again: "Polishing was sent back"
 
 
 @dataclass
@@ -93,7 +94,11 @@ def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
             who = shop.name(st.finished_by)
         elif st.status == VERIFIED:
             who = f"{shop.name(st.finished_by)}; verified by {shop.name(st.verified_by)}"
-        views.append(StageView(step.stage, name, status, who, bool(st.overridden)))
+        why = ""
+        if st.reopened and st.status == REWORK:
+            up = shop.site.stages.get(st.reopened)
+            why = f"{up.name if up else st.reopened} was sent back"
+        views.append(StageView(step.stage, name, status, who, bool(st.overridden), why))
     recent = shop.journal.recent(job.id, history)
     lines = [HistoryLine(e.ts, shop.describe(e), override_text(shop, e)) for e in recent]
     overrides = [h for h in lines if h.override]

@@ -103,10 +103,13 @@ async def test_fail_sends_back_and_rework_shows_on_the_card(site, open_site):
         history = str(app.screen.query_one("#history").render())
         assert "rejected Cleanup: THIN-SHANK shank thickness 1.21 mm is below 1.4 mm" in history
 
-    # the rework is done at the cleanup bench, then the piece passes QC
+    # the rework is done at the cleanup bench, then what was built on it (the setting, verified
+    # again, and the polishing), then the piece passes QC
     shop = open_site(path)
     assert shop.job(job).stage("cleanup").reworks == 1
-    do_stage(shop, job, "cleanup", Decimal("4.955"))
+    grams = do_stage(shop, job, "cleanup", Decimal("4.955"))
+    for again in ("stone-setting", "polishing"):
+        grams = do_stage(shop, job, again, grams)
     app = make_app(path, "qc", clock=FixedClock(), devices="none")
     async with app.run_test(size=SIZE) as pilot:
         screen = await inspect(pilot, "B2002", job)

@@ -54,8 +54,13 @@ def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
     texts = [h.text for h in card.history]
     assert "Farid Haddad inspected Quality control: FAIL THIN-SHANK — shank thickness 1.21 mm is below 1.4 mm; back to Cleanup" in texts
     assert any(t.startswith("Farid Haddad rejected Cleanup: THIN-SHANK shank thickness 1.21 mm") for t in texts)
-    # after the rework the piece comes back to QC and passes
-    do_stage(shop, job, "cleanup", Decimal("4.950"))
+    # after the rework, and what was built on it done again (the setting verified again), the piece
+    # comes back to QC and passes
+    grams = do_stage(shop, job, "cleanup", Decimal("4.950"))
+    assert {s.id: s.reopened for s in cards.job_card(shop, job).stages if s.reopened} == {
+        "stone-setting": "Cleanup was sent back", "polishing": "Cleanup was sent back"}
+    for again in ("stone-setting", "polishing"):
+        grams = do_stage(shop, job, again, grams)
     assert qc.begin(shop, job, "farid", "qc").stage == "qc"
     out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO)
     assert out.result == "pass" and shop.job(job).stage("qc").status == "done"
