@@ -56,6 +56,7 @@ from floorkiosk.workshop.site import open_shop  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 VERBS = ("start", "weigh-in", "weigh-out", "photo", "finish", "verify")
+SCALE = verbs.FromScale("and-standard", "ST,+00008.123  g")  # a stable reading, as the kiosk hands it on
 
 
 def bare_durable_inserts(folder: Path, n: int) -> list[float]:
@@ -176,11 +177,11 @@ def verb_path(shop, n: int, rng: random.Random, samples: dict[str, list[float]] 
         for j in jobs:
             timed("start", lambda: verbs.start(shop, j, person, bench, stage=stage_id))
             if stage.needs("weigh-in"):
-                timed("weigh-in", lambda: verbs.record_weight(shop, j, person, bench, weight[j], stage=stage_id))
+                timed("weigh-in", lambda: verbs.record_weight(shop, j, person, bench, weight[j], stage=stage_id, source=SCALE))
             if stage.needs("weigh-out"):
                 loss = Decimal(str(rng.uniform(0, float(stage.max_loss_pct or 1) * 0.6) / 100))
                 weight[j] = (weight[j] * (1 - loss)).quantize(Decimal("0.001"))
-                r = timed("weigh-out", lambda: verbs.record_weight(shop, j, person, bench, weight[j], stage=stage_id))
+                r = timed("weigh-out", lambda: verbs.record_weight(shop, j, person, bench, weight[j], stage=stage_id, source=SCALE))
                 assert not r.held, r
             for _ in range(stage.photos_needed):
                 sha = rng.choice(photos)

@@ -14,6 +14,7 @@ from textual import events
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from keystrokes import key_event, until  # noqa: F401 (until: the kiosk tests' one wait)
 
+from scalereading import weigh as scale_weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import verbs
 from floorkiosk.paths import example_config_dir
 
@@ -61,9 +62,9 @@ def _stage(shop, job: str, stage: str, who: str, bench: str, *, w_in=None, w_out
     s = shop.site.stages[stage]
     verbs.start(shop, job, who, bench, stage)
     if s.needs("weigh-in"):
-        verbs.record_weight(shop, job, who, bench, Decimal(str(w_in)), phase="in", stage=stage)
+        scale_weigh(shop, job, who, bench, Decimal(str(w_in)), phase="in", stage=stage)
     if s.needs("weigh-out") and finish:
-        verbs.record_weight(shop, job, who, bench, Decimal(str(w_out)), phase="out", stage=stage)
+        scale_weigh(shop, job, who, bench, Decimal(str(w_out)), phase="out", stage=stage)
     for sha in photos:
         verbs.attach_photo(shop, job, who, bench, sha, stage=stage)
     if finish:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kiosk_helpers import scan, until, weigh, worklist_loaded
 
+from scalereading import weigh as scale_weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import verbs
 from floorkiosk.kiosk.app import make_app
 
@@ -113,8 +114,8 @@ def test_checklist_dialog(snap_compare, workshop, jobs, clock):
         app = pilot.app
         await scan(pilot, "FK:P:B1002")
         verbs.start(app.shop, jobs.set, "ben", "setting")
-        verbs.record_weight(app.shop, jobs.set, "ben", "setting", "5.99", phase="in")
-        verbs.record_weight(app.shop, jobs.set, "ben", "setting", "5.98", phase="out")
+        scale_weigh(app.shop, jobs.set, "ben", "setting", "5.99", phase="in")
+        scale_weigh(app.shop, jobs.set, "ben", "setting", "5.98", phase="out")
         sha = app.shop.job(jobs.set_done).stage("stone-setting").photos[0]
         verbs.attach_photo(app.shop, jobs.set, "ben", "setting", sha)
         await scan(pilot, f"FK:J:{jobs.set}")

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import cards, verbs
 from floorkiosk.domain import events as ev
 
@@ -17,8 +18,8 @@ def make_history(shop):
         verbs.start(shop, j, "dev", "design")
         verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
     verbs.start(shop, j, "ana", "casting")
-    verbs.record_weight(shop, j, "ana", "casting", "10.00")
-    verbs.record_weight(shop, j, "ana", "casting", "9.50")  # 5 % > 3 %: held
+    weigh(shop, j, "ana", "casting", "10.00")
+    weigh(shop, j, "ana", "casting", "9.50")  # 5 % > 3 %: held
     verbs.release(shop, j, "eva", "casting", note="checked the flask", pin="2468")
     verbs.finish(shop, j, "ana", "casting")
     return j

@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from test_verbs import ring, to_setting
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import Refused
-from floorkiosk.workshop import verbs
+from floorkiosk.workshop import cards, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 SETTING = "stone-setting"
@@ -18,8 +19,8 @@ SETTING = "stone-setting"
 def set_by(shop, j, person, photo):
     """Stone setting done (with its evidence) by `person` at the setting bench."""
     verbs.start(shop, j, person, "setting")
-    verbs.record_weight(shop, j, person, "setting", "9.75")
-    verbs.record_weight(shop, j, person, "setting", "9.74")
+    weigh(shop, j, person, "setting", "9.75")
+    weigh(shop, j, person, "setting", "9.74")
     verbs.attach_photo(shop, j, person, "setting", photo)
     verbs.finish(shop, j, person, "setting", checklist=shop.site.stages[SETTING].checklist)
 
@@ -44,8 +45,8 @@ def test_a_third_person_is_never_one_who_did_the_stage(shop, photo):
     j = ring(shop)
     to_setting(shop, j)
     verbs.start(shop, j, "eva", "setting")  # Eva starts, Ben carries on and finishes
-    verbs.record_weight(shop, j, "eva", "setting", "9.75")
-    verbs.record_weight(shop, j, "ben", "setting", "9.74")
+    weigh(shop, j, "eva", "setting", "9.75")
+    weigh(shop, j, "ben", "setting", "9.74")
     verbs.attach_photo(shop, j, "ben", "setting", photo)
     verbs.finish(shop, j, "ben", "setting", checklist=shop.site.stages[SETTING].checklist)
     # Ben may not reject his own stage; Eva, who started it, may not lift that for him; Farid, who
@@ -74,8 +75,8 @@ def test_nobody_releases_a_hold_on_their_own_work(shop):
         verbs.start(shop, j, "dev", "design")
         verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
     verbs.start(shop, j, "farid", "casting")  # a supervisor who casts
-    verbs.record_weight(shop, j, "farid", "casting", "10.00")
-    res = verbs.record_weight(shop, j, "farid", "casting", "8.00")  # 20 % lost: held by the rule
+    weigh(shop, j, "farid", "casting", "10.00")
+    res = weigh(shop, j, "farid", "casting", "8.00")  # 20 % lost: held by the rule
     assert res.held and shop.job(j).hold.stage == "casting"
     with pytest.raises(Blocked, match="Farid Haddad did Casting, which the hold is about"):
         verbs.release(shop, j, "farid", "qc", pin="1357")
@@ -204,7 +205,7 @@ def test_a_weight_no_scale_reads_is_refused_in_plain_words_and_writes_nothing(sh
     verbs.start(shop, j, "ben", "setting")
     before = shop.journal.count()
     with pytest.raises(Refused, match=says):
-        verbs.record_weight(shop, j, "ben", "setting", typed)
+        weigh(shop, j, "ben", "setting", typed)
     assert shop.journal.count() == before and shop.job(j).stage(SETTING).weight_in is None
     assert fk(shop, "job", "show", j) == 0  # the card still shows: nothing unreadable was recorded
     assert "Traceback" not in capsys.readouterr().err
@@ -223,3 +224,33 @@ def test_metal_and_qc_weights_refuse_the_absurd_too(shop):
         with pytest.raises(dq.BadAnswer, match=says):
             dq.parse_weight(typed)
     assert dq.parse_weight("5.214") == Decimal("5.214")
+
+
+# -- 4. where a weight comes from ------------------------------------------------------------------
+
+def test_every_weight_says_whether_the_scale_read_it_or_a_supervisor_typed_it(shop):
+    j = ring(shop)
+    to_setting(shop, j)
+    verbs.start(shop, j, "ben", "setting")
+    before = shop.journal.count()
+    with pytest.raises(Refused, match="a weight comes from the bench's scale"):
+        verbs.record_weight(shop, j, "ben", "setting", "9.75")  # no source: no evidence
+    with pytest.raises(Refused, match="still moving"):
+        verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.FromScale("and-standard", "US,+9.75 g",
+                                                                                         stable=False))
+    with pytest.raises(Refused, match="not a supervisor"):
+        verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.Typed("ben", "scale down"))
+    with pytest.raises(Refused, match="say why"):
+        verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.Typed("eva", " ", pin="2468"))
+    with pytest.raises(Refused, match="PIN"):
+        verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.Typed("eva", "scale down", pin="1111"))
+    assert shop.journal.count() == before + 1  # only the wrong PIN, recorded as such
+    w = verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.FromScale("and-standard", "ST,+9.750 g"))
+    assert (w.event.payload["source"], w.event.payload["profile"], w.event.payload["raw"]) == (
+        "scale", "and-standard", "ST,+9.750 g")
+    t = verbs.record_weight(shop, j, "ben", "setting", "9.74", source=verbs.Typed("eva", "scale down", pin="2468"))
+    assert t.event.payload["source"] == "manual" and t.event.payload["manual"] == {"by": "eva", "reason": "scale down"}
+    history = [h.text for h in cards.job_card(shop, j).history]
+    assert any("weighed out Stone setting: 9.740 g" in h and "TYPED BY HAND, approved by Eva Lindqvist: scale down" in h
+               for h in history)
+    assert not any("weighed in Stone setting" in h and "TYPED" in h for h in history)

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from photofile import stored_photo  # tests/ is on the path (pytest rootdir)
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import cards, judge, sessions, verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.payloads import NotOurCode
@@ -23,15 +24,15 @@ def to_setting(shop, j):
         verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
     for stage, bench, w_in, w_out in (("casting", "casting", "10.00", "9.80"), ("cleanup", "cleanup", "9.80", "9.75")):
         verbs.start(shop, j, "ana", bench)
-        verbs.record_weight(shop, j, "ana", bench, w_in)
-        verbs.record_weight(shop, j, "ana", bench, w_out)
+        weigh(shop, j, "ana", bench, w_in)
+        weigh(shop, j, "ana", bench, w_out)
         verbs.finish(shop, j, "ana", bench, checklist=shop.site.stages[stage].checklist)
 
 
 def set_stones(shop, j):
     verbs.start(shop, j, "ben", "setting")
-    verbs.record_weight(shop, j, "ben", "setting", "9.75")
-    verbs.record_weight(shop, j, "ben", "setting", "9.74")
+    weigh(shop, j, "ben", "setting", "9.75")
+    weigh(shop, j, "ben", "setting", "9.74")
     verbs.attach_photo(shop, j, "ben", "setting", stored_photo(shop.photos_dir))
     verbs.finish(shop, j, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist)
 
@@ -108,8 +109,8 @@ def test_weight_loss_beyond_tolerance_puts_the_job_on_hold(shop):
     j = ring(shop)
     to_setting(shop, j)
     verbs.start(shop, j, "ben", "setting")
-    verbs.record_weight(shop, j, "ben", "setting", "9.75")
-    res = verbs.record_weight(shop, j, "ben", "setting", "9.50")  # 2.56 % > 1 %
+    weigh(shop, j, "ben", "setting", "9.75")
+    res = weigh(shop, j, "ben", "setting", "9.50")  # 2.56 % > 1 %
     assert res.held and res.loss.pct == Decimal("2.56") and res.phase == "out"
     state = shop.job(j)
     assert state.hold and state.hold.auto and "2.56%" in state.hold.reason and "1.0% tolerance" in state.hold.reason
@@ -125,8 +126,8 @@ def test_loss_within_tolerance_does_not_hold(shop):
     j = ring(shop)
     to_setting(shop, j)
     verbs.start(shop, j, "ben", "setting")
-    verbs.record_weight(shop, j, "ben", "setting", "9.75")
-    res = verbs.record_weight(shop, j, "ben", "setting", "9.70")
+    weigh(shop, j, "ben", "setting", "9.75")
+    res = weigh(shop, j, "ben", "setting", "9.70")
     assert not res.held and res.loss.pct == Decimal("0.51")
     assert shop.job(j).hold is None
 

@@ -49,11 +49,20 @@ class StageStarted(_Judged, total=False):
     pass
 
 
+class ManualWeight(TypedDict):
+    by: str  # the supervisor whose badge approved a weight typed by hand
+    reason: str
+
+
 class WeightRecorded(_Judged, total=False):
     phase: Required[str]  # "in" or "out"
     grams: Required[str]
     raw: str  # the scale's line as read, or where a typed weight came from
     unit: str
+    source: str  # "scale" or "manual" (older events say neither)
+    profile: str  # the scale's protocol profile, for a scale reading
+    stable: bool  # the scale said the reading was stable
+    manual: ManualWeight
 
 
 class PhotoAttached(_Judged, total=False):

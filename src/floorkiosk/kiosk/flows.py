@@ -151,9 +151,12 @@ class JobFlows:
             if reading is None:
                 self.say("weighing cancelled; nothing was recorded", "warn")
                 return
+            scale = self.station.bench.scale or {}
+            source = verbs.FromScale(str(scale.get("profile") or scale.get("url") or "scale"), reading.raw,
+                                     reading.stable)
             res = self.call(lambda: verbs.record_weight(self.shop, self.job, self.person, self.bench, reading.grams,
                                                             phase=phase, stage=sid, raw=reading.raw,
-                                                            unit=reading.unit, override=override),
+                                                            unit=reading.unit, override=override, source=source),
                             f"weigh-{phase}", lambda o: self.weigh(o, then))
             if res is None:
                 return

@@ -42,6 +42,9 @@ DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana
         "polishing": "chloe", "plating": "chloe", "qc": "eva", "dispatch": "dev"}
 
 
+DEMO_SCALE = verbs.FromScale("demo", "demo")  # the demo's history, as if read from its simulated balances
+
+
 def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: bool = False) -> bool:
     """Create the demo site (once); return True if it was created now."""
     site_dir = Path(site_dir)
@@ -142,13 +145,14 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
     if weight is not None:
         weight = weight.quantize(step)
     if stage.needs("weigh-in"):
-        verbs.record_weight(shop, job, who, bench, weight, phase="in", stage=stage_id, raw="demo")
+        verbs.record_weight(shop, job, who, bench, weight, phase="in", stage=stage_id, raw="demo", source=DEMO_SCALE)
         _advance(clock, rng, 0.5, 4)
     if stage.needs("weigh-out"):
         limit = float(stage.max_loss_pct or 1)
         loss_pct = rng.uniform(0.05, limit * 0.9) if rng.random() > 0.04 else limit * 1.6
         weight = (weight * Decimal(str(1 - loss_pct / 100))).quantize(step)
-        res = verbs.record_weight(shop, job, who, bench, weight, phase="out", stage=stage_id, raw="demo")
+        res = verbs.record_weight(shop, job, who, bench, weight, phase="out", stage=stage_id, raw="demo",
+                                  source=DEMO_SCALE)
         if res.held:
             return None
     for _ in range(stage.photos_needed):

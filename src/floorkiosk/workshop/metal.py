@@ -887,7 +887,7 @@ def demo_after(shop: Shop, clock: dict, now) -> None:
     clock["t"] += timedelta(hours=2)
     for j in jobs:
         verbs.start(shop, j, "ana", "casting", "tree-building")
-        verbs.record_weight(shop, j, "ana", "casting", "0.31", phase="in", stage="tree-building", raw="demo")
+        verbs.record_weight(shop, j, "ana", "casting", "0.31", phase="in", stage="tree-building", raw="demo", source=verbs.FromScale("demo", "demo"))
         verbs.finish(shop, j, "ana", "casting", "tree-building")
     tree = build_tree(shop, jobs, person_id="ana", bench_id="casting", wax_grams="1.40")
     clock["t"] += timedelta(hours=4)
@@ -897,8 +897,8 @@ def demo_after(shop: Shop, clock: dict, now) -> None:
     cut_tree(shop, tree, pieces=weights, sprue="14.62", buttons="2.11", person_id="ana", bench_id="casting")
     for j, w in weights.items():
         verbs.start(shop, j, "ana", "casting", "casting")
-        verbs.record_weight(shop, j, "ana", "casting", w, phase="in", stage="casting", raw="demo")
-        verbs.record_weight(shop, j, "ana", "casting", w, phase="out", stage="casting", raw="demo")
+        verbs.record_weight(shop, j, "ana", "casting", w, phase="in", stage="casting", raw="demo", source=verbs.FromScale("demo", "demo"))
+        verbs.record_weight(shop, j, "ana", "casting", w, phase="out", stage="casting", raw="demo", source=verbs.FromScale("demo", "demo"))
         verbs.finish(shop, j, "ana", "casting", "casting")
     clock["t"] += timedelta(hours=2)
     if "polishing" in site.benches and "chloe" in site.people:

@@ -602,13 +602,22 @@ def _finish_stage(shop: Shop, state: JobState, stage: Any, person_id: str, bench
         out.done.append(f"{stage.name} started")
     weight = next((r for r in evaluation.results if r.check.kind == "weight" and r.value is not None), None)
     if weight is not None:
-        raw = (raws or {}).get(weight.check.id) or f"{(sources or {}).get(weight.check.id, 'typed')} at QC"
+        how = (sources or {}).get(weight.check.id, "typed")
+        raw = (raws or {}).get(weight.check.id) or f"{how} at QC"
+        bench = shop.bench(bench_id)
+        profile = str(bench.scale.get("profile") or "") if bench.scale else ""
+        # the bench scale's stable reading, or typed by the inspector, a supervisor: marked as typed by hand
+        source = (verbs.FromScale(profile or "scale", raw) if how == "scale" else
+                  verbs.Typed(person_id, "typed at the QC inspection"))
         now = shop.job(state.id).stage(sid)
+        typed = "" if how == "scale" else ", typed by hand"
         if stage.needs("weigh-in") and now.weight_in is None:
-            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="in", stage=sid, raw=raw)
+            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="in", stage=sid, raw=raw,
+                                source=source)
         if stage.needs("weigh-out"):
-            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="out", stage=sid, raw=raw)
-            out.done.append(f"weighed out {fmt_many(weight.value, shop.site.settings.units)}")
+            verbs.record_weight(shop, state.id, person_id, bench_id, weight.value, phase="out", stage=sid, raw=raw,
+                                source=source)
+            out.done.append(f"weighed out {fmt_many(weight.value, shop.site.settings.units)}{typed}")
     if photo:
         verbs.attach_photo(shop, state.id, person_id, bench_id, photo, stage=sid)
         out.done.append("photo attached")

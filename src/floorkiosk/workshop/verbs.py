@@ -34,6 +34,27 @@ class WeighResult:
     held: bool = False
 
 
+@dataclass(frozen=True)
+class FromScale:
+    """A reading of the bench's scale as its device reported it: the profile it speaks, the line read."""
+
+    profile: str
+    raw: str = ""
+    stable: bool = True
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A weight typed by hand: a supervisor's badge (their PIN where the site asks) and why."""
+
+    by: str
+    reason: str
+    pin: str | None = None
+
+
+WeightSource = FromScale | Typed
+
+
 @dataclass
 class BatchResult:
     batch: str
@@ -82,12 +103,17 @@ def readability(shop: Shop, bench_id: str) -> Decimal:
 
 def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams: Decimal | str | float,
                   phase: str | None = None, stage: str | None = None, raw: str = "", unit: str = "g",
-                  override: Override | None = None) -> WeighResult:
-    """Record a stable weighing; a loss beyond the stage's tolerance puts the job on hold."""
+                  override: Override | None = None, source: WeightSource | None = None) -> WeighResult:
+    """Record a weighing; a loss beyond the stage's tolerance puts the job on hold.
+
+    Every weight says where it comes from (`source`): a stable reading of the bench's scale, or a
+    weight typed by hand with a supervisor's badge and reason, marked so wherever it is shown.
+    """
     try:  # not a number, NaN, infinite, negative, absurd or finer than any scale reads: nothing is written
         grams = units.bench_weight(grams)
     except units.UnitError as exc:
         raise Refused(str(exc)) from None
+    origin = _weight_source(shop, source, person_id, bench_id, raw)
     sid, auto_phase = weigh_phase(shop, job_id, bench_id, stage)
     phase = phase or auto_phase
     if phase not in ("in", "out"):
@@ -113,10 +139,30 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
                                {"reason": reason, "auto": True, "stage": s.id, "loss_pct": str(loss.pct)})]
         return []
 
-    payload = {"phase": phase, "grams": str(grams), "raw": raw, "unit": unit}
+    payload = {"phase": phase, "grams": str(grams), "raw": raw, "unit": unit, **origin}
     events = judge.act(shop, kind, ev.WEIGHT_RECORDED, job_id, person_id, bench_id, sid or stage, payload,
                        grams=grams, override=override, after=after)
     return WeighResult(events[0], phase, grams, result.get("loss"), bool(result.get("held")))
+
+
+def _weight_source(shop: Shop, source: WeightSource | None, person_id: str, bench_id: str, raw: str) -> dict[str, Any]:
+    """What the weight event records of where the weight came from; Refused for a source that is no evidence."""
+    if isinstance(source, FromScale):
+        if not source.stable:
+            raise Refused("the reading is still moving: a weigh-in or weigh-out is a stable reading of the scale")
+        return {"source": "scale", "profile": source.profile, "stable": True, "raw": source.raw or raw}
+    if isinstance(source, Typed):
+        sup = shop.person(source.by)
+        if not sup.is_supervisor:
+            raise Refused(f"{sup.name} is not a supervisor: a weight typed by hand needs a supervisor's badge")
+        reason = " ".join(source.reason.split())
+        if not reason:
+            raise Refused("say why the weight is typed by hand (the scale is down, the piece is too large …)")
+        if source.pin is not None or sup.id != person_id:  # another's badge: their PIN, as for an override
+            judge.check_pin(shop, sup, source.pin, bench_id)
+        return {"source": "manual", "manual": {"by": sup.id, "reason": reason}}
+    raise Refused("a weight comes from the bench's scale (a stable reading), or is typed by hand with a "
+                  "supervisor's badge and reason")
 
 
 def attach_photo(shop: Shop, job_id: str, person_id: str, bench_id: str, sha256: str, stage: str | None = None,
@@ -271,7 +317,10 @@ def _rejected(shop: Shop, e: ev.Event) -> str:
 def _weighed(shop: Shop, e: ev.Event) -> str:
     w = _Words(shop, e)
     grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units)
-    return f"{w.who} weighed {'in' if w.p.get('phase') == 'in' else 'out'} {w.stage}: {grams}"
+    manual = w.p.get("manual")
+    how = (f" — TYPED BY HAND, approved by {shop.name(manual.get('by'))}: {manual.get('reason', '')}" if manual
+           else "")
+    return f"{w.who} weighed {'in' if w.p.get('phase') == 'in' else 'out'} {w.stage}: {grams}{how}"
 
 
 def _line(template: str) -> Callable[[Shop, ev.Event], str]:
@@ -296,4 +345,4 @@ DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
     ev.BATCH_CREATED: lambda shop, e: f"{shop.name(e.person) or 'someone'} put the job in batch {e.payload.get('batch', '')}",
 }
 
-AREA = Area("jobs", describers=DESCRIBERS)
+AREA = Area("jobs", migrations=judge.MIGRATIONS, describers=DESCRIBERS)

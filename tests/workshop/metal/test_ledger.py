@@ -5,6 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import verbs
 from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
@@ -21,8 +22,8 @@ def design_stages(shop, j):
 
 def weigh_stage(shop, j, person, bench, stage, w_in, w_out):
     verbs.start(shop, j, person, bench, stage)
-    verbs.record_weight(shop, j, person, bench, w_in, phase="in", stage=stage)
-    verbs.record_weight(shop, j, person, bench, w_out, phase="out", stage=stage)
+    weigh(shop, j, person, bench, w_in, phase="in", stage=stage)
+    weigh(shop, j, person, bench, w_out, phase="out", stage=stage)
     verbs.finish(shop, j, person, bench, stage, checklist=shop.site.stages[stage].checklist)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from photofile import photo_hash, stored_photo
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import verbs
 from floorkiosk.workshop import metal
 from floorkiosk.domain import metal as m
@@ -153,19 +154,19 @@ class Week:
                 # the first metal of the job: drawn from the bench stock of whoever puts it into work
                 w_in = _q(Decimal(self.rng.uniform(3.0, 12.0)), RESOLUTION.get(bench, Decimal("0.001")))
                 self.bench_stock[(bench, person, alloy)] -= w_in
-            verbs.record_weight(shop, job, person, bench, w_in, phase="in", stage=stage_id, raw="week")
+            weigh(shop, job, person, bench, w_in, phase="in", stage=stage_id, raw="week")
             self.clock.advance(minutes=self.rng.randint(1, 3))
             limit = (stage.max_loss_pct or Decimal("1")) * Decimal("0.8") / 100
             w_out = _q(w_in * (1 - Decimal(str(self.rng.uniform(0.0005, float(limit))))),
                        RESOLUTION.get(bench, Decimal("0.001")))
-            verbs.record_weight(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
+            weigh(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
             self.expected[key] += w_in - w_out
             self.today_loss[key] += w_in - w_out
             self.weight[job] = w_out
         elif stage.needs("weigh-out"):
             # a check weighing (QC): the piece is taken at its booked weight and weighed once
             w_out = self.weight[job] - (Decimal("0.002") if self.rng.random() < 0.3 else Decimal(0))
-            verbs.record_weight(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
+            weigh(shop, job, person, bench, w_out, phase="out", stage=stage_id, raw="week")
             self.expected[key] += self.weight[job] - w_out
             self.weight[job] = w_out
         for _ in range(stage.photos_needed):
@@ -194,7 +195,7 @@ class Week:
             self.clock.advance(minutes=5)
             for j in jobs:
                 verbs.start(self.shop, j, person, bench, "tree-building")
-                verbs.record_weight(self.shop, j, person, bench, "0.35", phase="in", stage="tree-building", raw="wax")
+                weigh(self.shop, j, person, bench, "0.35", phase="in", stage="tree-building", raw="wax")
                 verbs.finish(self.shop, j, person, bench, "tree-building")
                 self.step[j] += 1
             tree = metal.build_tree(self.shop, jobs, person_id=person, bench_id=bench)
@@ -216,8 +217,8 @@ class Week:
             for j, w in pieces.items():
                 self.weight[j] = w
                 verbs.start(self.shop, j, person, bench, "casting")
-                verbs.record_weight(self.shop, j, person, bench, w, phase="in", stage="casting", raw="tree")
-                verbs.record_weight(self.shop, j, person, bench, w, phase="out", stage="casting", raw="tree")
+                weigh(self.shop, j, person, bench, w, phase="in", stage="casting", raw="tree")
+                weigh(self.shop, j, person, bench, w, phase="out", stage="casting", raw="tree")
                 verbs.finish(self.shop, j, person, bench, "casting")
                 self.step[j] += 1
 

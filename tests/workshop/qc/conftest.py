@@ -10,6 +10,7 @@ import pytest
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from photofile import photo_hash, stored_photo
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.domain import guardrails as g
 
@@ -35,11 +36,11 @@ def do_stage(shop, job: str, stage_id: str, grams: Decimal, *, verify_by: str = 
     bench = bench_for(shop.site, stage_id)
     verbs.start(shop, job, who, bench, stage_id)
     if stage.needs("weigh-in"):
-        verbs.record_weight(shop, job, who, bench, grams, phase="in", stage=stage_id)
+        weigh(shop, job, who, bench, grams, phase="in", stage=stage_id)
     if stage.needs("weigh-out"):
         # a little loss, well inside every stage's tolerance
         grams = (grams * Decimal("0.998")).quantize(Decimal("0.001"))
-        verbs.record_weight(shop, job, who, bench, grams, phase="out", stage=stage_id)
+        weigh(shop, job, who, bench, grams, phase="out", stage=stage_id)
     for _ in range(stage.photos_needed):
         verbs.attach_photo(shop, job, who, bench, PHOTO, stage=stage_id)
     verbs.finish(shop, job, who, bench, stage_id, checklist=stage.checklist)

@@ -6,6 +6,7 @@ import pytest
 
 from photofile import stored_photo  # tests/ is on the path (pytest rootdir)
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.workshop import qc
 from floorkiosk.domain import guardrails as g
@@ -163,7 +164,7 @@ def _plain_qc_finish(shop, job):
     from floorkiosk.workshop.judge import Blocked
 
     verbs.start(shop, job, "farid", "qc", "qc")
-    verbs.record_weight(shop, job, "farid", "qc", Decimal(shop.job(job).last_weight), phase="out", stage="qc")
+    weigh(shop, job, "farid", "qc", Decimal(shop.job(job).last_weight), phase="out", stage="qc")
     verbs.attach_photo(shop, job, "farid", "qc", stored_photo(shop.photos_dir, 5), stage="qc")
     try:
         verbs.finish(shop, job, "farid", "qc", "qc", checklist=shop.site.stages["qc"].checklist)

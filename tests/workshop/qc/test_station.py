@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from scalereading import weigh  # tests/ is on the path (pytest rootdir)
 from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.workshop import qc
 from floorkiosk.domain import guardrails as g
@@ -135,8 +136,8 @@ def test_four_eyes_blocks_and_records_nothing(shop):
     job = new_ring(shop)
     walk(shop, job, "polishing")
     verbs.start(shop, job, "eva", "polishing", "polishing")
-    verbs.record_weight(shop, job, "eva", "polishing", "4.95", phase="in")
-    verbs.record_weight(shop, job, "eva", "polishing", "4.94", phase="out")
+    weigh(shop, job, "eva", "polishing", "4.95", phase="in")
+    weigh(shop, job, "eva", "polishing", "4.94", phase="out")
     verbs.finish(shop, job, "eva", "polishing", "polishing", checklist=["finish as specified"])
     before = count(shop)
     with pytest.raises(Blocked) as exc:
@@ -163,3 +164,15 @@ def test_tables_rebuild_to_the_same_state(shop, ring_at_qc):
     shop.journal.rebuild()
     assert shop.journal.state_digest() == before
     assert shop.journal.query("SELECT count(*) FROM qc_defects")[0][0] == 1
+
+
+@pytest.mark.parametrize("how,typed", [("typed", True), ("scale", False)])
+def test_a_weight_typed_at_the_inspection_is_marked_typed_and_a_scale_reading_is_not(shop, ring_at_qc, how, typed):
+    job, _ = ring_at_qc
+    answers = final_answers(shop, job, weight="4.990")
+    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, sources={"weight": how})
+    assert ("weighed out 4.990 g" in out.text()) and ("typed by hand" in out.text()) is typed
+    e = [e for e in shop.journal.events(job=job) if e.type == "weight.recorded"][-1]
+    assert e.payload["source"] == ("manual" if typed else "scale")
+    line = next(h.text for h in cards.job_card(shop, job).history if "weighed out Quality control" in h.text)
+    assert ("TYPED BY HAND, approved by Farid Haddad: typed at the QC inspection" in line) is typed
