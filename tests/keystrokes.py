@@ -45,3 +45,12 @@ async def until(pilot, cond: Callable[[], bool], timeout: float = 30.0, step: fl
         if time.monotonic() > end:
             raise AssertionError(f"timed out; last message: {pilot.app.last_message!r}; screen {pilot.app.screen!r}")
         await pilot.pause(step)
+
+
+async def pin_if_asked(pilot, pin: str, timeout: float = 30.0) -> None:
+    """Type a supervisor's PIN into the PIN dialog that a supervisor's action opens."""
+    from floorkiosk.kiosk.dialogs import PinDialog
+
+    await until(pilot, lambda: isinstance(pilot.app.screen, PinDialog), timeout)
+    await pilot.press(*pin, "enter")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, PinDialog), timeout)

@@ -70,7 +70,7 @@ def _stage(shop, job: str, stage: str, who: str, bench: str, *, w_in=None, w_out
     if finish:
         verbs.finish(shop, job, who, bench, stage, checklist=s.checklist)
     if verify_by:
-        verbs.verify(shop, job, verify_by, "qc", stage)
+        verbs.verify(shop, job, verify_by, "qc", stage, pin=shop.person(verify_by).pin)
 
 
 def build_site(root: Path) -> Jobs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kiosk_helpers import scan, until, weigh, worklist_loaded
+from keystrokes import pin_if_asked
 
 from floorkiosk.workshop import verbs
 from floorkiosk.domain import events as ev
@@ -209,7 +210,10 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         await scan(pilot, f"FK:J:{jobs.set_done}")
         assert app.screen.decisions["verify"].allowed
         assert ("V", "Verify Stone setting") in app.screen.keys()
-        await scan(pilot, "FK:C:VERIFY")
+        await scan(pilot, "FK:C:VERIFY")  # a verification asks for the verifier's PIN
+        await until(pilot, lambda: isinstance(app.screen, PinDialog))
+        assert app.shop.job(jobs.set_done).stage("stone-setting").status == "done"
+        await pin_if_asked(pilot, "2468")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
         assert app.shop.job(jobs.set_done).stage("stone-setting").verified_by == "eva"
 
@@ -517,3 +521,28 @@ async def test_a_supervisor_cannot_lift_a_block_on_her_own_action_at_the_kiosk(w
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("polishing").status == "in progress")
         started = [e for e in events_of(app, jobs.set_done) if e.type == ev.STAGE_STARTED][-1]
         assert started.person == "eva" and started.payload["override"]["by"] == "farid"
+
+
+async def test_five_wrong_pins_lock_the_pin_and_the_screen_says_so(workshop, jobs, clock):
+    app = make_app(workshop(), "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B2001")  # Eva
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        for attempt in range(2):
+            await scan(pilot, "FK:C:VERIFY")
+            await until(pilot, lambda: isinstance(app.screen, PinDialog))
+            for _ in range(3 if attempt == 0 else 2):
+                await pilot.press(*"0000", "enter")
+                await until(pilot, lambda: not isinstance(app.screen, PinDialog)
+                            or "wrong" in app.screen.query_one("#dialog-msg").render().plain)
+            if attempt == 0:
+                await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+                assert "three wrong PINs, nothing was changed" in app.last_message[0]
+        # the fifth wrong PIN: the right one is refused now, for five minutes, in plain words
+        await pilot.press(*"2468", "enter")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert app.last_message == ("5 wrong PINs for Eva Lindqvist: the PIN is refused for 5 more minutes; "
+                                    "nothing was changed", "error")
+        assert app.shop.job(jobs.set_done).stage("stone-setting").status == "done"
+        refused = [e for e in app.shop.journal.events(types=[ev.PIN_REFUSED])]
+        assert len(refused) == 5 and {e.person for e in refused} == {"eva"} and {e.bench for e in refused} == {"qc"}

@@ -254,3 +254,16 @@ def test_every_weight_says_whether_the_scale_read_it_or_a_supervisor_typed_it(sh
     assert any("weighed out Stone setting: 9.740 g" in h and "TYPED BY HAND, approved by Eva Lindqvist: scale down" in h
                for h in history)
     assert not any("weighed in Stone setting" in h and "TYPED" in h for h in history)
+
+
+def test_a_verification_asks_for_the_verifiers_pin_as_a_release_does(shop, photo):
+    j = ring(shop)
+    to_setting(shop, j)
+    set_by(shop, j, "ben", photo)
+    before = shop.journal.count()
+    with pytest.raises(Refused, match="Eva Lindqvist's PIN is needed"):
+        verbs.verify(shop, j, "eva", "qc")
+    with pytest.raises(Refused, match="wrong or missing PIN"):
+        verbs.verify(shop, j, "eva", "qc", pin="0000")
+    assert shop.journal.count() == before + 1 and shop.job(j).stage(SETTING).status == "done"  # the refusal only
+    assert verbs.verify(shop, j, "eva", "qc", pin="2468").type == ev.STAGE_VERIFIED

@@ -87,8 +87,8 @@ def test_the_canonical_story(shop):
         verbs.start(shop, j, "chloe", "polishing")
     assert "Stone setting is complete but not verified" in str(exc.value)
     with pytest.raises(Blocked, match="another person must verify"):
-        verbs.verify(shop, j, "ben", "qc")
-    verbs.verify(shop, j, "eva", "qc")
+        verbs.verify(shop, j, "ben", "qc", pin=shop.person("ben").pin)
+    verbs.verify(shop, j, "eva", "qc", pin="2468")
     verbs.start(shop, j, "chloe", "polishing")
     card = cards.job_card(shop, j)
     status = {s.id: s.status for s in card.stages}
@@ -164,7 +164,7 @@ def test_rejection_sends_the_stage_back_and_history_shows_rework(shop):
     assert st.status == "rework" and st.reworks == 1
     set_stones(shop, j)
     assert shop.job(j).stage("stone-setting").runs == 2
-    verbs.verify(shop, j, "eva", "qc")
+    verbs.verify(shop, j, "eva", "qc", pin="2468")
     texts = [h.text for h in cards.job_card(shop, j, history=40).history]
     assert any("rejected Stone setting: LOOSE-STONE centre stone moves" in t for t in texts)
     assert sum("started Stone setting" in t for t in texts) == 2

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--defect", help="defect code of a failure (default: proposed from the failed checks)")
     p.add_argument("--redo", help="stage the piece goes back to (default: the defect's stage)")
     p.add_argument("--reason", help="why, for the job card (default: from the failed checks)")
+    p.add_argument("--pin", help="the inspector's PIN, where the site asks for it (an inspection verifies or rejects)")
     p.set_defaults(func=cmd_inspect)
 
     p = qs.add_parser("inspections", help="list recorded inspections, newest first")
@@ -133,7 +134,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if unknown:
             raise Refused(f"no check {', '.join(unknown)} in this inspection; checks: {', '.join(sorted(known))}")
         out = qc.record_inspection(shop, args.job, args.by, bench, answers, defect=args.defect, redo=args.redo,
-                                   reason=args.reason)
+                                   reason=args.reason, pin=args.pin)
         print(f"{insp.job.id}: {out.result.upper()}" + (f" — {out.text()}" if out.text() else ""))
         return 0
     finally:

@@ -201,9 +201,17 @@ class PinDialog(KioskDialog[str]):
         event.stop()
         self._check(event.value)
 
+    def action_cancel(self) -> None:
+        self.app.post_message(Say("no PIN given; nothing was changed", "warn"))
+        self.dismiss(None)
+
     def _check(self, pin: str) -> None:
         try:
             judge.check_pin(self.shop, self.person, pin, self.bench)
+        except judge.PinLocked as exc:  # no more tries here: say so on the screen behind
+            self.app.post_message(Say(str(exc), "error"))
+            self.dismiss(None)
+            return
         except FloorkioskError as exc:
             self.tries += 1
             self.query_one("#pin", Input).value = ""

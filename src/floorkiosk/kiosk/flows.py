@@ -17,7 +17,7 @@ from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, WeighDialog
+from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, PinDialog, WeighDialog
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.workshop import judge, verbs
@@ -280,13 +280,22 @@ class JobFlows:
             self.done(f"hold released by {self.shop.name(by)}")
 
     # -- verification --------------------------------------------------------------------------------
-    def verify(self, override: Override | None = None) -> None:
+    def verify(self, override: Override | None = None, pin: str | None = None) -> None:
         d = self.judged(g.VERIFY)
         if not d.allowed and override is None:
-            self.blocked(d, "verify", lambda o: self.verify(o))
+            self.blocked(d, "verify", lambda o: self.verify(o, pin))
             return
-        e = self.call(lambda: verbs.verify(self.shop, self.job, self.person, self.bench, override=override), "verify",
-                      lambda o: self.verify(o))
+        me = self.shop.person(self.person)
+        if pin is None and self.shop.site.settings.supervisor_pin and me.pin:
+            # a verification asks for the verifier's PIN, as a release and an override do
+            def typed(p: str | None) -> None:
+                if p is not None:  # else the PIN dialog has said why (cancelled, or three wrong PINs)
+                    self.verify(override, p)
+
+            self.app.push_screen(PinDialog(self.shop, me, bench=self.bench), typed)
+            return
+        e = self.call(lambda: verbs.verify(self.shop, self.job, self.person, self.bench, override=override, pin=pin),
+                      "verify", lambda o: self.verify(o, pin))
         if e is not None:
             self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
 

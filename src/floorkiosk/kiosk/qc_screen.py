@@ -35,6 +35,7 @@ from floorkiosk.domain.units import fmt, fmt_many
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen
 from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import ScaleEvent
 from floorkiosk.workshop import qc
 from floorkiosk.workshop.shop import Shop
@@ -89,6 +90,7 @@ class QcScreen(KioskScreen, Screen["qc.Outcome | None"]):
         self.devices = devices
         self._first_reading = reading
         self.insp: qc.Inspection | None = None
+        self._pin: str | None = None  # the inspector's PIN, once typed for this inspection
         self.error: str | None = None
         self.steps: list[_Step] = []
         self.index = 0
@@ -461,11 +463,26 @@ class QcScreen(KioskScreen, Screen["qc.Outcome | None"]):
             self.app.call_from_thread(self._record, None, f"no photo: {exc}")
 
     def _record(self, photo: str | None, photo_problem: str = "") -> None:
+        me = self.shop.person(self.person_id)
+        if self._pin is None and self.shop.site.settings.supervisor_pin and me.pin:
+            # an inspection verifies or rejects: it asks for the inspector's PIN, as a release does
+            def typed(pin: str | None) -> None:
+                if pin is None:
+                    self._busy = False
+                    self.query_one("#qc-answer", Input).disabled = False
+                    self.say("not recorded: the inspection needs your PIN", "warn")
+                    self._goto(self.index)
+                    return
+                self._pin = pin
+                self._record(photo, photo_problem)
+
+            self.app.push_screen(PinDialog(self.shop, me, bench=self.bench_id), typed)
+            return
         try:
             out = qc.record_inspection(
                 self.shop, self.insp.job.id, self.person_id, self.bench_id, self.answers, sources=self.sources,
                 raws=self.raws, defect=self.fail.get(DEFECT), redo=self.fail.get(REDO) or None,
-                reason=self.fail.get(REASON), photo=photo)
+                reason=self.fail.get(REASON), photo=photo, pin=self._pin)
         except FloorkioskError as exc:
             self._busy = False
             self.query_one("#qc-answer", Input).disabled = False

@@ -26,7 +26,7 @@ from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, has_module, settle_heap
-from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen
+from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen, PinDialog
 from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
 from floorkiosk.kiosk.messages import Logout, OpenJob, ScaleEvent, Say, ScanRead
@@ -770,13 +770,18 @@ class BatchScreen(BenchScreen):
                 self.app.push_screen(ChecklistDialog(f"Finish batch {self.batch_id}: confirm for every piece", items),
                                      lambda confirmed: confirmed is not None and self._apply("finish", confirmed))
                 return
+        if what == "verify" and st.site.settings.supervisor_pin and st.person.pin:
+            # verifying asks for the verifier's PIN, once for the batch
+            self.app.push_screen(PinDialog(st.shop, st.person, bench=st.bench.id),
+                                 lambda pin: pin is not None and self._apply("verify", (), pin))
+            return
         self._apply(what, ())
 
     def _stage_for(self, job: str, kind: str) -> str | None:
         st = self.station
         return g.actionable_stage(st.site, st.shop.job(job), st.bench, kind)
 
-    def _apply(self, what: str, checklist: tuple[str, ...] | list[str]) -> None:
+    def _apply(self, what: str, checklist: tuple[str, ...] | list[str], pin: str | None = None) -> None:
         st = self.station
         shop, pid, bid = st.shop, st.person.id, st.bench.id
 
@@ -786,7 +791,7 @@ class BatchScreen(BenchScreen):
             mine = tuple(c for c in checklist if stage is not None and c in stage.checklist)
             return verbs.finish(shop, job, pid, bid, checklist=mine)
 
-        verb_of = {"start": lambda j: verbs.start(shop, j, pid, bid), "finish": finish, "verify": lambda j: verbs.verify(shop, j, pid, bid)}
+        verb_of = {"start": lambda j: verbs.start(shop, j, pid, bid), "finish": finish, "verify": lambda j: verbs.verify(shop, j, pid, bid, pin=pin)}
         try:
             res = verbs.batch_apply(shop, self.batch_id, verb_of[what], what)
         except FloorkioskError as exc:

@@ -168,7 +168,8 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
         if rng.random() < 0.1:
             verbs.reject(shop, job, "farid", "qc", stage_id, defect="LOOSE-STONE", reason="stone moves in its setting")
             return None
-        verbs.verify(shop, job, "eva" if who != "eva" else "farid", "qc", stage_id)
+        by = "eva" if who != "eva" else "farid"
+        verbs.verify(shop, job, by, "qc", stage_id, pin=shop.person(by).pin)
         _advance(clock, rng)
     return weight
 

@@ -47,6 +47,10 @@ class Override:
     note: str = ""
 
 
+class PinLocked(Refused):
+    """Too many wrong PINs for this person lately: the PIN is refused, unchecked, for a while."""
+
+
 PIN_TRIES = 5  # wrong PINs for one person ...
 PIN_LOCK = timedelta(minutes=5)  # ... within this long lock that person's PIN for this long after the last
 
@@ -66,7 +70,7 @@ def check_pin(shop: Shop, person: Person, pin: str | None, bench_id: str | None 
         (person.id, PIN_TRIES))]  # the type written out: so SQLite reads it from the partial index below
     if len(recent) == PIN_TRIES and recent[0] - recent[-1] < PIN_LOCK and now < recent[0] + PIN_LOCK:
         wait = max(1, -(-int((recent[0] + PIN_LOCK - now).total_seconds()) // 60))
-        raise Refused(f"{PIN_TRIES} wrong PINs for {person.name}: the PIN is refused for {wait} more minute"
+        raise PinLocked(f"{PIN_TRIES} wrong PINs for {person.name}: the PIN is refused for {wait} more minute"
                       f"{'s' if wait != 1 else ''}; nothing was changed")
     if pin is None:
         raise Refused(f"{person.name}'s PIN is needed")  # nothing was typed: nothing to record

@@ -497,8 +497,11 @@ def _blocked(shop: Shop, state: JobState, kind: str, person_id: str, bench_id: s
 def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, answers: dict[str, str], *,
                       sources: dict[str, str] | None = None, raws: dict[str, str] | None = None,
                       defect: str | None = None, redo: str | None = None, reason: str | None = None,
-                      photo: str | None = None) -> Outcome:
+                      photo: str | None = None, pin: str | None = None) -> Outcome:
     """Record an inspection and act on it; bad input or a blocked consequence records nothing.
+
+    An inspection verifies or rejects: it asks for the inspector's PIN where the site does (`pin`),
+    checked before anything is recorded.
 
     answers   check id -> what was typed or read ("5.214", "1.85", "6 1/2", "pass", "f")
     sources   check id -> "scale" for a weight read from the bench scale (default "typed")
@@ -512,6 +515,7 @@ def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, an
     evaluation = insp.evaluate(answers, sources)
     if not evaluation.complete:
         raise Refused(f"not answered yet: {', '.join(evaluation.missing)}")
+    judge.check_pin(shop, shop.person(person_id), pin, bench_id)  # before anything is recorded
     sid = target.stage
     stage = shop.site.stages[sid]
     st = state.stage(sid)
@@ -579,7 +583,7 @@ def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, an
                         redo=payload["redo"])
             out.done.append(f"rejected: {payload['defect']}, back to {shop.site.stages[payload['redo']].name}")
         elif target.mode == "verify":
-            verbs.verify(shop, state.id, person_id, bench_id, sid)
+            verbs.verify(shop, state.id, person_id, bench_id, sid, pin=pin)
             out.done.append(f"{stage.name} verified")
         elif st.status in (DONE, VERIFIED):
             out.done.append(f"{stage.name} was already {st.status}; the piece is released")
@@ -1010,7 +1014,8 @@ def demo_after(shop: Shop, clock: dict, now: Any) -> None:
                 bad = next((c for c in insp.checks if c.kind == "visual" and c.id in answers), None)
                 if bad is not None:
                     answers[bad.id] = "fail"
-            record_inspection(shop, job, "eva", bench, answers, photo=photos[k % len(photos)] if photos else None)
+            record_inspection(shop, job, "eva", bench, answers, photo=photos[k % len(photos)] if photos else None,
+                              pin=shop.person("eva").pin)
         except FloorkioskError:
             continue  # a piece the demo's guardrails keep from QC: skip it
 

@@ -106,7 +106,7 @@ def test_board_follows_the_events(small, five):
     assert after.seq > before.seq
     s = {ln.stage: ln for ln in after.lanes}["setting"]
     assert (s.in_progress, s.to_verify) == (0, 1)  # finished, waiting at the QC station for verification
-    verbs.verify(small, five["J4"], "eva", "qc", "setting")
+    verbs.verify(small, five["J4"], "eva", "qc", "setting", pin=small.person("eva").pin)
     lanes = {ln.stage: ln for ln in kpi.board(small).lanes}
     assert lanes["setting"].count == 1 and lanes["polishing"].waiting == 1
 

@@ -45,7 +45,7 @@ def do_stage(shop, job: str, stage_id: str, grams: Decimal, *, verify_by: str = 
         verbs.attach_photo(shop, job, who, bench, PHOTO, stage=stage_id)
     verbs.finish(shop, job, who, bench, stage_id, checklist=stage.checklist)
     if stage.verify and verify_by:
-        verbs.verify(shop, job, verify_by, "qc", stage_id)
+        verbs.verify(shop, job, verify_by, "qc", stage_id, pin=shop.person(verify_by).pin)
     return grams
 
 

@@ -41,7 +41,7 @@ def test_pareto_of_the_shop_by_each_dimension(shop, clock):
     clock.advance(days=1)
     _reject(shop, b, "polishing", "SCRATCH")
     # an inspection that fails: charged to the stage it is redone at, and to whoever did that stage
-    qc.record_inspection(shop, c, "farid", "qc", final_answers(shop, c, shank="1.2"))  # THIN-SHANK -> cleanup (Ana)
+    qc.record_inspection(shop, c, "farid", "qc", final_answers(shop, c, shank="1.2"), pin="1357")  # THIN-SHANK -> cleanup (Ana)
     clock.advance(days=1)
     _reject(shop, d, "stone-setting", "LOOSE-STONE")  # Ben set it at the setting bench
 

@@ -32,7 +32,10 @@ def test_inspect_from_the_command_line(capsys, shop, qshop):
     code, _, err = run(capsys, shop, *base, "-a", "shank=1.8", "-a", "colour=nice")
     assert code == 2 and "no check colour in this inspection" in err
     assert shop.journal.query("SELECT count(*) FROM qc_inspections")[0][0] == 0
-    code, out, _ = run(capsys, shop, *base, "-a", "shank=1.3")
+    code, _, err = run(capsys, shop, *base, "-a", "shank=1.3")  # a supervisor's action: her PIN is asked
+    assert code == 2 and "Farid Haddad's PIN is needed" in err
+    assert shop.journal.query("SELECT count(*) FROM qc_inspections")[0][0] == 0
+    code, out, _ = run(capsys, shop, *base, "-a", "shank=1.3", "--pin", "1357")
     assert code == 0 and out.startswith(f"{job}: FAIL — rejected: THIN-SHANK, back to Cleanup")
     code, out, _ = run(capsys, shop, "qc", "inspections", "--job", job)
     assert code == 0 and "FAIL" in out and "THIN-SHANK: shank thickness" in out

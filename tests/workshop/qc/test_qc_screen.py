@@ -16,7 +16,10 @@ from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.qc_screen import QcScreen
 from floorkiosk.kiosk.screens import JobCardScreen
 
+from keystrokes import pin_if_asked  # tests/ is on the path (pytest rootdir)
+
 from .conftest import FixedClock, do_stage
+
 from .driving import asked, inspect, msg, prompt, scan, type_answer, until
 
 SIZE = (110, 36)
@@ -61,6 +64,7 @@ async def test_pass_verifies_stone_setting(site, open_site):
             await type_answer(pilot, answer)
         assert screen._step().kind == "confirm" and "Result: PASS" in prompt(screen)
         await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
         assert "PASS: Stone setting verified" in msg(screen)
         await pilot.press("enter")  # back to the job card
@@ -94,6 +98,7 @@ async def test_fail_sends_back_and_rework_shows_on_the_card(site, open_site):
         await pilot.press("enter")
         assert "Result: FAIL THIN-SHANK, back to Cleanup" in prompt(screen)
         await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
         assert "FAIL: rejected: THIN-SHANK, back to Cleanup" in msg(screen)
         await pilot.press("escape")
@@ -117,6 +122,7 @@ async def test_fail_sends_back_and_rework_shows_on_the_card(site, open_site):
         for c in asked(screen):
             await type_answer(pilot, {"weight": ref, "size": "6.5", "shank": "1.8", "alignment": "1"}.get(c.id, "p"))
         await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
         assert screen.outcome.result == "pass"
         assert "needs 1 photo" in msg(screen)  # no camera at this bench: QC waits for its photo
@@ -203,6 +209,7 @@ async def test_batch_sampling_at_the_station(site, open_site):
         assert screen._step().kind == "defect"
         for _ in range(4):  # defect, redo, reason as proposed; record
             await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
         assert f"batch {batch} failed: 4 other pieces put on hold until inspected" in msg(screen)
         await pilot.press("escape")
@@ -222,6 +229,7 @@ async def test_batch_sampling_at_the_station(site, open_site):
             await type_answer(pilot, {"weight": ref, "rhodium": "0.3", "shank": "1.8"}.get(c.id, "p"))
         assert screen._step().kind == "confirm"
         await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
     shop = open_site(path)
     assert shop.job(spare[0]).hold is None and shop.job(spare[0]).stage("qc").status == "in progress"
@@ -248,6 +256,7 @@ async def test_weight_from_the_bench_scale(site, open_site):
         for answer in ("p", "0.5", "p"):
             await type_answer(pilot, answer)
         await pilot.press("enter")
+        await pin_if_asked(pilot, screen.shop.person(screen.person_id).pin)
         await until(pilot, lambda: screen.outcome is not None)
     shop = open_site(path)
     checks = shop.journal.query("SELECT checks FROM qc_inspections WHERE job = ?", (job,))[0][0]

@@ -37,7 +37,7 @@ def test_casting_line_qc_fails_with_redo_polishing_and_plating_is_done_again(sho
     grams = walk(shop, job, "qc", Decimal("2.400"))
     verbs.start(shop, job, "farid", "qc", "qc")  # the QC stage under way, as at the station
     out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH",
-                               redo="polishing")
+                               redo="polishing", pin="1357")
     assert out.result == "fail"
     # polishing is redone; plating, built on it, is done again; QC waits for both
     assert status(shop, job, "polishing", "plating", "qc") == ("rework", "rework", "rework")
@@ -67,7 +67,7 @@ def test_custom_ring_setting_verified_before_is_verified_again_after_cleanup_is_
     grams = do_stage(shop, job, "stone-setting", grams, verify_by="")  # set again, not yet verified
     d = may_start(shop, job, "polishing")
     assert not d.allowed and [r.code for r in d.reasons] == ["verification"]
-    verbs.verify(shop, job, "eva", "qc", "stone-setting")
+    verbs.verify(shop, job, "eva", "qc", "stone-setting", pin="2468")
     assert may_start(shop, job, "polishing").allowed
 
 
@@ -94,7 +94,7 @@ def test_the_board_and_the_kpi_tables_agree_with_the_card_on_reopened_stages(sho
     verbs.start(shop, job, "farid", "qc", "qc")
     before = lanes()
     qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH",
-                         redo="polishing")
+                         redo="polishing", pin="1357")
     rows = dict(shop.journal.query("SELECT stage, status FROM kpi_stages WHERE job = ?", (job,)))
     assert (rows["polishing"], rows["plating"], rows["qc"]) == ("rework", "rework", "rework")
     # on the board the piece waits at polishing again, and is no longer at QC

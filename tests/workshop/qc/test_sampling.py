@@ -66,7 +66,7 @@ def test_inspections_record_whether_the_piece_was_drawn(shop, batch5):
     drawn = dq.draw(batch, "qc", jobs, 2)
     spare = next(j for j in jobs if j not in drawn)
     for job in (drawn[0], spare):
-        out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO)
+        out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO, pin="1357")
         assert out.result == "pass" and "Quality control finished" in out.done
     rows = dict(shop.journal.query("SELECT job, sampled FROM qc_inspections"))
     assert rows == {drawn[0]: 1, spare: 0}
@@ -80,9 +80,9 @@ def test_a_failure_puts_the_uninspected_pieces_on_hold(shop, batch5):
     batch, jobs = batch5
     drawn = dq.draw(batch, "qc", jobs, 2)
     passed, failing = drawn
-    qc.record_inspection(shop, passed, "farid", "qc", final_answers(shop, passed), photo=PHOTO)
+    qc.record_inspection(shop, passed, "farid", "qc", final_answers(shop, passed), photo=PHOTO, pin="1357")
     out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"),
-                               defect="SCRATCH")
+                               defect="SCRATCH", pin="1357")
     others = [j for j in jobs if j not in drawn]
     assert out.result == "fail" and sorted(out.held) == others
     status = qc.sample_status(shop, batch, "qc")
@@ -103,12 +103,12 @@ def test_a_failure_puts_the_uninspected_pieces_on_hold(shop, batch5):
 def test_inspecting_a_held_piece_lifts_its_hold_and_finishes_qc(shop, batch5):
     batch, jobs = batch5
     drawn = dq.draw(batch, "qc", jobs, 2)
-    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0], finish="f"), defect="SCRATCH")
+    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0], finish="f"), defect="SCRATCH", pin="1357")
     held = next(j for j in jobs if j not in drawn)
     assert shop.job(held).hold is not None
     insp = qc.begin(shop, held, "farid", "qc")
     assert insp.our_hold and insp.selection == qc.AFTER_FAILURE
-    out = qc.record_inspection(shop, held, "farid", "qc", final_answers(shop, held), photo=PHOTO)
+    out = qc.record_inspection(shop, held, "farid", "qc", final_answers(shop, held), photo=PHOTO, pin="1357")
     state = shop.job(held)
     assert state.hold is None and state.stage("qc").status == "done", out.text()
     assert held not in qc.sample_status(shop, batch, "qc").must_inspect()
@@ -126,7 +126,7 @@ def test_pieces_still_upstream_are_not_held(shop):
         walk(shop, j, "qc", D("2.4"))
     walk(shop, jobs[2], "polishing", D("2.4"))  # still at polishing
     failing = jobs[0]
-    out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"), defect="SCRATCH")
+    out = qc.record_inspection(shop, failing, "farid", "qc", final_answers(shop, failing, finish="f"), defect="SCRATCH", pin="1357")
     assert out.held == [jobs[1]]
     assert shop.job(jobs[2]).hold is None
     assert judge.decide(shop, g.START, jobs[2], "chloe", "polishing", "polishing").allowed
@@ -150,10 +150,10 @@ def test_the_sampling_guardrail_both_ways(shop, batch5):
     assert _guard(shop, spare[0]) == []  # not drawn: no inspection needed
     assert _guard(shop, drawn[0], g.START) == []  # starting is not finishing
     # a pass lifts it
-    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0]))
+    qc.record_inspection(shop, drawn[0], "farid", "qc", final_answers(shop, drawn[0]), pin="1357")
     assert _guard(shop, drawn[0]) == []
     # a failure of the other drawn piece: now every piece must pass, and the failed one again after rework
-    qc.record_inspection(shop, drawn[1], "farid", "qc", final_answers(shop, drawn[1], finish="f"), defect="SCRATCH")
+    qc.record_inspection(shop, drawn[1], "farid", "qc", final_answers(shop, drawn[1], finish="f"), defect="SCRATCH", pin="1357")
     assert "every piece is inspected" in _guard(shop, spare[0])[0].text
     assert _guard(shop, drawn[1])[0].code == "inspection"
     assert _guard(shop, drawn[0]) == []  # passed before the failure, and not rejected since

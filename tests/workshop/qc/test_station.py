@@ -21,7 +21,7 @@ def count(shop) -> int:
 def test_pass_at_final_qc_weighs_out_and_finishes_the_stage(shop, ring_at_qc):
     job, grams = ring_at_qc
     answers = final_answers(shop, job, weight="4.990")
-    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO)
+    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, pin="1357")
     assert out.result == "pass" and not out.pending, out.text()
     st = shop.job(job).stage("qc")
     assert st.status == "done" and st.weight_out == "4.990" and st.finished_by == "farid"
@@ -33,7 +33,7 @@ def test_pass_at_final_qc_weighs_out_and_finishes_the_stage(shop, ring_at_qc):
 
 def test_without_a_photo_the_qc_stage_stays_open_and_says_why(shop, ring_at_qc):
     job, _ = ring_at_qc
-    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job))
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), pin="1357")
     assert out.result == "pass" and shop.job(job).stage("qc").status == "in progress"
     assert "needs 1 photo" in out.text() and "photograph the piece" in out.text()
     verbs.attach_photo(shop, job, "farid", "qc", PHOTO, stage="qc")
@@ -43,7 +43,7 @@ def test_without_a_photo_the_qc_stage_stays_open_and_says_why(shop, ring_at_qc):
 
 def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
     job, _ = ring_at_qc
-    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.21"))
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.21"), pin="1357")
     assert out.result == "fail" and "rejected: THIN-SHANK, back to Cleanup" in out.text()
     state = shop.job(job)
     assert state.stage("cleanup").status == "rework" and state.stage("cleanup").reworks == 1
@@ -63,7 +63,7 @@ def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
     for again in ("stone-setting", "polishing"):
         grams = do_stage(shop, job, again, grams)
     assert qc.begin(shop, job, "farid", "qc").stage == "qc"
-    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO)
+    out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job), photo=PHOTO, pin="1357")
     assert out.result == "pass" and shop.job(job).stage("qc").status == "done"
     assert shop.job(job).stage("cleanup").reworks == 1
 
@@ -71,7 +71,7 @@ def test_fail_sends_the_piece_back_as_rework_with_the_reason(shop, ring_at_qc):
 def test_inspector_may_choose_another_defect_and_stage(shop, ring_at_qc):
     job, _ = ring_at_qc
     out = qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"),
-                               defect="porosity", redo="Cleanup", reason="pits under the bezel")
+                               defect="porosity", redo="Cleanup", reason="pits under the bezel", pin="1357")
     assert out.result == "fail"
     e = shop.journal.query("SELECT payload FROM events WHERE type = 'stage.rejected'")[-1][0]
     assert '"defect":"POROSITY"' in e and '"redo":"cleanup"' in e and "pits under the bezel" in e
@@ -85,7 +85,7 @@ def test_verification_inspection_of_stone_setting_opens_polishing(shop, qshop):
     assert (insp.stage, insp.target.mode, insp.target.plan.id) == ("stone-setting", "verify", "setting")
     out = qc.record_inspection(shop, job, "eva", "qc",
                                {"weight": shop.job(job).last_weight, "secure": "p", "alignment": "0.5",
-                                "stone-condition": "p"})
+                                "stone-condition": "p"}, pin="2468")
     assert out.result == "pass" and "Stone setting verified" in out.done
     assert shop.job(job).stage("stone-setting").verified_by == "eva"
     assert judge.decide(shop, g.START, job, "chloe", "polishing", "polishing").allowed
@@ -95,7 +95,7 @@ def test_failed_verification_reworks_the_setting(shop, qshop):
     job = qshop[1]["verify"]  # stone setting done by Ben, not verified
     out = qc.record_inspection(shop, job, "eva", "qc",
                                {"weight": shop.job(job).last_weight, "secure": "f", "alignment": "3.5",
-                                "stone-condition": "p"})
+                                "stone-condition": "p"}, pin="2468")
     assert out.result == "fail" and "rejected: LOOSE-STONE, back to Stone setting" in out.text()
     st = shop.job(job).stage("stone-setting")
     assert st.status == "rework" and st.reworks == 1
@@ -114,7 +114,7 @@ def test_bad_input_is_refused_and_records_nothing(shop, ring_at_qc, change, kw, 
     answers = final_answers(shop, job, **change)
     before = count(shop)
     with pytest.raises(Refused) as exc:
-        qc.record_inspection(shop, job, "farid", "qc", answers, **kw)
+        qc.record_inspection(shop, job, "farid", "qc", answers, **kw, pin="1357")
     assert says in str(exc.value)
     assert count(shop) == before
     assert shop.job(job).stage("qc").status == "todo"
@@ -141,12 +141,12 @@ def test_four_eyes_blocks_and_records_nothing(shop):
     verbs.finish(shop, job, "eva", "polishing", "polishing", checklist=["finish as specified"])
     before = count(shop)
     with pytest.raises(Blocked) as exc:
-        qc.record_inspection(shop, job, "eva", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH")
+        qc.record_inspection(shop, job, "eva", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH", pin="2468")
     assert exc.value.decision.reasons[0].code == "four-eyes"
     assert count(shop) == before
     # another supervisor may
     assert qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"),
-                                defect="SCRATCH").result == "fail"
+                                defect="SCRATCH", pin="1357").result == "fail"
 
 
 def test_nothing_to_inspect_says_so(shop):
@@ -157,7 +157,7 @@ def test_nothing_to_inspect_says_so(shop):
 
 def test_tables_rebuild_to_the_same_state(shop, ring_at_qc):
     job, _ = ring_at_qc
-    qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.1"))
+    qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, shank="1.1"), pin="1357")
     qc.issue_stones(shop, job, "farid", "ben", line=2)
     qc.move_stones(shop, job, "set", 17, "ben")
     before = shop.journal.state_digest()
@@ -170,7 +170,7 @@ def test_tables_rebuild_to_the_same_state(shop, ring_at_qc):
 def test_a_weight_typed_at_the_inspection_is_marked_typed_and_a_scale_reading_is_not(shop, ring_at_qc, how, typed):
     job, _ = ring_at_qc
     answers = final_answers(shop, job, weight="4.990")
-    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, sources={"weight": how})
+    out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, sources={"weight": how}, pin="1357")
     assert ("weighed out 4.990 g" in out.text()) and ("typed by hand" in out.text()) is typed
     e = [e for e in shop.journal.events(job=job) if e.type == "weight.recorded"][-1]
     assert e.payload["source"] == ("manual" if typed else "scale")

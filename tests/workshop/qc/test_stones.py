@@ -117,7 +117,7 @@ def test_a_discrepancy_at_the_end_of_setting_is_flagged(shop, ring, tmp_path):
     assert problems[0].problem.startswith("1 stone (0.020 ct) not accounted for")
     # the QC station's verification of the setting records it on the job's history
     qc.record_inspection(shop, ring, "eva", "qc", {"weight": shop.job(ring).last_weight, "secure": "p",
-                                                  "alignment": "1", "stone-condition": "p"})
+                                                  "alignment": "1", "stone-condition": "p"}, pin="2468")
     texts = [h.text for h in cards.job_card(shop, ring, history=30).history]
     assert "STONE DISCREPANCY in parcel SP0001: 1 stone (0.020 ct) not accounted for: 18 issued (0.360 ct): " \
            "17 set, 0 returned, 0 broken, 0 lost (0.340 ct)" in texts
