@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from textual import events
+from textual.widgets import DataTable
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from keystrokes import key_event, until  # noqa: F401 (until: the kiosk tests' one wait)
@@ -137,7 +138,14 @@ async def worklist_loaded(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: app.person is not None and app.worklist_screen._loaded_for == app.person.id
                 and not any(w.is_running for w in app.workers if w.group == "worklist"))
-    await pilot.pause(0.05)
+
+    def laid_out() -> bool:
+        # the rows' cells measured into their columns (done on a later refresh than the rows' arrival)
+        table = app.worklist_screen.query_one("#worklist", DataTable)
+        return table.row_count == 0 or all(c.content_width >= len(str(c.label)) for c in table.columns.values())
+
+    await until(pilot, laid_out)
+    await pilot.wait_for_scheduled_animations()
 
 
 async def weigh(pilot, grams: str) -> None:

@@ -267,3 +267,26 @@ def test_a_verification_asks_for_the_verifiers_pin_as_a_release_does(shop, photo
         verbs.verify(shop, j, "eva", "qc", pin="0000")
     assert shop.journal.count() == before + 1 and shop.job(j).stage(SETTING).status == "done"  # the refusal only
     assert verbs.verify(shop, j, "eva", "qc", pin="2468").type == ev.STAGE_VERIFIED
+
+
+def test_the_report_lists_the_weights_typed_by_hand_and_not_the_scales(shop, tmp_path):
+    import csv
+    from datetime import date
+
+    from floorkiosk.workshop import reports
+
+    j = ring(shop)
+    to_setting(shop, j)
+    verbs.start(shop, j, "ben", "setting")
+    verbs.record_weight(shop, j, "ben", "setting", "9.75", source=verbs.FromScale("and-standard", "ST,+9.750 g"))
+    verbs.record_weight(shop, j, "ben", "setting", "9.74", source=verbs.Typed("eva", "balance <b>off</b> for service",
+                                                                                pin="2468"))
+    files = reports.write_report(shop, date(2026, 11, 1), date(2026, 11, 30), tmp_path / "out")
+    with (tmp_path / "out" / "manual_weights.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["job"], r["stage"], r["phase"], r["grams"], r["person"], r["approved_by"]) for r in rows] == [
+        (j, SETTING, "out", "9.74", "ben", "eva")]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Weights typed by hand" in page and "1 in this period" in page
+    assert "balance &lt;b&gt;off&lt;/b&gt; for service" in page and "<b>off</b>" not in page
+    assert tmp_path / "out" / "manual_weights.csv" in files

@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import html
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from floorkiosk.workshop import kpi
 from floorkiosk.workshop import metal as metal_mod
+from floorkiosk.workshop import verbs
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.units import from_grams
@@ -57,6 +58,11 @@ def recon_rows(shop: Shop, r: m.Reconciliation) -> list[list[Any]]:
 RECON_HEADER = ["grouping", "line", "alloy", "brought_forward_g", "issued_g", "returned_g", "finished_g", "in_work_g",
                 "difference_g", "loss_g", "loss_pct", "fine_loss_g", "loss_dwt", "loss_ozt", "readability_g",
                 "tolerance_pct", "flag"]
+
+
+def typed_weights(shop: Shop, r: kpi.KpiReport) -> list[tuple[str, ...]]:
+    """The period's weights typed by hand (with a supervisor's badge and reason), not read off a scale."""
+    return verbs.manual_weights(shop, r.start.isoformat(), (r.end + timedelta(days=1)).isoformat())
 
 
 def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
@@ -104,6 +110,8 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                      _q(m.grams(t.metal_in - t.pieces - t.sprue - t.buttons)),
                      _pct(dk.yvr(t.pieces + t.sprue + t.buttons, t.metal_in))] for t in r.trees]),
     ]
+    files.append(write_csv(out / "manual_weights.csv", ["ts", "job", "stage", "phase", "grams", "person",
+                                                         "approved_by", "reason"], typed_weights(shop, r)))
     if r.reconciliation is not None:
         files.append(write_csv(out / "metal_reconciliation.csv", RECON_HEADER, recon_rows(shop, r.reconciliation)))
     bal = metal_mod.balances(shop)
@@ -269,6 +277,14 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
                         [[a.job, a.design, routes.get(a.route, a.route), a.due, a.days_left, a.remaining_h,
                           ", ".join(names.get(s, s) for s in a.remaining_stages)] for a in r.at_risk[:200]]))
 
+    typed = typed_weights(shop, r)
+    parts.append("<h2>Weights typed by hand</h2>")
+    parts.append('<p class="muted">Weights not read off a bench scale: each typed with a supervisor\'s badge and a '
+                 f"reason ({len(typed)} in this period; manual_weights.csv).</p>")
+    if typed:
+        parts.append(_table(["when", "job", "stage", "phase", "grams", "weighed by", "approved by", "reason"],
+                            [[ts[:16].replace("T", " "), job, names.get(st, st), ph, g_, shop.name(p), shop.name(by),
+                              why] for ts, job, st, ph, g_, p, by, why in typed]))
     if r.reconciliation is not None:
         parts.append("<h2>Metal reconciliation</h2>")
         parts.append('<p class="muted">brought forward + issued − returned − finished − in work = difference; a '
