@@ -546,3 +546,18 @@ async def test_five_wrong_pins_lock_the_pin_and_the_screen_says_so(workshop, job
         assert app.shop.job(jobs.set_done).stage("stone-setting").status == "done"
         refused = [e for e in app.shop.journal.events(types=[ev.PIN_REFUSED])]
         assert len(refused) == 5 and {e.person for e in refused} == {"eva"} and {e.bench for e in refused} == {"qc"}
+
+
+async def test_the_card_says_which_stages_a_rework_reopened_and_why(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        # Eva verifies Ben's setting; then a defect found at QC sends the piece back to cleanup
+        verbs.verify(app.shop, jobs.set_done, "eva", "qc", pin="2468")
+        verbs.reject(app.shop, jobs.set_done, "farid", "qc", stage="stone-setting", defect="POROSITY", redo="cleanup")
+        await scan(pilot, "FK:P:B1001")  # Ana, at the QC station's kiosk, looks at the card
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert isinstance(app.screen, JobCardScreen)
+        await until(pilot, lambda: app.screen.query_one("#reopened").display)
+        text = str(app.screen.query_one("#reopened").render())
+        assert "↺ reopened: Stone setting (Cleanup was sent back)" in text

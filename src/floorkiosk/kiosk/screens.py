@@ -410,6 +410,7 @@ class JobCardScreen(BenchScreen):
             with VerticalScroll(id="card-left"):
                 yield Static(id="status")
                 yield BlockedPanel(id="card-blocked")
+                yield Static(id="reopened")
                 yield Static(id="overrides")
                 yield Static(id="history")
             with Vertical(id="card-right"):
@@ -552,6 +553,11 @@ class JobCardScreen(BenchScreen):
                 panel.display = True
                 what_s = f"Starting {stage.name}" if stage else "Work"
                 panel.show(f"{what_s} on {j.id} is blocked at {st.bench.name}:", d.reasons, _override_words(d))
+        again = [s for s in card.stages if s.reopened]
+        rw = self.query_one("#reopened", Static)
+        rw.display = bool(again)
+        if again:  # done, and to be done again because a stage before them was sent back
+            rw.update(Text("↺ reopened: " + "; ".join(f"{s.name} ({s.reopened})" for s in again), "bold"))
         ov = self.query_one("#overrides", Static)
         if card.overrides:
             t = Text()
