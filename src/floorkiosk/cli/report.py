@@ -76,7 +76,8 @@ def cmd_board(args: argparse.Namespace) -> int:
               f"{lane.to_verify} to verify{extra})")
         for p in lane.oldest:
             print(f"  {p.job}  {p.status:11} {p.age_h / 24:5.1f} d  due {p.due}{'  LATE' if p.late else ''}"
-                  f"{'  RUSH' if p.priority == 'rush' else ''}  {p.design}")
+                  f"{'  RUSH' if p.priority == 'rush' else ''}  {p.design}"
+                  + (f"  (reopened: {p.reopened})" if p.reopened else ""))
     return 0
 
 

@@ -52,6 +52,8 @@ def lane_text(lane: kpi.Lane) -> Text:
             flag = "!" if p.priority == "rush" else " "
             t.append(f"{flag}{p.job} {_age(p.age_h):>6} ", style)
             t.append(f"{p.design[:14]}\n", "dim")
+            if p.reopened:
+                t.append(f"  ↺ reopened: {p.reopened}\n", "yellow")
     late_only = [p for p in lane.late_pieces if p not in lane.oldest]
     if late_only:
         t.append("late\n", "underline red")

@@ -322,6 +322,7 @@ class BoardPiece:
     age_h: float  # since it entered the stage
     days_left: int | None
     late: bool
+    reopened: str = ""  # a stage done, then reopened by a rework before it: "Polishing was sent back"
 
 
 @dataclass(frozen=True)
@@ -444,9 +445,13 @@ def board(shop: Shop, *, bench: str | None = None, person: str | None = None, al
         age = (now - k.parse_ts(ready_at)).total_seconds() / 3600 if ready_at else 0.0
         left, late = k.lateness(k.as_date(due), today)  # the pieces on the board are open
         working = status in (k.IN_PROGRESS, k.DONE)
+        why = ""
+        if status == k.REWORK:  # sent back, or reopened by a rework before it: the job's own state says which
+            up = shop.job(job).stage(stage).reopened
+            why = f"{site.stages[up].name if up in site.stages else up} was sent back" if up else ""
         return BoardPiece(job, stage, shown_status, design or "", al or "", rt or "", due or "", prio or "normal",
                           bool(hold), by if working else None, sbench if working else None, round(max(0.0, age), 1),
-                          left, late)
+                          left, late, why)
 
     lanes = []
     for sid in shown:

@@ -104,3 +104,23 @@ def test_the_board_and_the_kpi_tables_agree_with_the_card_on_reopened_stages(sho
     shop.journal.rebuild()  # the fold from the journal says the same
     assert status(shop, job, "polishing", "plating", "qc") == ("rework", "rework", "rework")
     assert lanes() == after
+
+
+def test_the_board_says_why_a_piece_waits_again_at_a_stage_it_had_done(shop):
+    from floorkiosk.kiosk.board import lane_text
+
+    def mine(lane: str):
+        ln = next(x for x in kpi.board(shop, route="casting-line", per_lane=50).lanes if x.stage == lane)
+        return ln, next(p for p in (*ln.oldest, *ln.late_pieces) if p.job == job)
+
+    job = job_on(shop, "casting-line")
+    grams = walk(shop, job, "qc", Decimal("2.400"))
+    verbs.start(shop, job, "farid", "qc", "qc")
+    qc.record_inspection(shop, job, "farid", "qc", final_answers(shop, job, finish="f"), defect="SCRATCH",
+                         redo="polishing", pin="1357")
+    lane, piece = mine("polishing")
+    assert piece.status == "rework" and piece.reopened == ""  # sent back itself
+    do_stage(shop, job, "polishing", grams)
+    lane, piece = mine("plating")
+    assert piece.status == "rework" and piece.reopened == "Polishing was sent back"
+    assert f"{job}" in str(lane_text(lane)) and "↺ reopened: Polishing was sent back" in str(lane_text(lane))
