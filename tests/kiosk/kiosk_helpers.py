@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from textual import events
-from textual.widgets import DataTable
 
 from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from keystrokes import key_event, until  # noqa: F401 (until: the kiosk tests' one wait)
@@ -139,13 +138,13 @@ async def worklist_loaded(pilot) -> None:
     await until(pilot, lambda: app.person is not None and app.worklist_screen._loaded_for == app.person.id
                 and not any(w.is_running for w in app.workers if w.group == "worklist"))
 
-    def laid_out() -> bool:
-        # the rows' cells measured into their columns (done on a later refresh than the rows' arrival)
-        table = app.worklist_screen.query_one("#worklist", DataTable)
-        return table.row_count == 0 or all(c.content_width >= len(str(c.label)) for c in table.columns.values())
+    def painted() -> bool:
+        # on the screen as a person sees it: the table measures its columns on a later refresh than the
+        # rows' arrival, and until then shows them cut to the headers' widths
+        shot = app.export_screenshot()
+        return all(w.job in shot for w in app.worklist_screen.items[:5])
 
-    await until(pilot, laid_out)
-    await pilot.wait_for_scheduled_animations()
+    await until(pilot, painted)
 
 
 async def weigh(pilot, grams: str) -> None:

@@ -309,6 +309,9 @@ class WorklistScreen(BenchScreen):
                 status = Text("to do")
             job = Text(w.job, "bold") + (Text(" RUSH", "bold magenta") if w.priority == "rush" else Text(""))
             t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
+        # The table measures its columns on its next idle, which it asks for only while its message pump
+        # runs: rows that arrive as the screen first opens could stay cut to the headers' widths.
+        self.call_after_refresh(t.check_idle)
         late = sum(1 for w in items if w.late)
         stages = " · ".join(st.site.stages[s].name for s in st.bench.stages)
         title = Text(f"{len(items)} job{'s' if len(items) != 1 else ''} waiting", "bold")
