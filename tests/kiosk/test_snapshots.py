@@ -43,6 +43,16 @@ def test_job_card(snap_compare, workshop, jobs, clock):
     assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
 
 
+def test_job_card_of_work_done_here_is_calm(snap_compare, workshop, jobs, clock):
+    """Ben's finished setting, waiting for a supervisor: no red BLOCKED box, but where the piece goes."""
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await until(pilot, lambda: "waiting for a supervisor" in str(pilot.app.screen.query_one("#status").render()))
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
+
+
 def test_job_card_small(snap_compare, workshop, jobs, clock):
     async def run_before(pilot):
         await scan(pilot, "FK:P:B1002")

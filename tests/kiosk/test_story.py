@@ -561,3 +561,34 @@ async def test_the_card_says_which_stages_a_rework_reopened_and_why(workshop, jo
         await until(pilot, lambda: app.screen.query_one("#reopened").display)
         text = str(app.screen.query_one("#reopened").render())
         assert "↺ reopened: Stone setting (Cleanup was sent back)" in text
+
+
+async def test_after_success_the_card_says_where_the_piece_goes_not_blocked(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        # Ben's setting is finished and waits for a supervisor: scanning it here says so, calmly
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert isinstance(app.screen, JobCardScreen)
+        assert not app.screen.query_one("#card-blocked").display
+        status = str(app.screen.query_one("#status").render())
+        assert "Stone setting finished; waiting for a supervisor to verify it (QC station)" in status
+    app = make_app(site, "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await scan(pilot, "FK:C:START")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "12.48")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        await scan(pilot, "FK:C:FINISH")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        await weigh(pilot, "12.30")
+        await scan(pilot, "FK:C:ACCEPT")  # casting has no checklist: finished with its weigh-out
+        await until(pilot, lambda: app.shop.job(jobs.cast).stage("casting").status == "done")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen) and app.screen.card.job.stage("casting").complete)
+        assert "Casting done; next: Cleanup at" in str(app.screen.query_one("#status").render())
+        assert not app.screen.query_one("#card-blocked").display
+        assert "BLOCKED" not in str(app.screen.query_one("#status").render())

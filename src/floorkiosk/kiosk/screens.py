@@ -21,7 +21,7 @@ from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
-from floorkiosk.domain.state import JobState
+from floorkiosk.domain.state import DONE, JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
@@ -505,6 +505,23 @@ class JobCardScreen(BenchScreen):
         d = self.decisions.get(g.START)
         return (d.stage if d else None), "start"
 
+    def _where_next(self, sid: str) -> str:
+        """What happened to the stage done here, and where the piece goes now, in the card's words."""
+        card = self.card
+        assert card is not None
+        site, j = self.station.site, card.job
+        stage = site.stages[sid]
+        if stage.verify and j.stage(sid).status == DONE:
+            qc = ", ".join(b.name for b in site.benches.values() if b.qc) or "the QC station"
+            return f"{stage.name} finished; waiting for a supervisor to verify it ({qc})"
+        ids = card.route.stage_ids
+        nxt = next((site.stages[s] for s in ids[ids.index(sid) + 1:] if not j.stage(s).complete), None) \
+            if sid in ids else None
+        if nxt is None:
+            return f"{stage.name} done; the route is complete"
+        where = ", ".join(b.name for b in site.benches.values() if b.serves(nxt.id)) or "no bench yet"
+        return f"{stage.name} done; next: {nxt.name} at {where}"
+
     def _fill_status(self) -> None:
         card = self.card
         assert card is not None
@@ -550,6 +567,11 @@ class JobCardScreen(BenchScreen):
                 status.update("")
             elif d.allowed:
                 status.update(Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold"))
+                status.add_class("-ready")
+            elif stage is not None and j.stage(stage.id).complete and all(r.code == "state" for r in d.reasons):
+                # nothing was tried: the work here is done, so say where the piece goes now, calmly
+                here = [s for s in card.route.stage_ids if st.bench.serves(s) and j.stage(s).complete]
+                status.update(Text("✓ " + self._where_next(here[-1] if here else stage.id), "bold"))
                 status.add_class("-ready")
             else:
                 status.update("")
