@@ -592,3 +592,17 @@ async def test_after_success_the_card_says_where_the_piece_goes_not_blocked(work
         assert "Casting done; next: Cleanup at" in str(app.screen.query_one("#status").render())
         assert not app.screen.query_one("#card-blocked").display
         assert "BLOCKED" not in str(app.screen.query_one("#status").render())
+
+
+async def test_the_card_counts_its_checks_in_words(workshop, clock):
+    app = make_app(workshop(), "design", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        shop = app.shop
+        j = verbs.create_job(shop, route="custom-ring", design="Signet", alloy="18KY", due="2026-04-30")
+        verbs.start(shop, j, "dev", "design", "consultation")
+        verbs.finish(shop, j, "dev", "design", "consultation", checklist=shop.site.stages["consultation"].checklist)
+        verbs.start(shop, j, "dev", "design", "cad-approval")  # one item on its checklist
+        await scan(pilot, "FK:P:B1004")
+        await scan(pilot, f"FK:J:{j}")
+        status = str(app.screen.query_one("#status").render())
+        assert "confirm 1 check at finish (F)" in status and "1 checks" not in status

@@ -606,7 +606,8 @@ class JobCardScreen(BenchScreen):
         if len(st.photos) < stage.photos_needed:
             out.append("photo (P)")
         if stage.checklist:
-            out.append(f"confirm {len(stage.checklist)} checks at finish (F)")
+            n = len(stage.checklist)
+            out.append(f"confirm {n} check{'s' if n != 1 else ''} at finish (F)")
         else:
             out.append("finish (F)")
         return out

@@ -100,6 +100,8 @@ def route_text(stages: Iterable[StageView], wide: bool = False) -> Text:
             t.append(" → " if wide else " ", "dim")
         mark = STAGE_MARK.get(s.status, "?")
         label = f"{mark} {s.name}" + (f" ({s.status})" if wide and s.status not in ("done", "to do") else "")
+        if s.runs > 1:
+            label += f" ×{s.runs}"  # started again after a rework: its run count
         if s.overridden:
             label += " ⚑"
         if s.reopened and wide:

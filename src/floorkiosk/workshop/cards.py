@@ -28,6 +28,7 @@ class StageView:
     who: str = ""
     overridden: bool = False
     reopened: str = ""  # why a done stage is to be done again: "Polishing was sent back"
+    runs: int = 0  # how many times it was started (more than one after a rework)
 
 
 @dataclass
@@ -98,7 +99,7 @@ def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
         if st.reopened and st.status == REWORK:
             up = shop.site.stages.get(st.reopened)
             why = f"{up.name if up else st.reopened} was sent back"
-        views.append(StageView(step.stage, name, status, who, bool(st.overridden), why))
+        views.append(StageView(step.stage, name, status, who, bool(st.overridden), why, st.runs))
     recent = shop.journal.recent(job.id, history)
     lines = [HistoryLine(e.ts, shop.describe(e), override_text(shop, e)) for e in recent]
     overrides = [h for h in lines if h.override]

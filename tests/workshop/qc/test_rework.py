@@ -124,3 +124,16 @@ def test_the_board_says_why_a_piece_waits_again_at_a_stage_it_had_done(shop):
     lane, piece = mine("plating")
     assert piece.status == "rework" and piece.reopened == "Polishing was sent back"
     assert f"{job}" in str(lane_text(lane)) and "↺ reopened: Polishing was sent back" in str(lane_text(lane))
+
+
+def test_the_card_shows_each_stages_run_count_after_rework(shop):
+    from floorkiosk.kiosk.widgets import route_text
+
+    job = job_on(shop, "casting-line")
+    grams = walk(shop, job, "qc", Decimal("2.400"))
+    verbs.reject(shop, job, "farid", "qc", stage="plating", defect="SCRATCH", redo="polishing")
+    do_stage(shop, job, "polishing", grams)
+    views = {s.id: s for s in cards.job_card(shop, job).stages}
+    assert (views["polishing"].runs, views["plating"].runs, views["casting"].runs) == (2, 1, 1)
+    text = str(route_text(cards.job_card(shop, job).stages))
+    assert "Polishing ×2" in text and "Casting ×" not in text
