@@ -606,3 +606,25 @@ async def test_the_card_counts_its_checks_in_words(workshop, clock):
         await scan(pilot, f"FK:J:{j}")
         status = str(app.screen.query_one("#status").render())
         assert "confirm 1 check at finish (F)" in status and "1 checks" not in status
+
+
+async def test_leaving_the_bench_own_badge_logs_out_and_esc_asks_first(workshop, clock):
+    app = make_app(workshop(), "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
+        # Esc once on the worklist says how to leave, and leaves nobody logged out
+        await pilot.press("escape")
+        await until(pilot, lambda: "Esc or CANCEL again logs Ben Okafor out" in app.last_message[0])
+        assert isinstance(app.screen, WorklistScreen) and app.person.id == "ben"
+        await scan(pilot, "FK:C:CANCEL")  # a second time: logged out
+        await until(pilot, lambda: isinstance(app.screen, IdleScreen))
+        assert app.person is None
+        # one's own badge again, from the card: logged out too
+        await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
+        await scan(pilot, "FK:P:B1002")
+        await until(pilot, lambda: isinstance(app.screen, IdleScreen))
+        assert app.person is None and app.last_message[0] == "Ben Okafor logged out (badge scanned again)"
+        outs = [e for e in app.shop.journal.events(types=[ev.PERSON_LOGGED_OUT])]
+        assert [e.payload.get("why") for e in outs] == ["logout", "logout"]

@@ -291,8 +291,8 @@ class KioskApp(App[int]):
         person = s.person
         before = self.station.person
         if before is not None and before.id == person.id:
-            self.say(f"{person.name} is already logged in here", "info")
-            self.show_worklist()
+            # one's own badge again: the way to leave the bench with dirty hands
+            self.logout(f"{person.name} logged out (badge scanned again)", why="logout")
             return
         if before is not None:
             sessions.logout(self.shop, before.id, self.bench.id, why="switched")

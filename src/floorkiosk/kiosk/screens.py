@@ -6,9 +6,11 @@ Each screen shows what the Shop's verbs return and calls them on a scan or a key
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -66,6 +68,9 @@ def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
     if days_left <= 2:
         return f"{days_left} day{'s' if days_left != 1 else ''} left", "bold yellow"
     return f"{days_left} days left", ""
+
+
+LOGOUT_AGAIN_S = 5.0  # on the worklist, Esc or CANCEL a second time within this long logs out
 
 
 class BenchScreen(KioskScreen, Screen[None]):
@@ -262,6 +267,7 @@ class WorklistScreen(BenchScreen):
         super().__init__(station)
         self.items: list[WorkItem] = []
         self._loaded_for: str | None = None
+        self._asked_out = -LOGOUT_AGAIN_S  # when Esc or CANCEL last asked to log out
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="wl-title")
@@ -311,7 +317,7 @@ class WorklistScreen(BenchScreen):
             t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
         # The table measures its columns on its next idle, which it asks for only while its message pump
         # runs: rows that arrive as the screen first opens could stay cut to the headers' widths.
-        self.call_after_refresh(t.check_idle)
+        self.call_after_refresh(self._ensure_measured, t, 50)
         late = sum(1 for w in items if w.late)
         stages = " · ".join(st.site.stages[s].name for s in st.bench.stages)
         title = Text(f"{len(items)} job{'s' if len(items) != 1 else ''} waiting", "bold")
@@ -322,6 +328,22 @@ class WorklistScreen(BenchScreen):
             title.append(" — nothing waiting; scan a job bag to see its card")
         self.query_one("#wl-title", Static).update(title)
         self.query_one(KeysBar).show(self.keys())
+
+    def _ensure_measured(self, t: DataTable, tries: int) -> None:
+        """Prompt the table until its columns are as wide as its first row (each refresh, a few times)."""
+        if not t.row_count or tries <= 0:
+            return
+        first = t.get_row_at(0)
+        wanted = sum(max(cell_len(str(c.label)), cell_len(str(v))) for c, v in zip(t.ordered_columns, first))
+        if t.virtual_size.width < wanted:
+            t.check_idle()
+            self.call_after_refresh(self._ensure_measured, t, tries - 1)
+        else:
+            # measured: lines it painted before, at the headers' widths, are kept in its caches; a change
+            # of a display setting (set back at once) is the public way to have them painted anew
+            t.zebra_stripes = not t.zebra_stripes
+            t.zebra_stripes = not t.zebra_stripes
+            t.refresh(layout=True)
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -365,11 +387,18 @@ class WorklistScreen(BenchScreen):
         self.app.post_message(Logout())
 
     def back(self) -> None:
-        self.app.post_message(Logout())
+        """Esc or CANCEL: logs out only when asked twice, and says so the first time."""
+        now = time.monotonic()
+        if now - self._asked_out < LOGOUT_AGAIN_S:
+            self.app.post_message(Logout())
+            return
+        self._asked_out = now
+        name = self.station.person.name if self.station.person else "you"
+        self.tell(f"Esc or CANCEL again logs {name} out (or L, or scan your badge)", "warn")
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is K.COMMAND and p.value == "CANCEL":
-            self.app.post_message(Logout())
+            self.back()
             return True
         return False
 
