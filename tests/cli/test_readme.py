@@ -6,6 +6,8 @@ import argparse
 import re
 from pathlib import Path
 
+import pytest
+
 from floorkiosk.cli import build_parser
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -41,3 +43,24 @@ def test_a_command_left_out_of_the_readme_is_found():
     text = "floorkiosk job add | job show\nfloorkiosk --site SHOP audit verify\n"
     assert _in_readme(("job", "show"), text) and _in_readme(("audit", "verify"), text)
     assert not _in_readme(("job", "list"), text) and not _in_readme(("audit",), "floorkiosk auditor")
+
+
+def _parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    yield prefix, parser
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for name, p in a.choices.items():
+                yield from _parsers(p, prefix + (name,))
+
+
+def test_every_command_and_group_prints_its_help(capsys):
+    from floorkiosk.cli import main
+
+    seen = 0
+    for words, _ in _parsers(build_parser()):
+        with pytest.raises(SystemExit) as done:
+            main([*words, "--help"])
+        assert done.value.code == 0, words
+        assert "usage: floorkiosk" in capsys.readouterr().out, words
+        seen += 1
+    assert seen > 50  # the groups (qc, metal, metal tree …) as well as every command

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stage", default="qc", help="the inspected stage (default: qc)")
     p.set_defaults(func=cmd_sample)
 
-    p = qs.add_parser("pareto", help="defects ranked by stage, bench, person, design or alloy (count, %, cumulative %)")
+    p = qs.add_parser("pareto", help="defects ranked by stage, bench, person, design or alloy (count, %%, cumulative %%)")
     p.add_argument("--by", default="stage", choices=["stage", "bench", "person", "design", "alloy", "defect"])
     p.add_argument("--from", dest="date_from", help="first day, e.g. 2026-11-01")
     p.add_argument("--to", dest="date_to", help="last day (inclusive)")
