@@ -129,7 +129,7 @@ def test_failed_transaction_writes_nothing(shop):
 def test_migrations_run_once(shop):
     from floorkiosk.store.schema import migrate
 
-    assert migrate(shop.journal.db) == []
+    assert migrate(shop.journal.conn) == []
     names = [r[0] for r in shop.journal.query("SELECT name FROM migrations ORDER BY name")]
     assert names[:2] == ["001_journal", "002_jobs"]
 

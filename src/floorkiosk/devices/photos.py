@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from floorkiosk.errors import NotFound, Refused
 
@@ -73,6 +72,8 @@ class PhotoStore:
 
     def save(self, jpeg: bytes) -> StoredPhoto:
         """Store a JPEG (bytes kept exactly as given) and its thumbnail; idempotent for equal bytes."""
+        from PIL import Image, ImageOps, UnidentifiedImageError  # here: every CLI call imports this module
+
         try:
             with Image.open(io.BytesIO(jpeg)) as im:
                 if im.format != "JPEG":

@@ -5,7 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 
-import sqlite_utils
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 
 def _m001_journal(db: sqlite_utils.Database) -> None:
@@ -62,7 +65,7 @@ def _m006_partial_stage_indexes(db: sqlite_utils.Database) -> None:
 
 
 # A named migration: applied once per database, in order, each in its own transaction.
-Migration = tuple[str, Callable[[sqlite_utils.Database], None]]
+Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
 
 MIGRATIONS: list[Migration] = [
     ("001_journal", _m001_journal),
@@ -73,15 +76,22 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def migrate(db: sqlite_utils.Database, extra: Iterable[Migration] = ()) -> list[str]:
-    """Apply the migrations not yet applied; return their names."""
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-    done = {r[0] for r in db.execute("SELECT name FROM migrations").fetchall()}
+def migrate(conn: sqlite3.Connection, extra: Iterable[Migration] = ()) -> list[str]:
+    """Apply the migrations not yet applied; return their names.
+
+    sqlite-utils (which loads numpy, a third of a second) is imported only when one is pending: a
+    site opened as it was left, by every CLI call and kiosk start, reads one table and goes on.
+    """
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in conn.execute("SELECT name FROM migrations").fetchall()}
+    pending = [(name, fn) for name, fn in [*MIGRATIONS, *extra] if name not in done]
+    if not pending:
+        return []
+    import sqlite_utils  # only now: see above
+
+    db = sqlite_utils.Database(conn)
     applied = []
-    for name, fn in [*MIGRATIONS, *extra]:
-        if name in done:
-            continue
-        conn: sqlite3.Connection = db.conn
+    for name, fn in pending:
         conn.execute("BEGIN IMMEDIATE")
         try:
             fn(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from datetime import datetime, timedelta, timezone
@@ -11,7 +12,7 @@ from pathlib import Path
 from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
-from floorkiosk.errors import FloorkioskError
+from floorkiosk.errors import FloorkioskError, Refused
 from floorkiosk.workshop import judge, kpi, metal, qc, verbs
 from floorkiosk.workshop.site import init_site, open_shop
 
@@ -46,26 +47,40 @@ DEMO_SCALE = verbs.FromScale("demo", "demo")  # the demo's history, as if read f
 
 
 def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: bool = False) -> bool:
-    """Create the demo site (once); return True if it was created now."""
+    """Create the demo site (once); return True if it was created now.
+
+    The site is built in a folder beside its place and moved there when it is whole: its journal
+    is written without a flush per event (a fraction of the time), so an interrupted build leaves
+    only that side folder, never a half-made demo that the next run would take for a finished one.
+    """
     site_dir = Path(site_dir)
     if fresh and site_dir.exists():
         shutil.rmtree(site_dir)
     if (site_dir / "journal.db").exists():
         return False
-    init_site(site_dir, origin="demo-bench")
-    make_demo_photos(site_dir / "demo-photos")
+    if site_dir.exists() and any(site_dir.iterdir()):
+        raise Refused(f"{site_dir} is not empty and holds no site: choose another folder for the demo")
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = site_dir.with_name(f".{site_dir.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
+    init_site(building, origin="demo-bench")
+    make_demo_photos(building / "demo-photos")
     rng = random.Random(seed)
     now = datetime.now(timezone.utc).replace(microsecond=0)
     clock = {"t": now - timedelta(days=21)}
-    shop = open_shop(site_dir, clock=lambda: clock["t"])
+    shop = open_shop(building, clock=lambda: clock["t"])
     try:
-        metal.demo_before(shop)  # metal lots in stock and issued to the benches
-        populate(shop, jobs, rng, clock, now)
-        metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
-        kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
-        qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
+        with shop.journal.unsynced():
+            metal.demo_before(shop)  # metal lots in stock and issued to the benches
+            populate(shop, jobs, rng, clock, now)
+            metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
+            kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
+            qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
     finally:
         shop.close()
+    if site_dir.exists():
+        site_dir.rmdir()  # empty (checked above): the finished site takes its place
+    os.replace(building, site_dir)
     return True
 
 

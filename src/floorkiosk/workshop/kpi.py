@@ -17,7 +17,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 from floorkiosk.workshop import cards, judge
 from floorkiosk.workshop import metal as metal_mod

@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 from floorkiosk.workshop import verbs
 from floorkiosk.domain import events as ev

@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import events as ev

@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import sqlite_utils
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 from floorkiosk.workshop import judge
 from floorkiosk.devices.photos import PhotoStore
