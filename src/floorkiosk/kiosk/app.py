@@ -23,6 +23,7 @@ from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
 from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
     DeviceChanged,
     HeldKeysDue,
@@ -50,7 +51,7 @@ class KioskApp(App[int]):
     CSS_PATH = "kiosk.tcss"
     TITLE = "floorkiosk"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    BINDINGS = [Binding("ctrl+q", "quit_kiosk", "Quit", show=False, priority=True),  # a supervisor's, with the PIN
                 Binding("c", "conflicts", "Conflicts", show=False)]  # supervisors, on a site with a hub
     ENABLE_COMMAND_PALETTE = False
     AUTO_FOCUS = None  # nothing takes the keys unless asked: the action keys work on every screen
@@ -140,6 +141,28 @@ class KioskApp(App[int]):
 
         if not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen(self.shop, person=person, bench=self.bench.id))
+
+    def action_quit_kiosk(self) -> None:
+        """Ctrl+Q: the kiosk is left running for the bench; only a supervisor (badge, then PIN) quits it."""
+        person = self.station.person
+        if person is None or not person.is_supervisor:
+            self.say("Ctrl+Q quits the kiosk for a supervisor only: a supervisor scans their badge, presses "
+                     "Ctrl+Q and types their PIN", "warn")
+            return
+        if isinstance(self.screen, PinDialog):
+            return  # already asked
+        if not (self.site.settings.supervisor_pin and person.pin):
+            self._quit_by(person.id)
+            return
+        self.push_screen(PinDialog(self.shop, person, bench=self.bench.id),
+                         lambda pin: pin is not None and self._quit_by(person.id))
+
+    def _quit_by(self, person_id: str) -> None:
+        try:
+            sessions.logout(self.shop, person_id, self.bench.id, why="quit")
+        except FloorkioskError:
+            pass  # quitting must not fail on a busy store
+        self.exit(0)
 
     @work(thread=True, exclusive=True, group="hub", exit_on_error=False)
     def _poll_hub(self) -> None:
@@ -277,6 +300,12 @@ class KioskApp(App[int]):
             self.open_job(p.value)
         elif p.kind is K.BATCH:
             self.open_batch(p.value)
+        elif p.kind is K.COMMAND and p.value == "LOGOUT":
+            person = self.station.person
+            if person is None:
+                self.say("LOGOUT: nobody is logged in at this bench", "info")
+            else:
+                self.logout(f"{person.name} logged out (LOGOUT card)", why="logout")
         elif p.kind is K.COMMAND:
             if self.station.person is None:
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
@@ -369,7 +398,13 @@ class KioskApp(App[int]):
         if self.station.person is None:
             self.say(f"scan your badge first, then the batch bag {batch_id}", "warn")
             return
-        jobs = cards.batch_jobs(self.shop, batch_id)
+        try:
+            jobs = cards.batch_jobs(self.shop, batch_id)
+        except FloorkioskError:
+            if batch_id.upper() == batch_id:
+                raise
+            batch_id = batch_id.upper()  # typed by hand in lower case: batch numbers are B0042
+            jobs = cards.batch_jobs(self.shop, batch_id)
         self._to_base()
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")

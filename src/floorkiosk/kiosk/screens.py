@@ -732,7 +732,7 @@ class JobCardScreen(BenchScreen):
 
     # -- scans and keys --------------------------------------------------------------------------
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND:
+        if p.kind is not K.COMMAND or p.value == "LOGOUT":  # LOGOUT: the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -808,7 +808,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND:
+        if p.kind is not K.COMMAND or p.value == "LOGOUT":
             return False
         if p.value == "CANCEL":
             self.back()
