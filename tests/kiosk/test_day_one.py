@@ -6,8 +6,9 @@ from kiosk_helpers import scan, until, weigh, worklist_loaded
 
 from floorkiosk.domain import events as ev
 from floorkiosk.kiosk.app import make_app
-from floorkiosk.kiosk.dialogs import PinDialog, WeighDialog
+from floorkiosk.kiosk.dialogs import BlockedScreen, PinDialog, WeighDialog
 from floorkiosk.kiosk.screens import IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.workshop import verbs
 from floorkiosk.workshop.site import open_shop
 
 SIZE = (100, 32)
@@ -91,3 +92,54 @@ async def test_ctrl_q_quits_after_a_supervisors_badge_and_pin(workshop, clock):
             == [("eva", "quit")]
     finally:
         shop.close()
+
+
+# -- screens that follow the journal ---------------------------------------------------------------------
+
+async def test_an_open_card_follows_a_verify_at_another_bench(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "polishing", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1003")  # Chloe at polishing: the setting is not verified yet
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        assert app.screen.query_one("#card-blocked").display
+        other = open_shop(site, clock=clock)  # the QC station: another process on the same site
+        try:
+            verbs.verify(other, jobs.set_done, "eva", "qc", pin="2468")
+        finally:
+            other.close()
+        await until(pilot, lambda: not app.screen.query_one("#card-blocked").display)  # no scan, no key
+        assert isinstance(app.screen, JobCardScreen)
+        assert ("S", "Start Polishing") in app.screen.keys()
+        assert "✓✓ Stone setting" in str(app.screen.query_one("#route").render())
+
+
+async def test_the_worklist_follows_a_hold_put_at_another_bench(workshop, jobs, clock):
+    site = workshop()
+    app = make_app(site, "casting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await worklist_loaded(pilot)
+        assert jobs.cast in [w.job for w in app.worklist_screen.items]
+        other = open_shop(site, clock=clock)
+        try:
+            verbs.hold(other, jobs.cast, "eva", "qc", "client change request")
+        finally:
+            other.close()
+        await until(pilot, lambda: jobs.cast not in [w.job for w in app.worklist_screen.items])
+        await until(pilot, lambda: jobs.cast not in app.export_screenshot())
+
+
+async def test_the_header_clock_ticks_while_a_dialog_is_open(workshop, jobs, clock):
+    app = make_app(workshop(), "polishing", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1003")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:START")  # blocked: the BLOCKED dialog covers the card
+        assert isinstance(app.screen, BlockedScreen)
+        shown = lambda: str(app.card_screen.query_one("#clock").render())  # noqa: E731
+        before = shown()
+        clock.advance(minutes=7)
+        await until(pilot, lambda: shown() != before)
+        assert shown() == app.station.now().strftime("%a %d %b %H:%M:%S")
+        assert isinstance(app.screen, BlockedScreen)

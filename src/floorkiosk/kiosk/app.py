@@ -43,6 +43,7 @@ from floorkiosk.workshop.shop import Shop
 from floorkiosk.workshop.site import open_shop
 
 ENTER_KEYS = ("enter", "ctrl+j")
+FOLLOW_SECONDS = 0.5  # how often the card and the worklist look for events from elsewhere
 
 
 class KioskApp(App[int]):
@@ -106,6 +107,8 @@ class KioskApp(App[int]):
         d.on_scan = lambda text, source: self.post_message(ScanRead(text, source))
         d.start()
         self.set_interval(1.0, self._tick)
+        self._journal_seen = self.shop.journal.position()
+        self.set_interval(FOLLOW_SECONDS, self._follow_journal)
         self.call_after_refresh(settle_heap)
         if self.site.settings.hub is not None:
             self.set_interval(5.0, self._poll_hub)
@@ -120,14 +123,42 @@ class KioskApp(App[int]):
     def _tick(self) -> None:
         if not self.screen_stack or self._exit:
             return  # shutting down: the timer fired once more
-        screen = self.screen
-        if isinstance(screen, KioskScreen):
-            screen.tick()
+        for screen in reversed(self.screen_stack):
+            # the header clock of the screen behind a dialog is in sight too: it ticks with the dialog
+            if isinstance(screen, KioskScreen):
+                screen.tick()
+            if not isinstance(screen, ModalScreen):
+                break
         person = self.station.person
         if (person is not None and self.idle_seconds > 0
                 and time.monotonic() - self.last_activity >= self.idle_seconds):
             self.logout(f"{person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
                         why="idle")
+
+    def _follow_journal(self) -> None:
+        """Show the card and the worklist anew when the journal moved: this kiosk's events, another
+        bench's on the same site, or the hub's, ingested by the sync. Asked of the journal's position
+        (cheap) because its listeners hear only this process's own commits."""
+        if not self.screen_stack or self._exit:
+            return
+        screen = self.screen
+        if screen is not self.card_screen and screen is not self.worklist_screen:
+            return  # looked at again when one of them is in front
+        try:
+            pos = self.shop.journal.position()
+            if pos == self._journal_seen:
+                return
+            new = list(self.shop.journal.events(after_seq=self._journal_seen))
+        except Exception as exc:  # a busy or closed store must not take the screen down
+            self.say(f"not refreshed: {exc}", "warn")
+            return
+        self._journal_seen = pos
+        if screen is self.card_screen:
+            job = self.card_screen.job_id
+            if any(e.job == job for e in new):
+                self.card_screen.reload()
+        elif any(e.job for e in new):
+            self.worklist_screen.load()
 
     def action_conflicts(self) -> None:
         """C: a supervisor opens the hub's conflicts (events refused in the hub's order) to decide them."""

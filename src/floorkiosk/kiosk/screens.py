@@ -307,6 +307,7 @@ class WorklistScreen(BenchScreen):
         self._loaded_for = person_id
         self.items = items
         t = self.query_one("#worklist", DataTable)
+        keep = t.cursor_row if t.row_count else 0  # shown anew as the journal moves: the cursor stays put
         t.clear()
         for w in items:
             words, style = due_words(w.days_left, w.late)
@@ -315,6 +316,8 @@ class WorklistScreen(BenchScreen):
                 status = Text("to do")
             job = Text(w.job, "bold") + (Text(" RUSH", "bold magenta") if w.priority == "rush" else Text(""))
             t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
+        if 0 < keep < t.row_count:
+            t.move_cursor(row=keep, animate=False)
         # The table measures its columns on its next idle, which it asks for only while its message pump
         # runs: rows that arrive as the screen first opens could stay cut to the headers' widths.
         self.call_after_refresh(self._ensure_measured, t, 50)
