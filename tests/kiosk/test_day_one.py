@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from kiosk_helpers import scan, until, weigh, worklist_loaded
 
 from floorkiosk.domain import events as ev
@@ -14,8 +15,113 @@ from floorkiosk.workshop.site import open_shop
 SIZE = (100, 32)
 
 
+async def type_slowly(pilot, text: str) -> None:
+    """A person typing: each key well after the scanner's gap, so none of them reads as a scan."""
+    for ch in text:
+        await pilot.press(ch)
+        await pilot.pause(0.08)
+
+
+def entry_text(app) -> str:
+    return app.screen.query_one("#entry").value
+
+
 def logouts(app) -> list[tuple[str, str]]:
     return [(e.person, e.payload.get("why", "")) for e in app.shop.journal.events(types=[ev.PERSON_LOGGED_OUT])]
+
+
+# -- typing by hand --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["{n}", "j{n}", "{J}", "fk:j:{J}", "FK:J:j{n}"])
+async def test_a_job_number_typed_slowly_on_the_worklist_opens_that_job_not_the_top_row(workshop, jobs, clock, typed):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
+        assert app.worklist_screen.items[0].job == jobs.set != jobs.late  # the top row, a RUSH job
+        text = typed.format(n=int(jobs.late[1:]), J=jobs.late)
+        await type_slowly(pilot, text)
+        await until(pilot, lambda: entry_text(app) == text)  # every key in the one entry line, as typed
+        assert isinstance(app.screen, WorklistScreen)
+        assert text in app.export_screenshot()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert app.screen.job_id == jobs.late
+        assert app.scans[-1] == ("typed", text)
+
+
+async def test_a_code_typed_slowly_on_a_card_opens_it_and_never_runs_the_cards_keys(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        before = app.shop.journal.count()
+        await type_slowly(pilot, f"fk:j:j{int(jobs.late[1:])}")  # f is Finish, h Hold, … on this card
+        assert isinstance(app.screen, JobCardScreen) and app.screen.job_id == jobs.set
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen) and app.screen.job_id == jobs.late)
+        assert app.shop.journal.count() == before
+        # what names nothing says so, and opens nothing
+        await type_slowly(pilot, "zz9")
+        await pilot.press("enter")
+        await until(pilot, lambda: "not a floorkiosk code: read 'zz9'" in app.last_message[0])
+        assert app.screen.job_id == jobs.late and entry_text(app) == ""
+        await type_slowly(pilot, "j999999")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no job J999999" in app.last_message[0])
+        assert app.screen.job_id == jobs.late and app.shop.journal.count() == before
+
+
+async def test_on_the_worklist_a_typed_line_is_not_a_row_and_an_emptied_one_gives_enter_back(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
+        await type_slowly(pilot, "57")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no job J000057" in app.last_message[0])
+        assert isinstance(app.screen, WorklistScreen)  # not the top row's card
+        await type_slowly(pilot, "x")
+        await pilot.press("backspace")
+        await until(pilot, lambda: entry_text(app) == "" and app.focused is app.screen.query_one("#worklist"))
+        await pilot.press("enter")  # an empty entry line: Enter opens the highlighted row, as before
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        assert app.screen.job_id == jobs.set
+
+
+async def test_shortcuts_act_on_an_empty_entry_in_either_case_and_f_waits_for_enter(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await pilot.press("S")  # upper case: Start, as s is
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+        assert app.shop.job(jobs.cast).stage("casting").status == "in progress"
+        await weigh(pilot, "12.48")
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        await pilot.press("F")  # the first letter of every printed code: it waits for Enter
+        await until(pilot, lambda: entry_text(app) == "F")
+        await until(pilot, lambda: "F: Enter for Finish Casting, or type on for a code" in app.last_message[0])
+        assert isinstance(app.screen, JobCardScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog) and app.screen.phase == "out")
+        await scan(pilot, "FK:C:CANCEL")
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WorklistScreen))
+        await pilot.pause(0.1)
+        await pilot.press("L")  # upper case on the worklist: log out
+        await until(pilot, lambda: isinstance(app.screen, IdleScreen))
+
+
+async def test_a_badge_typed_by_hand_in_lower_case_logs_in(workshop, clock):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_slowly(pilot, "fk:p:b1002")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.person is not None)
+        assert app.person.id == "ben" and isinstance(app.screen, WorklistScreen)
 
 
 # -- leaving the bench and quitting the kiosk ----------------------------------------------------------

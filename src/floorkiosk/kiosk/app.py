@@ -35,7 +35,7 @@ from floorkiosk.kiosk.messages import (
     ScaleUpdate,
     ScanRead,
 )
-from floorkiosk.kiosk.screens import BatchScreen, IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.kiosk.screens import BatchScreen, BenchScreen, IdleScreen, JobCardScreen, WorklistScreen
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
 from floorkiosk.workshop import cards, sessions
@@ -260,8 +260,13 @@ class KioskApp(App[int]):
         await super().on_event(event)
 
     async def _release(self, held: list[Any]) -> None:
-        """Hand keys held as a possible scan to the screen, as typed."""
+        """Hand keys held as a possible scan to the screen, as typed: on a bench screen, into its entry line."""
         for key in held:
+            screen = self.screen
+            if isinstance(screen, BenchScreen):
+                key = screen.typed(key)
+                if key is None:
+                    continue
             await super().on_event(key)
 
     def _arm_flush_timer(self, delay: float | None = None) -> None:

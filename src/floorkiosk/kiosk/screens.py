@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -81,9 +81,14 @@ class BenchScreen(KioskScreen, Screen[None]):
         Binding("question_mark", "codes", "demo codes", show=False),
     ]
 
+    # Letters that begin a code a person types from a label (F of FK:J:J000052): on a screen where such a
+    # letter is also a shortcut, it goes into the entry line and its shortcut waits for Enter.
+    CODE_START: frozenset[str] = frozenset()
+
     def __init__(self, station: Station) -> None:
         super().__init__()
         self.station = station
+        self._focus_before: Any = None  # what had the keys before typing went into the entry line
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -157,17 +162,61 @@ class BenchScreen(KioskScreen, Screen[None]):
         if self.station.demo:
             self.app.push_screen(CodesScreen(*demo_codes_parts(self.station, 6)))
 
+    def typed(self, key: events.Key) -> events.Key | None:
+        """A key a person typed (not a scan): into the entry line, or the shortcut to run (None: taken).
+
+        A letter is a shortcut only while the entry line is empty, whatever its case; anything else
+        typed goes into the entry line, and Enter reads what it holds like a scan.
+        """
+        ch = key.character
+        if ch is None or len(ch) != 1 or not ch.isprintable():
+            return key
+        entry = self.query_one(CodeEntry)
+        if self.focused is entry:
+            return key
+        if not entry.value:
+            low = ch.lower()
+            name = low if low.isalpha() else key.key
+            if name in self.active_bindings and low not in self.CODE_START:
+                return events.Key(name, low) if low != ch else key
+            if ch == " " or (not low.isalnum() and name in self.active_bindings):
+                return key
+        self._focus_before = self.focused
+        entry.focus()
+        entry.insert_text_at_cursor(ch)
+        if entry.value.lower() in self.CODE_START:
+            self.tell(self._waiting_shortcut(entry.value.lower()), "info")
+        return None
+
+    def _waiting_shortcut(self, letter: str) -> str:
+        label = dict((k.lower(), what) for k, what in self.keys()).get(letter)
+        does = f"{label}" if label else "its key"
+        return f"{letter.upper()}: Enter for {does}, or type on for a code (FK:…)"
+
+    def _leave_entry(self) -> None:
+        before, self._focus_before = self._focus_before, None
+        self.set_focus(before if before is not None and before.is_attached else None)
+
+    def on_input_changed(self, event: CodeEntry.Changed) -> None:
+        if isinstance(event.input, CodeEntry) and not event.value and self.focused is event.input:
+            self._leave_entry()  # emptied: Enter and the shortcuts mean again what they meant
+
     def on_input_submitted(self, event: CodeEntry.Submitted) -> None:
-        value = event.value
+        value = event.value.strip()
         event.input.value = ""
-        self.set_focus(None)
-        if value.strip():
+        self._leave_entry()
+        if len(value) == 1 and value.lower() in self.CODE_START:
+            held = self.active_bindings.get(value.lower())
+            if held is not None:  # F and Enter: the shortcut that waited
+                self.call_later(self.app.run_action, held.binding.action, held.node)
+                return
+        if value:
             self.app.post_message(ScanRead(value, "typed"))
 
     def key_escape(self) -> None:
         if self.focused is not None and isinstance(self.focused, CodeEntry):
             self.focused.value = ""
-            self.set_focus(None)
+            self._leave_entry()
         else:
             self.back()
 
@@ -414,6 +463,8 @@ COMMAND_ACTIONS = {"START": "start", "FINISH": "finish", "WEIGH": "weigh", "PHOT
 
 class JobCardScreen(BenchScreen):
     """Everything about one job bag and what may be done to it here, now."""
+
+    CODE_START = frozenset("f")  # F finishes, and begins every code printed on a label: it waits for Enter
 
     BINDINGS = [
         Binding("s", "act('start')", "Start", show=False),
