@@ -190,7 +190,8 @@ class BenchScreen(KioskScreen, Screen[None]):
 
     def _waiting_shortcut(self, letter: str) -> str:
         label = dict((k.lower(), what) for k, what in self.keys()).get(letter)
-        does = f"{label}" if label else "its key"
+        held = self.active_bindings.get(letter)
+        does = label or (held.binding.description if held is not None else "") or "its key"
         return f"{letter.upper()}: Enter for {does}, or type on for a code (FK:…)"
 
     def _leave_entry(self) -> None:
