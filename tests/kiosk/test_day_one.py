@@ -249,3 +249,16 @@ async def test_the_header_clock_ticks_while_a_dialog_is_open(workshop, jobs, clo
         await until(pilot, lambda: shown() != before)
         assert shown() == app.station.now().strftime("%a %d %b %H:%M:%S")
         assert isinstance(app.screen, BlockedScreen)
+
+
+async def test_a_batch_code_typed_on_a_batch_screen_finishes_nothing(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")
+        await scan(pilot, f"FK:B:{jobs.batch}")
+        before = app.shop.journal.count()
+        await type_slowly(pilot, f"fk:b:{jobs.batch.lower()}")  # f is Finish all here, s Start all
+        await pilot.press("enter")
+        await until(pilot, lambda: app.scans[-1] == ("typed", f"fk:b:{jobs.batch.lower()}"))
+        await until(pilot, lambda: type(app.screen).__name__ == "BatchScreen" and app.screen.batch_id == jobs.batch)
+        assert app.shop.journal.count() == before and app.screen.result is None

@@ -820,6 +820,8 @@ def _override_words(d: g.Decision) -> str:
 class BatchScreen(BenchScreen):
     """A batch bag: its pieces; an action scanned here applies to each, and failures are listed."""
 
+    CODE_START = frozenset("f")  # as on the card: F (Finish all) begins every printed code, it waits for Enter
+
     BINDINGS = [
         Binding("s", "batch('start')", "Start all", show=False),
         Binding("f", "batch('finish')", "Finish all", show=False),
