@@ -59,6 +59,13 @@ def test_duplicate_badge(cfg):
     assert probs == [f"{cfg / 'people.toml'}:{line}: badge 'B1001' of 'ben' is already 'ana''s badge"]
 
 
+def test_badges_differing_only_in_case_are_one_badge(cfg):
+    # a badge typed by hand is read whatever its case: b1001 and B1001 would be one person's
+    line = edit(cfg / "people.toml", 'badge = "B1002"', 'badge = "b1001"')
+    probs = problems(cfg)
+    assert probs == [f"{cfg / 'people.toml'}:{line}: badge 'b1001' of 'ben' is already 'ana''s badge"]
+
+
 def test_fineness_above_one(cfg):
     line = edit(cfg / "site.toml", "fineness = 0.750", "fineness = 750")
     probs = problems(cfg)

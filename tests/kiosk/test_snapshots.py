@@ -157,3 +157,27 @@ def test_batch_screen(snap_compare, workshop, jobs, clock):
         await scan(pilot, "FK:C:START")
 
     assert snap_compare(app_at(workshop, clock, "casting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_worklist_with_a_code_typed_by_hand(snap_compare, workshop, jobs, clock):
+    """Keys typed slowly on the worklist: in the entry line, the top row untouched."""
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await worklist_loaded(pilot)
+        for ch in f"j{int(jobs.late[1:])}":
+            await pilot.press(ch)
+            await pilot.pause(0.08)
+        await until(pilot, lambda: pilot.app.screen.query_one("#entry").value == f"j{int(jobs.late[1:])}")
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_job_card_with_f_waiting_for_enter(snap_compare, workshop, jobs, clock):
+    """F on a card: in the entry line, and the message says Enter finishes (or type on for a code)."""
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await pilot.press("f")
+        await until(pilot, lambda: "or type on for a code" in pilot.app.last_message[0])
+
+    assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)

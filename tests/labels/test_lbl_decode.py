@@ -61,7 +61,7 @@ def test_command_card_sheet_scans_back_every_command(paper, tmp_path):
     tpl = load_template("command_card")
     pdf = render_sheet_pdf(tpl, command_records(), 300, paper)
     pages = rasterise(pdf, 300, tmp_path)
-    assert len(pages) == 1, "all nine command cards fit one sheet"
+    assert len(pages) == 1, "all ten command cards fit one sheet"
     page = pages[0]
     grid = sheet_grid(tpl.width_mm, tpl.height_mm, paper)
     found = []

@@ -507,10 +507,11 @@ def _people(r: TomlReader, stages: dict[str, Stage], settings: SiteSettings) -> 
         if badge is not None:
             if not badge_re.match(badge):
                 r.problem(r.line("people", i, "badge"), f"{pid!r}: badge {badge!r} must be letters, digits, '.', '_' or '-'")
-            elif badge in badges:
-                r.problem(r.line("people", i, "badge"), f"badge {badge!r} of {pid!r} is already {badges[badge]!r}'s badge")
+            elif badge.upper() in badges:  # a badge typed by hand is read whatever its case
+                r.problem(r.line("people", i, "badge"),
+                          f"badge {badge!r} of {pid!r} is already {badges[badge.upper()]!r}'s badge")
             else:
-                badges[badge] = pid
+                badges[badge.upper()] = pid
         if pid in out:
             r.problem(r.line("people", i), f"person {pid!r} is defined twice")
             continue

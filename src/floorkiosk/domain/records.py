@@ -161,7 +161,9 @@ class Site:
     @functools.cached_property
     def _by_badge(self) -> dict[str, Person]:
         # a badge is looked up at every scan: one dict for the site, not a walk through its people
-        return {p.badge: p for p in self.people.values()}
+        # by upper case: badge codes differ in more than case (the config says so), and a code typed by
+        # hand is read whatever its case
+        return {p.badge.upper(): p for p in self.people.values()}
 
     def person_by_badge(self, badge: str) -> Person | None:
-        return self._by_badge.get(badge)
+        return self._by_badge.get(badge.upper())

@@ -23,6 +23,7 @@ from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
 from floorkiosk.kiosk.devices import BenchDevices
+from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
     DeviceChanged,
     HeldKeysDue,
@@ -34,7 +35,7 @@ from floorkiosk.kiosk.messages import (
     ScaleUpdate,
     ScanRead,
 )
-from floorkiosk.kiosk.screens import BatchScreen, IdleScreen, JobCardScreen, WorklistScreen
+from floorkiosk.kiosk.screens import BatchScreen, BenchScreen, IdleScreen, JobCardScreen, WorklistScreen
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
 from floorkiosk.workshop import cards, sessions
@@ -42,6 +43,7 @@ from floorkiosk.workshop.shop import Shop
 from floorkiosk.workshop.site import open_shop
 
 ENTER_KEYS = ("enter", "ctrl+j")
+FOLLOW_SECONDS = 0.5  # how often the card and the worklist look for events from elsewhere
 
 
 class KioskApp(App[int]):
@@ -50,7 +52,7 @@ class KioskApp(App[int]):
     CSS_PATH = "kiosk.tcss"
     TITLE = "floorkiosk"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    BINDINGS = [Binding("ctrl+q", "quit_kiosk", "Quit", show=False, priority=True),  # a supervisor's, with the PIN
                 Binding("c", "conflicts", "Conflicts", show=False)]  # supervisors, on a site with a hub
     ENABLE_COMMAND_PALETTE = False
     AUTO_FOCUS = None  # nothing takes the keys unless asked: the action keys work on every screen
@@ -105,6 +107,8 @@ class KioskApp(App[int]):
         d.on_scan = lambda text, source: self.post_message(ScanRead(text, source))
         d.start()
         self.set_interval(1.0, self._tick)
+        self._journal_seen = self.shop.journal.position()
+        self.set_interval(FOLLOW_SECONDS, self._follow_journal)
         self.call_after_refresh(settle_heap)
         self.call_after_refresh(self._warm_reader)
         if self.site.settings.hub is not None:
@@ -136,14 +140,42 @@ class KioskApp(App[int]):
     def _tick(self) -> None:
         if not self.screen_stack or self._exit:
             return  # shutting down: the timer fired once more
-        screen = self.screen
-        if isinstance(screen, KioskScreen):
-            screen.tick()
+        for screen in reversed(self.screen_stack):
+            # the header clock of the screen behind a dialog is in sight too: it ticks with the dialog
+            if isinstance(screen, KioskScreen):
+                screen.tick()
+            if not isinstance(screen, ModalScreen):
+                break
         person = self.station.person
         if (person is not None and self.idle_seconds > 0
                 and time.monotonic() - self.last_activity >= self.idle_seconds):
             self.logout(f"{person.name} was logged out after {_duration(self.idle_seconds)} without a scan or key",
                         why="idle")
+
+    def _follow_journal(self) -> None:
+        """Show the card and the worklist anew when the journal moved: this kiosk's events, another
+        bench's on the same site, or the hub's, ingested by the sync. Asked of the journal's position
+        (cheap) because its listeners hear only this process's own commits."""
+        if not self.screen_stack or self._exit:
+            return
+        screen = self.screen
+        if screen is not self.card_screen and screen is not self.worklist_screen:
+            return  # looked at again when one of them is in front
+        try:
+            pos = self.shop.journal.position()
+            if pos == self._journal_seen:
+                return
+            new = list(self.shop.journal.events(after_seq=self._journal_seen))
+        except Exception as exc:  # a busy or closed store must not take the screen down
+            self.say(f"not refreshed: {exc}", "warn")
+            return
+        self._journal_seen = pos
+        if screen is self.card_screen:
+            job = self.card_screen.job_id
+            if any(e.job == job for e in new):
+                self.card_screen.reload()
+        elif any(e.job for e in new):
+            self.worklist_screen.load()
 
     def action_conflicts(self) -> None:
         """C: a supervisor opens the hub's conflicts (events refused in the hub's order) to decide them."""
@@ -157,6 +189,28 @@ class KioskApp(App[int]):
 
         if not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen(self.shop, person=person, bench=self.bench.id))
+
+    def action_quit_kiosk(self) -> None:
+        """Ctrl+Q: the kiosk is left running for the bench; only a supervisor (badge, then PIN) quits it."""
+        person = self.station.person
+        if person is None or not person.is_supervisor:
+            self.say("Ctrl+Q quits the kiosk for a supervisor only: a supervisor scans their badge, presses "
+                     "Ctrl+Q and types their PIN", "warn")
+            return
+        if isinstance(self.screen, PinDialog):
+            return  # already asked
+        if not (self.site.settings.supervisor_pin and person.pin):
+            self._quit_by(person.id)
+            return
+        self.push_screen(PinDialog(self.shop, person, bench=self.bench.id),
+                         lambda pin: pin is not None and self._quit_by(person.id))
+
+    def _quit_by(self, person_id: str) -> None:
+        try:
+            sessions.logout(self.shop, person_id, self.bench.id, why="quit")
+        except FloorkioskError:
+            pass  # quitting must not fail on a busy store
+        self.exit(0)
 
     @work(thread=True, exclusive=True, group="hub", exit_on_error=False)
     def _poll_hub(self) -> None:
@@ -223,8 +277,13 @@ class KioskApp(App[int]):
         await super().on_event(event)
 
     async def _release(self, held: list[Any]) -> None:
-        """Hand keys held as a possible scan to the screen, as typed."""
+        """Hand keys held as a possible scan to the screen, as typed: on a bench screen, into its entry line."""
         for key in held:
+            screen = self.screen
+            if isinstance(screen, BenchScreen):
+                key = screen.typed(key)
+                if key is None:
+                    continue
             await super().on_event(key)
 
     def _arm_flush_timer(self, delay: float | None = None) -> None:
@@ -294,6 +353,12 @@ class KioskApp(App[int]):
             self.open_job(p.value)
         elif p.kind is K.BATCH:
             self.open_batch(p.value)
+        elif p.kind is K.COMMAND and p.value == "LOGOUT":
+            person = self.station.person
+            if person is None:
+                self.say("LOGOUT: nobody is logged in at this bench", "info")
+            else:
+                self.logout(f"{person.name} logged out (LOGOUT card)", why="logout")
         elif p.kind is K.COMMAND:
             if self.station.person is None:
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
@@ -386,7 +451,13 @@ class KioskApp(App[int]):
         if self.station.person is None:
             self.say(f"scan your badge first, then the batch bag {batch_id}", "warn")
             return
-        jobs = cards.batch_jobs(self.shop, batch_id)
+        try:
+            jobs = cards.batch_jobs(self.shop, batch_id)
+        except FloorkioskError:
+            if batch_id.upper() == batch_id:
+                raise
+            batch_id = batch_id.upper()  # typed by hand in lower case: batch numbers are B0042
+            jobs = cards.batch_jobs(self.shop, batch_id)
         self._to_base()
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")

@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -81,9 +81,14 @@ class BenchScreen(KioskScreen, Screen[None]):
         Binding("question_mark", "codes", "demo codes", show=False),
     ]
 
+    # Letters that begin a code a person types from a label (F of FK:J:J000052): on a screen where such a
+    # letter is also a shortcut, it goes into the entry line and its shortcut waits for Enter.
+    CODE_START: frozenset[str] = frozenset()
+
     def __init__(self, station: Station) -> None:
         super().__init__()
         self.station = station
+        self._focus_before: Any = None  # what had the keys before typing went into the entry line
 
     def compose(self) -> ComposeResult:
         yield TopBar()
@@ -157,17 +162,62 @@ class BenchScreen(KioskScreen, Screen[None]):
         if self.station.demo:
             self.app.push_screen(CodesScreen(*demo_codes_parts(self.station, 6)))
 
+    def typed(self, key: events.Key) -> events.Key | None:
+        """A key a person typed (not a scan): into the entry line, or the shortcut to run (None: taken).
+
+        A letter is a shortcut only while the entry line is empty, whatever its case; anything else
+        typed goes into the entry line, and Enter reads what it holds like a scan.
+        """
+        ch = key.character
+        if ch is None or len(ch) != 1 or not ch.isprintable():
+            return key
+        entry = self.query_one(CodeEntry)
+        if self.focused is entry:
+            return key
+        if not entry.value:
+            low = ch.lower()
+            name = low if low.isalpha() else key.key
+            if name in self.active_bindings and low not in self.CODE_START:
+                return events.Key(name, low) if low != ch else key
+            if ch == " " or (not low.isalnum() and name in self.active_bindings):
+                return key
+        self._focus_before = self.focused
+        entry.focus()
+        entry.insert_text_at_cursor(ch)
+        if entry.value.lower() in self.CODE_START:
+            self.tell(self._waiting_shortcut(entry.value.lower()), "info")
+        return None
+
+    def _waiting_shortcut(self, letter: str) -> str:
+        label = dict((k.lower(), what) for k, what in self.keys()).get(letter)
+        held = self.active_bindings.get(letter)
+        does = label or (held.binding.description if held is not None else "") or "its key"
+        return f"{letter.upper()}: Enter for {does}, or type on for a code (FK:…)"
+
+    def _leave_entry(self) -> None:
+        before, self._focus_before = self._focus_before, None
+        self.set_focus(before if before is not None and before.is_attached else None)
+
+    def on_input_changed(self, event: CodeEntry.Changed) -> None:
+        if isinstance(event.input, CodeEntry) and not event.value and self.focused is event.input:
+            self._leave_entry()  # emptied: Enter and the shortcuts mean again what they meant
+
     def on_input_submitted(self, event: CodeEntry.Submitted) -> None:
-        value = event.value
+        value = event.value.strip()
         event.input.value = ""
-        self.set_focus(None)
-        if value.strip():
+        self._leave_entry()
+        if len(value) == 1 and value.lower() in self.CODE_START:
+            held = self.active_bindings.get(value.lower())
+            if held is not None:  # F and Enter: the shortcut that waited
+                self.call_later(self.app.run_action, held.binding.action, held.node)
+                return
+        if value:
             self.app.post_message(ScanRead(value, "typed"))
 
     def key_escape(self) -> None:
         if self.focused is not None and isinstance(self.focused, CodeEntry):
             self.focused.value = ""
-            self.set_focus(None)
+            self._leave_entry()
         else:
             self.back()
 
@@ -307,6 +357,7 @@ class WorklistScreen(BenchScreen):
         self._loaded_for = person_id
         self.items = items
         t = self.query_one("#worklist", DataTable)
+        keep = t.cursor_row if t.row_count else 0  # shown anew as the journal moves: the cursor stays put
         t.clear()
         for w in items:
             words, style = due_words(w.days_left, w.late)
@@ -315,6 +366,8 @@ class WorklistScreen(BenchScreen):
                 status = Text("to do")
             job = Text(w.job, "bold") + (Text(" RUSH", "bold magenta") if w.priority == "rush" else Text(""))
             t.add_row(job, w.stage_name, status, Text(f"{w.due} {words}", style), w.design, key=f"{w.job}:{w.stage}")
+        if 0 < keep < t.row_count:
+            t.move_cursor(row=keep, animate=False)
         # The table measures its columns on its next idle, which it asks for only while its message pump
         # runs: rows that arrive as the screen first opens could stay cut to the headers' widths.
         self.call_after_refresh(self._ensure_measured, t, 50)
@@ -411,6 +464,8 @@ COMMAND_ACTIONS = {"START": "start", "FINISH": "finish", "WEIGH": "weigh", "PHOT
 
 class JobCardScreen(BenchScreen):
     """Everything about one job bag and what may be done to it here, now."""
+
+    CODE_START = frozenset("f")  # F finishes, and begins every code printed on a label: it waits for Enter
 
     BINDINGS = [
         Binding("s", "act('start')", "Start", show=False),
@@ -732,7 +787,7 @@ class JobCardScreen(BenchScreen):
 
     # -- scans and keys --------------------------------------------------------------------------
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND:
+        if p.kind is not K.COMMAND or p.value == "LOGOUT":  # LOGOUT: the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -764,6 +819,8 @@ def _override_words(d: g.Decision) -> str:
 
 class BatchScreen(BenchScreen):
     """A batch bag: its pieces; an action scanned here applies to each, and failures are listed."""
+
+    CODE_START = frozenset("f")  # as on the card: F (Finish all) begins every printed code, it waits for Enter
 
     BINDINGS = [
         Binding("s", "batch('start')", "Start all", show=False),
@@ -808,7 +865,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND:
+        if p.kind is not K.COMMAND or p.value == "LOGOUT":
             return False
         if p.value == "CANCEL":
             self.back()

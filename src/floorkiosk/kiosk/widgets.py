@@ -76,7 +76,11 @@ class MessageLine(Static):
 
 
 class CodeEntry(Input):
-    """Typing a code by hand, for a damaged label: the same path as a scan."""
+    """The entry line: a code typed by hand, for a damaged label, read like a scan on Enter."""
+
+    def __init__(self, **kw: object) -> None:
+        # focused by the first key typed, already in it: selected, the next key would replace it
+        super().__init__(select_on_focus=False, **kw)  # type: ignore[arg-type]
 
 
 class KeysBar(Static):

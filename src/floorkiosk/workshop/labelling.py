@@ -28,6 +28,7 @@ COMMAND_HINTS = {
     "HOLD": "Put the job on hold, with a reason",
     "VERIFY": "QC: verify the stage as done right",
     "REJECT": "QC: reject the stage, send to rework",
+    "LOGOUT": "Leave the bench: log out whoever is in",
 }
 
 
