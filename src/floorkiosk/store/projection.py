@@ -21,7 +21,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites_met
-from floorkiosk.store.rows import event_by_id
+from floorkiosk.store.rows import CANON, EVENT_COLS, event_by_id, event_of, malformed
 
 # A supervisor's decision on a conflict: payload {"event": id, "decision": "accept"|"dismiss", "note": ...}.
 CONFLICT_RESOLVED = ev.CONFLICT_RESOLVED
@@ -141,6 +141,9 @@ class JobProjector(ChunkedRebuild):
         self._skills = tuple(sorted({s.skill for s in site.stages.values()}))
         self._judges: dict[str | None, Person] = {}
         self._lent: dict[str, tuple[str, JobState]] = {}  # job -> (event id, state before it)
+        # While the journal checks its derived tables: where the events the guardrails would have
+        # refused in journal order are listed (on a site without a hub nothing else judges them again).
+        self.audit: list[tuple[ev.Event, list[str]]] | None = None
 
     # -- folding ---------------------------------------------------------------------------------
     def fold(self, state: JobState | None, e: ev.Event) -> JobState:
@@ -149,6 +152,17 @@ class JobProjector(ChunkedRebuild):
     def load(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return JobState.from_dict(ev.loads(row[0])) if row else None
+
+    def replay(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
+        """The job's state folded from its own events in the journal (canonical order, as the
+        projector admitted them), not read from its derived row: what a guardrail judges."""
+        state: JobState | None = None
+        rows = conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE job = ? ORDER BY {CANON}", (job_id,))
+        for e in admitted(conn, (event_of(r) for r in rows if malformed(r[9]) is None)):
+            if e.type == CONFLICT_RESOLVED or (state is None and e.type != ev.JOB_CREATED):
+                continue
+            state = self.fold(state, e)
+        return state
 
     def lend(self, event_id: str, state: JobState) -> None:
         """The state a verb judged event `event_id` against, loaded inside the same write transaction:
@@ -196,6 +210,10 @@ class JobProjector(ChunkedRebuild):
             return self._resolve(conn, state, e, out)
         if state is None and e.type != ev.JOB_CREATED:
             return None  # an event for a job this store does not know: nothing to derive
+        if self.audit is not None and not self.hub and state is not None:
+            reasons = self.conflict_reasons(state, e)
+            if reasons:
+                self.audit.append((e, reasons))
         if self.hub and state is not None:
             reasons = self.conflict_reasons(state, e)
             if reasons:
