@@ -332,7 +332,9 @@ class JobProjector(ChunkedRebuild):
         if stage_rows:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
-    # A rebuild keeps every job's state in memory and writes the tables once, at the end.
+    # A rebuild keeps the open jobs' states in memory and writes them once, at the end; a job that
+    # completes is written then and forgotten (read back from its row should an event follow), so
+    # memory grows with the open jobs, not with the years of history.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
         self._states: dict[str, JobState] = {}
@@ -340,16 +342,34 @@ class JobProjector(ChunkedRebuild):
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         states, out, step = self._states, self._out, self._step
+        done: dict[str, JobState] = {}
         for e in events:
             job = e.job
             if not job:
                 if job is None and e.type == ev.BATCH_CREATED:
                     self._batch(conn, e)
                 continue
-            s = step(conn, states.get(job), e, out)
+            s = states.get(job)
+            if s is None:
+                s = done.pop(job, None)
+                if s is None and (self.hub or e.type != ev.JOB_CREATED):
+                    s = self.load(conn, job)  # written when it completed
+            s = step(conn, s, e, out)
             if s is not None:
-                states[job] = s
+                if s.complete:
+                    states.pop(job, None)
+                    done[job] = s
+                else:
+                    states[job] = s
         out.flush()
+        if done:
+            job_rows, stage_rows = [], []
+            for s in done.values():
+                j, st = self.rows(s)
+                job_rows.append(j)
+                stage_rows.extend(st)
+            conn.executemany(self._JOB_SQL, job_rows)
+            conn.executemany(self._STAGE_SQL, stage_rows)
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         job_rows, stage_rows = [], []
