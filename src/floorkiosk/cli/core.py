@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from floorkiosk.workshop import cards, verbs  # when the command runs: start-up cost
@@ -173,6 +174,19 @@ def cmd_job_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_derived(check, out=None) -> None:
+    """The derived tables' check, as audit verify and db rebuild print it (on stderr by default)."""
+    out = out or sys.stderr
+    for e, why in check.unreadable:
+        print(f"UNREADABLE: event {e.id} (origin {e.origin} #{e.origin_seq}, journal seq {e.seq}, {e.type}):"
+              f" {why}; left out of the derived tables", file=out)
+    for e, reasons in check.refused:
+        print(f"RULES: event {e.id} ({e.type} on {e.job}, origin {e.origin} #{e.origin_seq}, {e.ts}) would have been"
+              f" refused where it stands in the journal: {'; '.join(reasons)}", file=out)
+    for t in check.differing:
+        print(f"DERIVED: {t}", file=out)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     if args.hub:
         try:
@@ -186,31 +200,62 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     problems = shop.journal.verify()
     n = shop.journal.count()
     photos = audit_photos(shop)
+    derived = shop.journal.check_derived()
     for p in problems:
         print(f"TAMPERED: {p}", file=sys.stderr)
     for p in photos.problems:
         print(f"EVIDENCE: {p}", file=sys.stderr)
-    if problems or photos.problems:
+    # unreadable events are among the problems above already
+    _say_derived(replace(derived, unreadable=[]))
+    if problems or photos.problems or derived.differing or derived.refused:
         return 1
     print(f"journal ok: {n} events, every chain intact")
     print(f"photos ok: {photos.checked} referenced, each present and matching its hash"
           + (f" ({len(photos.elsewhere)} taken at other benches are kept on the hub)" if photos.elsewhere else ""))
+    print(f"derived tables ok: {len(derived.tables)} tables, each as the journal gives it")
     return 0
 
 
 def cmd_db_rebuild(args: argparse.Namespace) -> int:
     import time
+    from datetime import datetime, timezone
+
+    from floorkiosk.domain import events as ev  # when the command runs: start-up cost
 
     shop = open_site(args)
-    before = shop.journal.state_digest()
+    journal = shop.journal
     t0 = time.perf_counter()
-    shop.journal.rebuild()
+    check = journal.check_derived()
+    _say_derived(check)
+    trouble = bool(check.unreadable or check.refused)
+    if not check.differing:
+        print(f"checked against {journal.count()} events in {time.perf_counter() - t0:.2f} s")
+        print(f"state identical (sha256 {journal.state_digest()[:16]}…): nothing to rewrite")
+        return 1 if trouble else 0
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    copy = journal.path.with_name(f"{journal.path.name}.before-rebuild-{stamp}")
+    with journal.lock:
+        journal.conn.execute("VACUUM INTO ?", (str(copy),))
+    print(f"the file as it was is kept at {copy}", file=sys.stderr)
+    journal.rebuild()
     took = time.perf_counter() - t0
-    after = shop.journal.state_digest()
-    print(f"rebuilt from {shop.journal.count()} events in {took:.2f} s")
-    if before == after:
-        print(f"state identical (sha256 {after[:16]}…)")
-        return 0
-    print(f"state DIFFERS from what was stored before (before {before[:16]}…, after {after[:16]}…); "
-          "the rebuilt state is now in place", file=sys.stderr)
+    payload = {"tables": [_change(t) for t in check.differing], "copy": str(copy)}
+    if check.refused:
+        payload["refused"] = [{"event": e.id, "job": e.job or "", "type": e.type, "reasons": r}
+                              for e, r in check.refused]
+    if check.unreadable:
+        payload["unreadable"] = [f"{e.id}: {why}" for e, why in check.unreadable]
+    journal.append(shop.event(ev.DB_REBUILT, None, None, None, payload))
+    print(f"rebuilt from {journal.count()} events in {took:.2f} s")
+    print(f"state DIFFERED from the journal in {', '.join(t.table for t in check.differing)}; the rebuilt state is"
+          f" now in place, recorded as a {ev.DB_REBUILT} event; the file as it was is kept at {copy}", file=sys.stderr)
     return 1
+
+
+def _change(t) -> dict:
+    def said(row):
+        return "" if row is None else ", ".join(f"{c}={v!r}" for c, v in zip(t.columns, row))
+    out = {"table": t.table, "before": t.stored, "after": t.folded}
+    if not t.missing:
+        out |= {"first_before": said(t.stored_row), "first_after": said(t.folded_row)}
+    return out

@@ -34,6 +34,8 @@ PERSON_LOGGED_OUT = "person.logged_out"
 CONFLICT_RESOLVED = "conflict.resolved"
 # A wrong PIN typed for a person (never the PIN itself): enough of them lock that person's PIN a while.
 PIN_REFUSED = "person.pin_refused"
+# `db rebuild` found the derived tables other than the journal gives them, and put the journal's in place.
+DB_REBUILT = "db.rebuilt"
 
 
 def now_iso() -> str:

@@ -122,6 +122,30 @@ class PinRefused(TypedDict, total=False):
     what: str  # what the PIN was asked for, if known
 
 
+class TableChange(TypedDict, total=False):
+    """One derived table a rebuild changed: the digests before and after, and the first row that differed."""
+
+    table: Required[str]
+    before: str | None  # sha256 of the stored rows; None: the table was missing
+    after: Required[str]
+    first_before: str  # the first differing row as stored, in words
+    first_after: str  # ... and as the journal gives it
+
+
+class Refusal(TypedDict):
+    event: str
+    job: str
+    type: str
+    reasons: list[str]
+
+
+class DbRebuilt(TypedDict, total=False):
+    tables: Required[list[TableChange]]
+    copy: Required[str]  # where the file was copied, as it stood, before the tables were replaced
+    refused: list[Refusal]  # events the guardrails would have refused where they stand in the journal
+    unreadable: list[str]  # events left out because their payload could not be read: "id: why"
+
+
 class ConflictResolved(TypedDict, total=False):
     event: Required[str]
     decision: Required[str]  # "accept" or "dismiss"
@@ -293,6 +317,7 @@ SHAPES: dict[str, type] = {
     ev.PERSON_LOGGED_OUT: LoggedOut,
     ev.CONFLICT_RESOLVED: ConflictResolved,
     ev.PIN_REFUSED: PinRefused,
+    ev.DB_REBUILT: DbRebuilt,
     dk.JOB_DELAYED: JobDelayed,
     dq.QC_INSPECTED: QcInspected,
     dq.QC_SAMPLE_DRAWN: QcSampleDrawn,

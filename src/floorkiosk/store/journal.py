@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -48,8 +50,27 @@ def _m_hub_order(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX conflicts_status ON conflicts(status, ts)")
 
 
+# The one change ever made to a stored event: the hub's acknowledgement fills in its hub_seq, once.
+_EVENT_FIXED = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in
+                            ("seq", "id", "origin", "origin_seq", "type", "job", "person", "bench", "ts", "payload",
+                             "prev_hash", "hash"))
+TRIGGERS = {
+    "events_no_update": f"""CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+        WHEN NOT (OLD.hub_seq IS NULL AND {_EVENT_FIXED})
+        BEGIN SELECT RAISE(ABORT, 'events are append-only: an event cannot be changed'); END""",
+    "events_no_delete": """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only: an event cannot be deleted'); END""",
+}
+
+
+def _m_append_only(db: sqlite_utils.Database) -> None:
+    # A second wall beside the hash chains: SQLite itself refuses to change or delete an event.
+    for sql in TRIGGERS.values():
+        db.execute(sql)
+
+
 # Applied by every journal, before the migrations of the extensions.
-JOURNAL_MIGRATIONS = [("003_hub_order", _m_hub_order)]
+JOURNAL_MIGRATIONS = [("003_hub_order", _m_hub_order), ("007_events_append_only", _m_append_only)]
 
 
 @dataclass(frozen=True)
@@ -179,8 +200,9 @@ class Journal:
         self.lock = threading.RLock()
         self.projectors: list[Projector] = list(projectors)
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
+        self._migrations = [*JOURNAL_MIGRATIONS, *migrations]
         with self.lock:
-            migrate(self.conn, [*JOURNAL_MIGRATIONS, *migrations])
+            migrate(self.conn, self._migrations)
             # The index of events not yet acknowledged by the hub is of use only where there is a hub:
             # elsewhere every event stays unacknowledged, and each append paid for one more index entry.
             # It is made when a site is first opened with a hub, and dropped when opened without one.
@@ -490,14 +512,18 @@ class Journal:
             return self.conn.execute(sql, tuple(params)).fetchall()
 
     # -- rebuilding and auditing -------------------------------------------------------------------
-    def rebuild(self, apart: bool | None = None) -> None:
-        """Throw the derived tables away and derive them again from the events.
+    def rebuild(self, apart: bool | None = None) -> list[tuple[ev.Event, str]]:
+        """Throw the derived tables away and derive them again from the events; a table that is
+        missing is made again first. Returns the events left out because their payload could not be
+        read, each with why.
 
         `apart`: fold the projectors that may be (``rebuild_apart``) in a second process at the same
         time (see store.apart); by default where there are APART_MIN events or more and two cores.
         """
+        bad: list[tuple[ev.Event, str]] = []
         with self.lock, gc_paused():
             conn = self.conn
+            self._restore_schema_unlocked()
             conn.execute(f"PRAGMA cache_size = {REBUILD_CACHE_KIB}")
             conn.execute("BEGIN IMMEDIATE")
             helper = None
@@ -522,7 +548,7 @@ class Journal:
                         helper = None  # no interpreter to start (an embedded one): all of it here
                 here = [p for p in feeders if helper is None or p not in away]
                 started = time.monotonic()
-                self._feed(conn, here, order, judged)
+                self._feed(conn, here, order, judged, bad=bad)
                 later = {t for p in away for t in p.tables} if helper is not None else set()
                 for _, table, sql in indexes:
                     if table not in later:
@@ -551,9 +577,10 @@ class Journal:
                 if helper is not None:
                     helper.close(conn)
                 conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
+        return bad
 
     def _feed(self, conn: sqlite3.Connection, feeders: list, order: str, judged: bool,
-              only: list | None = None) -> None:
+              only: list | None = None, bad: list | None = None) -> None:
         """One read of the journal feeds every projector that takes its events in chunks.
 
         Reading and parsing millions of events costs as much as a fold, so it is done once for all.
@@ -565,7 +592,7 @@ class Journal:
         for p in fed:
             p.rebuild_begin(conn)
         first_judges = judged and feeders and feeders[0] is self.projectors[0]
-        for chunk in read_chunks(conn, order, hashes=False):
+        for chunk in read_chunks(conn, order, hashes=False, bad=bad):
             if first_judges:
                 if only is None:
                     feeders[0].rebuild_feed(conn, chunk)
@@ -607,24 +634,197 @@ class Journal:
     def _chunks_unlocked(self, size: int = 20000) -> Iterator[list[ev.Event]]:
         return read_chunks(self.conn, self._order_unlocked(), size)
 
+    def _derived_tables(self) -> list[str]:
+        return [t for p in self.projectors for t in p.tables]
+
+    def _schema_of_unlocked(self) -> dict[str, tuple[str, list[str]]]:
+        """What the migrations make for each derived table: its CREATE TABLE and CREATE INDEX statements,
+        read from an empty database migrated as this one was."""
+        scratch = sqlite3.connect(":memory:", isolation_level=None)
+        migrate(scratch, self._migrations)
+        out: dict[str, tuple[str, list[str]]] = {}
+        for t in self._derived_tables():
+            row = scratch.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (t,)).fetchone()
+            if row is None:
+                continue
+            idx = [r[0] for r in scratch.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (t,))]
+            out[t] = (row[0], idx)
+        scratch.close()
+        return out
+
+    def missing_tables(self) -> list[str]:
+        with self.lock:
+            have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return [t for t in self._derived_tables() if t not in have]
+
+    def _restore_schema_unlocked(self) -> list[str]:
+        """Make again the derived tables (and the events' triggers) that are missing; return their names."""
+        have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")}
+        made = []
+        missing = [t for t in self._derived_tables() if t not in have]
+        if missing:
+            schema = self._schema_of_unlocked()
+            for t in missing:
+                if t in schema:
+                    create, indexes = schema[t]
+                    self.conn.execute(create)
+                    for sql in indexes:
+                        self.conn.execute(sql)
+                    made.append(t)
+        for name, sql in TRIGGERS.items():
+            if name not in have:
+                self.conn.execute(sql)
+        return made
+
     def state_digest(self) -> str:
         """A SHA-256 over every derived table's rows in a fixed order: equal digests, equal state."""
         h = hashlib.sha256()
         with self.lock:
-            for p in self.projectors:
-                for t in p.tables:
-                    cols = [r[1] for r in self.conn.execute(f"PRAGMA table_info({t})")]
-                    order = ", ".join(cols)
-                    h.update(t.encode())
-                    for row in self.conn.execute(f"SELECT {order} FROM {t} ORDER BY {order}"):
-                        h.update(repr(row).encode())
+            for t in self._derived_tables():
+                h.update(t.encode())
+                cols = [r[1] for r in self.conn.execute(f'PRAGMA main.table_info("{t}")')]
+                if not cols:
+                    h.update(b"\0missing")
+                    continue
+                order = ", ".join(f'"{c}"' for c in cols)
+                for row in self.conn.execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}'):
+                    h.update(repr(row).encode())
         return h.hexdigest()
 
+    def check_derived(self) -> "DerivedCheck":
+        """Fold the journal again, beside the stored derived tables, and compare them table by table.
+
+        The fold writes into temporary tables of the same names (SQLite reads an unqualified name
+        from the temporary schema first), so the projectors run unchanged and nothing stored is
+        touched; each table is then compared with the stored one in one ordered stream each. The
+        job projector also judges every job event by the guardrails against the state before it
+        (on a site without a hub nothing else does): events they would have refused are reported.
+        """
+        bad: list[tuple[ev.Event, str]] = []
+        refused: list[tuple[ev.Event, list[str]]] = []
+        tables: list[TableCheck] = []
+        with self.lock, gc_paused():
+            conn = self.conn
+            schema = self._schema_of_unlocked()
+            have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+            conn.execute("BEGIN")
+            try:
+                for t in self._derived_tables():
+                    create = schema[t][0] if t in schema else None
+                    if create is None:
+                        row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                                           (t,)).fetchone()
+                        create = row[0] if row else None
+                    if create is None:
+                        continue
+                    conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+", "CREATE TEMP TABLE ", create, count=1, flags=re.I))
+                    for sql in (schema[t][1] if t in schema else []):
+                        if re.match(r"^\s*CREATE\s+UNIQUE", sql, re.I):
+                            conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX temp."\2"', sql,
+                                                count=1, flags=re.I))
+                judged = self._judged()
+                order = self._order_unlocked()
+                feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
+                first = self.projectors[0] if self.projectors else None
+                if first is not None and hasattr(first, "audit"):
+                    first.audit = refused
+                try:
+                    self._feed(conn, feeders, order, judged, bad=bad)
+                    for i, p in enumerate(self.projectors):
+                        if p not in feeders:
+                            stream = self._all_events_unlocked()
+                            p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+                finally:
+                    if first is not None and hasattr(first, "audit"):
+                        first.audit = None
+                for t in self._derived_tables():
+                    tables.append(self._compare_unlocked(t, t in have))
+            finally:
+                conn.execute("ROLLBACK")
+        return DerivedCheck(tables, bad, refused)
+
+    def _compare_unlocked(self, t: str, stored: bool) -> "TableCheck":
+        conn = self.conn
+        cols = [r[1] for r in conn.execute(f'PRAGMA temp.table_info("{t}")')]
+        order = ", ".join(f'"{c}"' for c in cols)
+        folded = hashlib.sha256()
+        if not stored:
+            for row in conn.execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}'):
+                folded.update(repr(row).encode())
+            return TableCheck(t, None, folded.hexdigest(), None, None, True, cols)
+        here = hashlib.sha256()
+        # each side read in its own order, row by row: memory stays that of one row
+        a = conn.cursor().execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}')
+        b = conn.cursor().execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}')
+        first = None
+        for ra, rb in itertools.zip_longest(a, b):
+            if ra is not None:
+                here.update(repr(ra).encode())
+            if rb is not None:
+                folded.update(repr(rb).encode())
+            if first is None and ra != rb:
+                first = (ra, rb)
+        return TableCheck(t, here.hexdigest(), folded.hexdigest(), *(first or (None, None)), False, cols)
+
     def verify(self) -> list[AuditProblem]:
-        """Walk every origin's chain; report the first break of each (edited, deleted, out of order)."""
+        """Walk every origin's chain; report the first break of each (edited, deleted, out of order),
+        and every event whose payload cannot be read."""
         audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
+        bad: list[tuple[ev.Event, str]] = []
+        unreadable: list[AuditProblem] = []
         with self.lock:
-            for r in self.conn.execute(f"SELECT {EVENT_COLS} FROM events ORDER BY origin, origin_seq"):
-                e = event_of(r)
-                audit.see(e, e.seq)
-        return audit.problems
+            for chunk in read_chunks(self.conn, "origin, origin_seq", 5000, bad=bad):
+                if bad:
+                    # an unreadable event still stands in its chain: its stored text is what is hashed
+                    chunk = sorted([*chunk, *(e for e, _ in bad)], key=lambda e: (e.origin, e.origin_seq))
+                    unreadable += [AuditProblem(e.id, e.origin, e.origin_seq, e.seq, why) for e, why in bad]
+                    bad.clear()
+                for e in chunk:
+                    try:
+                        audit.see(e, e.seq)
+                    except UnicodeError:
+                        audit.problems.append(AuditProblem(e.id, e.origin, e.origin_seq, e.seq,
+                                                           "holds text that is not valid UTF-8"))
+        return unreadable + audit.problems
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """One derived table beside the journal's fold: the digest of each, and the first rows that differ."""
+
+    table: str
+    stored: str | None  # sha256 of the stored rows; None when the table is missing
+    folded: str
+    stored_row: tuple | None
+    folded_row: tuple | None
+    missing: bool
+    columns: list[str]
+
+    @property
+    def same(self) -> bool:
+        return not self.missing and self.stored == self.folded
+
+    def __str__(self) -> str:
+        if self.missing:
+            return f"table {self.table} is missing (the journal gives it rows, digest {self.folded[:16]})"
+        if self.same:
+            return f"table {self.table}: as the journal gives it (sha256 {self.folded[:16]})"
+        def said(row: tuple | None) -> str:
+            return "no row" if row is None else "(" + ", ".join(f"{c}={v!r}" for c, v in zip(self.columns, row)) + ")"
+        return (f"table {self.table} differs from the journal (stored sha256 {self.stored[:16]}, journal gives "
+                f"{self.folded[:16]}); first differing row: stored {said(self.stored_row)}, "
+                f"journal gives {said(self.folded_row)}")
+
+
+@dataclass(frozen=True)
+class DerivedCheck:
+    """The derived tables checked against a fold of the journal."""
+
+    tables: list[TableCheck]
+    unreadable: list[tuple[ev.Event, str]]  # events left out of the fold, and why
+    refused: list[tuple[ev.Event, list[str]]]  # events the guardrails would have refused where they stand
+
+    @property
+    def differing(self) -> list[TableCheck]:
+        return [t for t in self.tables if not t.same]

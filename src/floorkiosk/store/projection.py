@@ -21,7 +21,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites_met
-from floorkiosk.store.rows import event_by_id
+from floorkiosk.store.rows import CANON, EVENT_COLS, event_by_id, event_of, malformed
 
 # A supervisor's decision on a conflict: payload {"event": id, "decision": "accept"|"dismiss", "note": ...}.
 CONFLICT_RESOLVED = ev.CONFLICT_RESOLVED
@@ -141,6 +141,9 @@ class JobProjector(ChunkedRebuild):
         self._skills = tuple(sorted({s.skill for s in site.stages.values()}))
         self._judges: dict[str | None, Person] = {}
         self._lent: dict[str, tuple[str, JobState]] = {}  # job -> (event id, state before it)
+        # While the journal checks its derived tables: where the events the guardrails would have
+        # refused in journal order are listed (on a site without a hub nothing else judges them again).
+        self.audit: list[tuple[ev.Event, list[str]]] | None = None
 
     # -- folding ---------------------------------------------------------------------------------
     def fold(self, state: JobState | None, e: ev.Event) -> JobState:
@@ -149,6 +152,17 @@ class JobProjector(ChunkedRebuild):
     def load(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return JobState.from_dict(ev.loads(row[0])) if row else None
+
+    def replay(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
+        """The job's state folded from its own events in the journal (canonical order, as the
+        projector admitted them), not read from its derived row: what a guardrail judges."""
+        state: JobState | None = None
+        rows = conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE job = ? ORDER BY {CANON}", (job_id,))
+        for e in admitted(conn, (event_of(r) for r in rows if malformed(r[9]) is None)):
+            if e.type == CONFLICT_RESOLVED or (state is None and e.type != ev.JOB_CREATED):
+                continue
+            state = self.fold(state, e)
+        return state
 
     def lend(self, event_id: str, state: JobState) -> None:
         """The state a verb judged event `event_id` against, loaded inside the same write transaction:
@@ -196,6 +210,10 @@ class JobProjector(ChunkedRebuild):
             return self._resolve(conn, state, e, out)
         if state is None and e.type != ev.JOB_CREATED:
             return None  # an event for a job this store does not know: nothing to derive
+        if self.audit is not None and not self.hub and state is not None:
+            reasons = self.conflict_reasons(state, e)
+            if reasons:
+                self.audit.append((e, reasons))
         if self.hub and state is not None:
             reasons = self.conflict_reasons(state, e)
             if reasons:
@@ -314,7 +332,9 @@ class JobProjector(ChunkedRebuild):
         if stage_rows:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
-    # A rebuild keeps every job's state in memory and writes the tables once, at the end.
+    # A rebuild keeps the open jobs' states in memory and writes them once, at the end; a job that
+    # completes is written then and forgotten (read back from its row should an event follow), so
+    # memory grows with the open jobs, not with the years of history.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
         self._states: dict[str, JobState] = {}
@@ -322,16 +342,34 @@ class JobProjector(ChunkedRebuild):
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         states, out, step = self._states, self._out, self._step
+        done: dict[str, JobState] = {}
         for e in events:
             job = e.job
             if not job:
                 if job is None and e.type == ev.BATCH_CREATED:
                     self._batch(conn, e)
                 continue
-            s = step(conn, states.get(job), e, out)
+            s = states.get(job)
+            if s is None:
+                s = done.pop(job, None)
+                if s is None and (self.hub or e.type != ev.JOB_CREATED):
+                    s = self.load(conn, job)  # written when it completed
+            s = step(conn, s, e, out)
             if s is not None:
-                states[job] = s
+                if s.complete:
+                    states.pop(job, None)
+                    done[job] = s
+                else:
+                    states[job] = s
         out.flush()
+        if done:
+            job_rows, stage_rows = [], []
+            for s in done.values():
+                j, st = self.rows(s)
+                job_rows.append(j)
+                stage_rows.extend(st)
+            conn.executemany(self._JOB_SQL, job_rows)
+            conn.executemany(self._STAGE_SQL, stage_rows)
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         job_rows, stage_rows = [], []

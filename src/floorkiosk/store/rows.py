@@ -35,26 +35,93 @@ def event_by_id(conn: sqlite3.Connection, event_id: str) -> ev.Event | None:
     return event_of(r) if r is not None else None
 
 
+def _lenient_text(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+def malformed(payload: object) -> str | None:
+    """Why a stored payload cannot be read as an event's payload, or None if it can."""
+    if not isinstance(payload, str):
+        return "its payload is empty" if payload is None else "its payload is not text"
+    if not payload.strip():
+        return "its payload is empty"
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its payload is not valid UTF-8"
+    try:
+        value = ev.loads(payload)
+    except ValueError:
+        return "its payload is not JSON"
+    if not isinstance(value, dict):
+        return f"its payload is not a JSON object ({type(value).__name__})"
+    return None
+
+
 def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: Iterable[str] | None = None,
-                hashes: bool = True) -> Iterator[list[ev.Event]]:
+                hashes: bool = True, bad: list | None = None) -> Iterator[list[ev.Event]]:
     """The journal's events on `conn` in the given order, in lists of `size`; only of `types` if given.
 
     hashes=False leaves prev_hash and hash empty: deriving tables needs neither, and two strings of 64
     characters per event less is a tenth of the cost of reading millions of them.
+
+    A row whose payload cannot be read (not JSON, empty, not UTF-8, not an object) is left out and,
+    with `bad`, reported there as (event, why); the event then has an empty payload and its stored
+    text kept, so its hash can still be checked.
     """
     where, params = "", []
     if types is not None:
         params = sorted(types)
         where = f" WHERE type IN ({','.join('?' * len(params))})"
     cols = EVENT_COLS if hashes else EVENT_COLS.replace(", prev_hash, hash", ", '', ''")
+    sql = f"SELECT {cols} FROM events{where} ORDER BY {order}"
     cur = conn.cursor()
-    cur.execute(f"SELECT {cols} FROM events{where} ORDER BY {order}", params)
+    cur.execute(sql, params)
     stored = ev.Event.stored
+    done = 0
     while True:
-        rows = cur.fetchmany(size)
+        try:
+            rows = cur.fetchmany(size)
+        except sqlite3.OperationalError:
+            # a text column that is not UTF-8: this stretch is read again, slowly, byte by byte
+            rows = _lenient_rows(conn, f"{sql} LIMIT {size} OFFSET {done}", params)
+            cur = conn.cursor()
+            cur.execute(f"{sql} LIMIT -1 OFFSET {done + len(rows)}", params)
         if not rows:
             return
-        yield [stored(*r) for r in rows]
+        done += len(rows)
+        try:
+            out = [stored(*r) for r in rows]
+        except (ValueError, TypeError, AttributeError):
+            out = None
+        if out is None or any(type(e.payload) is not dict for e in out):
+            out = []
+            for r in rows:
+                why = malformed(r[9])
+                if why is None:
+                    out.append(stored(*r))
+                elif bad is not None:
+                    bad.append((_unread(r), why))
+        yield out
+
+
+def _lenient_rows(conn: sqlite3.Connection, sql: str, params: list) -> list[tuple]:
+    cur = conn.cursor()
+    # only this cursor's rows are decoded leniently (a text factory is read when a row is fetched)
+    conn.text_factory = _lenient_text
+    try:
+        return cur.execute(sql, params).fetchall()
+    finally:
+        conn.text_factory = str
+
+
+def _unread(r: tuple) -> ev.Event:
+    """An event whose payload could not be read: an empty payload, the stored text kept for its hash."""
+    text = r[9] if isinstance(r[9], str) else ""
+    e = ev.Event.stored(*r[:9], "{}", *r[10:])
+    # bytes that are not UTF-8 cannot be what was hashed: replaced, so the hash check says so
+    e.__dict__["_pj"] = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return e
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,8 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
     job_norm = payloads.normalize_job(job_id) or job_id
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
-        state = shop.jobs.load(conn, job_norm)
+        # judged from the job's own events, not its derived row: an edited row cannot lift a guardrail
+        state = shop.jobs.replay(conn, job_norm)
         if state is None:
             raise NotFound(f"no job {job_norm} in this workshop")
         sid = stage or g.actionable_stage(shop.site, state, bench, kind)

@@ -557,7 +557,7 @@ def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, an
     outcome_held: list[str] = []
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
-        now = shop.jobs.load(conn, state.id)
+        now = shop.jobs.replay(conn, state.id)  # its events, not its derived row (see judge.act)
         if now is None or now.events != state.events:
             raise Refused(f"{state.id} changed while it was being inspected; scan it again")
         events = [shop.event(QC_INSPECTED, state.id, person_id, bench_id, payload)]

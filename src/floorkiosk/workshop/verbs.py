@@ -342,6 +342,9 @@ DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
     ev.LABEL_PRINTED: lambda shop, e: (lambda w: f"{w.who} printed the job-bag label{w.at}")(_Words(shop, e)),
     ev.LABEL_REPRINTED: lambda shop, e: (lambda w: f"{w.who} reprinted the label{w.at}: {w.p.get('reason', '')}")(_Words(shop, e)),
     ev.BATCH_CREATED: lambda shop, e: f"{shop.name(e.person) or 'someone'} put the job in batch {e.payload.get('batch', '')}",
+    ev.DB_REBUILT: lambda shop, e: ("the derived tables were rebuilt from the journal: "
+                                    + ", ".join(t["table"] for t in e.payload.get("tables", []))
+                                    + f" differed (the file before: {e.payload.get('copy', '?')})"),
 }
 
 MANUAL_WEIGHT = f"type = '{ev.WEIGHT_RECORDED}' AND json_extract(payload, '$.source') = 'manual'"
