@@ -33,6 +33,7 @@ from floorkiosk.domain.records import (
     QC_ROLES,
     ROLES,
     Alloy,
+    BatchingRules,
     Bench,
     DeviceConfig,
     OverrideReason,
@@ -49,7 +50,7 @@ from floorkiosk.domain.units import UnitError, canonical_unit
 from floorkiosk.errors import ConfigError
 from floorkiosk.paths import drivers_dir
 
-__all__ = ["EVIDENCE", "QC_ROLES", "ROLES", "Alloy", "Bench", "DeviceConfig", "OverrideReason", "Person",
+__all__ = ["EVIDENCE", "QC_ROLES", "ROLES", "Alloy", "BatchingRules", "Bench", "DeviceConfig", "OverrideReason", "Person",
            "PrinterConfig", "Route", "Site", "SiteSettings", "Stage", "Step", "load_site"]
 
 
@@ -58,7 +59,7 @@ __all__ = ["EVIDENCE", "QC_ROLES", "ROLES", "Alloy", "Bench", "DeviceConfig", "O
 # a misspelt key would otherwise be dropped, and with it the guardrail it sets.
 
 _FILE_KEYS = {
-    "site.toml": frozenset({"site", "override_reasons", "alloys", "benches",
+    "site.toml": frozenset({"site", "override_reasons", "alloys", "benches", "batching",
                             "metal"}),  # [metal] is validated by the metal ledger (workshop/metal.py)
     "routes.toml": frozenset({"stages", "routes"}),
     "people.toml": frozenset({"people"}),
@@ -106,6 +107,13 @@ _DEVICE_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "template_size": str,  # PDF printers: A4 or Letter prints sheets of labels
     },
 }
+# [batching]: which job bags may share a batch; each rule true or false (all true where absent).
+_BATCHING_KEYS = {
+    "same_alloy": "same_alloy",  # every piece of one alloy
+    "same_route": "same_route",  # every piece on one route
+    "same_next_stage": "same_next_stage",  # every piece waiting for the same stage next
+    "one_open_batch_per_job": "one_open_batch",  # a job bag in at most one open batch
+}
 _PERSON_KEYS = frozenset({"id", "name", "badge", "roles", "skills", "pin"})
 _REASON_KEYS = frozenset({"code", "text"})
 
@@ -137,6 +145,7 @@ def load_site(folder: str | Path) -> Site:
     _every_stage_served(routes_r, routes, stages, benches)
     people = _people(people_r, stages, settings)
     reasons = _override_reasons(site_r)
+    batching = _batching(site_r)
     if problems:
         raise ConfigError(problems)
     raw = {"site": site_r.data, "routes": routes_r.data, "people": people_r.data}
@@ -150,7 +159,23 @@ def load_site(folder: str | Path) -> Site:
         validate_qc(qc_r, stages, routes, benches)
         if problems:
             raise ConfigError(problems)
-    return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw)
+    return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw, batching)
+
+
+def _batching(r: TomlReader) -> BatchingRules:
+    b = r.data.get("batching", {})
+    if not isinstance(b, dict):
+        r.problem(r.line("batching"), "[batching] must be a table of rules, each true or false")
+        return BatchingRules()
+    r.check_keys(b, _BATCHING_KEYS.keys(), "[batching]", "batching")
+    rules = {}
+    for key, field_name in _BATCHING_KEYS.items():
+        if key in b:
+            if isinstance(b[key], bool):
+                rules[field_name] = b[key]
+            else:
+                r.problem(r.line("batching", key), f"{key!r} in [batching] must be true or false, not {show(b[key])}")
+    return BatchingRules(**rules)
 
 
 def _settings(r: TomlReader) -> SiteSettings:

@@ -28,6 +28,8 @@ JOB_RELEASED = "job.released"
 LABEL_PRINTED = "label.printed"  # the job bag's first label; every later one is a reprint, with a reason
 LABEL_REPRINTED = "label.reprinted"
 BATCH_CREATED = "batch.created"
+BATCH_JOINED = "batch.joined"  # a job bag put into a batch that is already open (the job's event)
+BATCH_CLOSED = "batch.closed"  # no more job bags join; its pieces are free to join another batch
 PERSON_LOGGED_IN = "person.logged_in"
 PERSON_LOGGED_OUT = "person.logged_out"
 # A supervisor's decision on an event the hub's order made a conflict (hub sites).

@@ -147,6 +147,19 @@ class SiteSettings:
 
 
 @dataclass(frozen=True)
+class BatchingRules:
+    """Which job bags may travel together in one batch ([batching] in site.toml; seed 000: "controlled batching").
+
+    A rule that is on refuses a job bag that breaks it, in words; all are on where site.toml says nothing.
+    """
+
+    same_alloy: bool = True  # every piece of a batch is of one alloy (no 18K yellow among 14K white)
+    same_route: bool = True  # every piece follows the same route
+    same_next_stage: bool = True  # every piece waits for the same stage next (the batch moves through it together)
+    one_open_batch: bool = True  # a job bag is in at most one open batch
+
+
+@dataclass(frozen=True)
 class Site:
     settings: SiteSettings
     alloys: dict[str, Alloy]
@@ -157,6 +170,7 @@ class Site:
     override_reasons: dict[str, OverrideReason]
     folder: Path
     raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # each file's parsed TOML
+    batching: BatchingRules = field(default_factory=BatchingRules)
 
     @functools.cached_property
     def _by_badge(self) -> dict[str, Person]:

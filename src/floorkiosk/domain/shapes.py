@@ -110,6 +110,15 @@ class BatchCreated(TypedDict, total=False):
     jobs: list[str]  # on the batch's own event; each job's event names only the batch
 
 
+class BatchJoined(TypedDict, total=False):
+    batch: Required[str]
+
+
+class BatchClosed(TypedDict, total=False):
+    batch: Required[str]
+    note: str
+
+
 class LoggedIn(TypedDict, total=False):
     pass
 
@@ -313,6 +322,8 @@ SHAPES: dict[str, type] = {
     ev.LABEL_PRINTED: LabelPrinted,
     ev.LABEL_REPRINTED: LabelReprinted,
     ev.BATCH_CREATED: BatchCreated,
+    ev.BATCH_JOINED: BatchJoined,
+    ev.BATCH_CLOSED: BatchClosed,
     ev.PERSON_LOGGED_IN: LoggedIn,
     ev.PERSON_LOGGED_OUT: LoggedOut,
     ev.CONFLICT_RESOLVED: ConflictResolved,

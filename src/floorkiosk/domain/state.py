@@ -215,7 +215,7 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             job.reprints += 1
         case ev.LABEL_PRINTED:
             job.printed += 1
-        case ev.BATCH_CREATED:
+        case ev.BATCH_CREATED | ev.BATCH_JOINED:
             job.batch = p.get("batch")
     if (t == ev.STAGE_FINISHED or t == ev.STAGE_VERIFIED) and routes and needs_verify is not None:
         route = routes.get(job.route)

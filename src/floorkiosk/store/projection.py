@@ -126,6 +126,10 @@ class _Out:
             self.photos = []
 
 
+# The batch's own events (no job): they write its row of the batches table.
+_BATCH_ROW = frozenset({ev.BATCH_CREATED, ev.BATCH_CLOSED})
+
+
 class JobProjector(ChunkedRebuild):
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
@@ -252,11 +256,13 @@ class JobProjector(ChunkedRebuild):
         out = _Out(conn)
         lent, self._lent = self._lent, {}
         for e in events:
-            if e.type == ev.BATCH_CREATED and e.job is None:
+            if e.job is None and e.type in _BATCH_ROW:
                 self._batch(conn, e)
                 continue
             if not e.job:
                 continue
+            if e.type == ev.BATCH_JOINED:
+                self._batch(conn, e)
             if e.job not in states:
                 lend = lent.get(e.job)
                 loaded = lend[1] if lend is not None and lend[0] == e.id else self.load(conn, e.job)
@@ -280,7 +286,7 @@ class JobProjector(ChunkedRebuild):
                 conn.execute("DELETE FROM conflicts WHERE job = ?", (job,))
             state = None
             for e in events_of(job):
-                if e.type == ev.BATCH_CREATED and e.job is None:
+                if e.job is None and e.type in _BATCH_ROW:
                     continue
                 state = self._step(conn, state, e, out)
             if state is None:
@@ -290,8 +296,19 @@ class JobProjector(ChunkedRebuild):
         out.flush()
 
     def _batch(self, conn: sqlite3.Connection, e: ev.Event) -> None:
-        conn.execute("INSERT OR REPLACE INTO batches (id, design, jobs, created_at) VALUES (?, ?, ?, ?)",
-                     (e.payload["batch"], e.payload.get("design", ""), json.dumps(e.payload.get("jobs", [])), e.ts))
+        """A batch's row: created with its first pieces, a piece added, closed."""
+        bid = e.payload["batch"]
+        if e.type == ev.BATCH_CREATED:
+            conn.execute("INSERT OR REPLACE INTO batches (id, design, jobs, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                         (bid, e.payload.get("design", ""), json.dumps(e.payload.get("jobs", [])), e.ts, e.person))
+        elif e.type == ev.BATCH_JOINED:
+            row = conn.execute("SELECT jobs FROM batches WHERE id = ?", (bid,)).fetchone()
+            jobs = json.loads(row[0]) if row else []
+            if row is not None and e.job not in jobs:
+                conn.execute("UPDATE batches SET jobs = ? WHERE id = ?", (json.dumps(jobs + [e.job]), bid))
+        elif e.type == ev.BATCH_CLOSED:
+            conn.execute("UPDATE batches SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
+                         (e.ts, e.person, bid))
 
     def rows(self, s: JobState) -> tuple[tuple, list[tuple]]:
         current = ", ".join(s.in_progress())
@@ -346,9 +363,11 @@ class JobProjector(ChunkedRebuild):
         for e in events:
             job = e.job
             if not job:
-                if job is None and e.type == ev.BATCH_CREATED:
+                if job is None and e.type in _BATCH_ROW:
                     self._batch(conn, e)
                 continue
+            if e.type == ev.BATCH_JOINED:
+                self._batch(conn, e)
             s = states.get(job)
             if s is None:
                 s = done.pop(job, None)

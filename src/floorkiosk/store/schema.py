@@ -64,6 +64,13 @@ def _m006_partial_stage_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX job_stages_done ON job_stages (stage) WHERE status = 'done'")
 
 
+def _m007_batch_closed(db: sqlite_utils.Database) -> None:
+    # a batch is open until closed: only an open batch takes more job bags, and a job is in one open batch
+    db.execute("ALTER TABLE batches ADD COLUMN closed_at TEXT")
+    db.execute("ALTER TABLE batches ADD COLUMN closed_by TEXT")
+    db.execute("ALTER TABLE batches ADD COLUMN created_by TEXT")
+
+
 # A named migration: applied once per database, in order, each in its own transaction.
 Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
 
@@ -73,6 +80,7 @@ MIGRATIONS: list[Migration] = [
     ("004_stage_status", _m004_stage_status),
     ("005_no_type_index", _m005_no_type_index),
     ("006_partial_stage_indexes", _m006_partial_stage_indexes),
+    ("007_batch_closed", _m007_batch_closed),
 ]
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as k
 from floorkiosk.domain import payloads
+from floorkiosk.domain.batching import next_stage
 from floorkiosk.domain.config import Route
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
 from floorkiosk.errors import NotFound
@@ -220,3 +221,41 @@ def batch_fields(shop: Shop, batch_id: str) -> dict[str, Any]:
     jobs = json.loads(rows[0][1])
     return {"batch": batch_id, "count": len(jobs), "design": rows[0][0], "jobs": jobs,
             "payload": payloads.encode(payloads.Kind.BATCH, batch_id)}
+
+
+@dataclass
+class BatchView:
+    """A batch as the bench and the CLI show it: its pieces and what they have in common."""
+
+    id: str
+    design: str
+    jobs: list[str]
+    created_at: str
+    created_by: str | None
+    closed_at: str | None
+    closed_by: str | None
+    alloy: str = ""  # of its first piece (the batching rules keep the others alike)
+    route: str = ""
+    next_stage: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+
+def batch_view(shop: Shop, batch_id: str) -> BatchView:
+    rows = shop.journal.query("SELECT id, design, jobs, created_at, created_by, closed_at, closed_by FROM batches"
+                              " WHERE id = ?", (batch_id,))
+    if not rows:
+        raise NotFound(f"no batch {batch_id} in this workshop")
+    r = rows[0]
+    v = BatchView(r[0], r[1] or "", json.loads(r[2]), r[3], r[4], r[5], r[6])
+    if v.jobs:
+        first = shop.job(v.jobs[0])
+        v.alloy, v.route, v.next_stage = first.alloy, first.route, next_stage(shop.site, first)
+    return v
+
+
+def list_batches(shop: Shop, *, include_closed: bool = False, limit: int = 100) -> list[BatchView]:
+    sql = "SELECT id FROM batches" + ("" if include_closed else " WHERE closed_at IS NULL") + " ORDER BY id LIMIT ?"
+    return [batch_view(shop, r[0]) for r in shop.journal.query(sql, (limit,))]

@@ -12,6 +12,7 @@ from pathlib import Path
 from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain.batching import next_stage
 from floorkiosk.errors import FloorkioskError, Refused
 from floorkiosk.workshop import judge, kpi, metal, qc, verbs
 from floorkiosk.workshop.site import init_site, open_shop
@@ -76,6 +77,7 @@ def make_demo_site(site_dir: str | Path, jobs: int = 60, seed: int = 7, fresh: b
             metal.demo_after(shop, clock, now)  # a casting tree, scrap returns, the refiner
             kpi.demo_after(shop)  # a client-initiated and a shop-initiated delay
             qc.demo_after(shop, clock, now)  # verifications and final inspections at the QC station
+            demo_batch(shop)
     finally:
         shop.close()
     if site_dir.exists():
@@ -126,11 +128,22 @@ def populate(shop, n: int, rng: random.Random, clock: dict, now: datetime) -> No
             weight = _do_stage(shop, job, step.stage, weight, rng, clock, sha_pool, now)
             if weight is None:
                 break
-    # a few open batches of production pieces at casting
-    open_cast = [r[0] for r in shop.journal.query(
-        "SELECT s.job FROM job_stages s JOIN jobs j ON j.id = s.job WHERE s.stage = 'wax-injection' AND s.status = 'todo' LIMIT 4")]
-    if len(open_cast) >= 2:
-        verbs.create_batch(shop, open_cast, "Stacking ring batch", person_id="farid", bench_id="casting")
+
+
+def demo_batch(shop, most: int = 6) -> str | None:
+    """An open batch of the demo: the largest group of open, unbatched pieces alike under the batching
+    rules (one alloy, one route, waiting for the same stage), as a supervisor would gather them."""
+    groups: dict[tuple, list[str]] = {}
+    for (jid,) in shop.journal.query("SELECT id FROM jobs WHERE status = 'open' AND on_hold = 0 AND batch IS NULL"
+                                     " ORDER BY id"):
+        j = shop.job(jid)
+        nxt = next_stage(shop.site, j)
+        if nxt is not None and not j.in_progress():
+            groups.setdefault((j.alloy, j.route, nxt, j.design), []).append(jid)
+    best = max(groups.items(), key=lambda kv: (len(kv[1]), kv[0]), default=None)
+    if best is None or len(best[1]) < 2:
+        return None
+    return verbs.create_batch(shop, best[1][:most], f"{best[0][3]} batch", person_id="farid", bench_id="casting")
 
 
 def _bench_for(site, stage_id: str) -> str:

@@ -130,6 +130,15 @@ def reprint_job_bag(shop: Shop, job_id: str, *, person_id: str, bench_id: str, r
     return result, event
 
 
+def print_batch_bag(shop: Shop, batch_id: str, *, bench_id: str | None = None, printer: Any = None,
+                    template: str | Template = "batch_bag") -> PrintResult:
+    """The batch bag's label (its number, piece count, design and jobs) on the bench's printer or the one given."""
+    tpl = _template(shop, template)
+    target = _target(shop, bench_id, printer)
+    return print_labels(target, tpl, batch_records(shop, [verbs.normalize_batch(batch_id)]),
+                        site_dir=getattr(shop, "dir", None))
+
+
 def print_badges(shop: Shop, person_ids: Iterable[str] | None = None, *, bench_id: str | None = None,
                  printer: Any = None, template: str | Template = "badge_card") -> PrintResult:
     tpl = _template(shop, template)

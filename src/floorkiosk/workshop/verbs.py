@@ -7,6 +7,7 @@ can act on and records nothing.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from floorkiosk.domain import batching
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, units
@@ -234,17 +236,107 @@ def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, ben
 
 def create_batch(shop: Shop, job_ids: list[str], design: str = "", person_id: str | None = None,
                  bench_id: str | None = None) -> str:
-    jobs = [shop.job(j).id for j in job_ids]
+    """A new batch of these job bags, under the site's batching rules (refused in words, nothing recorded)."""
+    jobs = _batch_jobs_named(shop, job_ids, person_id, bench_id)
     if not jobs:
         raise Refused("a batch needs at least one job")
     shop.numbers.reserve("batch", 1)
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
         bid = f"B{shop.numbers.take(conn, 'batch', 1)[0]:04d}"
+        _check_batching(shop, conn, bid, jobs, [])
         evs = [shop.event(ev.BATCH_CREATED, None, person_id, bench_id, {"batch": bid, "design": design, "jobs": jobs})]
         return evs + [shop.event(ev.BATCH_CREATED, j, person_id, bench_id, {"batch": bid}) for j in jobs]
 
     return shop.journal.append_many(build=build)[0].payload["batch"]
+
+
+def add_to_batch(shop: Shop, batch_id: str, job_ids: list[str], person_id: str | None = None,
+                 bench_id: str | None = None) -> list[str]:
+    """Put these job bags into an open batch, under the site's batching rules; the jobs added."""
+    jobs = _batch_jobs_named(shop, job_ids, person_id, bench_id)
+    bid = normalize_batch(batch_id)
+    if not jobs:
+        raise Refused("say which job bags go into the batch")
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        row = _batch_row(conn, bid)
+        if row[1] is not None:
+            raise Refused(f"batch {bid} was closed {row[1][:16].replace('T', ' ')}: no more job bags join it; "
+                          "start a new batch")
+        _check_batching(shop, conn, bid, jobs, json.loads(row[0]))
+        return [shop.event(ev.BATCH_JOINED, j, person_id, bench_id, {"batch": bid}) for j in jobs]
+
+    return [e.job for e in shop.journal.append_many(build=build)]
+
+
+def close_batch(shop: Shop, batch_id: str, person_id: str | None = None, bench_id: str | None = None,
+                note: str = "") -> ev.Event:
+    """Close a batch: no more job bags join it, and its pieces may join another batch."""
+    if person_id is not None:
+        shop.person(person_id)
+    if bench_id is not None:
+        shop.bench(bench_id)
+    bid = normalize_batch(batch_id)
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        row = _batch_row(conn, bid)
+        if row[1] is not None:
+            raise Refused(f"batch {bid} is already closed (since {row[1][:16].replace('T', ' ')})")
+        payload = {"batch": bid} | ({"note": " ".join(note.split())} if note.strip() else {})
+        return [shop.event(ev.BATCH_CLOSED, None, person_id, bench_id, payload)]
+
+    return shop.journal.append_many(build=build)[0]
+
+
+def normalize_batch(text: str) -> str:
+    """A batch number as printed (B0042) from what a person types: b42, B0042, FK:B:B0042."""
+    t = str(text).strip().upper()
+    if t.startswith("FK:B:"):
+        t = t[5:]
+    digits = t[1:] if t.startswith("B") else t
+    return f"B{int(digits):04d}" if digits.isdigit() and len(digits) <= 12 else t
+
+
+def _batch_jobs_named(shop: Shop, job_ids: list[str], person_id: str | None, bench_id: str | None) -> list[str]:
+    if person_id is not None:
+        shop.person(person_id)
+    if bench_id is not None:
+        shop.bench(bench_id)
+    jobs: list[str] = []
+    for j in job_ids:
+        jid = shop.job(j).id
+        if jid in jobs:
+            raise Refused(f"{jid} is named twice: a job bag goes into a batch once")
+        jobs.append(jid)
+    return jobs
+
+
+def _batch_row(conn: sqlite3.Connection, bid: str) -> tuple[str, str | None]:
+    row = conn.execute("SELECT jobs, closed_at FROM batches WHERE id = ?", (bid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no batch {bid} in this workshop")
+    return row[0], row[1]
+
+
+def _check_batching(shop: Shop, conn: sqlite3.Connection, bid: str, jobs: list[str], members: list[str]) -> None:
+    """Refuse (with every reason) a job bag the site's batching rules keep out of batch `bid`."""
+    states = [s for s in (shop.jobs.load(conn, m) for m in members) if s is not None]
+    reasons: list[str] = []
+    for jid in jobs:
+        state = shop.jobs.load(conn, jid)
+        if state is None:
+            raise NotFound(f"no job {jid} in this workshop")
+        open_batch = None
+        if state.batch and state.batch != bid:
+            row = conn.execute("SELECT closed_at FROM batches WHERE id = ?", (state.batch,)).fetchone()
+            open_batch = state.batch if row is not None and row[0] is None else None
+        why = batching.refusals(shop.site, shop.site.batching, bid, state, states, open_batch)
+        reasons += why
+        if not why:
+            states.append(state)
+    if reasons:
+        raise Refused("\n".join(reasons) + "\nnothing was recorded")
 
 
 def batch_apply(shop: Shop, batch_id: str, verb: Callable[[str], Any], action: str = "") -> BatchResult:
@@ -345,6 +437,9 @@ DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
     ev.DB_REBUILT: lambda shop, e: ("the derived tables were rebuilt from the journal: "
                                     + ", ".join(t["table"] for t in e.payload.get("tables", []))
                                     + f" differed (the file before: {e.payload.get('copy', '?')})"),
+    ev.BATCH_JOINED: lambda shop, e: f"{shop.name(e.person) or 'someone'} put the job in batch {e.payload.get('batch', '')}",
+    ev.BATCH_CLOSED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} closed batch {e.payload.get('batch', '')}"
+                                      + (f": {e.payload['note']}" if e.payload.get("note") else "")),
 }
 
 MANUAL_WEIGHT = f"type = '{ev.WEIGHT_RECORDED}' AND json_extract(payload, '$.source') = 'manual'"
