@@ -232,6 +232,37 @@ class PinDialog(KioskDialog[str]):
         return True
 
 
+class NoteDialog(KioskDialog[str]):
+    """A short note typed on the keyboard (releasing a hold says what was checked); refused when empty."""
+
+    def __init__(self, title: str, help_text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.help_text = help_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note-box", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.help_text, id="note-help")
+            yield Input(id="note", placeholder="type the note, then Enter")
+            yield Static("Enter or ACCEPT: record the note   CANCEL or Esc: back", classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.accept()
+
+    def accept(self) -> None:
+        note = " ".join(self.query_one("#note", Input).value.split())
+        if not note:
+            self.say("a note is needed: say what was checked or resolved", "warn")
+            return
+        self.dismiss(note)
+
+
 class PickDialog(KioskDialog[str]):
     """One choice from a short list: 1-9 or arrows and Enter; ACCEPT takes the highlighted one."""
 

@@ -17,15 +17,22 @@ from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, PinDialog, WeighDialog
+from floorkiosk.kiosk.dialogs import (
+    BlockedScreen,
+    ChecklistDialog,
+    NoteDialog,
+    PhotoDialog,
+    PickDialog,
+    PinDialog,
+    WeighDialog,
+)
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
-HOLD_REASONS = [(r, r) for r in ("client asked for a change", "waiting for stones or findings",
-                                 "damage or defect found at the bench", "question about the spec")]
+HOLD_REASONS = [(r, r + ("" if quality else " (you may release it yourself)")) for r, quality in g.HOLD_REASONS]
 LABEL_REASONS = [(r, r) for r in ("label torn or dirty", "label unreadable", "new job bag")]
 DEFAULT_DEFECTS = [("LOOSE-STONE", "stone moves in its setting"), ("POROSITY", "porosity in the metal"),
                    ("FINISH", "finish not as specified"), ("SIZE", "size out of tolerance"),
@@ -247,6 +254,9 @@ class JobFlows:
         if state.hold:
             me = self.shop.person(self.person)
             d = self.judged(g.RELEASE)
+            if d.allowed and not me.is_supervisor:  # the artisan's own hold while waiting: theirs to release
+                self._release(self.person, None)
+                return
             if me.is_supervisor and override is None and not self.shop.site.settings.supervisor_pin:
                 self._release(self.person, None)
                 return
@@ -274,10 +284,22 @@ class JobFlows:
         self.app.push_screen(PickDialog(f"Put {self.job} on hold: why?", HOLD_REASONS), picked)
 
     def _release(self, by: str, pin: str | None) -> None:
-        e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=f"at {self.station.bench.name}", pin=pin),
-                      "release", lambda o: None)
-        if e is not None:
-            self.done(f"hold released by {self.shop.name(by)}")
+        """Ask the note (what was checked or resolved), then release the hold as `by`."""
+        hold = self.state().hold
+
+        def noted(note: str | None) -> None:
+            if note is None:
+                self.say("release cancelled; the job stays on hold", "warn")
+                return
+            e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=note, pin=pin),
+                          "release", lambda o: None)
+            if e is not None:
+                self.done(f"hold released by {self.shop.name(by)}: {note}")
+
+        why = f"on hold: {hold.reason}" if hold else ""
+        self.app.push_screen(NoteDialog(f"Release the hold on {self.job}: a note",
+                                        f"{why}\nSay what was checked or resolved (the stones came, the client "
+                                        "confirmed …)."), noted)
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, override: Override | None = None, pin: str | None = None) -> None:
