@@ -662,3 +662,38 @@ async def test_leaving_the_bench_own_badge_logs_out_and_esc_asks_first(workshop,
         assert app.person is None and app.last_message[0] == "Ben Okafor logged out (badge scanned again)"
         outs = [e for e in app.shop.journal.events(types=[ev.PERSON_LOGGED_OUT])]
         assert [e.payload.get("why") for e in outs] == ["logout", "logout"]
+
+
+async def test_a_rejection_offers_its_stages_defects_and_the_tenth_is_reached_by_number_and_by_scan(workshop, jobs, clock):
+    from scalereading import weigh as scale_weigh
+
+    app = make_app(workshop(), "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        shop = app.shop
+        verbs.verify(shop, jobs.set_done, "farid", "qc", pin="1357")
+        verbs.start(shop, jobs.set_done, "chloe", "polishing")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.180", phase="in")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.170", phase="out")
+        verbs.finish(shop, jobs.set_done, "chloe", "polishing", checklist=["finish as specified"])
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:REJECT")
+        assert isinstance(app.screen, PickDialog)
+        codes = [c for c, _ in app.screen.options]
+        assert len(codes) == 11 and codes[0] == "SCRATCH"  # polishing's own first
+        assert "PLATING-THIN" not in codes  # this route has no plating
+        await pilot.press("1")  # of eleven: waits for a second digit
+        assert isinstance(app.screen, PickDialog) and app.screen.index == 0
+        await pilot.press("0")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog) and "which stage is redone" in app.screen.title_text)
+        assert app.screen.options[0][0] == "cleanup"  # the 10th, THIN-SHANK, is usually redone at Cleanup
+        await scan(pilot, "FK:C:CANCEL")
+        assert app.shop.job(jobs.set_done).stage("polishing").status == "done"
+
+        await scan(pilot, "FK:C:REJECT")
+        await scan(pilot, "thin-shank")  # the code read from a defect card
+        await until(pilot, lambda: "which stage is redone" in getattr(app.screen, "title_text", ""))
+        await scan(pilot, "FK:C:ACCEPT")  # the stage that usually redoes it is proposed first: Cleanup
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("cleanup").status == "rework")
+        rejected = [e for e in events_of(app, jobs.set_done) if e.type == ev.STAGE_REJECTED][-1]
+        assert rejected.payload["defect"] == "THIN-SHANK" and rejected.payload["redo"] == "cleanup"

@@ -354,15 +354,20 @@ class JobFlows:
                                  picked_redo)
 
         self.app.push_screen(PickDialog(f"Reject {self.stage_name(sid)} on {self.job}: the defect",
-                                        [(c, f"{c}: {t}") for c, t in self._defects()]), picked_defect)
+                                        [(c, f"{c}: {t}") for c, t in self._defects(sid)]), picked_defect)
 
     def _defect_redo(self) -> dict[str, str]:
         """The stage that usually redoes each defect (qc.toml's [[defects]] redo)."""
         return {d.code: d.redo for d in dq.qc_config(self.shop.site).defects.values() if d.redo}
 
-    def _defects(self) -> list[tuple[str, str]]:
-        """(code, what it means) of the site's defects, or a short default list where qc.toml has none."""
-        out = [(d.code, d.text or d.code) for d in dq.qc_config(self.shop.site).defects.values()]
+    def _defects(self, stage: str | None = None) -> list[tuple[str, str]]:
+        """(code, what it means) of the defects that apply to this stage, or a short default list where qc.toml has none."""
+        cfg = dq.qc_config(self.shop.site)
+        if stage is None:
+            out = [(d.code, d.text or d.code) for d in cfg.defects.values()]
+        else:
+            route = self.shop.site.routes.get(self.state().route)
+            out = [(d.code, d.text or d.code) for d in cfg.defects_for(stage, route)]
         return out or DEFAULT_DEFECTS
 
     # -- QC inspection, labels -----------------------------------------------------------------------
