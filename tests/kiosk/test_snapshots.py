@@ -181,3 +181,20 @@ def test_job_card_with_f_waiting_for_enter(snap_compare, workshop, jobs, clock):
         await until(pilot, lambda: "or type on for a code" in pilot.app.last_message[0])
 
     assert snap_compare(app_at(workshop, clock, "setting"), terminal_size=BIG, run_before=run_before)
+
+
+def test_reject_defects_beyond_nine(snap_compare, workshop, jobs, clock):
+    """Rejecting polishing at the QC station: the eleven defects that apply to it, numbered to 11."""
+    async def run_before(pilot):
+        shop = pilot.app.shop
+        verbs.verify(shop, jobs.set_done, "farid", "qc", pin="1357")
+        verbs.start(shop, jobs.set_done, "chloe", "polishing")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.180", phase="in")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.170", phase="out")
+        verbs.finish(shop, jobs.set_done, "chloe", "polishing", checklist=["finish as specified"])
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:REJECT")
+        await until(pilot, lambda: "the defect" in getattr(pilot.app.screen, "title_text", ""))
+
+    assert snap_compare(app_at(workshop, clock, "qc"), terminal_size=BIG, run_before=run_before)

@@ -13,6 +13,7 @@ from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.dialogs import (
     BlockedScreen,
     ChecklistDialog,
+    NoteDialog,
     PhotoDialog,
     PickDialog,
     PinDialog,
@@ -358,17 +359,50 @@ async def test_hold_with_a_reason_and_release_by_a_supervisor(workshop, jobs, cl
         await scan(pilot, f"FK:J:{jobs.cast}")
         await scan(pilot, "FK:C:HOLD")
         assert isinstance(app.screen, PickDialog)
-        await scan(pilot, "FK:C:ACCEPT")  # the first reason
-        assert app.shop.job(jobs.cast).hold.reason == "client asked for a change"
+        await pilot.press("3")  # damage found: a hold about the piece's quality
+        await until(pilot, lambda: app.shop.job(jobs.cast).hold is not None)
+        assert app.shop.job(jobs.cast).hold.reason == "damage or defect found at the bench"
         assert ("H", "Release (supervisor)") in app.screen.keys()
         await scan(pilot, "FK:C:HOLD")  # on hold: HOLD asks a supervisor to release it
         assert isinstance(app.screen, BlockedScreen)
         await scan(pilot, "FK:P:B2002")
         assert isinstance(app.screen, PinDialog)
         await pilot.press(*"1357", "enter")
+        await until(pilot, lambda: isinstance(app.screen, NoteDialog))  # then what was checked
+        await pilot.press("enter")  # no note: refused in plain words, still on hold
+        assert "a note is needed" in app.screen.query_one("#dialog-msg").render().plain
+        assert app.shop.job(jobs.cast).hold is not None
+        await pilot.press(*"porosity polished out", "enter")
         await until(pilot, lambda: app.shop.job(jobs.cast).hold is None)
         released = [e for e in events_of(app, jobs.cast) if e.type == ev.JOB_RELEASED][-1]
-        assert released.person == "farid"
+        assert released.person == "farid" and released.payload["note"] == "porosity polished out"
+
+
+async def test_an_artisan_releases_her_own_hold_while_waiting_but_not_a_quality_hold(workshop, jobs, clock):
+    app = make_app(workshop(), "casting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "FK:P:B1001")  # Ana
+        await scan(pilot, f"FK:J:{jobs.cast}")
+        await scan(pilot, "FK:C:HOLD")
+        await pilot.press("2")  # waiting for stones or findings: not about the piece's quality
+        await until(pilot, lambda: app.shop.job(jobs.cast).hold is not None)
+        assert not app.shop.job(jobs.cast).hold.quality
+        assert "Ana Costa, who put it on hold, or a supervisor" in str(app.screen.query_one("#status").render())
+        assert ("H", "Release hold") in app.screen.keys()
+        await scan(pilot, "FK:C:HOLD")  # her own wait is over: she releases it, with a note, no supervisor
+        await until(pilot, lambda: isinstance(app.screen, NoteDialog))
+        await pilot.press(*"findings arrived", "enter")
+        await until(pilot, lambda: app.shop.job(jobs.cast).hold is None)
+        released = [e for e in events_of(app, jobs.cast) if e.type == ev.JOB_RELEASED][-1]
+        assert released.person == "ana" and released.payload["note"] == "findings arrived"
+
+        # a supervisor's quality hold (the test workshop's held piece, a client change by Eva) is not hers
+        await scan(pilot, f"FK:J:{jobs.held}")
+        assert ("H", "Release (supervisor)") in app.screen.keys()
+        await scan(pilot, "FK:C:HOLD")
+        assert isinstance(app.screen, BlockedScreen)
+        await scan(pilot, "FK:C:CANCEL")
+        assert app.shop.job(jobs.held).hold is not None
 
 
 async def test_typed_code_in_the_entry_field_reads_like_a_scan(workshop, jobs, clock):
@@ -628,3 +662,38 @@ async def test_leaving_the_bench_own_badge_logs_out_and_esc_asks_first(workshop,
         assert app.person is None and app.last_message[0] == "Ben Okafor logged out (badge scanned again)"
         outs = [e for e in app.shop.journal.events(types=[ev.PERSON_LOGGED_OUT])]
         assert [e.payload.get("why") for e in outs] == ["logout", "logout"]
+
+
+async def test_a_rejection_offers_its_stages_defects_and_the_tenth_is_reached_by_number_and_by_scan(workshop, jobs, clock):
+    from scalereading import weigh as scale_weigh
+
+    app = make_app(workshop(), "qc", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        shop = app.shop
+        verbs.verify(shop, jobs.set_done, "farid", "qc", pin="1357")
+        verbs.start(shop, jobs.set_done, "chloe", "polishing")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.180", phase="in")
+        scale_weigh(shop, jobs.set_done, "chloe", "polishing", "6.170", phase="out")
+        verbs.finish(shop, jobs.set_done, "chloe", "polishing", checklist=["finish as specified"])
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:REJECT")
+        assert isinstance(app.screen, PickDialog)
+        codes = [c for c, _ in app.screen.options]
+        assert len(codes) == 11 and codes[0] == "SCRATCH"  # polishing's own first
+        assert "PLATING-THIN" not in codes  # this route has no plating
+        await pilot.press("1")  # of eleven: waits for a second digit
+        assert isinstance(app.screen, PickDialog) and app.screen.index == 0
+        await pilot.press("0")
+        await until(pilot, lambda: isinstance(app.screen, PickDialog) and "which stage is redone" in app.screen.title_text)
+        assert app.screen.options[0][0] == "cleanup"  # the 10th, THIN-SHANK, is usually redone at Cleanup
+        await scan(pilot, "FK:C:CANCEL")
+        assert app.shop.job(jobs.set_done).stage("polishing").status == "done"
+
+        await scan(pilot, "FK:C:REJECT")
+        await scan(pilot, "thin-shank")  # the code read from a defect card
+        await until(pilot, lambda: "which stage is redone" in getattr(app.screen, "title_text", ""))
+        await scan(pilot, "FK:C:ACCEPT")  # the stage that usually redoes it is proposed first: Cleanup
+        await until(pilot, lambda: app.shop.job(jobs.set_done).stage("cleanup").status == "rework")
+        rejected = [e for e in events_of(app, jobs.set_done) if e.type == ev.STAGE_REJECTED][-1]
+        assert rejected.payload["defect"] == "THIN-SHANK" and rejected.payload["redo"] == "cleanup"

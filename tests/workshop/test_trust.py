@@ -79,9 +79,9 @@ def test_nobody_releases_a_hold_on_their_own_work(shop):
     res = weigh(shop, j, "farid", "casting", "8.00")  # 20 % lost: held by the rule
     assert res.held and shop.job(j).hold.stage == "casting"
     with pytest.raises(Blocked, match="Farid Haddad did Casting, which the hold is about"):
-        verbs.release(shop, j, "farid", "qc", pin="1357")
+        verbs.release(shop, j, "farid", "qc", note="checked the piece", pin="1357")
     assert shop.job(j).hold is not None
-    verbs.release(shop, j, "eva", "qc", pin="2468")
+    verbs.release(shop, j, "eva", "qc", note="checked the piece", pin="2468")
     assert shop.job(j).hold is None
 
 
@@ -101,18 +101,18 @@ def test_every_wrong_pin_is_recorded_and_five_lock_the_pin_for_five_minutes(shop
     j = held_job(shop)
     for n in range(1, 6):
         with pytest.raises(Refused, match="wrong or missing PIN for Eva Lindqvist"):
-            verbs.release(shop, j, "eva", "qc", pin=f"000{n}")
+            verbs.release(shop, j, "eva", "qc", note="checked the piece", pin=f"000{n}")
         assert refusals(shop, "eva") == n
         clock.advance(seconds=20)
     # locked: even the right PIN is refused, unchecked and unrecorded, and the screen says for how long
     with pytest.raises(Refused, match="5 wrong PINs for Eva Lindqvist: the PIN is refused for 5 more minutes"):
-        verbs.release(shop, j, "eva", "qc", pin="2468")
+        verbs.release(shop, j, "eva", "qc", note="checked the piece", pin="2468")
     assert refusals(shop, "eva") == 5 and shop.job(j).hold is not None
     # another supervisor is not locked out
     with pytest.raises(Refused, match="wrong or missing PIN for Farid Haddad"):
-        verbs.release(shop, j, "farid", "qc", pin="0000")
+        verbs.release(shop, j, "farid", "qc", note="checked the piece", pin="0000")
     clock.advance(minutes=5)
-    verbs.release(shop, j, "eva", "qc", pin="2468")
+    verbs.release(shop, j, "eva", "qc", note="checked the piece", pin="2468")
     assert shop.job(j).hold is None
 
 
@@ -121,7 +121,7 @@ def test_the_pins_cannot_be_tried_in_a_loop(shop):
     found = None
     for n in range(10_000):
         try:
-            verbs.release(shop, j, "eva", "qc", pin=f"{n:04d}")
+            verbs.release(shop, j, "eva", "qc", note="checked the piece", pin=f"{n:04d}")
             found = n
             break
         except Refused:
@@ -133,7 +133,7 @@ def test_the_pins_cannot_be_tried_in_a_loop(shop):
 def test_a_missing_pin_is_asked_for_and_not_counted_as_a_guess(shop):
     j = held_job(shop)
     with pytest.raises(Refused, match="PIN is needed"):
-        verbs.release(shop, j, "eva", "qc", pin=None)
+        verbs.release(shop, j, "eva", "qc", note="checked the piece", pin=None)
     assert refusals(shop, "eva") == 0
 
 

@@ -117,9 +117,33 @@ def test_weight_loss_beyond_tolerance_puts_the_job_on_hold(shop):
     with pytest.raises(Blocked, match="on hold"):
         verbs.finish(shop, j, "ben", "setting")
     with pytest.raises(Refused, match="PIN"):
-        verbs.release(shop, j, "eva", "setting", pin="0000")
+        verbs.release(shop, j, "eva", "setting", note="checked", pin="0000")
     verbs.release(shop, j, "eva", "setting", note="two melee stones were replaced", pin="2468")
     assert shop.job(j).hold is None
+
+
+def test_a_release_takes_a_note_and_a_wait_is_released_by_whoever_placed_it(shop):
+    j = ring(shop)
+    verbs.hold(shop, j, "ben", "setting", "waiting for stones or findings")
+    assert shop.job(j).hold.quality is False
+    before = shop.journal.query("SELECT count(*) FROM events")[0][0]
+    with pytest.raises(Refused, match="say what was checked or resolved"):
+        verbs.release(shop, j, "ben", "setting", note="   ")
+    assert shop.journal.query("SELECT count(*) FROM events")[0][0] == before and shop.job(j).hold is not None
+    with pytest.raises(Blocked, match="Ana Costa did not put .* on hold; Ben Okafor, who did, or a supervisor"):
+        verbs.release(shop, j, "ana", "casting", note="stones came")
+    verbs.release(shop, j, "ben", "setting", note="the stones came")
+    assert shop.job(j).hold is None
+
+    verbs.hold(shop, j, "ben", "setting", "damage or defect found at the bench")
+    assert shop.job(j).hold.quality is True
+    with pytest.raises(Blocked, match="only a supervisor releases a hold about the piece's quality"):
+        verbs.release(shop, j, "ben", "setting", note="looks fine")
+    verbs.release(shop, j, "eva", "setting", note="checked under the loupe", pin="2468")
+    verbs.hold(shop, j, "ben", "setting", "the flask cracked")  # a reason of one's own: about quality
+    assert shop.job(j).hold.quality is True
+    with pytest.raises(Blocked, match="only a supervisor"):
+        verbs.release(shop, j, "ben", "setting", note="recast")
 
 
 def test_loss_within_tolerance_does_not_hold(shop):

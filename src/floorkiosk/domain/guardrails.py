@@ -19,6 +19,21 @@ ACTIONS = (START, FINISH, WEIGH_IN, WEIGH_OUT, PHOTO, VERIFY, REJECT, HOLD, RELE
 # Actions of the person doing the stage (skill and bench rules apply).
 WORK_ACTIONS = (START, FINISH, WEIGH_IN, WEIGH_OUT, PHOTO)
 
+# The reasons a bench offers for a hold, and whether each is about the piece's quality. A hold for a
+# reason that is not (waiting for stones, a question to the client) may be released by the person who
+# placed it, once the wait is over; a quality hold, a rule's hold or any other reason needs a supervisor.
+HOLD_REASONS: tuple[tuple[str, bool], ...] = (
+    ("client asked for a change", False),
+    ("waiting for stones or findings", False),
+    ("damage or defect found at the bench", True),
+    ("question about the spec", False),
+)
+
+
+def hold_is_quality(reason: str) -> bool:
+    """Whether a hold for this reason is about the piece's quality (any reason not in HOLD_REASONS is)."""
+    return dict(HOLD_REASONS).get(" ".join(reason.split()).lower(), True)
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -102,9 +117,14 @@ def check(site: Site, job: JobState, action: Action, person: Person, bench: Benc
     if kind == RELEASE:
         if not job.hold:
             reasons.append(Reason("not-on-hold", f"{job.id} is not on hold", "nothing to release", False))
-        if not person.is_supervisor:
-            reasons.append(Reason("role", f"{person.name} is not a supervisor; only a supervisor releases a hold",
-                                  "scan a supervisor's badge", False))
+        own_wait = job.hold is not None and not job.hold.quality and not job.hold.auto and job.hold.by == person.id
+        if not person.is_supervisor and not own_wait:
+            if job.hold is not None and not job.hold.quality and not job.hold.auto:
+                text = (f"{person.name} did not put {job.id} on hold; {_name(site, job.hold.by)}, who did, or a "
+                        "supervisor releases it")
+            else:
+                text = f"{person.name} is not a supervisor; only a supervisor releases a hold about the piece's quality"
+            reasons.append(Reason("role", text, "scan a supervisor's badge", False))
         held = job.stages.get(job.hold.stage) if job.hold and job.hold.stage else None
         if held is not None and person.id in (held.started_by, held.finished_by):
             name = site.stages[job.hold.stage].name if job.hold.stage in site.stages else job.hold.stage

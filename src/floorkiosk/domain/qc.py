@@ -2,7 +2,7 @@
 
 qc.toml (optional, beside site.toml) holds:
 
-    [[defects]]        code, text, redo (the stage that usually redoes it)
+    [[defects]]        code, text, redo (the stage that usually redoes it), stages (whose rejection offers it)
     [[plans]]          an inspection plan: the checks the QC station works through for one stage
     [[plans.checks]]   one measured or pass/fail check of the plan above it
     [stones]           the stone parcel rules (see domain/stones.py)
@@ -41,7 +41,7 @@ _CHECK_KEYS = {"id", "name", "kind", "unit", "min", "max", "tolerance_pct", "tol
                "only_with_stones", "only_if_route_has", "only_designs_containing"}
 _PLAN_KEYS = {"id", "name", "stage", "routes", "designs", "sample", "checks"}
 _TOP_KEYS = {"defects", "plans", "stones"}
-_DEFECT_KEYS = {"code", "text", "redo"}
+_DEFECT_KEYS = {"code", "text", "redo", "stages"}
 _SAMPLE_KEYS = {"n", "percent", "min"}
 _STONES_KEYS = {"setting_stage", "carat_tolerance"}
 
@@ -55,6 +55,17 @@ class Defect:
     code: str  # printed on the rework ticket, e.g. LOOSE-STONE
     text: str  # what it means
     redo: str | None = None  # the stage that usually redoes it
+    stages: tuple[str, ...] = ()  # the stages whose rejection it applies to; () = its redo stage and those after it
+
+    def applies_to(self, stage: str, route: Route | None) -> bool:
+        """Whether a rejection of this stage (on this route) may name this defect."""
+        if self.stages:
+            return stage in self.stages
+        if self.redo is None or self.redo == stage:
+            return True
+        ids = route.stage_ids if route is not None else ()
+        # a defect made at an earlier stage may be found at any later one; not one made later
+        return self.redo in ids and stage in ids and ids.index(self.redo) < ids.index(stage)
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,11 @@ class QcConfig:
                 if best is None or p.specificity > best.specificity:
                     best = p
         return best
+
+    def defects_for(self, stage: str, route: Route | None) -> list[Defect]:
+        """The defects a rejection of this stage offers: those it usually redoes first, then the earlier ones'."""
+        fit = [d for d in self.defects.values() if d.applies_to(stage, route)]
+        return sorted(fit, key=lambda d: d.redo != stage)
 
     def defect(self, code: str) -> Defect:
         d = self.defects.get(code.strip().upper())
@@ -311,13 +327,18 @@ def _defects(data: dict[str, Any], w: _Where, stages: dict[str, Stage]) -> dict[
             w.problem(w.entry("defects", i, "redo"),
                       f"defect {code}: redo stage {redo!r} is not a stage in routes.toml")
             redo = None
+        where = item.get("stages", [])
+        if not isinstance(where, list) or not all(isinstance(x, str) and x in stages for x in where):
+            w.problem(w.entry("defects", i, "stages"),
+                      f"defect {code}: 'stages' must list stages of routes.toml, like [\"stone-setting\"]")
+            where = []
         for key in item:
             if key not in _DEFECT_KEYS:
                 w.problem(w.key("defects", i, key), f"defect {code}: {unknown_key(key, '[[defects]]', _DEFECT_KEYS)}")
         if code in out:
             w.problem(line, f"defect {code} is defined twice")
             continue
-        out[code] = Defect(code, text, redo)
+        out[code] = Defect(code, text, redo, tuple(where))
     return out
 
 

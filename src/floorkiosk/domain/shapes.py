@@ -88,6 +88,7 @@ class JobHeld(_Judged, total=False):
     auto: bool  # put on hold by a rule (a loss beyond tolerance, a failed batch), not a person
     loss_pct: str
     qc_batch: str
+    quality: bool  # False: a hold for a reason other than the piece's quality, released by the one who placed it
 
 
 class JobReleased(_Judged, total=False):

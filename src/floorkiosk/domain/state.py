@@ -45,6 +45,7 @@ class Hold:
     at: str
     auto: bool = False  # put on hold by a rule (weight loss), not by a person
     stage: str | None = None  # the stage whose work the hold is about (a loss beyond tolerance), if any
+    quality: bool = True  # about the piece's quality: only a supervisor releases it (False: waiting, a question)
 
 
 @dataclass
@@ -252,7 +253,7 @@ def downstream(route: Route, stage_id: str) -> tuple[str, ...]:
 
 def ev_hold(e: ev.Event) -> Hold:
     return Hold(reason=e.payload.get("reason", ""), by=e.person, at=e.ts, auto=bool(e.payload.get("auto")),
-                stage=e.payload.get("stage"))
+                stage=e.payload.get("stage"), quality=bool(e.payload.get("quality", True)))
 
 
 def to_decimal(grams: str | None) -> Decimal | None:

@@ -323,7 +323,7 @@ class KioskApp(App[int]):
         try:
             p = payloads.decode(text)
         except payloads.NotOurCode as exc:
-            if self._typed_into_field(text):
+            if self._typed_into_field(text) or (isinstance(screen, KioskScreen) and screen.on_text(text)):
                 return
             hint = layout_hint(text)
             self.say(hint.message() if hint else f"{exc}; nothing was changed", "error")

@@ -34,6 +34,10 @@ class KioskScreen:
         """A code was read while this screen is in front; True when it was handled here."""
         return False
 
+    def on_text(self, text: str) -> bool:
+        """A read that is none of the kiosk's codes (a defect code on a card); True when it was handled here."""
+        return False
+
     def on_scale(self, event: ScaleEvent) -> None:
         """The balance's latest reading or state."""
 

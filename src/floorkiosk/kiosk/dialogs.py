@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, Static
@@ -232,23 +232,61 @@ class PinDialog(KioskDialog[str]):
         return True
 
 
+class NoteDialog(KioskDialog[str]):
+    """A short note typed on the keyboard (releasing a hold says what was checked); refused when empty."""
+
+    def __init__(self, title: str, help_text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.help_text = help_text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note-box", classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.help_text, id="note-help")
+            yield Input(id="note", placeholder="type the note, then Enter")
+            yield Static("Enter or ACCEPT: record the note   CANCEL or Esc: back", classes="dialog-help")
+            yield MessageLine(id="dialog-msg")
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.accept()
+
+    def accept(self) -> None:
+        note = " ".join(self.query_one("#note", Input).value.split())
+        if not note:
+            self.say("a note is needed: say what was checked or resolved", "warn")
+            return
+        self.dismiss(note)
+
+
 class PickDialog(KioskDialog[str]):
-    """One choice from a short list: 1-9 or arrows and Enter; ACCEPT takes the highlighted one."""
+    """One choice from a list: its number (10, 11 … digit by digit), arrows and Enter, or its code scanned.
+
+    A number that no longer choice starts with is taken at once; "1" of eleven choices waits for a
+    second digit, or Enter. ACCEPT takes the highlighted one.
+    """
 
     BINDINGS = [Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
-                Binding("enter", "pick", show=False)] + [Binding(str(i), f"number({i})", show=False) for i in range(1, 10)]
+                Binding("enter", "pick", show=False)] + [Binding(str(i), f"digit({i})", show=False) for i in range(10)]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()
         self.title_text = title
         self.options = options
         self.index = 0
+        self.typed = ""  # digits of a choice typed so far
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="pick-box", classes="dialog"):
+        n = len(self.options)
+        numbers = "1-9" if n <= 9 else f"its number (1-{n}), or scan its code"
+        with VerticalScroll(id="pick-box", classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
             yield Static(id="pick-options")
-            yield Static("1-9 or ↑↓ and Enter; ACCEPT takes the highlighted one; CANCEL or Esc: back",
+            yield Static(f"{numbers}, or ↑↓ and Enter; ACCEPT takes the highlighted one; CANCEL or Esc: back",
                          classes="dialog-help")
             yield MessageLine(id="dialog-msg")
 
@@ -257,13 +295,15 @@ class PickDialog(KioskDialog[str]):
 
     def _render_options(self) -> None:
         t = Text()
+        wide = len(str(len(self.options)))
         for i, (_, label) in enumerate(self.options):
             style = "bold reverse" if i == self.index else ""
-            t.append(f" {i + 1}  {label} ", style)
+            t.append(f" {i + 1:>{wide}}  {label} ", style)
             t.append("\n")
         self.query_one("#pick-options", Static).update(t)
 
     def action_move(self, step: int) -> None:
+        self.typed = ""
         self.index = (self.index + step) % len(self.options)
         self._render_options()
 
@@ -271,11 +311,49 @@ class PickDialog(KioskDialog[str]):
         if 1 <= n <= len(self.options):
             self.dismiss(self.options[n - 1][0])
 
+    def action_digit(self, d: int) -> None:
+        typed = self.typed + str(d)
+        n = int(typed)
+        if not 1 <= n <= len(self.options):
+            self.typed = ""
+            self.say(f"no choice {typed}: the choices are 1 to {len(self.options)}", "warn")
+            return
+        if n * 10 > len(self.options):  # no longer choice starts with these digits
+            self.typed = ""
+            self.dismiss(self.options[n - 1][0])
+            return
+        self.typed = typed
+        self.index = n - 1
+        self._render_options()
+        self.say(f"{typed}: Enter or ACCEPT takes it, or type the next digit", "info")
+
     def action_pick(self) -> None:
         self.accept()
 
     def accept(self) -> None:
+        self.typed = ""
         self.dismiss(self.options[self.index][0])
+
+    def on_text(self, text: str) -> bool:
+        """A code that is none of the kiosk's (a defect code on a card): the choice of that code."""
+        return self._by_code(text)
+
+    def _by_code(self, text: str) -> bool:
+        code = text.strip().upper()
+        for key, _ in self.options:
+            if key.upper() == code:
+                self.dismiss(key)
+                return True
+        return False
+
+    def other_scan(self, p: payloads.Payload, text: str) -> bool:
+        t = text.strip()
+        if t.isdigit() and 1 <= int(t) <= len(self.options):  # a number scanned or typed fast
+            self.dismiss(self.options[int(t) - 1][0])
+            return True
+        if self._by_code(t):
+            return True
+        return super().other_scan(p, text)
 
 
 class ChecklistDialog(KioskDialog[tuple[str, ...]]):

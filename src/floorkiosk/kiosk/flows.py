@@ -17,15 +17,22 @@ from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError
-from floorkiosk.kiosk.dialogs import BlockedScreen, ChecklistDialog, PhotoDialog, PickDialog, PinDialog, WeighDialog
+from floorkiosk.kiosk.dialogs import (
+    BlockedScreen,
+    ChecklistDialog,
+    NoteDialog,
+    PhotoDialog,
+    PickDialog,
+    PinDialog,
+    WeighDialog,
+)
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
-HOLD_REASONS = [(r, r) for r in ("client asked for a change", "waiting for stones or findings",
-                                 "damage or defect found at the bench", "question about the spec")]
+HOLD_REASONS = [(r, r + ("" if quality else " (you may release it yourself)")) for r, quality in g.HOLD_REASONS]
 LABEL_REASONS = [(r, r) for r in ("label torn or dirty", "label unreadable", "new job bag")]
 DEFAULT_DEFECTS = [("LOOSE-STONE", "stone moves in its setting"), ("POROSITY", "porosity in the metal"),
                    ("FINISH", "finish not as specified"), ("SIZE", "size out of tolerance"),
@@ -247,6 +254,9 @@ class JobFlows:
         if state.hold:
             me = self.shop.person(self.person)
             d = self.judged(g.RELEASE)
+            if d.allowed and not me.is_supervisor:  # the artisan's own hold while waiting: theirs to release
+                self._release(self.person, None)
+                return
             if me.is_supervisor and override is None and not self.shop.site.settings.supervisor_pin:
                 self._release(self.person, None)
                 return
@@ -274,10 +284,22 @@ class JobFlows:
         self.app.push_screen(PickDialog(f"Put {self.job} on hold: why?", HOLD_REASONS), picked)
 
     def _release(self, by: str, pin: str | None) -> None:
-        e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=f"at {self.station.bench.name}", pin=pin),
-                      "release", lambda o: None)
-        if e is not None:
-            self.done(f"hold released by {self.shop.name(by)}")
+        """Ask the note (what was checked or resolved), then release the hold as `by`."""
+        hold = self.state().hold
+
+        def noted(note: str | None) -> None:
+            if note is None:
+                self.say("release cancelled; the job stays on hold", "warn")
+                return
+            e = self.call(lambda: verbs.release(self.shop, self.job, by, self.bench, note=note, pin=pin),
+                          "release", lambda o: None)
+            if e is not None:
+                self.done(f"hold released by {self.shop.name(by)}: {note}")
+
+        why = f"on hold: {hold.reason}" if hold else ""
+        self.app.push_screen(NoteDialog(f"Release the hold on {self.job}: a note",
+                                        f"{why}\nSay what was checked or resolved (the stones came, the client "
+                                        "confirmed …)."), noted)
 
     # -- verification --------------------------------------------------------------------------------
     def verify(self, override: Override | None = None, pin: str | None = None) -> None:
@@ -332,15 +354,20 @@ class JobFlows:
                                  picked_redo)
 
         self.app.push_screen(PickDialog(f"Reject {self.stage_name(sid)} on {self.job}: the defect",
-                                        [(c, f"{c}: {t}") for c, t in self._defects()]), picked_defect)
+                                        [(c, f"{c}: {t}") for c, t in self._defects(sid)]), picked_defect)
 
     def _defect_redo(self) -> dict[str, str]:
         """The stage that usually redoes each defect (qc.toml's [[defects]] redo)."""
         return {d.code: d.redo for d in dq.qc_config(self.shop.site).defects.values() if d.redo}
 
-    def _defects(self) -> list[tuple[str, str]]:
-        """(code, what it means) of the site's defects, or a short default list where qc.toml has none."""
-        out = [(d.code, d.text or d.code) for d in dq.qc_config(self.shop.site).defects.values()]
+    def _defects(self, stage: str | None = None) -> list[tuple[str, str]]:
+        """(code, what it means) of the defects that apply to this stage, or a short default list where qc.toml has none."""
+        cfg = dq.qc_config(self.shop.site)
+        if stage is None:
+            out = [(d.code, d.text or d.code) for d in cfg.defects.values()]
+        else:
+            route = self.shop.site.routes.get(self.state().route)
+            out = [(d.code, d.text or d.code) for d in cfg.defects_for(stage, route)]
         return out or DEFAULT_DEFECTS
 
     # -- QC inspection, labels -----------------------------------------------------------------------

@@ -621,8 +621,11 @@ class JobCardScreen(BenchScreen):
             t = Text("■ ON HOLD: ", "bold")
             t.append(j.hold.reason, "bold")
             by = "rule" if j.hold.auto else st.shop.name(j.hold.by)
-            t.append(f"\n   put on hold by {by}, {short_ts(st, j.hold.at)}. A supervisor reviews the piece and "
-                     f"releases it (H or HOLD).")
+            if j.hold.quality or j.hold.auto:
+                then = "A supervisor reviews the piece and releases it, with a note (H or HOLD)."
+            else:
+                then = f"{by}, who put it on hold, or a supervisor releases it, with a note (H or HOLD)."
+            t.append(f"\n   put on hold by {by}, {short_ts(st, j.hold.at)}. {then}")
             status.update(t)
             status.add_class("-hold")
         elif j.complete:

@@ -193,10 +193,16 @@ def reject(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | 
 def hold(shop: Shop, job_id: str, person_id: str, bench_id: str, reason: str) -> ev.Event:
     if not reason.strip():
         raise Refused("say why the job goes on hold")
-    return judge.act(shop, g.HOLD, ev.JOB_HELD, job_id, person_id, bench_id, None, {"reason": reason.strip()})[0]
+    reason = " ".join(reason.split())
+    return judge.act(shop, g.HOLD, ev.JOB_HELD, job_id, person_id, bench_id, None,
+                     {"reason": reason, "quality": g.hold_is_quality(reason)})[0]
 
 
 def release(shop: Shop, job_id: str, person_id: str, bench_id: str, note: str = "", pin: str | None = None) -> ev.Event:
+    """Release a hold, saying what was checked or resolved (the note); a supervisor's PIN where the site asks."""
+    note = " ".join(note.split())
+    if not note:
+        raise Refused("say what was checked or resolved before the hold is released (a note); nothing was changed")
     judge.check_pin(shop, shop.person(person_id), pin, bench_id)
     return judge.act(shop, g.RELEASE, ev.JOB_RELEASED, job_id, person_id, bench_id, None, {"note": note})[0]
 

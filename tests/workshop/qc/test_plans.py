@@ -150,3 +150,30 @@ def test_checklist_items_the_plan_leaves_out_become_checks():
     out = dq.checklist_checks(plan_checks, ("stones secure", "hallmark legible"))
     assert [c.name for c in out] == ["Stones secure", "hallmark legible"]
     assert out[1].kind == "visual" and out[1].id == "checklist-hallmark-legible"
+
+
+def test_a_rejection_offers_the_defects_that_apply_to_its_stage(cfg, site):
+    ring = site.routes["custom-ring"]
+    setting = [d.code for d in cfg.defects_for("stone-setting", ring)]
+    # the stage's own defects first, then those of the stages before it; none of polishing or plating
+    assert setting[:4] == ["LOOSE-STONE", "STONE-TILT", "CHIPPED-STONE", "PRONG"]
+    assert set(setting[4:]) == {"POROSITY", "THIN-SHANK", "WRONG-SIZE"}
+    assert "PLATING-STAIN" not in setting and "SCRATCH" not in setting
+    polishing = [d.code for d in cfg.defects_for("polishing", ring)]
+    assert len(polishing) == 11 and polishing[0] == "SCRATCH" and "PLATING-THIN" not in polishing
+    # on a route with plating, the QC stage offers plating's defects as well
+    assert "PLATING-THIN" in [d.code for d in cfg.defects_for("qc", site.routes["casting-line"])]
+    # a defect that names its stages applies to those alone; one without redo applies everywhere
+    named = dq.Defect("BENT", "bent", "cleanup", ("polishing",))
+    assert named.applies_to("polishing", ring) and not named.applies_to("stone-setting", ring)
+    assert dq.Defect("OTHER", "other").applies_to("casting", ring)
+
+
+def test_a_defect_naming_an_unknown_stage_is_a_config_error(site, tmp_path):
+    from floorkiosk.domain.tomlread import TomlReader
+
+    f = tmp_path / "qc.toml"
+    f.write_text('[[defects]]\ncode = "BENT"\ntext = "bent"\nstages = ["polish"]\n')
+    problems: list[str] = []
+    dq.validate_qc(TomlReader(f, problems), site.stages, site.routes)
+    assert any("qc.toml:4:" in p and "'stages' must list stages of routes.toml" in p for p in problems), problems
