@@ -40,10 +40,12 @@ _DEFECT_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 _CHECK_KEYS = {"id", "name", "kind", "unit", "min", "max", "tolerance_pct", "tolerance", "defects",
                "only_with_stones", "only_if_route_has", "only_designs_containing"}
 _PLAN_KEYS = {"id", "name", "stage", "routes", "designs", "sample", "checks"}
-_TOP_KEYS = {"defects", "plans", "stones"}
+_TOP_KEYS = {"defects", "plans", "stones", "spc"}
 _DEFECT_KEYS = {"code", "text", "redo", "stages"}
 _SAMPLE_KEYS = {"n", "percent", "min"}
 _STONES_KEYS = {"setting_stage", "carat_tolerance"}
+_SPC_KEYS = {"baseline", "rules", "hold_on_drift"}
+SPC_RULESETS = ("nelson", "western-electric")
 
 
 class BadAnswer(Refused):
@@ -159,10 +161,19 @@ class StoneRules:
 
 
 @dataclass(frozen=True)
+class SpcRules:
+    """[spc]: how control charts are drawn and what drift does."""
+    baseline: int = 20  # the first N points give a characteristic its limits until a supervisor fixes them
+    rules: str = "nelson"  # or "western-electric"
+    hold_on_drift: tuple[str, ...] = ()  # stages whose next piece waits for a supervisor while an alert is open
+
+
+@dataclass(frozen=True)
 class QcConfig:
     defects: dict[str, Defect] = field(default_factory=dict)
     plans: tuple[Plan, ...] = ()
     stones: StoneRules = StoneRules()
+    spc: SpcRules = SpcRules()
 
     def plan_for(self, stage: str, route: str, design: str) -> Plan | None:
         """The most specific plan for this stage of a job: by design, then route, then stage only."""
@@ -291,8 +302,9 @@ def _build(data: dict[str, Any], reader: TomlReader | None, stages: dict[str, St
     defects = _defects(data, w, stages)
     plans = _plans(data, w, stages, routes, benches, defects)
     stones = _stones(data, w, stages)
+    spc = _spc(data, w, stages)
     after = len(reader.problems) if reader is not None else 0
-    return QcConfig(defects, tuple(plans), stones), after - before
+    return QcConfig(defects, tuple(plans), stones, spc), after - before
 
 
 def _entries(data: dict[str, Any], table: str, w: _Where) -> list[tuple[int, dict[str, Any], int]]:
@@ -562,6 +574,34 @@ def _stones(data: dict[str, Any], w: _Where, stages: dict[str, Stage]) -> StoneR
         w.problem(w.top("carat_tolerance"), f"[stones] carat_tolerance must be a number of carats, 0 or more, not {tol!r}")
         t = Decimal("0.01")
     return StoneRules(st, t)
+
+
+def _spc(data: dict[str, Any], w: _Where, stages: dict[str, Stage]) -> SpcRules:
+    s = data.get("spc")
+    if s is None:
+        return SpcRules()
+    if not isinstance(s, dict):
+        w.problem(w.top("[spc"), "[spc] must be a table")
+        return SpcRules()
+    for key in s:
+        if key not in _SPC_KEYS:
+            w.problem(w.key("spc", key), unknown_key(key, "[spc]", _SPC_KEYS))
+    base = s.get("baseline", 20)
+    if isinstance(base, bool) or not isinstance(base, int) or not 5 <= base <= 1000:
+        w.problem(w.key("spc", "baseline"), f"[spc] baseline must be a whole number of points from 5 to 1000, not {base!r}")
+        base = 20
+    rules = s.get("rules", "nelson")
+    if rules not in SPC_RULESETS:
+        w.problem(w.key("spc", "rules"), f"[spc] rules must be one of {', '.join(SPC_RULESETS)}, not {rules!r}")
+        rules = "nelson"
+    hold = s.get("hold_on_drift", [])
+    if not isinstance(hold, list) or not all(isinstance(x, str) for x in hold):
+        w.problem(w.key("spc", "hold_on_drift"), "[spc] hold_on_drift must be a list of stage ids")
+        hold = []
+    for x in hold:
+        if x not in stages:
+            w.problem(w.key("spc", "hold_on_drift"), f"[spc] hold_on_drift names {x!r}, which is not a stage in routes.toml")
+    return SpcRules(base, rules, tuple(x for x in hold if x in stages))
 
 
 # --- what to inspect -----------------------------------------------------------------------------

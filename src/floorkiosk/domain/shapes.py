@@ -15,6 +15,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
 from floorkiosk.domain import qc as dq
+from floorkiosk.domain import spc as dspc
 from floorkiosk.domain import stones as ds
 
 
@@ -310,6 +311,34 @@ class TreeCut(TypedDict, total=False):
     unit: str
 
 
+class SpcLimits(TypedDict, total=False):
+    center: Required[float]
+    ucl: Required[float]
+    lcl: Required[float]
+    sigma: Required[float]
+    r_center: float
+    r_ucl: float
+    r_lcl: float
+    n: int
+    subgroup: int
+    within: float
+
+
+class SpcBaselineFixed(TypedDict, total=False):
+    name: Required[str]  # the characteristic, e.g. "polishing.thickness" or "loss.casting"
+    first: Required[str]  # the first and last point's time: the points the limits rest on
+    last: Required[str]
+    points: Required[int]
+    limits: Required[SpcLimits]
+
+
+class SpcAlertAcknowledged(TypedDict, total=False):
+    name: Required[str]
+    until: Required[str]  # alerts at points up to this time are closed
+    alerts: int
+    note: Required[str]  # what was found or done
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.STAGE_STARTED: StageStarted,
@@ -347,6 +376,8 @@ SHAPES: dict[str, type] = {
     dm.TREE_CAST: TreeCast,
     dm.PIECE_CUT: PieceCut,
     dm.TREE_CUT: TreeCut,
+    dspc.SPC_BASELINE_FIXED: SpcBaselineFixed,
+    dspc.SPC_ALERT_ACKNOWLEDGED: SpcAlertAcknowledged,
 }
 
 

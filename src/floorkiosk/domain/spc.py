@@ -30,6 +30,10 @@ CONSTANTS: dict[int, tuple[float, float, float, float]] = {
     10: (0.308, 0.223, 1.777, 3.078),
 }
 
+# The events of process control (job-less: they concern a characteristic, not a piece).
+SPC_BASELINE_FIXED = "spc.baseline.fixed"  # a supervisor fixed a characteristic's limits on its points so far
+SPC_ALERT_ACKNOWLEDGED = "spc.alert.acknowledged"  # a supervisor looked at its open alerts, and says what was done
+
 MIN_BASELINE = 5  # fewer points than this give no limits worth the name
 
 
