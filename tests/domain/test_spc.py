@@ -65,6 +65,8 @@ def test_too_few_points_or_uneven_subgroups_are_refused():
         spc.individuals([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="differ in size"):
         spc.xbar_r([[1, 2], [1, 2, 3], [1, 2], [1, 2], [1, 2]])
+    with pytest.raises(spc.NoVariation, match="do not vary"):
+        spc.individuals([0.208] * 6)
     with pytest.raises(ValueError, match="2 to 10"):
         spc.xbar_r([[1.0] * 12] * 5)
 

@@ -41,6 +41,15 @@ class TooFewPoints(ValueError):
     """A chart was asked of fewer points than its limits need."""
 
 
+class NoVariation(TooFewPoints):
+    """The baseline's points do not vary (a scale reading the same to its last digit): no limits can be drawn."""
+
+
+def _varies(sigma: float, mean: float) -> None:
+    if sigma <= 1e-9 * max(1.0, abs(mean)):
+        raise NoVariation("the baseline's points do not vary at all; limits need points that do")
+
+
 class NoTolerance(ValueError):
     """Capability was asked against a tolerance that is missing or has no width."""
 
@@ -79,6 +88,7 @@ def individuals(baseline: Sequence[float]) -> Limits:
     mrs = moving_ranges(baseline)
     mr_bar = math.fsum(mrs) / len(mrs)
     sigma = mr_bar / d2
+    _varies(sigma, mean)
     return Limits(center=mean, ucl=mean + 3 * sigma, lcl=mean - 3 * sigma, sigma=sigma,
                   r_center=mr_bar, r_ucl=d4 * mr_bar, r_lcl=d3 * mr_bar, n=len(baseline), within=sigma)
 
@@ -98,6 +108,7 @@ def xbar_r(subgroups: Sequence[Sequence[float]]) -> Limits:
     ranges = [max(g) - min(g) for g in subgroups]
     grand = math.fsum(means) / len(means)
     r_bar = math.fsum(ranges) / len(ranges)
+    _varies(r_bar, grand)
     return Limits(center=grand, ucl=grand + a2 * r_bar, lcl=grand - a2 * r_bar, sigma=r_bar / d2 / math.sqrt(n),
                   r_center=r_bar, r_ucl=d4 * r_bar, r_lcl=d3 * r_bar, n=len(subgroups), subgroup=n,
                   within=r_bar / d2)

@@ -160,7 +160,7 @@ class Chart:
     @property
     def state(self) -> str:
         if self.limits is None:
-            return "too few points"
+            return "no variation" if "do not vary" in self.note else "too few points"
         if self.alerts:
             return f"{len(self.alerts)} alert{'s' if len(self.alerts) != 1 else ''}"
         return "in control"
@@ -197,12 +197,14 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
     else:
         end = min(rules.baseline, len(values))
         words = f"the first {end} points"
-        try:
-            limits = spc.individuals(values[:end]) if end == rules.baseline else None
-        except spc.TooFewPoints:
-            limits = None
-        if limits is None:
+        limits = None
+        if end < rules.baseline:
             note = f"{len(values)} point{'s' if len(values) != 1 else ''}; limits need {rules.baseline} (qc.toml [spc] baseline)"
+        else:
+            try:
+                limits = spc.individuals(values[:end])
+            except spc.TooFewPoints as exc:
+                note = str(exc)
     if limits is None:
         return Chart(series, None, words, end, [], [], None, note)
     found = spc.violations(values, limits, rules.rules)

@@ -138,3 +138,40 @@ def test_a_stage_not_held_by_drift_is_not_blocked(site):
     assert spc.one(shop, "loss.cleanup").alerts
     # casting is not in hold_on_drift: its next piece starts whatever the clean-up chart says
     assert spc.guard(shop, shop.journal.conn, shop.job(jobs[15]), g.Action(g.START, "casting")) == []
+
+
+def test_the_spc_commands_list_draw_fix_and_acknowledge(site, capsys):
+    from floorkiosk.cli import main
+
+    shop, jobs = site
+    for j, loss in zip(jobs, STEADY + DRIFT):
+        cleanup(shop, j, loss)
+    root = str(shop.dir)
+    assert main(["--site", root, "spc"]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if x.startswith("loss.cleanup"))
+    assert "14" in line and "1 alert" in line and "0.500" in line
+    assert "1 open alert" in out
+
+    assert main(["--site", root, "spc", "show", "loss.cleanup"]) == 0
+    out = capsys.readouterr().out
+    assert "metal loss at Cleanup" in out and "UCL" in out and "Cpk" in out
+    assert "rule 2, nine points in a row" in out and "[ALERT]" in out
+    assert len(out.splitlines()) > 16  # the chart itself
+
+    assert main(["--site", root, "spc", "show", "loss.cleanup", "--person", "ben"]) == 0
+    assert "0 points" in capsys.readouterr().out
+
+    assert main(["--site", root, "spc", "show", "loss.nowhere"]) == 2
+    assert "no characteristic 'loss.nowhere'" in capsys.readouterr().err
+
+    assert main(["--site", root, "spc", "ack", "loss.cleanup", "--person", "ana", "--note", "x"]) == 2
+    assert "not a supervisor" in capsys.readouterr().err
+    assert main(["--site", root, "spc", "ack", "loss.cleanup", "--person", "eva", "--note", "media changed"]) == 0
+    assert "1 alert acknowledged" in capsys.readouterr().out
+    assert main(["--site", root, "spc", "baseline", "loss.cleanup", "--person", "eva", "--last", "9"]) == 2
+    assert "do not vary" in capsys.readouterr().err  # the nine drifted points alone are all 0.55 %
+    assert main(["--site", root, "spc", "baseline", "loss.cleanup", "--person", "eva"]) == 0
+    assert "limits fixed on 14 points" in capsys.readouterr().out
+    assert main(["--site", root, "spc"]) == 0
+    assert "in control" in capsys.readouterr().out
