@@ -1,4 +1,4 @@
-"""Process control sub-commands: spc (every characteristic), spc show|baseline|ack."""
+"""Process control sub-commands: spc (every characteristic), spc show|baseline|ack; capa open|list|show|change|close."""
 
 from __future__ import annotations
 
@@ -35,6 +35,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--note", required=True, help="what was found or done, kept beside the alert")
     p.add_argument("--bench", help="where (a bench id)")
     p.set_defaults(func=cmd_ack)
+
+    top = sub.add_parser("capa", help="corrective actions: a cause found, the process changed, the effect checked",
+                         description="A corrective action has an owner, a due date, a root cause and the change "
+                                     "made; a supervisor closes it once the effect shows in the pieces after the change.")
+    top.set_defaults(func=cmd_capa_list, all=False)
+    cs = top.add_subparsers(dest="capa_cmd", metavar="ACTION")
+    p = cs.add_parser("open", help="open a corrective action (from a drift, a defect, or by hand)")
+    p.add_argument("title", help="what is wrong, in a few words")
+    p.add_argument("--person", required=True, help="the supervisor opening it")
+    p.add_argument("--owner", required=True, help="who finds the cause and makes the change (a person id)")
+    p.add_argument("--due", required=True, help="by when, e.g. 2026-12-24")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--characteristic", help="the drifting characteristic (as `spc` lists it)")
+    src.add_argument("--defect", help="the defect code that keeps coming back")
+    p.add_argument("--pieces", type=int, default=5, help="pieces after the change its effect is judged on (default 5)")
+    p.add_argument("--bench", help="where (a bench id)")
+    p.set_defaults(func=cmd_capa_open)
+    p = cs.add_parser("list", help="the open corrective actions (with --all, the closed too)")
+    p.add_argument("--all", action="store_true")
+    p.set_defaults(func=cmd_capa_list)
+    p = cs.add_parser("show", help="one corrective action, with its effect so far")
+    p.add_argument("capa")
+    p.set_defaults(func=cmd_capa_show)
+    p = cs.add_parser("change", help="record the root cause and the change made to the process")
+    p.add_argument("capa")
+    p.add_argument("--person", required=True, help="the owner (or a supervisor)")
+    p.add_argument("--cause", required=True, help="method, material, machine, person or measurement")
+    p.add_argument("--change", required=True, help="what was changed")
+    p.add_argument("--bench", help="where (a bench id)")
+    p.set_defaults(func=cmd_capa_change)
+    p = cs.add_parser("close", help="close it, once its effect shows (a supervisor)")
+    p.add_argument("capa")
+    p.add_argument("--person", required=True, help="the supervisor closing it")
+    p.add_argument("--note", required=True, help="what the effect was")
+    p.add_argument("--bench", help="where (a bench id)")
+    p.set_defaults(func=cmd_capa_close)
 
 
 def _num(x: float | None, digits: int = 3) -> str:
@@ -137,4 +173,78 @@ def cmd_ack(args: argparse.Namespace) -> int:
     shop = open_site(args)
     n = spc.acknowledge(shop, args.name, args.person, args.note, args.bench)
     print(f"{args.name}: {n} alert{'s' if n != 1 else ''} acknowledged")
+    return 0
+
+
+def _capa_line(shop, c, today: str) -> str:
+    about = c.characteristic or c.defect or "by hand"
+    late = "  LATE" if c.late(today) else ""
+    return f"{c.id}  {c.status:<7}  due {c.due}{late}  {shop.name(c.owner):<16}  {about:<20}  {c.title}"
+
+
+def cmd_capa_list(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import capa  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    rows = capa.listing(shop, all_=args.all)
+    if not rows:
+        print("no corrective actions" + ("" if args.all else " open"))
+        return 0
+    today = shop.now()[:10]
+    for c in rows:
+        print(_capa_line(shop, c, today))
+    return 0
+
+
+def cmd_capa_open(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import capa  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    c = capa.open_capa(shop, args.title, person_id=args.person, owner=args.owner, due=args.due,
+                       characteristic=args.characteristic, defect=args.defect, pieces=args.pieces,
+                       bench_id=args.bench)
+    print(f"corrective action {c.id} opened: {c.title} (owner {shop.name(c.owner)}, due {c.due})")
+    return 0
+
+
+def cmd_capa_show(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import capa  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    c = capa.get(shop, args.capa)
+    print(_capa_line(shop, c, shop.now()[:10]))
+    print(f"opened {c.opened_at[:16].replace('T', ' ')} by {shop.name(c.opened_by)} ({c.source})")
+    if c.changed_at:
+        print(f"cause: {c.cause}; changed {c.changed_at[:16].replace('T', ' ')}: {c.change}")
+    else:
+        print("no change recorded yet")
+    if c.status == "closed":
+        print(f"closed {c.closed_at[:16].replace('T', ' ')} by {shop.name(c.closed_by)}: {c.note}")
+        e = c.effect or {}
+        if e.get("before") is not None:
+            print(f"effect: {e.get('metric')}: {e['before']:.3f} over {e.get('n_before')} before, "
+                  f"{e['after']:.3f} over {e.get('n_after')} after")
+    else:
+        print("effect: " + capa.effect(shop, c).text())
+    return 0
+
+
+def cmd_capa_change(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import capa  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    c = capa.record_change(shop, args.capa, person_id=args.person, cause=args.cause, change=args.change,
+                           bench_id=args.bench)
+    print(f"{c.id}: change recorded; its effect is judged on the next {c.pieces} pieces")
+    return 0
+
+
+def cmd_capa_close(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import capa  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    c = capa.close_capa(shop, args.capa, person_id=args.person, note=args.note, bench_id=args.bench)
+    e = c.effect or {}
+    print(f"{c.id} closed" + (f": {e.get('metric')} {e['before']:.3f} -> {e['after']:.3f}"
+                              if e.get("before") is not None and e.get("after") is not None else ""))
     return 0

@@ -329,14 +329,48 @@ class SpcBaselineFixed(TypedDict, total=False):
     first: Required[str]  # the first and last point's time: the points the limits rest on
     last: Required[str]
     points: Required[int]
+    upto: Required[int]  # the characteristic's points when it was fixed (the limits rest on the last `points`)
     limits: Required[SpcLimits]
 
 
 class SpcAlertAcknowledged(TypedDict, total=False):
     name: Required[str]
-    until: Required[str]  # alerts at points up to this time are closed
+    until: Required[str]  # the time of the last point it covers
+    upto: Required[int]  # alerts at the first `upto` points of the series are closed
     alerts: int
     note: Required[str]  # what was found or done
+
+
+class CapaOpened(TypedDict, total=False):
+    capa: Required[str]  # CA0001
+    title: Required[str]
+    owner: Required[str]
+    due: Required[str]
+    source: str  # alert, defect or hand
+    characteristic: str
+    defect: str
+    pieces: int  # pieces after the change its effect is judged on
+
+
+class CapaChanged(TypedDict, total=False):
+    capa: Required[str]
+    cause: Required[str]  # method, material, machine, person or measurement
+    change: Required[str]
+    points_before: int  # the metric's points when the change was made: the effect is judged on those after
+
+
+class CapaEffect(TypedDict, total=False):
+    metric: str
+    before: float | None
+    after: float | None
+    n_before: int
+    n_after: int
+
+
+class CapaClosed(TypedDict, total=False):
+    capa: Required[str]
+    note: Required[str]
+    effect: CapaEffect
 
 
 SHAPES: dict[str, type] = {
@@ -378,6 +412,9 @@ SHAPES: dict[str, type] = {
     dm.TREE_CUT: TreeCut,
     dspc.SPC_BASELINE_FIXED: SpcBaselineFixed,
     dspc.SPC_ALERT_ACKNOWLEDGED: SpcAlertAcknowledged,
+    dspc.CAPA_OPENED: CapaOpened,
+    dspc.CAPA_CHANGED: CapaChanged,
+    dspc.CAPA_CLOSED: CapaClosed,
 }
 
 

@@ -34,6 +34,12 @@ CONSTANTS: dict[int, tuple[float, float, float, float]] = {
 SPC_BASELINE_FIXED = "spc.baseline.fixed"  # a supervisor fixed a characteristic's limits on its points so far
 SPC_ALERT_ACKNOWLEDGED = "spc.alert.acknowledged"  # a supervisor looked at its open alerts, and says what was done
 
+# Corrective actions (CAPA): opened, the change made, closed once its effect is seen.
+CAPA_OPENED = "capa.opened"
+CAPA_CHANGED = "capa.changed"
+CAPA_CLOSED = "capa.closed"
+CAPA_CAUSES = ("method", "material", "machine", "person", "measurement")
+
 MIN_BASELINE = 5  # fewer points than this give no limits worth the name
 
 

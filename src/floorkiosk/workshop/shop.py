@@ -41,7 +41,8 @@ class Area:
 class Numbers:
     """Job and batch numbers on a site with one journal: the next after the highest in the table."""
 
-    TABLES = {"job": ("jobs", 1), "batch": ("batches", 1), "parcel": ("stone_parcels", 2)}  # (table, prefix length)
+    TABLES = {"job": ("jobs", 1), "batch": ("batches", 1), "parcel": ("stone_parcels", 2),
+              "capa": ("capas", 2)}  # (table, prefix length)
 
     def reserve(self, kind: str, count: int) -> None:
         """Make sure `count` numbers can be taken; called before the write transaction."""

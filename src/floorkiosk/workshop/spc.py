@@ -49,6 +49,7 @@ class Point:
     alloy: str | None
     design: str | None
     source: str  # the event (inspection) or the job stage the point comes from
+    seq: int = 0  # its place in the characteristic's whole series (baselines and acknowledgements count by it)
 
 
 @dataclass
@@ -112,7 +113,7 @@ def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None) -
                     sname = site.stages[stage].name if stage in site.stages else stage
                     what = f"{c.get('name') or c.get('id')}" + (" deviation" if kind == "weight" else "")
                     s = out[name] = Series(name, f"{what} at {sname}", unit, lsl, usl, stage)
-                s.points.append(Point(ts, value, job, stage, bench, person, alloy, design, iid))
+                s.points.append(Point(ts, value, job, stage, bench, person, alloy, design, iid, len(s.points)))
     if want_loss:
         stage_of = only.split(".", 1)[1] if only else None
         where, args = ("AND s.stage = ?", (stage_of,)) if stage_of else ("", ())
@@ -129,7 +130,7 @@ def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None) -
                 usl = float(st.max_loss_pct) if st is not None and st.max_loss_pct is not None else None
                 s = out[name] = Series(name, f"metal loss at {st.name if st else stage}", "%", None, usl, stage)
             s.points.append(Point(finished_at, (w_in - w_out) / w_in * 100, job, stage, bench, person, alloy, design,
-                                  f"{job}:{stage}"))
+                                  f"{job}:{stage}", len(s.points)))
     return out
 
 
@@ -143,6 +144,7 @@ class Baseline:
     first: str
     last: str
     points: int
+    upto: int  # the characteristic's points when it was fixed: the limits rest on the last `points` of them
     limits: spc.Limits
 
 
@@ -171,17 +173,18 @@ def rules_of(site: Site) -> dq.SpcRules:
 
 
 def _baseline(conn: sqlite3.Connection, name: str) -> Baseline | None:
-    row = conn.execute("SELECT ts, person, first, last, points, limits FROM spc_baselines WHERE name = ?",
+    row = conn.execute("SELECT ts, person, first, last, points, upto, limits FROM spc_baselines WHERE name = ?",
                        (name,)).fetchone()
     if row is None:
         return None
-    lim = json.loads(row[5])
-    return Baseline(name, row[0], row[1], row[2], row[3], row[4], spc.Limits(**lim))
+    lim = json.loads(row[6])
+    return Baseline(name, row[0], row[1], row[2], row[3], row[4], row[5], spc.Limits(**lim))
 
 
-def _acked_until(conn: sqlite3.Connection, name: str) -> str | None:
-    row = conn.execute("SELECT until FROM spc_acks WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else None
+def _acked_upto(conn: sqlite3.Connection, name: str) -> int:
+    """Alerts at points before this place in the series have been acknowledged."""
+    row = conn.execute("SELECT upto FROM spc_acks WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else 0
 
 
 def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p: p or "-") -> Chart:
@@ -192,7 +195,7 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
     note = ""
     if fixed is not None:
         limits = fixed.limits
-        end = next((i for i, p in enumerate(series.points) if p.ts > fixed.last), len(series.points))
+        end = next((i for i, p in enumerate(series.points) if p.seq >= fixed.upto), len(series.points))
         words = f"fixed by {name_of(fixed.person)} {fixed.ts[:16].replace('T', ' ')} ({fixed.points} points)"
     else:
         end = min(rules.baseline, len(values))
@@ -208,8 +211,8 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
     if limits is None:
         return Chart(series, None, words, end, [], [], None, note)
     found = spc.violations(values, limits, rules.rules)
-    acked = _acked_until(conn, series.name)
-    alerts = [v for v in found if v.index >= end and (acked is None or series.points[v.index].ts > acked)]
+    acked = _acked_upto(conn, series.name)
+    alerts = [v for v in found if v.index >= end and series.points[v.index].seq >= acked]
     cap = None
     try:
         cap = spc.capability(limits.center, limits.within, series.lsl, series.usl)
@@ -267,10 +270,11 @@ def fix_baseline(shop: Shop, name: str, person_id: str | None, last: int | None 
         limits = spc.individuals([p.value for p in pts])
     except spc.TooFewPoints as exc:
         raise Refused(f"{name}: {exc}; measure more pieces first") from None
-    payload = {"name": name, "first": pts[0].ts, "last": pts[-1].ts, "points": len(pts),
+    upto = len(found[name].points)
+    payload = {"name": name, "first": pts[0].ts, "last": pts[-1].ts, "points": len(pts), "upto": upto,
                "limits": {k: getattr(limits, k) for k in spc.Limits.__dataclass_fields__}}
     e = shop.journal.append(shop.event(SPC_BASELINE_FIXED, None, person_id, bench_id, payload))
-    return Baseline(name, e.ts, person_id, pts[0].ts, pts[-1].ts, len(pts), limits)
+    return Baseline(name, e.ts, person_id, pts[0].ts, pts[-1].ts, len(pts), upto, limits)
 
 
 def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_id: str | None = None) -> int:
@@ -281,9 +285,10 @@ def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_i
     c = one(shop, name)
     if not c.alerts:
         raise Refused(f"{name} has no open alert")
-    until = c.series.points[-1].ts
+    p = c.series.points[-1]
     shop.journal.append(shop.event(SPC_ALERT_ACKNOWLEDGED, None, person_id, bench_id,
-                                   {"name": name, "until": until, "alerts": len(c.alerts), "note": note.strip()}))
+                                   {"name": name, "until": p.ts, "upto": p.seq + 1, "alerts": len(c.alerts),
+                                    "note": note.strip()}))
     return len(c.alerts)
 
 
@@ -291,8 +296,10 @@ def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_i
 
 def _m001(db) -> None:  # sqlite_utils.Database
     db.execute("""CREATE TABLE spc_baselines (
-        name TEXT PRIMARY KEY, ts TEXT NOT NULL, person TEXT, first TEXT, last TEXT, points INTEGER, limits TEXT)""")
-    db.execute("CREATE TABLE spc_acks (name TEXT PRIMARY KEY, until TEXT NOT NULL, ts TEXT, person TEXT, note TEXT)")
+        name TEXT PRIMARY KEY, ts TEXT NOT NULL, person TEXT, first TEXT, last TEXT, points INTEGER, upto INTEGER,
+        limits TEXT)""")
+    db.execute("""CREATE TABLE spc_acks (
+        name TEXT PRIMARY KEY, until TEXT NOT NULL, upto INTEGER NOT NULL, ts TEXT, person TEXT, note TEXT)""")
 
 
 class SpcProjector(ChunkedRebuild):
@@ -310,13 +317,14 @@ class SpcProjector(ChunkedRebuild):
         for e in events:
             p = e.payload
             if e.type == SPC_BASELINE_FIXED:
-                conn.execute("INSERT OR REPLACE INTO spc_baselines (name, ts, person, first, last, points, limits)"
-                             " VALUES (?,?,?,?,?,?,?)", (p.get("name"), e.ts, e.person, p.get("first"), p.get("last"),
-                                                        p.get("points"), json.dumps(p.get("limits"), sort_keys=True)))
+                conn.execute("INSERT OR REPLACE INTO spc_baselines (name, ts, person, first, last, points, upto, limits)"
+                             " VALUES (?,?,?,?,?,?,?,?)", (p.get("name"), e.ts, e.person, p.get("first"), p.get("last"),
+                                                          p.get("points"), p.get("upto"),
+                                                          json.dumps(p.get("limits"), sort_keys=True)))
                 conn.execute("DELETE FROM spc_acks WHERE name = ?", (p.get("name"),))  # new limits: judged anew
             elif e.type == SPC_ALERT_ACKNOWLEDGED:
-                conn.execute("INSERT OR REPLACE INTO spc_acks (name, until, ts, person, note) VALUES (?,?,?,?,?)",
-                             (p.get("name"), p.get("until"), e.ts, e.person, p.get("note")))
+                conn.execute("INSERT OR REPLACE INTO spc_acks (name, until, upto, ts, person, note) VALUES (?,?,?,?,?,?)",
+                             (p.get("name"), p.get("until"), p.get("upto", 0), e.ts, e.person, p.get("note")))
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, [e for e in events if e.type in self.rebuild_types])

@@ -175,3 +175,53 @@ def test_the_spc_commands_list_draw_fix_and_acknowledge(site, capsys):
     assert "limits fixed on 14 points" in capsys.readouterr().out
     assert main(["--site", root, "spc"]) == 0
     assert "in control" in capsys.readouterr().out
+
+
+def test_a_corrective_action_closes_only_once_its_effect_shows(site, capsys):
+    from floorkiosk.cli import main
+    from floorkiosk.workshop import capa
+
+    shop, jobs = site
+    for j, loss in zip(jobs, STEADY + DRIFT):
+        cleanup(shop, j, loss)
+    root = str(shop.dir)
+    # refused: an artisan opening, an unknown characteristic, a passed due date, an unknown cause
+    with pytest.raises(Refused, match="not a supervisor"):
+        capa.open_capa(shop, "loss up", person_id="ana", owner="ana", due="2027-01-15", characteristic="loss.cleanup")
+    assert main(["--site", root, "capa", "open", "x", "--person", "eva", "--owner", "ana", "--due", "2027-01-15",
+                 "--characteristic", "loss.nowhere"]) == 2
+    assert "no characteristic 'loss.nowhere'" in capsys.readouterr().err
+    assert main(["--site", root, "capa", "open", "x", "--person", "eva", "--owner", "ana", "--due", "2020-01-01"]) == 2
+    assert "has passed" in capsys.readouterr().err
+    assert main(["--site", root, "capa", "list"]) == 0 and "no corrective actions open" in capsys.readouterr().out
+
+    assert main(["--site", root, "capa", "open", "clean-up loss creeping up", "--person", "eva", "--owner", "ana",
+                 "--due", "2027-01-15", "--characteristic", "loss.cleanup", "--pieces", "3"]) == 0
+    assert "CA0001 opened" in capsys.readouterr().out
+    with pytest.raises(Refused, match="no change recorded"):
+        capa.close_capa(shop, "CA0001", person_id="eva", note="fine")
+    with pytest.raises(Refused, match="root cause must be one of"):
+        capa.record_change(shop, "CA0001", person_id="ana", cause="gremlins", change="x")
+    with pytest.raises(Refused, match="neither the owner"):
+        capa.record_change(shop, "CA0001", person_id="ben", cause="machine", change="x")
+    capa.record_change(shop, "CA0001", person_id="ana", cause="machine", change="tumbler media replaced")
+    spc.acknowledge(shop, "loss.cleanup", "eva", "CA0001 opened")  # the held stage runs again
+    cleanup(shop, jobs[14], "0.40")
+    with pytest.raises(Refused, match="cannot close yet: .*1 of 3 pieces"):
+        capa.close_capa(shop, "CA0001", person_id="eva", note="better")
+    cleanup(shop, jobs[15], "0.45")
+    cleanup(shop, jobs[16], "0.40")
+    with pytest.raises(Refused, match="not a supervisor"):
+        capa.close_capa(shop, "CA0001", person_id="ana", note="better")
+    assert main(["--site", root, "capa", "close", "CA0001", "--person", "eva", "--note", "loss back to 0.42 %"]) == 0
+    out = capsys.readouterr().out
+    assert "CA0001 closed: mean of loss.cleanup" in out
+    c = capa.get(shop, "1")
+    assert c.status == "closed" and c.effect["n_after"] == 3
+    assert c.effect["after"] == pytest.approx((0.40 + 0.45 + 0.40) / 3)
+    assert c.effect["before"] > c.effect["after"]
+    shop.journal.rebuild()
+    assert capa.get(shop, "CA0001") == c
+    assert main(["--site", root, "capa", "show", "CA0001"]) == 0
+    out = capsys.readouterr().out
+    assert "cause: machine" in out and "tumbler media replaced" in out and "closed" in out
