@@ -101,3 +101,25 @@ def test_a_bad_qc_toml_refuses_to_start(cfg, tmp_path):
     assert r.returncode == 2
     assert "defect code 'scratch' must be upper-case" in r.stderr and "nothing was started" in r.stderr
     assert not (site / "journal.db").exists()
+
+
+def test_spc_section_mistakes_are_named_by_line(cfg):
+    qc = cfg / "qc.toml"
+    text = qc.read_text()
+    assert "[spc]" in text
+    lines = text.splitlines()
+    base = lines.index("[spc]") + 1  # 1-based line of the header
+    qc.write_text(text.replace('baseline = 20', 'baseline = 3').replace('rules = "nelson"', 'rules = "nelsen"')
+                  .replace("hold_on_drift = []", 'hold_on_drift = ["castng"]\nholdondrift = true'))
+    got = problems(cfg)
+    assert any(p.startswith(at(cfg, base + 1)) and "baseline must be a whole number of points from 5" in p for p in got)
+    assert any(p.startswith(at(cfg, base + 2)) and "rules must be one of nelson, western-electric" in p for p in got)
+    assert any(p.startswith(at(cfg, base + 3)) and "'castng', which is not a stage" in p for p in got)
+    assert any(p.startswith(at(cfg, base + 4)) and "holdondrift" in p for p in got)
+
+
+def test_spc_section_as_shipped_loads(cfg):
+    from floorkiosk.domain import qc as dq
+
+    site = load_site(cfg)
+    assert dq.qc_config(site).spc == dq.SpcRules(20, "nelson", ())
