@@ -48,8 +48,9 @@ class Point:
     person: str | None
     alloy: str | None
     design: str | None
-    source: str  # the event (inspection) or the job stage the point comes from
+    source: str  # the event (inspection) or the job stage run the point comes from
     seq: int = 0  # its place in the characteristic's whole series (baselines and acknowledgements count by it)
+    batch: str | None = None
 
 
 @dataclass
@@ -78,59 +79,43 @@ def _f(v: object) -> float | None:
         return None
 
 
-def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None) -> dict[str, Series]:
-    """Every characteristic with points, by name (or only the one named)."""
+_POINT_COLS = "ts, value, job, stage, bench, person, alloy, design, source, seq, batch"
+
+
+def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None, since: str | None = None
+                ) -> dict[str, Series]:
+    """Every characteristic with points, by name (or only the one named; only points from `since` on)."""
+    chars = conn.execute("SELECT name, title, unit, lsl, usl, stage FROM spc_chars"
+                         + (" WHERE name = ?" if only else "") + " ORDER BY name", (only,) if only else ()).fetchall()
     out: dict[str, Series] = {}
-    want_qc = only is None or not only.startswith("loss.")
-    want_loss = only is None or only.startswith("loss.")
-    if want_qc:
-        where, args = ("WHERE i.stage = ?", (only.split(".", 1)[0],)) if only else ("", ())
-        for iid, ts, job, stage, person, bench, checks, alloy, design in conn.execute(
-                "SELECT i.id, i.ts, i.job, i.stage, i.person, i.bench, i.checks, j.alloy, j.design"
-                " FROM qc_inspections i LEFT JOIN jobs j ON j.id = i.job " + where + " ORDER BY i.ts, i.id", args):
-            try:
-                items = json.loads(checks)
-            except (TypeError, ValueError):
-                continue
-            for c in items if isinstance(items, list) else ():
-                if not isinstance(c, dict) or c.get("result") not in (dq.PASS, dq.FAIL):
-                    continue
-                kind = c.get("kind")
-                if kind == "weight":
-                    value, tol = _f(c.get("deviation_pct")), _f(c.get("tolerance_pct"))
-                    lsl, usl, unit = (-tol if tol is not None else None), tol, "%"
-                elif kind == "measure":
-                    value, lsl, usl, unit = _f(c.get("value")), _f(c.get("min")), _f(c.get("max")), c.get("unit", "")
-                else:
-                    continue  # pass/fail, and ring sizes (each against its own client's spec)
-                if value is None:
-                    continue
-                name = f"{stage}.{c.get('id')}"
-                if only is not None and name != only:
-                    continue
-                s = out.get(name)
-                if s is None:
-                    sname = site.stages[stage].name if stage in site.stages else stage
-                    what = f"{c.get('name') or c.get('id')}" + (" deviation" if kind == "weight" else "")
-                    s = out[name] = Series(name, f"{what} at {sname}", unit, lsl, usl, stage)
-                s.points.append(Point(ts, value, job, stage, bench, person, alloy, design, iid, len(s.points)))
-    if want_loss:
-        stage_of = only.split(".", 1)[1] if only else None
-        where, args = ("AND s.stage = ?", (stage_of,)) if stage_of else ("", ())
-        for job, stage, person, finished_at, w_in, w_out, bench, alloy, design in conn.execute(
-                "SELECT s.job, s.stage, s.finished_by, s.finished_at, s.weight_in, s.weight_out, r.bench,"
-                " j.alloy, j.design FROM job_stages s LEFT JOIN jobs j ON j.id = s.job"
-                " LEFT JOIN qc_runs r ON r.job = s.job AND r.stage = s.stage"
-                " WHERE s.finished_at IS NOT NULL AND s.weight_in > 0 AND s.weight_out IS NOT NULL " + where +
-                " ORDER BY s.finished_at, s.job", args):
-            name = f"loss.{stage}"
-            s = out.get(name)
-            if s is None:
-                st = site.stages.get(stage)
-                usl = float(st.max_loss_pct) if st is not None and st.max_loss_pct is not None else None
-                s = out[name] = Series(name, f"metal loss at {st.name if st else stage}", "%", None, usl, stage)
-            s.points.append(Point(finished_at, (w_in - w_out) / w_in * 100, job, stage, bench, person, alloy, design,
-                                  f"{job}:{stage}", len(s.points)))
+    for name, title, unit, lsl, usl, stage in chars:
+        s = out[name] = Series(name, title, unit, lsl, usl, stage)
+        q = f"SELECT {_POINT_COLS} FROM spc_points WHERE name = ?" + (" AND ts >= ?" if since else "") + " ORDER BY seq"
+        s.points = [Point(*r) for r in conn.execute(q, (name, since) if since else (name,))]
+    return out
+
+
+def _qc_points(site: Site, p: dict) -> list[tuple[str, str, str, float | None, float | None, float]]:
+    """(name, title, unit, lsl, usl, value) of each numeric check of an inspection's payload."""
+    out = []
+    stage = p.get("stage") or ""
+    checks = p.get("checks")
+    for c in checks if isinstance(checks, list) else ():
+        if not isinstance(c, dict) or c.get("result") not in (dq.PASS, dq.FAIL):
+            continue
+        kind = c.get("kind")
+        if kind == "weight":
+            value, tol = _f(c.get("deviation_pct")), _f(c.get("tolerance_pct"))
+            lsl, usl, unit = (-tol if tol is not None else None), tol, "%"
+        elif kind == "measure":
+            value, lsl, usl, unit = _f(c.get("value")), _f(c.get("min")), _f(c.get("max")), str(c.get("unit", ""))
+        else:
+            continue  # pass/fail, and ring sizes (each against its own client's spec)
+        if value is None:
+            continue
+        sname = site.stages[stage].name if stage in site.stages else stage
+        what = f"{c.get('name') or c.get('id')}" + (" deviation" if kind == "weight" else "")
+        out.append((f"{stage}.{c.get('id')}", f"{what} at {sname}", unit, lsl, usl, value))
     return out
 
 
@@ -152,7 +137,7 @@ class Baseline:
 class Chart:
     series: Series
     limits: spc.Limits | None
-    baseline: str  # in words: "fixed by Eva Novak 02 Dec 14:10 (25 points)" or "the first 20 points"
+    baseline: str  # in words: "fixed by Eva Novak 2026-12-02 14:10 (25 points)" or "the first 20 points"
     baseline_end: int  # points before this index made the limits
     violations: list[spc.Violation]
     alerts: list[spc.Violation]  # those after the baseline not yet acknowledged
@@ -172,48 +157,47 @@ def rules_of(site: Site) -> dq.SpcRules:
     return dq.qc_config(site).spc
 
 
-def _baseline(conn: sqlite3.Connection, name: str) -> Baseline | None:
-    row = conn.execute("SELECT ts, person, first, last, points, upto, limits FROM spc_baselines WHERE name = ?",
-                       (name,)).fetchone()
-    if row is None:
+@dataclass
+class _State:
+    """One characteristic's standing, as spc_chars keeps it."""
+    name: str
+    n: int = 0  # its points
+    limits: spc.Limits | None = None
+    upto: int = 0  # points before this place made the limits
+    fixed: Baseline | None = None
+    acked: int = 0  # alerts at points before this place are acknowledged
+    note: str = ""
+
+
+def _state(conn: sqlite3.Connection, name: str) -> _State | None:
+    r = conn.execute("SELECT n, limits, upto, fixed, acked, note FROM spc_chars WHERE name = ?", (name,)).fetchone()
+    if r is None:
         return None
-    lim = json.loads(row[6])
-    return Baseline(name, row[0], row[1], row[2], row[3], row[4], row[5], spc.Limits(**lim))
-
-
-def _acked_upto(conn: sqlite3.Connection, name: str) -> int:
-    """Alerts at points before this place in the series have been acknowledged."""
-    row = conn.execute("SELECT upto FROM spc_acks WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else 0
+    fixed = json.loads(r[3]) if r[3] else None
+    limits = spc.Limits(**json.loads(r[1])) if r[1] else None
+    return _State(name, r[0], limits, r[2], Baseline(name, **fixed, limits=limits) if fixed and limits else None,
+                  r[4], r[5] or "")
 
 
 def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p: p or "-") -> Chart:
-    """The chart of a series: limits from its baseline, the rules broken, the open alerts, Cp/Cpk."""
+    """The chart of a series: its limits, the rules broken, the open alerts, Cp/Cpk."""
     rules = rules_of(site)
+    st = _state(conn, series.name) or _State(series.name)
     values = [p.value for p in series.points]
-    fixed = _baseline(conn, series.name)
-    note = ""
-    if fixed is not None:
-        limits = fixed.limits
-        end = next((i for i, p in enumerate(series.points) if p.seq >= fixed.upto), len(series.points))
-        words = f"fixed by {name_of(fixed.person)} {fixed.ts[:16].replace('T', ' ')} ({fixed.points} points)"
+    end = next((i for i, p in enumerate(series.points) if p.seq >= st.upto), len(series.points))
+    if st.fixed is not None:
+        b = st.fixed
+        words = f"fixed by {name_of(b.person)} {b.ts[:16].replace('T', ' ')} ({b.points} points)"
     else:
-        end = min(rules.baseline, len(values))
-        words = f"the first {end} points"
-        limits = None
-        if end < rules.baseline:
-            note = f"{len(values)} point{'s' if len(values) != 1 else ''}; limits need {rules.baseline} (qc.toml [spc] baseline)"
-        else:
-            try:
-                limits = spc.individuals(values[:end])
-            except spc.TooFewPoints as exc:
-                note = str(exc)
+        words = f"the first {st.upto or rules.baseline} points"
+    limits = st.limits
     if limits is None:
+        note = st.note or (f"{st.n} point{'s' if st.n != 1 else ''}; limits need {rules.baseline} "
+                           "(qc.toml [spc] baseline)")
         return Chart(series, None, words, end, [], [], None, note)
     found = spc.violations(values, limits, rules.rules)
-    acked = _acked_upto(conn, series.name)
-    alerts = [v for v in found if v.index >= end and series.points[v.index].seq >= acked]
-    cap = None
+    alerts = [v for v in found if v.index >= end and series.points[v.index].seq >= st.acked]
+    cap, note = None, ""
     try:
         cap = spc.capability(limits.center, limits.within, series.lsl, series.usl)
     except spc.NoTolerance as exc:
@@ -221,30 +205,42 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
     return Chart(series, limits, words, end, found, alerts, cap, note)
 
 
-def charts(shop: Shop) -> list[Chart]:
+def charts(shop: Shop, since: str | None = None) -> list[Chart]:
     conn = shop.journal.conn
-    return [chart(conn, shop.site, s, shop.name) for _n, s in sorted(read_series(conn, shop.site).items())]
+    return [chart(conn, shop.site, s, shop.name) for s in read_series(conn, shop.site, since=since).values()]
 
 
 def one(shop: Shop, name: str, **dims: str) -> Chart:
     conn = shop.journal.conn
     found = read_series(conn, shop.site, only=name)
     if name not in found:
-        known = sorted(read_series(conn, shop.site))
-        raise NotFound(f"no characteristic {name!r}" + (f"; there are: {', '.join(known[:12])}" + (" …" if len(known) > 12 else "")
-                                                        if known else "; nothing has been measured yet"))
+        known = [r[0] for r in conn.execute("SELECT name FROM spc_chars ORDER BY name")]
+        listed = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+        raise NotFound(f"no characteristic {name!r}" + (f"; there are: {listed}" if known
+                                                        else "; nothing has been measured yet"))
     s = found[name].where(**dims) if dims else found[name]
     return chart(conn, shop.site, s, shop.name)
 
 
-def open_alerts(conn: sqlite3.Connection, site: Site, stage: str | None = None) -> list[tuple[Chart, spc.Violation]]:
-    out = []
-    for s in read_series(conn, site).values():
-        if stage is not None and s.stage != stage:
-            continue
-        c = chart(conn, site, s)
-        out.extend((c, v) for v in c.alerts)
-    return out
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    title: str
+    stage: str
+    seq: int
+    rule: int
+    text: str
+    ts: str
+    job: str
+
+
+def open_alerts(conn: sqlite3.Connection, stage: str | None = None) -> list[Alert]:
+    """The alerts not yet acknowledged, oldest first (what a supervisor's worklist shows)."""
+    q = ("SELECT a.name, c.title, c.stage, a.seq, a.rule, a.text, a.ts, a.job FROM spc_alerts a"
+         " JOIN spc_chars c ON c.name = a.name WHERE a.seq >= c.acked AND a.seq >= c.upto")
+    rows = conn.execute(q + (" AND c.stage = ?" if stage else "") + " ORDER BY a.ts, a.name, a.seq",
+                        (stage,) if stage else ())
+    return [Alert(*r) for r in rows]
 
 
 # --- recording -------------------------------------------------------------------------------------
@@ -292,45 +288,132 @@ def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_i
     return len(c.alerts)
 
 
-# --- the derived tables and the guard ---------------------------------------------------------------
+# --- the derived tables, folded inside the append, and the guard ---------------------------------------
 
 def _m001(db) -> None:  # sqlite_utils.Database
-    db.execute("""CREATE TABLE spc_baselines (
-        name TEXT PRIMARY KEY, ts TEXT NOT NULL, person TEXT, first TEXT, last TEXT, points INTEGER, upto INTEGER,
-        limits TEXT)""")
-    db.execute("""CREATE TABLE spc_acks (
-        name TEXT PRIMARY KEY, until TEXT NOT NULL, upto INTEGER NOT NULL, ts TEXT, person TEXT, note TEXT)""")
+    # what each job is (its points carry alloy and design) and the weights of each stage's run under way
+    db.execute("CREATE TABLE spc_jobs (job TEXT PRIMARY KEY, alloy TEXT, design TEXT, batch TEXT) WITHOUT ROWID")
+    db.execute("""CREATE TABLE spc_runs (
+        job TEXT NOT NULL, stage TEXT NOT NULL, w_in REAL, w_out REAL, PRIMARY KEY (job, stage)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE spc_chars (
+        name TEXT PRIMARY KEY, title TEXT NOT NULL, unit TEXT, lsl REAL, usl REAL, stage TEXT NOT NULL,
+        n INTEGER NOT NULL DEFAULT 0, limits TEXT, upto INTEGER NOT NULL DEFAULT 0, fixed TEXT,
+        acked INTEGER NOT NULL DEFAULT 0, note TEXT) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE spc_points (
+        name TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, value REAL NOT NULL, job TEXT, stage TEXT,
+        bench TEXT, person TEXT, alloy TEXT, design TEXT, source TEXT, batch TEXT,
+        PRIMARY KEY (name, seq)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE spc_alerts (
+        name TEXT NOT NULL, seq INTEGER NOT NULL, rule INTEGER NOT NULL, text TEXT NOT NULL, ts TEXT, job TEXT,
+        PRIMARY KEY (name, seq, rule)) WITHOUT ROWID""")
+
+
+_TYPES = frozenset({ev.JOB_CREATED, ev.BATCH_CREATED, ev.BATCH_JOINED, ev.STAGE_STARTED, ev.WEIGHT_RECORDED,
+                    ev.STAGE_FINISHED, dq.QC_INSPECTED, SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED})
 
 
 class SpcProjector(ChunkedRebuild):
-    """The baselines fixed and the alerts acknowledged, latest per characteristic."""
+    """Each new measurement becomes a point of its characteristic, judged by the run rules at once.
 
-    tables = ("spc_baselines", "spc_acks")
-    rebuild_apart = True
-    rebuild_types = frozenset({SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED})
-    rebuild_weight = 0
+    Inside the appending transaction: an inspection's numeric checks, or a stage's loss when it
+    finishes (from the run's own weigh-in and weigh-out), are added to spc_points; the first N
+    points give the limits; the rules the new point breaks (it and the fourteen before it) are
+    written to spc_alerts. A baseline fixed, or alerts acknowledged, update spc_chars.
+    """
+
+    tables = ("spc_jobs", "spc_runs", "spc_chars", "spc_points", "spc_alerts")
+    rebuild_apart = True  # reads only its own tables
+    rebuild_types = _TYPES
+    rebuild_weight = 1
 
     def __init__(self, site: Site) -> None:
         self.site = site
+        self.rules = rules_of(site)
 
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
         for e in events:
-            p = e.payload
-            if e.type == SPC_BASELINE_FIXED:
-                conn.execute("INSERT OR REPLACE INTO spc_baselines (name, ts, person, first, last, points, upto, limits)"
-                             " VALUES (?,?,?,?,?,?,?,?)", (p.get("name"), e.ts, e.person, p.get("first"), p.get("last"),
-                                                          p.get("points"), p.get("upto"),
-                                                          json.dumps(p.get("limits"), sort_keys=True)))
-                conn.execute("DELETE FROM spc_acks WHERE name = ?", (p.get("name"),))  # new limits: judged anew
-            elif e.type == SPC_ALERT_ACKNOWLEDGED:
-                conn.execute("INSERT OR REPLACE INTO spc_acks (name, until, upto, ts, person, note) VALUES (?,?,?,?,?,?)",
-                             (p.get("name"), p.get("until"), p.get("upto", 0), e.ts, e.person, p.get("note")))
+            if e.type in _TYPES:
+                self._one(conn, e)
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        self.apply(conn, [e for e in events if e.type in self.rebuild_types])
+        self.apply(conn, list(events))
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         pass
+
+    def _one(self, conn: sqlite3.Connection, e: ev.Event) -> None:
+        p = e.payload
+        t = e.type
+        if t == ev.JOB_CREATED:
+            conn.execute("INSERT OR REPLACE INTO spc_jobs (job, alloy, design) VALUES (?,?,?)",
+                         (e.job, p.get("alloy"), p.get("design")))
+        elif t in (ev.BATCH_CREATED, ev.BATCH_JOINED):
+            if e.job:
+                conn.execute("UPDATE spc_jobs SET batch = ? WHERE job = ?", (p.get("batch"), e.job))
+        elif t == ev.STAGE_STARTED:
+            conn.execute("INSERT OR REPLACE INTO spc_runs (job, stage, w_in, w_out) VALUES (?, ?, NULL, NULL)",
+                         (e.job, p.get("stage")))
+        elif t == ev.WEIGHT_RECORDED:
+            g_ = _f(p.get("grams"))
+            col = "w_in" if p.get("phase") == "in" else "w_out"
+            conn.execute(f"UPDATE spc_runs SET {col} = ? WHERE job = ? AND stage = ?", (g_, e.job, p.get("stage")))
+        elif t == ev.STAGE_FINISHED:
+            sid = p.get("stage")
+            row = conn.execute("SELECT w_in, w_out FROM spc_runs WHERE job = ? AND stage = ?", (e.job, sid)).fetchone()
+            conn.execute("DELETE FROM spc_runs WHERE job = ? AND stage = ?", (e.job, sid))
+            if row and row[0] and row[0] > 0 and row[1] is not None:
+                st = self.site.stages.get(sid)
+                usl = float(st.max_loss_pct) if st is not None and st.max_loss_pct is not None else None
+                self._point(conn, e, f"loss.{sid}", f"metal loss at {st.name if st else sid}", "%", None, usl,
+                            sid, (row[0] - row[1]) / row[0] * 100, f"{e.job}:{sid}")
+        elif t == dq.QC_INSPECTED:
+            for name, title, unit, lsl, usl, value in _qc_points(self.site, p):
+                self._point(conn, e, name, title, unit, lsl, usl, p.get("stage") or "", value, e.id)
+        elif t == SPC_BASELINE_FIXED:
+            fixed = {k: p.get(k) for k in ("ts", "person", "first", "last", "points", "upto")}
+            fixed["ts"], fixed["person"] = e.ts, e.person
+            conn.execute("UPDATE spc_chars SET limits = ?, upto = ?, fixed = ?, note = NULL WHERE name = ?",
+                         (json.dumps(p.get("limits"), sort_keys=True), p.get("upto", 0),
+                          json.dumps(fixed, sort_keys=True), p.get("name")))
+        elif t == SPC_ALERT_ACKNOWLEDGED:
+            conn.execute("UPDATE spc_chars SET acked = max(acked, ?) WHERE name = ?", (p.get("upto", 0), p.get("name")))
+
+    def _point(self, conn: sqlite3.Connection, e: ev.Event, name: str, title: str, unit: str,
+               lsl: float | None, usl: float | None, stage: str, value: float, source: str) -> None:
+        row = conn.execute("SELECT n, limits, upto, fixed FROM spc_chars WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO spc_chars (name, title, unit, lsl, usl, stage) VALUES (?,?,?,?,?,?)",
+                         (name, title, unit, lsl, usl, stage))
+            n, limits_json, upto, fixed = 0, None, 0, None
+        else:
+            n, limits_json, upto, fixed = row
+        job = conn.execute("SELECT alloy, design, batch FROM spc_jobs WHERE job = ?", (e.job,)).fetchone() or (None,) * 3
+        conn.execute("INSERT INTO spc_points (name, seq, ts, value, job, stage, bench, person, alloy, design, source,"
+                     " batch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (name, n, e.ts, value, e.job, stage, e.bench, e.person, job[0], job[1], source, job[2]))
+        n += 1
+        limits = spc.Limits(**json.loads(limits_json)) if limits_json else None
+        note = None
+        if limits is None and n >= self.rules.baseline:
+            # the first N points make the limits; if they do not vary, every later point is tried with them
+            values = [v for (v,) in conn.execute("SELECT value FROM spc_points WHERE name = ? ORDER BY seq", (name,))]
+            try:
+                limits = spc.individuals(values)
+                upto = n
+                conn.execute("UPDATE spc_chars SET limits = ?, upto = ?, note = NULL WHERE name = ?",
+                             (json.dumps({k: getattr(limits, k) for k in spc.Limits.__dataclass_fields__},
+                                         sort_keys=True), upto, name))
+            except spc.TooFewPoints as exc:
+                note = str(exc)
+        conn.execute("UPDATE spc_chars SET n = ?" + (", note = ?" if note else "") + " WHERE name = ?",
+                     (n, note, name) if note else (n, name))
+        if limits is None or n - 1 < upto:
+            return
+        tail = [v for (v,) in conn.execute("SELECT value FROM spc_points WHERE name = ? AND seq >= ? ORDER BY seq",
+                                           (name, max(0, n - 15)))]
+        for v in spc.violations_at_last(tail, limits, self.rules.rules):
+            conn.execute("INSERT OR IGNORE INTO spc_alerts (name, seq, rule, text, ts, job) VALUES (?,?,?,?,?,?)",
+                         (name, n - 1, v.rule, v.text, e.ts, e.job))
 
 
 def guard(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Action, person=None,
@@ -338,13 +421,13 @@ def guard(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Actio
     """Where qc.toml says drift holds a stage: an open alert on its characteristics stops the next start."""
     if action.kind != g.START or not action.stage or action.stage not in rules_of(shop.site).hold_on_drift:
         return []
-    alerts = open_alerts(conn, shop.site, action.stage)
+    alerts = open_alerts(conn, action.stage)
     if not alerts:
         return []
-    c, v = alerts[0]
+    a = alerts[0]
     more = f" (and {len(alerts) - 1} more)" if len(alerts) > 1 else ""
-    return [g.Reason("drift", f"{c.series.title} is drifting: {v.text}{more}",
-                     f"a supervisor looks at the chart and acknowledges it (floorkiosk spc ack {c.series.name})",
+    return [g.Reason("drift", f"{a.title} is drifting: {a.text}{more}",
+                     f"a supervisor looks at the chart and acknowledges it (floorkiosk spc ack {a.name})",
                      overridable=False)]
 
 
@@ -355,5 +438,5 @@ def describe(shop: Shop, e: ev.Event) -> str:
     return f"{p.get('alerts')} alert(s) on {p.get('name')} acknowledged: {p.get('note')}"
 
 
-AREA = Area("spc", projectors=lambda site: [SpcProjector(site)], migrations=(("spc_001_baselines", _m001),),
+AREA = Area("spc", projectors=lambda site: [SpcProjector(site)], migrations=(("spc_001_points", _m001),),
             guard=guard, describers=dict.fromkeys((SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED), describe))

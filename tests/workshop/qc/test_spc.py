@@ -42,7 +42,8 @@ def spc_template(tmp_path_factory):
     init_site(root, origin="test-bench")
     assert stored_photo(root / "photos") == PHOTO
     qc = root / "config" / "qc.toml"
-    qc.write_text(qc.read_text() + '\n[spc]\nbaseline = 5\nhold_on_drift = ["cleanup"]\n')
+    qc.write_text(qc.read_text().replace("baseline = 20", "baseline = 5")
+                  .replace("hold_on_drift = []", 'hold_on_drift = ["cleanup"]'))
     shop = open_shop(root, clock=FixedClock())
     try:
         jobs = verbs.create_jobs(shop, [dict(route="casting-line", design="Stacking ring", alloy="14KY",
