@@ -127,3 +127,19 @@ def test_a_pattern_is_reported_where_it_completes_and_the_newest_point_alone_is_
     last = spc.violations_at_last(series, LIM)
     assert [(v.rule, v.index) for v in last] == [(2, len(series) - 1), (7, len(series) - 1)]  # all within 1 sigma
     assert 2 not in {v.rule for v in spc.violations_at_last(series[:-1], LIM)}  # eight on one side only
+
+
+@pytest.mark.parametrize("ruleset", ["nelson", "western-electric"])
+def test_whole_series_rules_agree_with_the_rules_judged_point_by_point(ruleset):
+    import random
+
+    rng = random.Random(7)
+    for trial in range(200):
+        n = rng.randint(1, 60)
+        drift = rng.choice([0.0, 0.05, -0.08])
+        series = [round(rng.gauss(drift * i, rng.choice([0.5, 1.0, 1.5])), 1) for i in range(n)]
+        if trial % 7 == 0:
+            series = [0.5 if i % 2 else -0.5 for i in range(n)]  # alternating, exactly
+        fast = spc.violations(series, LIM, ruleset)
+        slow = spc.violations_one_by_one(series, LIM, ruleset)
+        assert fast == sorted(slow, key=lambda v: (v.index, v.rule)), (trial, series)
