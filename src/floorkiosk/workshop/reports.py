@@ -16,6 +16,7 @@ from typing import Any
 
 from floorkiosk.workshop import kpi
 from floorkiosk.workshop import metal as metal_mod
+from floorkiosk.workshop import spc
 from floorkiosk.workshop import verbs
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as m
@@ -180,6 +181,59 @@ def svg_columns(title: str, items: list[tuple[str, float]], *, width: int = 720,
     return "".join(out)
 
 
+def svg_control_chart(title: str, values: list[float], center: float, lcl: float, ucl: float, marked: set[int],
+                      *, width: int = 720, height: int = 180) -> str:
+    """An individuals chart: the points, the centre line and the limits; points breaking a rule in red."""
+    e = html.escape
+    pad_l, pad_r, pad_t, pad_b = 48, 10, 22, 18
+    lo = min([lcl, *values]) if values else lcl
+    hi = max([ucl, *values]) if values else ucl
+    span = (hi - lo) or 1.0
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad_l + (w * i / max(1, len(values) - 1))
+        return x, pad_t + h * (1 - (v - lo) / span)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}"'
+           f' role="img" aria-label="{e(title)}"><title>{e(title)}</title>',
+           f'<text x="{pad_l}" y="14" font-size="12" font-weight="bold">{e(title)}</text>']
+    for v, label, dash in ((ucl, "UCL", "4 3"), (center, "CL", ""), (lcl, "LCL", "4 3")):
+        y = xy(0, v)[1]
+        out.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y:.1f}" y2="{y:.1f}" stroke="#888"'
+                   + (f' stroke-dasharray="{dash}"' if dash else "") + "/>")
+        out.append(f'<text x="2" y="{y + 4:.1f}" font-size="10">{label} {v:.3g}</text>')
+    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in enumerate(values)))
+    out.append(f'<polyline points="{pts}" fill="none" stroke="#4b3f8f" stroke-width="1"/>')
+    for i in sorted(marked):
+        x, y = xy(i, values[i])
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#b00020"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def spc_section(shop: Shop, start: date, end: date) -> str:
+    """Process control over the period: each characteristic's limits, Cpk and state; a chart of each alert."""
+    charts = [c for c in spc.charts(shop, since=start.isoformat()) if c.series.points]
+    parts = ["<h2>Process control</h2>",
+             '<p class="muted">Every numeric QC check and each stage\'s metal loss, with its control limits '
+             "(individuals chart), Cpk against its tolerance, and the Nelson rules broken since its baseline "
+             "(open alerts until a supervisor acknowledges them).</p>"]
+    parts.append(_table(["characteristic", "what", "points", "centre", "LCL", "UCL", "Cpk", "state"],
+                        [[c.series.name, c.series.title, len(c.series.points),
+                          *(f"{x:.3f}" if c.limits else "-" for x in ((c.limits.center, c.limits.lcl, c.limits.ucl)
+                                                                       if c.limits else (0, 0, 0))),
+                          f"{c.capability.cpk:.2f}" if c.capability else "-", c.state] for c in charts]))
+    for c in charts:
+        if c.alerts and c.limits is not None:
+            vals = [p.value for p in c.series.points][-300:]
+            shift = len(c.series.points) - len(vals)
+            marked = {v.index - shift for v in c.alerts if v.index >= shift}
+            parts.append(svg_control_chart(f"{c.series.title} ({c.series.unit}): {c.state}", vals, c.limits.center,
+                                           c.limits.lcl, c.limits.ucl, marked))
+    return "\n".join(parts)
+
+
 # --- HTML ---------------------------------------------------------------------------------------
 _CSS = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -285,6 +339,7 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
         parts.append(_table(["when", "job", "stage", "phase", "grams", "weighed by", "approved by", "reason"],
                             [[ts[:16].replace("T", " "), job, names.get(st, st), ph, g_, shop.name(p), shop.name(by),
                               why] for ts, job, st, ph, g_, p, by, why in typed]))
+    parts.append(spc_section(shop, r.start, r.end))
     if r.reconciliation is not None:
         parts.append("<h2>Metal reconciliation</h2>")
         parts.append('<p class="muted">brought forward + issued − returned − finished − in work = difference; a '

@@ -226,3 +226,21 @@ def test_a_corrective_action_closes_only_once_its_effect_shows(site, capsys):
     assert main(["--site", root, "capa", "show", "CA0001"]) == 0
     out = capsys.readouterr().out
     assert "cause: machine" in out and "tumbler media replaced" in out and "closed" in out
+
+
+def test_the_report_shows_each_characteristic_and_charts_its_alerts(site, tmp_path):
+    from datetime import date
+
+    from floorkiosk.workshop import reports
+
+    shop, jobs = site
+    for j, loss in zip(jobs, STEADY + DRIFT):
+        cleanup(shop, j, loss)
+    files = reports.write_report(shop, date(2026, 11, 1), date(2026, 11, 30), tmp_path / "out")
+    page = next(f for f in files if f.name == "report.html").read_text()
+    section = page[page.index("<h2>Process control</h2>"):]
+    assert "loss.cleanup" in section and "1 alert" in section
+    chart = section[section.index("<svg"):section.index("</svg>")]
+    assert "metal loss at Cleanup (%): 1 alert" in chart
+    assert chart.count("<circle") == 1  # the one point that broke a rule, marked
+    assert chart.count("<line") == 3  # UCL, centre, LCL
