@@ -62,10 +62,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_board(args: argparse.Namespace) -> int:
-    from floorkiosk.workshop import kpi  # when the command runs: start-up cost
+    from floorkiosk.workshop import kpi, spc  # when the command runs: start-up cost
 
     shop = open_site(args)
     b = kpi.board(shop, bench=args.bench, person=args.person, alloy=args.alloy, route=args.route)
+    drift: dict[str, list[spc.Alert]] = {}
+    for a in spc.open_alerts(shop.journal.conn):
+        drift.setdefault(a.stage, []).append(a)
     print(f"{b.total} jobs on the floor, {b.late} late, {b.on_hold} on hold"
           + (f" (filtered: {', '.join(f'{k} {v}' for k, v in b.filters.items())})" if b.filters else ""))
     for lane in b.lanes:
@@ -74,6 +77,11 @@ def cmd_board(args: argparse.Namespace) -> int:
         extra = "".join([f", {lane.late} LATE" if lane.late else "", f", {lane.on_hold} on hold" if lane.on_hold else ""])
         print(f"\n{lane.name}: {lane.count} ({lane.waiting} waiting, {lane.in_progress} working, "
               f"{lane.to_verify} to verify{extra})")
+        seen: set[str] = set()
+        for a in drift.get(lane.stage, []):
+            if a.name not in seen:
+                seen.add(a.name)
+                print(f"  DRIFT {a.title}: {a.text} (floorkiosk spc show {a.name})")
         for p in lane.oldest:
             print(f"  {p.job}  {p.status:11} {p.age_h / 24:5.1f} d  due {p.due}{'  LATE' if p.late else ''}"
                   f"{'  RUSH' if p.priority == 'rush' else ''}  {p.design}"

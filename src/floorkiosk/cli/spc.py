@@ -88,7 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     rows = [("CHARACTERISTIC", "POINTS", "CENTRE", "LCL", "UCL", "CPK", "STATE")]
     for c in charts:
         lim = c.limits
-        rows.append((c.series.name, str(len(c.series.points)), _num(lim.center if lim else None),
+        rows.append((c.series.name, str(len(c.series.values)), _num(lim.center if lim else None),
                      _num(lim.lcl if lim else None), _num(lim.ucl if lim else None),
                      _num(c.capability.cpk if c.capability else None, 2), c.state))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -105,7 +105,7 @@ def draw(c, width: int = 78, height: int = 16) -> str:
     """The chart as text: points, centre line and limits (plotext, as the kiosk's charts)."""
     import plotext as plt  # when a chart is drawn: start-up cost
 
-    values = [p.value for p in c.series.points]
+    values = c.series.values
     xs = list(range(1, len(values) + 1))
     plt.clear_figure()
     plt.plotsize(max(40, width), max(10, height))

@@ -16,7 +16,7 @@ from textual.widgets import Select, Static
 
 from floorkiosk.workshop.shop import Shop
 from floorkiosk.kiosk.base import SupervisorScreen
-from floorkiosk.workshop import kpi
+from floorkiosk.workshop import kpi, spc
 from floorkiosk.errors import FloorkioskError
 
 
@@ -24,8 +24,11 @@ def _age(hours: float) -> str:
     return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} d"
 
 
-def lane_text(lane: kpi.Lane) -> Text:
-    """One lane's contents, as the board shows them (also used by tests to read a lane)."""
+def lane_text(lane: kpi.Lane, drift: list[str] | None = None) -> Text:
+    """One lane's contents, as the board shows them (also used by tests to read a lane).
+
+    `drift`: the characteristics of this stage with open alerts (process control), by name.
+    """
     t = Text()
     t.append(f"{lane.name}\n", "bold")
     t.append(f"{lane.count}", "bold")
@@ -45,6 +48,9 @@ def lane_text(lane: kpi.Lane) -> Text:
         if lane.on_hold:
             t.append(f" {lane.on_hold} on hold ", "bold black on yellow")
         t.append("\n")
+    for name in drift or ():
+        t.append(" DRIFT ", "bold black on yellow")
+        t.append(f" {name}\n", "yellow")
     if lane.oldest:
         t.append("oldest\n", "underline")
         for p in lane.oldest:
@@ -140,6 +146,11 @@ class BoardScreen(SupervisorScreen):
             return
         self.board = b
         self.seen = b.seq
+        drift: dict[str, list[str]] = {}
+        for a in spc.open_alerts(self.shop.journal.conn):
+            names = drift.setdefault(a.stage, [])
+            if a.name not in names:
+                names.append(a.name)
         shown = {ln.stage for ln in b.lanes}
         for sid in self.order:
             w = self.query_one(f"#lane-{sid}", Static)
@@ -150,12 +161,15 @@ class BoardScreen(SupervisorScreen):
                 continue
             w.set_class(lane.count > 0, "-busy")
             w.set_class(lane.late > 0, "-late")
-            w.update(lane_text(lane))
+            w.update(lane_text(lane, drift.get(sid)))
         parts = [f"Board — {b.total} job{'s' if b.total != 1 else ''} on the floor"]
         if b.late:
             parts.append(f"{b.late} late")
         if b.on_hold:
             parts.append(f"{b.on_hold} on hold")
+        if drift:
+            n = sum(len(v) for v in drift.values())
+            parts.append(f"{n} drifting (spc)")
         if b.filters:
             parts.append("filtered: " + ", ".join(f"{k} {v}" for k, v in b.filters.items()))
         title = Text(" · ".join(parts), "bold")

@@ -214,20 +214,20 @@ def svg_control_chart(title: str, values: list[float], center: float, lcl: float
 
 def spc_section(shop: Shop, start: date, end: date) -> str:
     """Process control over the period: each characteristic's limits, Cpk and state; a chart of each alert."""
-    charts = [c for c in spc.charts(shop, since=start.isoformat()) if c.series.points]
+    charts = [c for c in spc.charts(shop, since=start.isoformat()) if c.series.values]
     parts = ["<h2>Process control</h2>",
              '<p class="muted">Every numeric QC check and each stage\'s metal loss, with its control limits '
              "(individuals chart), Cpk against its tolerance, and the Nelson rules broken since its baseline "
              "(open alerts until a supervisor acknowledges them).</p>"]
     parts.append(_table(["characteristic", "what", "points", "centre", "LCL", "UCL", "Cpk", "state"],
-                        [[c.series.name, c.series.title, len(c.series.points),
+                        [[c.series.name, c.series.title, len(c.series.values),
                           *(f"{x:.3f}" if c.limits else "-" for x in ((c.limits.center, c.limits.lcl, c.limits.ucl)
                                                                        if c.limits else (0, 0, 0))),
                           f"{c.capability.cpk:.2f}" if c.capability else "-", c.state] for c in charts]))
     for c in charts:
         if c.alerts and c.limits is not None:
-            vals = [p.value for p in c.series.points][-300:]
-            shift = len(c.series.points) - len(vals)
+            vals = c.series.values[-300:]
+            shift = len(c.series.values) - len(vals)
             marked = {v.index - shift for v in c.alerts if v.index >= shift}
             parts.append(svg_control_chart(f"{c.series.title} ({c.series.unit}): {c.state}", vals, c.limits.center,
                                            c.limits.lcl, c.limits.ucl, marked))

@@ -61,7 +61,14 @@ class Series:
     lsl: float | None
     usl: float | None
     stage: str
-    points: list[Point] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)  # read in full only for one chart (see read_series)
+    values: list[float] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)  # each value's place in the whole series
+
+    @classmethod
+    def of(cls, name: str, title: str, unit: str, lsl: float | None, usl: float | None, stage: str,
+           points: list[Point]) -> Series:
+        return cls(name, title, unit, lsl, usl, stage, points, [p.value for p in points], [p.seq for p in points])
 
     def where(self, **dims: str) -> Series:
         """The same characteristic, only the points of this person, bench, alloy, design…"""
@@ -69,7 +76,7 @@ class Series:
         if bad:
             raise Refused(f"cannot split a chart by {bad[0]!r}; by one of {', '.join(DIMENSIONS)}")
         keep = [p for p in self.points if all(getattr(p, k) == v for k, v in dims.items())]
-        return Series(self.name, self.title, self.unit, self.lsl, self.usl, self.stage, keep)
+        return Series.of(self.name, self.title, self.unit, self.lsl, self.usl, self.stage, keep)
 
 
 def _f(v: object) -> float | None:
@@ -82,16 +89,25 @@ def _f(v: object) -> float | None:
 _POINT_COLS = "ts, value, job, stage, bench, person, alloy, design, source, seq, batch"
 
 
-def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None, since: str | None = None
-                ) -> dict[str, Series]:
-    """Every characteristic with points, by name (or only the one named; only points from `since` on)."""
+def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None, since: str | None = None,
+                full: bool = True) -> dict[str, Series]:
+    """Every characteristic with points, by name (or only the one named; only points from `since` on).
+
+    `full`: each point with its job, stage, bench, person…; without, only the values and their places
+    (what limits, rules and Cpk need: a year of every characteristic is read five times faster).
+    """
     chars = conn.execute("SELECT name, title, unit, lsl, usl, stage FROM spc_chars"
                          + (" WHERE name = ?" if only else "") + " ORDER BY name", (only,) if only else ()).fetchall()
     out: dict[str, Series] = {}
+    cond = " WHERE name = ?" + (" AND ts >= ?" if since else "") + " ORDER BY seq"
     for name, title, unit, lsl, usl, stage in chars:
-        s = out[name] = Series(name, title, unit, lsl, usl, stage)
-        q = f"SELECT {_POINT_COLS} FROM spc_points WHERE name = ?" + (" AND ts >= ?" if since else "") + " ORDER BY seq"
-        s.points = [Point(*r) for r in conn.execute(q, (name, since) if since else (name,))]
+        args = (name, since) if since else (name,)
+        if full:
+            pts = [Point(*r) for r in conn.execute(f"SELECT {_POINT_COLS} FROM spc_points" + cond, args)]
+            out[name] = Series.of(name, title, unit, lsl, usl, stage, pts)
+        else:
+            rows = conn.execute("SELECT value, seq FROM spc_points" + cond, args).fetchall()
+            out[name] = Series(name, title, unit, lsl, usl, stage, [], [r[0] for r in rows], [r[1] for r in rows])
     return out
 
 
@@ -183,8 +199,8 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
     """The chart of a series: its limits, the rules broken, the open alerts, Cp/Cpk."""
     rules = rules_of(site)
     st = _state(conn, series.name) or _State(series.name)
-    values = [p.value for p in series.points]
-    end = next((i for i, p in enumerate(series.points) if p.seq >= st.upto), len(series.points))
+    values = series.values
+    end = next((i for i, q in enumerate(series.seqs) if q >= st.upto), len(series.seqs))
     if st.fixed is not None:
         b = st.fixed
         words = f"fixed by {name_of(b.person)} {b.ts[:16].replace('T', ' ')} ({b.points} points)"
@@ -196,7 +212,7 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
                            "(qc.toml [spc] baseline)")
         return Chart(series, None, words, end, [], [], None, note)
     found = spc.violations(values, limits, rules.rules)
-    alerts = [v for v in found if v.index >= end and series.points[v.index].seq >= st.acked]
+    alerts = [v for v in found if v.index >= end and series.seqs[v.index] >= st.acked]
     cap, note = None, ""
     try:
         cap = spc.capability(limits.center, limits.within, series.lsl, series.usl)
@@ -206,8 +222,9 @@ def chart(conn: sqlite3.Connection, site: Site, series: Series, name_of=lambda p
 
 
 def charts(shop: Shop, since: str | None = None) -> list[Chart]:
+    """Every characteristic's chart (values only: `one` reads a chart's points in full)."""
     conn = shop.journal.conn
-    return [chart(conn, shop.site, s, shop.name) for s in read_series(conn, shop.site, since=since).values()]
+    return [chart(conn, shop.site, s, shop.name) for s in read_series(conn, shop.site, since=since, full=False).values()]
 
 
 def one(shop: Shop, name: str, **dims: str) -> Chart:

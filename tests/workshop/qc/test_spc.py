@@ -166,6 +166,16 @@ def test_the_spc_commands_list_draw_fix_and_acknowledge(site, capsys):
     assert main(["--site", root, "spc", "show", "loss.nowhere"]) == 2
     assert "no characteristic 'loss.nowhere'" in capsys.readouterr().err
 
+    assert main(["--site", root, "board", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "DRIFT metal loss at Cleanup: nine points in a row" in out
+    from floorkiosk.kiosk.board import lane_text
+    from floorkiosk.workshop import kpi
+
+    lane = next(ln for ln in kpi.board(shop).lanes if ln.stage == "cleanup")
+    assert "DRIFT  loss.cleanup" in lane_text(lane, ["loss.cleanup"]).plain
+    assert "DRIFT" not in lane_text(lane).plain
+
     assert main(["--site", root, "spc", "ack", "loss.cleanup", "--person", "ana", "--note", "x"]) == 2
     assert "not a supervisor" in capsys.readouterr().err
     assert main(["--site", root, "spc", "ack", "loss.cleanup", "--person", "eva", "--note", "media changed"]) == 0
@@ -176,6 +186,8 @@ def test_the_spc_commands_list_draw_fix_and_acknowledge(site, capsys):
     assert "limits fixed on 14 points" in capsys.readouterr().out
     assert main(["--site", root, "spc"]) == 0
     assert "in control" in capsys.readouterr().out
+    assert main(["--site", root, "board", "--all"]) == 0
+    assert "DRIFT" not in capsys.readouterr().out
 
 
 def test_a_corrective_action_closes_only_once_its_effect_shows(site, capsys):
