@@ -25,6 +25,7 @@ RECORDS = {
     "command_card": dict(command="FINISH", hint="Finish the stage: evidence is checked"),
     "stone_parcel": dict(parcel="SP0007", stones="12 x round 1.5 mm", weight="0.62 ct", job="J000123",
                          setter="Ben Okafor"),
+    "tool_tag": dict(tool="M12", kind_name="Rubber mold", name="Solitaire ring, size 6"),
 }
 PAYLOADS = {
     "job_bag": "FK:J:J000123",
@@ -32,6 +33,7 @@ PAYLOADS = {
     "badge_card": "FK:P:B1003",
     "command_card": "FK:C:FINISH",
     "stone_parcel": "FK:S:SP0007",
+    "tool_tag": "FK:T:M12",
 }
 
 

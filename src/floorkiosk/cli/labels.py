@@ -11,9 +11,10 @@ from floorkiosk.cli.core import site_dir  # when the command runs: start-up cost
 from floorkiosk.errors import Refused
 
 _DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card",
-                     "parcel": "stone_parcel"}
+                     "parcel": "stone_parcel", "tool": "tool_tag"}
 # Which record option feeds a template of each kind.
-_OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "person", "command": "command", "stone_parcel": "parcel"}
+_OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "person", "command": "command", "stone_parcel": "parcel",
+                   "tool": "tool"}
 
 
 def _site_if_any(args: argparse.Namespace) -> Path | None:
@@ -29,6 +30,7 @@ def _records_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--command", action="append", default=[], metavar="WORD", dest="commands",
                    help="a command card (START, FINISH, …)")
     p.add_argument("--parcel", action="append", default=[], metavar="ID", help="a stone parcel (SP0007)")
+    p.add_argument("--tool", action="append", default=[], metavar="ID", help="a tool of tools.toml (M12)")
     p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                    help="set a field on every label, or make one label from fields alone (stone parcels)")
     p.add_argument("--copies", type=int, default=1, help="copies of each label (1-99)")
@@ -108,12 +110,12 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
 
     sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("person", args.person),
-                                 ("command", args.commands), ("parcel", args.parcel)) if v}
+                                 ("command", args.commands), ("parcel", args.parcel), ("tool", args.tool)) if v}
     if len(sources) > 1:
-        raise Refused("give labels of one kind at a time: --job, --batch, --person, --command or --parcel")
+        raise Refused("give labels of one kind at a time: --job, --batch, --person, --command, --parcel or --tool")
     name = args.template or (next((_DEFAULT_TEMPLATE[k] for k in sources), None))
     if name is None:
-        raise Refused("say which labels: --job, --batch, --person, --command or --parcel, "
+        raise Refused("say which labels: --job, --batch, --person, --command, --parcel or --tool, "
                       "or --template NAME with --field")
     template = labels.load_template(name, _site_if_any(args))
     extra = _fields(args.field)
@@ -133,6 +135,8 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
                 records = service.batch_records(shop, args.batch)
             elif "parcel" in sources:
                 records = service.parcel_records(shop, args.parcel)
+            elif "tool" in sources:
+                records = service.tool_records(shop, args.tool)
             else:
                 records = service.badge_records(shop, args.person)
         finally:

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = ss.add_parser("show", help="one characteristic's chart in the terminal, its limits and the rules broken")
     p.add_argument("name", help="a characteristic as `spc` lists it, e.g. loss.casting or qc.shank")
-    for dim in ("person", "bench", "alloy", "design"):
+    for dim in ("person", "bench", "alloy", "design", "tool"):
         p.add_argument(f"--{dim}", help=f"only the points of this {dim}")
     p.add_argument("--width", type=int, default=78, help="the chart's width in columns (default 78)")
     p.set_defaults(func=cmd_show)
@@ -125,7 +125,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from floorkiosk.workshop import spc  # when the command runs: start-up cost
 
     shop = open_site(args)
-    dims = {k: getattr(args, k) for k in ("person", "bench", "alloy", "design") if getattr(args, k)}
+    dims = {k: getattr(args, k) for k in ("person", "bench", "alloy", "design", "tool") if getattr(args, k)}
     c = spc.one(shop, args.name, **dims)
     s = c.series
     print(f"{s.name}: {s.title}, {len(s.points)} points" + (f" ({', '.join(f'{k} {v}' for k, v in dims.items())})"

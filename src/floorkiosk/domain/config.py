@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from floorkiosk.domain.qc import validate_qc
+from floorkiosk.domain.tooling import validate_tooling
 from floorkiosk.domain.records import (
     EVIDENCE,
     ID_RE,
@@ -157,6 +158,15 @@ def load_site(folder: str | Path) -> Site:
         raw["qc"] = qc_r.data
         # inspection plans and defect codes name stages, routes and benches: check them against these
         validate_qc(qc_r, stages, routes, benches)
+        if problems:
+            raise ConfigError(problems)
+    tools_path = folder / "tools.toml"
+    if os.path.lexists(tools_path):  # optional: molds, flasks, dies and fixtures (domain/tooling.py)
+        tools_r = TomlReader(tools_path, problems)
+        if problems:
+            raise ConfigError(problems)
+        raw["tools"] = tools_r.data
+        validate_tooling(tools_r, tools_r.data, stages)
         if problems:
             raise ConfigError(problems)
     return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw, batching)

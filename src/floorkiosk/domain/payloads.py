@@ -7,6 +7,7 @@ One scheme, short enough for Code 128 at 203 dpi on a 50 mm label:
     FK:P:B1001        a person's badge (the badge code from people.toml)
     FK:C:START        a command card
     FK:S:SP0007       a stone parcel
+    FK:T:M12          a tool (a mold, flask, die or fixture of tools.toml)
 
 A bare job number typed by hand also works: ``J000123``, ``j123`` or just ``123``.
 Anything else is "not a floorkiosk code" and changes nothing.
@@ -31,6 +32,7 @@ class Kind(str, Enum):
     BADGE = "P"
     COMMAND = "C"
     STONE_PARCEL = "S"
+    TOOL = "T"
 
 
 COMMANDS = ("START", "FINISH", "WEIGH", "PHOTO", "ACCEPT", "CANCEL", "HOLD", "VERIFY", "REJECT", "LOGOUT")

@@ -17,6 +17,7 @@ from floorkiosk.domain import metal as dm
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import spc as dspc
 from floorkiosk.domain import stones as ds
+from floorkiosk.domain import tooling as dtool
 
 
 class Override(TypedDict, total=False):
@@ -373,6 +374,23 @@ class CapaClosed(TypedDict, total=False):
     effect: CapaEffect
 
 
+class ToolUsed(TypedDict, total=False):
+    tool: Required[str]  # a tool id of tools.toml (M12)
+    stage: Required[str]
+    run: Required[int]  # the stage's run it served (a rework is a new run)
+
+
+class ToolMaintained(TypedDict, total=False):
+    tool: Required[str]
+    note: Required[str]
+    uses: int  # uses since the maintenance before
+
+
+class ToolRetired(TypedDict, total=False):
+    tool: Required[str]
+    reason: Required[str]
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.STAGE_STARTED: StageStarted,
@@ -415,6 +433,9 @@ SHAPES: dict[str, type] = {
     dspc.CAPA_OPENED: CapaOpened,
     dspc.CAPA_CHANGED: CapaChanged,
     dspc.CAPA_CLOSED: CapaClosed,
+    dtool.TOOL_USED: ToolUsed,
+    dtool.TOOL_MAINTAINED: ToolMaintained,
+    dtool.TOOL_RETIRED: ToolRetired,
 }
 
 

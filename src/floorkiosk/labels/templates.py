@@ -34,6 +34,7 @@ KINDS: dict[str, tuple[Kind, str]] = {
     "badge": (Kind.BADGE, "badge"),
     "command": (Kind.COMMAND, "command"),
     "stone_parcel": (Kind.STONE_PARCEL, "parcel"),
+    "tool": (Kind.TOOL, "tool"),
 }
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")

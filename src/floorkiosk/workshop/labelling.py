@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from floorkiosk.workshop import cards, qc, verbs
+from floorkiosk.workshop import cards, qc, tooling, verbs
 from floorkiosk.domain.payloads import COMMANDS
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.labels.layout import LabelError
@@ -44,6 +44,15 @@ def batch_records(shop: Shop, batch_ids: Iterable[str]) -> list[dict[str, Any]]:
 def parcel_records(shop: Shop, parcel_ids: Iterable[str]) -> list[dict[str, Any]]:
     """Stone-parcel label fields, from the stone accounting (floorkiosk.workshop.qc) when it is installed."""
     return [qc.parcel_fields(shop, p) for p in parcel_ids]
+
+
+def tool_records(shop: Shop, tool_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Tool-tag fields of the named tools of tools.toml."""
+    out = []
+    for tid in tool_ids:
+        v = tooling.view(shop, tid)
+        out.append({"tool": v.tool.id, "kind_name": v.kind.name, "name": v.tool.name})
+    return out
 
 
 def badge_records(shop: Shop, person_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import spc
+from floorkiosk.domain import tooling as dtool
 from floorkiosk.domain.records import Site
 from floorkiosk.domain.state import JobState
 from floorkiosk.errors import NotFound, Refused
@@ -33,7 +34,7 @@ from floorkiosk.workshop.shop import Area, Shop
 
 SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED = spc.SPC_BASELINE_FIXED, spc.SPC_ALERT_ACKNOWLEDGED
 
-DIMENSIONS = ("stage", "bench", "person", "alloy", "design")
+DIMENSIONS = ("stage", "bench", "person", "alloy", "design", "tool")
 
 
 # --- the series ----------------------------------------------------------------------------------
@@ -51,6 +52,7 @@ class Point:
     source: str  # the event (inspection) or the job stage run the point comes from
     seq: int = 0  # its place in the characteristic's whole series (baselines and acknowledgements count by it)
     batch: str | None = None
+    tool: str | None = None  # the tool scanned for the stage's run (for an inspection: the last the job used)
 
 
 @dataclass
@@ -86,7 +88,7 @@ def _f(v: object) -> float | None:
         return None
 
 
-_POINT_COLS = "ts, value, job, stage, bench, person, alloy, design, source, seq, batch"
+_POINT_COLS = "ts, value, job, stage, bench, person, alloy, design, source, seq, batch, tool"
 
 
 def read_series(conn: sqlite3.Connection, site: Site, only: str | None = None, since: str | None = None,
@@ -309,16 +311,18 @@ def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_i
 
 def _m001(db) -> None:  # sqlite_utils.Database
     # what each job is (its points carry alloy and design) and the weights of each stage's run under way
-    db.execute("CREATE TABLE spc_jobs (job TEXT PRIMARY KEY, alloy TEXT, design TEXT, batch TEXT) WITHOUT ROWID")
+    db.execute("""CREATE TABLE spc_jobs (
+        job TEXT PRIMARY KEY, alloy TEXT, design TEXT, batch TEXT, tool TEXT) WITHOUT ROWID""")
     db.execute("""CREATE TABLE spc_runs (
-        job TEXT NOT NULL, stage TEXT NOT NULL, w_in REAL, w_out REAL, PRIMARY KEY (job, stage)) WITHOUT ROWID""")
+        job TEXT NOT NULL, stage TEXT NOT NULL, w_in REAL, w_out REAL, tool TEXT,
+        PRIMARY KEY (job, stage)) WITHOUT ROWID""")
     db.execute("""CREATE TABLE spc_chars (
         name TEXT PRIMARY KEY, title TEXT NOT NULL, unit TEXT, lsl REAL, usl REAL, stage TEXT NOT NULL,
         n INTEGER NOT NULL DEFAULT 0, limits TEXT, upto INTEGER NOT NULL DEFAULT 0, fixed TEXT,
         acked INTEGER NOT NULL DEFAULT 0, note TEXT) WITHOUT ROWID""")
     db.execute("""CREATE TABLE spc_points (
         name TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, value REAL NOT NULL, job TEXT, stage TEXT,
-        bench TEXT, person TEXT, alloy TEXT, design TEXT, source TEXT, batch TEXT,
+        bench TEXT, person TEXT, alloy TEXT, design TEXT, source TEXT, batch TEXT, tool TEXT,
         PRIMARY KEY (name, seq)) WITHOUT ROWID""")
     db.execute("""CREATE TABLE spc_alerts (
         name TEXT NOT NULL, seq INTEGER NOT NULL, rule INTEGER NOT NULL, text TEXT NOT NULL, ts TEXT, job TEXT,
@@ -326,7 +330,7 @@ def _m001(db) -> None:  # sqlite_utils.Database
 
 
 _TYPES = frozenset({ev.JOB_CREATED, ev.BATCH_CREATED, ev.BATCH_JOINED, ev.STAGE_STARTED, ev.WEIGHT_RECORDED,
-                    ev.STAGE_FINISHED, dq.QC_INSPECTED, SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED})
+                    ev.STAGE_FINISHED, dq.QC_INSPECTED, SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED, dtool.TOOL_USED})
 
 
 class SpcProjector(ChunkedRebuild):
@@ -370,19 +374,23 @@ class SpcProjector(ChunkedRebuild):
         elif t == ev.STAGE_STARTED:
             conn.execute("INSERT OR REPLACE INTO spc_runs (job, stage, w_in, w_out) VALUES (?, ?, NULL, NULL)",
                          (e.job, p.get("stage")))
+        elif t == dtool.TOOL_USED:
+            conn.execute("UPDATE spc_runs SET tool = ? WHERE job = ? AND stage = ?", (p.get("tool"), e.job, p.get("stage")))
+            conn.execute("UPDATE spc_jobs SET tool = ? WHERE job = ?", (p.get("tool"), e.job))
         elif t == ev.WEIGHT_RECORDED:
             g_ = _f(p.get("grams"))
             col = "w_in" if p.get("phase") == "in" else "w_out"
             conn.execute(f"UPDATE spc_runs SET {col} = ? WHERE job = ? AND stage = ?", (g_, e.job, p.get("stage")))
         elif t == ev.STAGE_FINISHED:
             sid = p.get("stage")
-            row = conn.execute("SELECT w_in, w_out FROM spc_runs WHERE job = ? AND stage = ?", (e.job, sid)).fetchone()
+            row = conn.execute("SELECT w_in, w_out, tool FROM spc_runs WHERE job = ? AND stage = ?",
+                               (e.job, sid)).fetchone()
             conn.execute("DELETE FROM spc_runs WHERE job = ? AND stage = ?", (e.job, sid))
             if row and row[0] and row[0] > 0 and row[1] is not None:
                 st = self.site.stages.get(sid)
                 usl = float(st.max_loss_pct) if st is not None and st.max_loss_pct is not None else None
                 self._point(conn, e, f"loss.{sid}", f"metal loss at {st.name if st else sid}", "%", None, usl,
-                            sid, (row[0] - row[1]) / row[0] * 100, f"{e.job}:{sid}")
+                            sid, (row[0] - row[1]) / row[0] * 100, f"{e.job}:{sid}", row[2])
         elif t == dq.QC_INSPECTED:
             for name, title, unit, lsl, usl, value in _qc_points(self.site, p):
                 self._point(conn, e, name, title, unit, lsl, usl, p.get("stage") or "", value, e.id)
@@ -396,7 +404,8 @@ class SpcProjector(ChunkedRebuild):
             conn.execute("UPDATE spc_chars SET acked = max(acked, ?) WHERE name = ?", (p.get("upto", 0), p.get("name")))
 
     def _point(self, conn: sqlite3.Connection, e: ev.Event, name: str, title: str, unit: str,
-               lsl: float | None, usl: float | None, stage: str, value: float, source: str) -> None:
+               lsl: float | None, usl: float | None, stage: str, value: float, source: str,
+               tool: str | None = None) -> None:
         row = conn.execute("SELECT n, limits, upto, fixed FROM spc_chars WHERE name = ?", (name,)).fetchone()
         if row is None:
             conn.execute("INSERT INTO spc_chars (name, title, unit, lsl, usl, stage) VALUES (?,?,?,?,?,?)",
@@ -404,10 +413,12 @@ class SpcProjector(ChunkedRebuild):
             n, limits_json, upto, fixed = 0, None, 0, None
         else:
             n, limits_json, upto, fixed = row
-        job = conn.execute("SELECT alloy, design, batch FROM spc_jobs WHERE job = ?", (e.job,)).fetchone() or (None,) * 3
+        job = conn.execute("SELECT alloy, design, batch, tool FROM spc_jobs WHERE job = ?",
+                           (e.job,)).fetchone() or (None,) * 4
         conn.execute("INSERT INTO spc_points (name, seq, ts, value, job, stage, bench, person, alloy, design, source,"
-                     " batch) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (name, n, e.ts, value, e.job, stage, e.bench, e.person, job[0], job[1], source, job[2]))
+                     " batch, tool) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (name, n, e.ts, value, e.job, stage, e.bench, e.person, job[0], job[1], source, job[2],
+                      tool if tool is not None else job[3]))
         n += 1
         limits = spc.Limits(**json.loads(limits_json)) if limits_json else None
         note = None
