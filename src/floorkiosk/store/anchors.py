@@ -316,8 +316,13 @@ def read_log(log_path: str | Path, key: SiteKey) -> LogReading:
         before_bad = None
         good = True
         if n != expect_n:
-            problem("cut", f"{name} line {i} is checkpoint {n}, but {expect_n} was due: "
-                           f"{'checkpoints ' + str(expect_n) + '–' + str(n - 1) + ' were taken out' if n > expect_n else 'lines were copied in or renumbered'}")
+            if n == expect_n + 1:
+                why = f"checkpoint {expect_n} was taken out"
+            elif n > expect_n:
+                why = f"checkpoints {expect_n}–{n - 1} were taken out"
+            else:
+                why = "lines were copied in or renumbered"
+            problem("cut", f"{name} line {i} is checkpoint {n}, but {expect_n} was due: {why}")
             good = False
         elif prev != prev_sha:
             problem("cut", f"{name} line {i} (checkpoint {n}) does not follow the line before it: a line was taken out, "

@@ -9,14 +9,19 @@ bench reads them back and compares its journal with them (store.anchors.compare)
 
 from __future__ import annotations
 
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from floorkiosk.store.anchors import Head, Point, SiteKey, canonical, key_id, signed_by
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
 
 
 def ddl(schema: str, group: str) -> list[sql.Composable]:
     """The checkpoint tables, their row-level security and the bench roles' grants (run by `hub init`)."""
+    from psycopg import sql  # here, not above: only the hub's own code, which has loaded psycopg, calls this
+
     grp = sql.Identifier(group)
     return [
         sql.SQL("""CREATE TABLE IF NOT EXISTS checkpoint_keys (

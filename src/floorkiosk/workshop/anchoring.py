@@ -160,7 +160,7 @@ class Anchoring:
         # Imported here, not above: the hub's driver (psycopg) is loaded only by the sites that have a hub.
         import psycopg
 
-        from floorkiosk.store import hub, hub_anchors
+        from floorkiosk.store import hub, hub_anchors  # with psycopg: hub sites only
 
         if key is None:
             return
@@ -248,7 +248,7 @@ def _check_hub(shop, key: SiteKey, out: AnchorCheck) -> None:
     # Imported here, not above: the hub's driver (psycopg) is loaded only by the sites that have a hub.
     import psycopg
 
-    from floorkiosk.store import hub, hub_anchors
+    from floorkiosk.store import hub, hub_anchors  # with psycopg: hub sites only
 
     journal = shop.journal
     with journal.lock:
