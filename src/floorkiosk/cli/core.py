@@ -194,9 +194,15 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         except ImportError:
             raise FloorkioskError("this build has no hub support") from None
         return verify_hub_cli(site_dir(args))
+    from floorkiosk.workshop import anchoring  # when the command runs: start-up cost
     from floorkiosk.workshop.evidence import audit_photos  # when the command runs: start-up cost (Pillow)
 
     shop = open_site(args)
+    anchored = anchoring.check(shop)
+    for note in anchored.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for p in anchored.problems:
+        print(f"ANCHORS: {p}", file=sys.stderr)
     problems = shop.journal.verify()
     n = shop.journal.count()
     photos = audit_photos(shop)
@@ -207,9 +213,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"EVIDENCE: {p}", file=sys.stderr)
     # unreadable events are among the problems above already
     _say_derived(replace(derived, unreadable=[]))
-    if problems or photos.problems or derived.differing or derived.refused:
+    if problems or photos.problems or derived.differing or derived.refused or anchored.problems:
         return 1
     print(f"journal ok: {n} events, every chain intact")
+    print(f"checkpoints ok: {anchored.lines} in the signed log" + (f", the last signed {anchored.last_at}" if anchored.last_at else "")
+          + (f"; {anchored.hub_points} on the hub" if anchored.hub_points is not None else "")
+          + "; every chain reaches its last checkpoint")
     print(f"photos ok: {photos.checked} referenced, each present and matching its hash"
           + (f" ({len(photos.elsewhere)} taken at other benches are kept on the hub)" if photos.elsewhere else ""))
     print(f"derived tables ok: {len(derived.tables)} tables, each as the journal gives it")

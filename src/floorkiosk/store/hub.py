@@ -28,6 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.config import load_site
 from floorkiosk.errors import FloorkioskError
+from floorkiosk.store import hub_anchors
 from floorkiosk.store.rows import HUB_EVENT_COLS, AuditProblem, ChainAudit, event_of_hub_row
 
 DEFAULT_SCHEMA = "floorkiosk"
@@ -280,6 +281,8 @@ def init_hub(admin: HubAddress, benches: list[str], credentials_dir: Path | None
     try:
         with conn.transaction():
             for stmt in _ddl(schema):
+                conn.execute(stmt)
+            for stmt in hub_anchors.ddl(schema, group_role(schema)):  # the benches' signed checkpoints
                 conn.execute(stmt)
             for bench in benches:
                 role = role_name(schema, bench)

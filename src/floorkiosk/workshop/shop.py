@@ -74,8 +74,11 @@ class Shop:
         self.numbers: Numbers = Numbers()
         self._describers = {t: d for a in self.areas for t, d in a.describers.items()}
         self._guards = tuple(a.guard for a in self.areas if a.guard is not None)
+        self.anchoring = None  # the checkpoint writer (workshop.anchoring), set by open_shop
 
     def close(self) -> None:
+        if self.anchoring is not None:
+            self.anchoring.close()  # the last checkpoint, while the journal is still open
         self.journal.close()
 
     def now(self) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from floorkiosk.domain.config import load_site
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.paths import default_site_dir, example_config_dir
-from floorkiosk.workshop import capa, kpi, metal, qc, spc, tooling, verbs
+from floorkiosk.store import anchors
+from floorkiosk.workshop import anchoring, capa, kpi, metal, qc, spc, tooling, verbs
 from floorkiosk.workshop.shop import Area, Shop
 
 NODE_FILE = "node.toml"
@@ -37,6 +38,8 @@ def init_site(site_dir: str | Path, config_src: str | Path | None = None, *, ori
     (site_dir / "photos").mkdir(exist_ok=True)
     origin = origin or f"{socket.gethostname().split('.')[0]}-{uuid.uuid4().hex[:6]}"
     (site_dir / NODE_FILE).write_text(f'# this machine\'s name in the journal (chains are per origin)\norigin = "{origin}"\n')
+    if anchors.load_key(site_dir) is None:
+        anchoring.make_key(site_dir)  # site.key (0600) and the checkpoint log's first line
     return site_dir
 
 
@@ -52,10 +55,13 @@ def open_shop(site_dir: str | Path | None = None, *, clock: Callable[[], datetim
         origin = tomllib.loads(node.read_text()).get("origin") if node.exists() else None
         origin = origin or socket.gethostname()
     if not site.settings.hub:
-        return Shop(site, site_dir, origin=origin, areas=AREAS, clock=clock)
+        shop = Shop(site, site_dir, origin=origin, areas=AREAS, clock=clock)
+        shop.anchoring = anchoring.Anchoring(site_dir, shop.journal)
+        return shop
     # Imported here, not above: the hub's driver (psycopg) is loaded only by the sites that have a hub.
     from floorkiosk.workshop import sync
 
     shop = Shop(site, site_dir, origin=origin, areas=(*AREAS, sync.AREA), clock=clock)
     shop.numbers = sync.HubNumbers(shop)
+    shop.anchoring = anchoring.Anchoring(site_dir, shop.journal, hub=site.settings.hub)
     return shop
