@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from smalldisk import fill, read_only_view, small_disk  # tests/ is on the path (pytest rootdir)
+
 
 def cli(site: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "floorkiosk", "--site", str(site), *args], capture_output=True,
@@ -80,3 +82,44 @@ def test_a_journal_replaced_while_a_command_runs_is_said_and_nothing_recorded(tm
     printer = ZebraThatWaits(lambda: None)
     again = cli(site, "label", "print", "--job", job, "--printer", f"tcp://127.0.0.1:{printer.port}?status=1")
     assert again.returncode == 0, again.stderr
+
+
+JOB = ("job", "add", "--route", "custom-ring", "--design", "Halo ring", "--alloy", "PT950", "--due", "2026-12-24")
+
+
+def events_in(journal: Path) -> int:
+    with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def test_a_full_disk_is_said_nothing_recorded_and_work_goes_on_once_there_is_room(tmp_path):
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        site = disk / "site"
+        assert cli(site, "init").returncode == 0
+        first = cli(site, *JOB)
+        assert first.returncode == 0, first.stderr
+        n = events_in(site / "journal.db")
+        filler = fill(disk)
+        done = cli(site, *JOB)
+        assert done.returncode != 0
+        assert "Traceback" not in done.stderr and "OperationalError" not in done.stderr, done.stderr
+        assert "The disk is full — nothing was saved" in done.stderr, done.stderr
+        assert done.stdout == ""  # no job number: nothing acknowledged
+        filler.unlink()
+        again = cli(site, *JOB)
+        assert again.returncode == 0, again.stderr
+        assert events_in(site / "journal.db") == n + 1
+        assert again.stdout.split() == ["J000002"]
+
+
+def test_a_read_only_journal_is_said_and_nothing_recorded(tmp_path):
+    site = tmp_path / "site"
+    assert cli(site, "init").returncode == 0
+    assert cli(site, *JOB).returncode == 0
+    with read_only_view(site, tmp_path / "ro") as ro:
+        for args in (JOB, ("kiosk", "--bench", "setting"), ("job", "list")):
+            done = cli(ro, *args)
+            assert done.returncode != 0, args
+            assert "Traceback" not in done.stderr and "OperationalError" not in done.stderr, done.stderr
+            assert "read-only" in done.stderr and "nothing was saved" in done.stderr, done.stderr
+    assert events_in(site / "journal.db") == 1

@@ -195,7 +195,9 @@ def fault_of(path: Path, exc: BaseException) -> JournalFault | None:
     if code == _SQLITE_FULL or _disk_full(path.parent):
         return JournalFault(f"The disk is full — nothing was saved. Call a supervisor to free space on the disk of "
                             f"{path.parent}; work goes on by itself once there is room")
-    if code in (_SQLITE_READONLY, _SQLITE_PERM):
+    # access() answers for the filesystem too (EROFS), also where permissions do not bind (root)
+    unwritable = not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+    if code in (_SQLITE_READONLY, _SQLITE_PERM) or unwritable:
         return JournalFault(f"The journal cannot be written: {path} is read-only (its file, folder or disk) — "
                             "nothing was saved; call a supervisor")
     if code == _SQLITE_CANTOPEN:
