@@ -9,10 +9,12 @@ import sqlite3
 
 import pytest
 from kiosk_helpers import scan, until, worklist_loaded
+from smalldisk import fill, read_only_view, small_disk
 
 from floorkiosk.kiosk.app import make_app
 from floorkiosk.kiosk.dialogs import WeighDialog
 from floorkiosk.kiosk.screens import JobCardScreen
+from floorkiosk.store.journal import JournalFault
 
 SIZE = (100, 32)
 
@@ -80,3 +82,51 @@ async def test_the_journal_put_back_lets_the_kiosk_go_on(workshop, jobs, clock):
         await until(pilot, lambda: isinstance(app.screen, WeighDialog))
         assert app.shop.job(jobs.set).stage("stone-setting").status == "in progress"
     assert stored_events(journal, jobs.set)[-1] == "stage.started"
+
+
+def wal_emptied(journal) -> bool:
+    """Everything in the journal's WAL moved into the file and the WAL cut to nothing (as a backup
+    tool's checkpoint does): the next action must find new room on the disk."""
+    conn = sqlite3.connect(journal, timeout=1)
+    try:
+        busy, log, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.close()
+    return busy == 0 and log == 0
+
+
+async def test_a_full_disk_is_said_acknowledges_nothing_and_work_goes_on_once_there_is_room(workshop, jobs, clock,
+                                                                                           tmp_path):
+    with small_disk(tmp_path / "disk", "16m") as disk:
+        site = disk / "site"
+        shutil.copytree(workshop(), site)
+        journal = site / "journal.db"
+        app = make_app(site, "setting", clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await scan(pilot, "FK:P:B1002")
+            await worklist_loaded(pilot)
+            await scan(pilot, f"FK:J:{jobs.set}")
+            assert isinstance(app.screen, JobCardScreen)
+            before = stored_events(journal, jobs.set)
+            await until(pilot, lambda: wal_emptied(journal))
+            filler = fill(disk)
+            await scan(pilot, "FK:C:START")
+            await until(pilot, lambda: "disk is full" in on_screen(app))
+            assert "The disk is full — nothing was saved" in on_screen(app)
+            assert app.last_message[1] == "error"
+            assert not isinstance(app.screen, WeighDialog)
+            assert app.shop.job(jobs.set).stage("stone-setting").status != "in progress"
+            assert stored_events(journal, jobs.set) == before
+            filler.unlink()  # a supervisor made room: the same kiosk goes on, not restarted
+            await scan(pilot, "FK:C:START")
+            await until(pilot, lambda: isinstance(app.screen, WeighDialog))
+            assert app.shop.job(jobs.set).stage("stone-setting").status == "in progress"
+        assert stored_events(journal, jobs.set) == [*before, "stage.started"]
+
+
+def test_a_kiosk_on_a_read_only_journal_says_so_before_it_starts(workshop, tmp_path):
+    site = workshop()
+    with read_only_view(site, tmp_path / "ro") as ro:
+        with pytest.raises(JournalFault) as err:
+            make_app(ro, "setting")
+    assert "is read-only" in str(err.value) and "nothing was saved; call a supervisor" in str(err.value)
