@@ -24,8 +24,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_utf8(argv: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text, said as its bytes; None if all are.
+
+    Python hands bytes that are not UTF-8 over as lone surrogates (PEP 383); nothing below the CLI can
+    store, look up or print them, so they are refused here, before any command runs.
+    """
+    for i, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = arg.encode("utf-8", "surrogateescape") if isinstance(arg, str) else arg
+            return f"argument {i} ({raw!r}) is not valid UTF-8 text: type it again or check the terminal's encoding"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(argv)
+    if bad is not None:
+        parser.error(bad)  # argparse's usage error: usage, the message, exit 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

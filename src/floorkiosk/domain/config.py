@@ -224,7 +224,9 @@ def _settings(r: TomlReader) -> SiteSettings:
         pin = False
     hub = s.get("hub")
     if hub is not None and (not isinstance(hub, str) or (hub and not hub.startswith(("postgresql://", "postgres://")))):
-        r.problem(line("hub"), f"'hub' must be a postgresql:// address or empty, not {show(hub)}")
+        # its value is not repeated: it may hold a password
+        r.problem(line("hub"), "'hub' must be a postgresql:// address or empty"
+                  + ("" if isinstance(hub, str) else f", not {show(hub)}"))
         hub = None
     name, tz = s.get("name", "Workshop"), s.get("timezone", "UTC")
     return SiteSettings(

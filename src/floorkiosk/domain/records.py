@@ -118,7 +118,7 @@ class Person:
     badge: str
     roles: tuple[str, ...]
     skills: tuple[str, ...] = ()
-    pin: str | None = None
+    pin: str | None = field(default=None, repr=False)  # a secret: never in a repr or a crash report
 
     @property
     def is_qc(self) -> bool:
@@ -143,7 +143,9 @@ class SiteSettings:
     supervisor_pin: bool = False  # supervisor actions ask for the PIN after the badge
     scan_max_key_gap_ms: int = 50  # keys closer than this, ending in Enter, are a scanner
     timezone: str = "UTC"
-    hub: str | None = None  # postgresql://... for many benches; None = embedded only
+    # postgresql://... for many benches; None = embedded only. It may hold a password: left out of the
+    # repr (and so of Textual's crash report, which prints the locals); store.hub.mask_dsn shows it.
+    hub: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain.config import load_site
@@ -42,21 +43,78 @@ class HubError(FloorkioskError):
 
 # -- addresses and secrets ------------------------------------------------------------------------
 
+_URL_SCHEMES = ("postgresql://", "postgres://")
+_UNREADABLE = "(a hub address that cannot be read; not shown)"
+
+
+def dsn_parts(dsn: str) -> dict[str, str]:
+    """The address's parts as libpq reads them (psycopg's own parser, both the URL and the key=value
+    form). HubError, repeating nothing of the text, when it cannot be read, or is read in a way that
+    puts a password where it would be shown: in a URL a password's / or @ must be percent-encoded
+    (%2F, %40), else libpq takes a piece of it for the host, port or database."""
+    try:
+        parts = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    except psycopg.Error as exc:
+        # libpq's message quotes pieces of the text, which may be the password: they are left out
+        why = re.sub(r'"[^"]*"', '"…"', " ".join(str(exc).split()))
+        raise HubError(f"the hub address cannot be read ({why}); it is not shown, as it may hold a password") from None
+    misread = any("@" in parts.get(k, "") for k in ("host", "hostaddr", "port", "dbname"))
+    if misread or not re.fullmatch(r"[0-9,]*", parts.get("port", "")):
+        raise HubError("the hub address cannot be read as meant (it is not shown, as it may hold a password): "
+                       "in a postgresql:// address, write a password's / as %2F and @ as %40, or write the "
+                       "address as key=value pairs (host=… user=… password='…' dbname=…); a port is a number")
+    return parts
+
+
 def mask_dsn(dsn: str | None) -> str:
-    """The address with any password replaced by ***: the only form that is ever shown or logged."""
+    """The address with any password replaced by ***: the only form that is ever shown or logged.
+
+    Built from the parts psycopg reads, never from the text itself, so no spelling of a password
+    (/ @ : ? # in it, quoted, percent-encoded) comes through; an address that cannot be read is not
+    shown at all.
+    """
     if not dsn:
         return ""
-    out = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", dsn)
-    out = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)", r"\1***", out)
-    return out
+    try:
+        parts = dsn_parts(dsn)
+    except HubError:
+        return _UNREADABLE
+    if "password" in parts:
+        parts["password"] = "***"
+    if not dsn.lstrip().startswith(_URL_SCHEMES):
+        return make_conninfo("", **parts)
+    scheme = dsn.lstrip().split("://", 1)[0]
+    user, password = parts.pop("user", None), parts.pop("password", None)
+    hosts = parts.pop("host", "").split(",")
+    ports = parts.pop("port", "").split(",")
+    dbname = parts.pop("dbname", None)
+    if len(ports) < len(hosts):
+        ports += [ports[-1] if ports[-1] and len(ports) == 1 else ""] * (len(hosts) - len(ports))
+    netloc = ",".join((f"[{h}]" if ":" in h else quote(h, safe=""))
+                      + (f":{p}" if p else "") for h, p in zip(hosts, ports))
+    auth = ""
+    if user is not None:
+        auth = quote(user, safe="") + (f":{password}" if password else "") + "@"
+    elif password:
+        parts = {"password": password, **parts}
+    query = "&".join(f"{k}={v if k == 'password' else quote(v, safe='')}" for k, v in parts.items())
+    return (f"{scheme}://{auth}{netloc}" + (f"/{quote(dbname, safe='')}" if dbname is not None else "")
+            + (f"?{query}" if query else ""))
+
+
+_DSN_IN_TEXT = re.compile(r"postgres(?:ql)?://[^\s'\"]+")
+_PASSWORD_IN_TEXT = re.compile(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&]*)")
 
 
 def scrub(text: str, *secret_values: str | None) -> str:
-    """Text from a driver or server with every known secret taken out."""
+    """Text from a driver or server with every known secret taken out (as written, percent-encoded or
+    quoted), and every address in it masked."""
     for s in secret_values:
         if s:
-            text = text.replace(s, "***")
-    return mask_dsn(text)
+            for form in sorted({s, quote(s, safe=""), quote(s), s.replace("'", "\\'")}, key=len, reverse=True):
+                text = text.replace(form, "***")
+    text = _DSN_IN_TEXT.sub(lambda m: mask_dsn(m.group(0)), text)
+    return _PASSWORD_IN_TEXT.sub(r"\1***", text)
 
 
 @dataclass(frozen=True)
@@ -87,13 +145,16 @@ class HubAddress:
         return kw
 
     def scrub(self, text: str) -> str:
-        password = self.password or conninfo_to_dict(self.dsn).get("password")
-        return scrub(text, password)
+        try:
+            password = dsn_parts(self.dsn).get("password")
+        except HubError:
+            password = None
+        return scrub(text, self.password, password)
 
 
 def schema_of(dsn: str) -> str:
     """The hub's schema: from `options=-c search_path=NAME` in the address, else floorkiosk."""
-    opts = conninfo_to_dict(dsn).get("options") or ""
+    opts = dsn_parts(dsn).get("options") or ""
     m = re.search(r"-c\s*search_path\s*=\s*([A-Za-z0-9_]+)", str(opts))
     name = m.group(1).lower() if m else DEFAULT_SCHEMA
     if not _IDENT.match(name):
@@ -146,6 +207,7 @@ def write_credentials(path: Path, user: str, password: str, bench: str) -> None:
 
 def connect(address: HubAddress, *, origin: str = "", timeout: float = 3.0) -> psycopg.Connection:
     """An autocommit connection to the hub with its schema on the search path; HubError if it fails."""
+    dsn_parts(address.dsn)  # an address libpq would misread is refused before it can echo a piece of it
     try:
         conn = psycopg.connect(
             address.dsn, autocommit=True, connect_timeout=max(1, int(timeout)),

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
 from floorkiosk.domain import events as ev
+from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
 from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, read_chunks
@@ -154,6 +155,70 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
+class JournalFault(FloorkioskError):
+    """The journal could not record: nothing was saved. The message says why in plain words."""
+
+
+# SQLite's primary result codes for a file that cannot be written (sqlite3.Error.sqlite_errorcode & 0xff)
+_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 3, 8, 10, 13, 14
+_ROOM = 1 << 20  # less free space than this on the journal's disk, and a failed write is the disk being full
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < _ROOM
+
+
+def fault_of(path: Path, exc: BaseException) -> JournalFault | None:
+    """The plain words for a write the journal's file refused (disk full, read-only, an I/O error),
+    or None for any other error (a bug, a guardrail), which is raised as it is."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            code = {28: _SQLITE_FULL, 30: _SQLITE_READONLY, 13: _SQLITE_READONLY}.get(exc.errno)
+        if code is None:
+            return None
+    code &= 0xFF
+    if code not in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN):
+        return None
+    if code == _SQLITE_FULL or _disk_full(path.parent):
+        return JournalFault(f"The disk is full — nothing was saved. Call a supervisor to free space on the disk of "
+                            f"{path.parent}; work goes on by itself once there is room")
+    # access() answers for the filesystem too (EROFS), also where permissions do not bind (root)
+    unwritable = not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+    if code in (_SQLITE_READONLY, _SQLITE_PERM) or unwritable:
+        return JournalFault(f"The journal cannot be written: {path} is read-only (its file, folder or disk) — "
+                            "nothing was saved; call a supervisor")
+    if code == _SQLITE_CANTOPEN:
+        return JournalFault(f"The journal {path} cannot be opened (its folder is missing or cannot be written) — "
+                            "nothing was saved; call a supervisor")
+    return JournalFault(f"The journal could not be written (a disk error on {path}) — nothing was saved; "
+                        "call a supervisor")
+
+
+@contextmanager
+def _plain_faults(path: Path) -> Iterator[None]:
+    """A write the file refused becomes a JournalFault (the transaction is rolled back already)."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        fault = fault_of(path, exc)
+        if fault is None:
+            raise
+        raise fault from None
+
+
 class _Checkpointer(threading.Thread):
     """Moves the WAL into the database file in the background, so no append pays for a checkpoint.
 
@@ -196,12 +261,17 @@ class Journal:
                  hub: bool = True) -> None:
         self.path = Path(path)
         self.origin = origin
-        self.conn = connect(self.path)
+        with _plain_faults(self.path):
+            self.conn = connect(self.path)
+        # The file this journal writes to, by device and inode: checked before every commit, so that a
+        # journal.db deleted or replaced under a running kiosk is said, not written to a file nobody
+        # will read again (the connection keeps writing to the old inode, which vanishes at close).
+        self._identity = _file_id(self.path)
         self.lock = threading.RLock()
         self.projectors: list[Projector] = list(projectors)
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         self._migrations = [*JOURNAL_MIGRATIONS, *migrations]
-        with self.lock:
+        with self.lock, _plain_faults(self.path):
             migrate(self.conn, self._migrations)
             # The index of events not yet acknowledged by the hub is of use only where there is a hub:
             # elsewhere every event stays unacknowledged, and each append paid for one more index entry.
@@ -272,6 +342,13 @@ class Journal:
                                 (origin,)).fetchone()
         return (row[0], row[1]) if row else (0, ev.GENESIS)
 
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        """COMMIT, if the file at the journal's path is still the one this journal opened (one stat)."""
+        if _file_id(self.path) != self._identity:
+            raise JournalFault(f"The journal file was removed or replaced — nothing was saved; call a supervisor "
+                               f"({self.path} is not the file opened at start: put that one back, or start again)")
+        conn.execute("COMMIT")
+
     def append(self, event: ev.Event) -> ev.Event:
         """Append one event durably; return it chained and numbered."""
         return self.append_many([event])[0]
@@ -285,7 +362,7 @@ class Journal:
         """
         if not events and build is None:
             return []
-        with self.lock, (gc_paused() if events and len(events) >= BULK else nullcontext()):
+        with self.lock, _plain_faults(self.path), (gc_paused() if events and len(events) >= BULK else nullcontext()):
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -313,7 +390,7 @@ class Journal:
                     object.__setattr__(c, "seq", first + i)  # numbered by SQLite; set once, before anyone sees it
                 del cur
                 self._project(conn, out)
-                conn.execute("COMMIT")
+                self._commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -326,7 +403,7 @@ class Journal:
         """Store events recorded elsewhere (already chained by their origin); skip ids already here."""
         if not events:
             return []
-        with self.lock:
+        with self.lock, _plain_faults(self.path):
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -340,7 +417,7 @@ class Journal:
                     if cur.rowcount:
                         new.append(replace(e, seq=cur.lastrowid))
                 self._project(conn, new)
-                conn.execute("COMMIT")
+                self._commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -362,7 +439,7 @@ class Journal:
         result = HubIngest([], 0, set())
         if not rows and not state:
             return result
-        with self.lock:
+        with self.lock, _plain_faults(self.path):
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -421,7 +498,7 @@ class Journal:
                 if state:
                     conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                      [(k, str(v)) for k, v in state.items()])
-                conn.execute("COMMIT")
+                self._commit(conn)
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -456,12 +533,12 @@ class Journal:
         return row[0] if row else default
 
     def set_state(self, values: dict[str, str]) -> None:
-        with self.lock:
+        with self.lock, _plain_faults(self.path):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 self.conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                       [(k, str(v)) for k, v in values.items()])
-                self.conn.execute("COMMIT")
+                self._commit(self.conn)
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
