@@ -32,7 +32,7 @@ promised day itself is still on time).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -563,12 +563,14 @@ class Tally:
     """Per-day counters the fold adds to (and takes back from, when rework undoes a completion)."""
 
     rows: dict[tuple, list[float]] = field(default_factory=dict)
+    # where a counter not in `rows` starts from (a rebuild reads back what it wrote); zeros without it
+    load: Callable[[tuple], list[float]] | None = None
 
     # columns: arrived, started, withdrawn, done, ftr, lead_s, wait_s, work_s
     def add(self, key: tuple, col: int, v: float = 1) -> None:
         r = self.rows.get(key)
         if r is None:
-            r = self.rows[key] = [0, 0, 0, 0, 0, 0.0, 0.0, 0.0]
+            r = self.rows[key] = self.load(key) if self.load is not None else [0, 0, 0, 0, 0, 0.0, 0.0, 0.0]
         r[col] += v
 
 

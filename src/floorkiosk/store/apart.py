@@ -37,7 +37,8 @@ def table_sql(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
 class Helper:
     """The helper process and its scratch database, seen from the rebuilding side."""
 
-    def __init__(self, journal: Path, projectors: list, order: str, conn: sqlite3.Connection) -> None:
+    def __init__(self, journal: Path, projectors: list, order: str, conn: sqlite3.Connection,
+                 chunk: int = 20000) -> None:
         self.projectors = projectors
         self.tables = [t for p in projectors for t in p.tables]
         self.scratch = journal.with_name(f"{journal.name}.rebuild-{os.getpid()}")
@@ -48,7 +49,8 @@ class Helper:
         wanted = [getattr(p, "rebuild_types", None) for p in projectors]
         types = None if any(w is None for w in wanted) else sorted(set().union(*wanted))
         job = {"journal": str(journal), "scratch": str(self.scratch), "order": order, "projectors": projectors,
-               "schema": table_sql(conn, self.tables), "types": types}
+               "schema": table_sql(conn, self.tables), "types": types,
+               "chunk": chunk}
         env = dict(os.environ)
         # the helper must import this very package, installed or from a source checkout
         src = str(Path(floorkiosk.__file__).resolve().parent.parent)
@@ -130,7 +132,7 @@ def main() -> int:
     out.execute("BEGIN")
     for p in projectors:
         p.rebuild_begin(out)
-    for chunk in read_chunks(src, job["order"], types=job["types"], hashes=False):
+    for chunk in read_chunks(src, job["order"], job.get("chunk", 20000), types=job["types"], hashes=False):
         for p in projectors:
             p.rebuild_feed(out, chunk)
     for p in projectors:

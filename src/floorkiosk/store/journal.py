@@ -95,6 +95,9 @@ BULK = 500
 APART_MIN = 200_000
 # How long, at least, a rebuild waits for that process once its own share is done (seconds).
 HELPER_PATIENCE = 120.0
+# How many events a rebuild folds at a time. At the end of each chunk the projectors write what it
+# touched and forget what it did not, so what they hold is that of the jobs at work (see each one).
+REBUILD_CHUNK = 20_000
 
 
 def _helper_share(feeders: list) -> list:
@@ -620,7 +623,7 @@ class Journal:
 
                     # started inside this transaction: it reads the very events this one reads
                     try:
-                        helper = Helper(self.path, away, order, conn)
+                        helper = Helper(self.path, away, order, conn, REBUILD_CHUNK)
                     except OSError:
                         helper = None  # no interpreter to start (an embedded one): all of it here
                 here = [p for p in feeders if helper is None or p not in away]
@@ -669,7 +672,7 @@ class Journal:
         for p in fed:
             p.rebuild_begin(conn)
         first_judges = judged and feeders and feeders[0] is self.projectors[0]
-        for chunk in read_chunks(conn, order, hashes=False, bad=bad):
+        for chunk in read_chunks(conn, order, REBUILD_CHUNK, hashes=False, bad=bad):
             if first_judges:
                 if only is None:
                     feeders[0].rebuild_feed(conn, chunk)

@@ -349,16 +349,21 @@ class JobProjector(ChunkedRebuild):
         if stage_rows:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
-    # A rebuild keeps the open jobs' states in memory and writes them once, at the end; a job that
-    # completes is written then and forgotten (read back from its row should an event follow), so
-    # memory grows with the open jobs, not with the years of history.
+    # A rebuild keeps in memory only the states of the jobs at work: those touched by the chunk of
+    # events being folded or by the one before it. A job that completes is written at the end of its
+    # chunk and forgotten; one that no event of a whole chunk touched is written and forgotten too
+    # (a job left open for good, a job waiting for stones); either is read back from its row should
+    # an event follow. So memory grows with the jobs at work, not with the years of history.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
-        self._states: dict[str, JobState] = {}
+        self._states: dict[str, JobState] = {}  # touched by the chunk being folded
+        self._resting: dict[str, JobState] = {}  # touched by the chunk before, not (yet) by this one
         self._out = _Out(conn)
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        states, out, step = self._states, self._out, self._step
+        states, resting, out, step = self._states, self._resting, self._out, self._step
+        # a job.created starts a job afresh; only a judge (a hub site, an audit) needs what stood before
+        judged = self.hub or self.audit is not None
         done: dict[str, JobState] = {}
         for e in events:
             job = e.job
@@ -370,9 +375,9 @@ class JobProjector(ChunkedRebuild):
                 self._batch(conn, e)
             s = states.get(job)
             if s is None:
-                s = done.pop(job, None)
-                if s is None and (self.hub or e.type != ev.JOB_CREATED):
-                    s = self.load(conn, job)  # written when it completed
+                s = done.pop(job, None) or resting.pop(job, None)
+                if s is None and (judged or e.type != ev.JOB_CREATED):
+                    s = self.load(conn, job)  # written when it completed or rested
             s = step(conn, s, e, out)
             if s is not None:
                 if s.complete:
@@ -381,22 +386,20 @@ class JobProjector(ChunkedRebuild):
                 else:
                     states[job] = s
         out.flush()
-        if done:
-            job_rows, stage_rows = [], []
-            for s in done.values():
-                j, st = self.rows(s)
-                job_rows.append(j)
-                stage_rows.extend(st)
-            conn.executemany(self._JOB_SQL, job_rows)
-            conn.executemany(self._STAGE_SQL, stage_rows)
+        self._write_many(conn, [*done.values(), *resting.values()])
+        self._resting, self._states = states, {}
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        self._write_many(conn, [*self._resting.values(), *self._states.values()])
+        self._out.flush()
+        del self._states, self._resting, self._out
+
+    def _write_many(self, conn: sqlite3.Connection, states: list[JobState]) -> None:
         job_rows, stage_rows = [], []
-        for s in self._states.values():
+        for s in states:
             j, st = self.rows(s)
             job_rows.append(j)
             stage_rows.extend(st)
-        conn.executemany(self._JOB_SQL, job_rows)
-        conn.executemany(self._STAGE_SQL, stage_rows)
-        self._out.flush()
-        del self._states, self._out
+        if job_rows:
+            conn.executemany(self._JOB_SQL, job_rows)
+            conn.executemany(self._STAGE_SQL, stage_rows)

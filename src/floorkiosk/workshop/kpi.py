@@ -167,24 +167,37 @@ class FlowProjector(ChunkedRebuild):
             flow.handle(e)
         self._write(conn, flow)
 
-    # -- rebuilding: one flow in memory for every chunk, written once at the end --
+    # -- rebuilding: one flow for every chunk, holding only what the chunk touches --
+    # At the end of each chunk the rows it touched are written; jobs it did not touch, and every
+    # day's counters, leave memory and are read back from their rows when an event touches them
+    # again. A counter goes on from its stored value, so its sums are added in the same order as in
+    # one pass and come out the same to the last bit.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
-        self._rebuilding: k.Flow | None = k.Flow(self.site.routes, self.needs_verify, self.day_of)
+        self._rebuilding: k.Flow | None = self._flow(conn)
+        self._rebuilding.tally.load = lambda key: _load_tally(conn, key)
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        assert self._rebuilding is not None
-        handle = self._rebuilding.handle
+        flow = self._rebuilding
+        assert flow is not None
+        handle = flow.handle
         for e in events:
             if e.type in _RELEVANT and e.job:
                 handle(e)
+        self._write(conn, flow, absolute=True)
+        touched = flow.touched
+        flow.jobs = {j: flow.jobs[j] for j in touched if j in flow.jobs}
+        flow.stages = {j: flow.stages[j] for j in touched if j in flow.stages}
+        flow.touched = set()
+        flow.tally.rows = {}
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         assert self._rebuilding is not None
-        flow, self._rebuilding = self._rebuilding, None
-        self._write(conn, flow)
+        self._rebuilding = None
 
-    def _write(self, conn: sqlite3.Connection, flow: k.Flow) -> None:
+    def _write(self, conn: sqlite3.Connection, flow: k.Flow, absolute: bool = False) -> None:
+        """The rows of the jobs the flow touched, and its counters: added to the stored ones, or with
+        `absolute` (a rebuild, whose counters went on from the stored values) put in their place."""
         jrows, srows = [], []
         orders = self.route_stages
         for j in flow.touched:
@@ -210,9 +223,17 @@ class FlowProjector(ChunkedRebuild):
                              srows)
         if flow.tally.rows:
             sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in _TALLY_COLS)
-            conn.executemany(f"INSERT INTO kpi_stage_daily (day, stage, route, person, {', '.join(_TALLY_COLS)})"
-                             f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (day, stage, route, person) DO UPDATE SET {sets}",
+            conn.executemany(f"INSERT {'OR REPLACE ' if absolute else ''}INTO kpi_stage_daily (day, stage, route, person,"
+                             f" {', '.join(_TALLY_COLS)}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                             + ("" if absolute else f" ON CONFLICT (day, stage, route, person) DO UPDATE SET {sets}"),
                              [(*key, *v) for key, v in flow.tally.rows.items()])
+
+
+def _load_tally(conn: sqlite3.Connection, key: tuple) -> list[float]:
+    """A day's counters of one stage, route and person as stored (zeros when there are none yet)."""
+    row = conn.execute(f"SELECT {', '.join(_TALLY_COLS)} FROM kpi_stage_daily WHERE day = ? AND stage = ? AND route = ?"
+                       " AND person = ?", key).fetchone()
+    return list(row) if row is not None else [0, 0, 0, 0, 0, 0.0, 0.0, 0.0]
 
 
 def _load_jobs(conn: sqlite3.Connection, jobs: list[str]) -> dict[str, tuple[k.JobRow, dict[str, k.StageRow]]]:

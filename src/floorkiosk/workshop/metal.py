@@ -236,28 +236,32 @@ class MetalProjector(ChunkedRebuild):
             moves.extend(ledger.handle(e))
         self._write(conn, ledger, moves)
 
-    # -- rebuilding: one ledger in memory for every chunk, nothing read back from the tables --
+    # -- rebuilding: one ledger for every chunk, holding only what the chunk touches --
+    # At the end of each chunk the moves, the day sums (whole micrograms: adding them chunk by chunk
+    # gives the same totals) and the pieces, trees, lots, refiner lines and balances it touched are
+    # written; the pieces and trees it did not touch leave memory and are read back from their rows
+    # when an event needs them again. Balances stay: one per account, however long the history.
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
-        self._rebuilding: tuple[m.Ledger, dict[tuple, list[int]]] | None = (m.Ledger(self.settings), {})
+        self._rebuilding: m.Ledger | None = self._ledger(conn)
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
-        assert self._rebuilding is not None
-        ledger, daily = self._rebuilding
+        ledger = self._rebuilding
+        assert ledger is not None
         handle = ledger.handle
         moves: list[m.Move] = []
         for e in events:
             if e.type in _RELEVANT:
                 moves.extend(handle(e))
-        _insert_moves(conn, moves)  # moves only ever add up: written as they come
-        m.add_postings(daily, moves)
+        self._write(conn, ledger, moves)
+        ledger.pieces = {j: ledger.pieces[j] for j in ledger.touched_pieces if ledger.pieces.get(j) is not None}
+        ledger.trees = {t: ledger.trees[t] for t in ledger.touched_trees if ledger.trees.get(t) is not None}
+        ledger.touched_pieces, ledger.touched_trees, ledger.touched_balances = set(), set(), set()
+        ledger.lots, ledger.refiner = [], []
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         assert self._rebuilding is not None
-        ledger, daily = self._rebuilding
         self._rebuilding = None
-        _upsert_daily(conn, daily)
-        self._write(conn, ledger, [])
 
     # -- writing --
     def _write(self, conn: sqlite3.Connection, ledger: m.Ledger, moves: list[m.Move]) -> None:

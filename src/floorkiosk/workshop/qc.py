@@ -98,12 +98,14 @@ class QcProjector(ChunkedRebuild):
     def __init__(self, site: Site) -> None:
         self.site = site
         self.setting_stage = dq.qc_config(site).stones.setting_stage
-        # During a rebuild the jobs table is written only at the end (one pass feeds every projector):
-        # a defect's design and alloy come from the job.created events seen so far instead.
+        # During a rebuild the jobs table is not there to read (one pass feeds every projector, maybe in
+        # another process): a defect's design and alloy come from the job.created events seen so far
+        # instead, those of the chunk being folded here and the earlier ones in a scratch table
+        # (_CREATED), so that memory does not grow with every job in the journal.
         self._created: dict[str, tuple[str, str]] | None = None
-        # Who ran each stage last: gathered in memory while a batch (or a rebuild) is folded and written
-        # once at its end. (job, stage) -> [bench, person, whole]; whole: started in this batch, so
-        # the row is written whole; else only its person (a finish) is.
+        # Who ran each stage last: gathered in memory while a batch (or a chunk of a rebuild) is folded
+        # and written at its end. (job, stage) -> [bench, person, whole]; whole: started in this batch,
+        # so the row is written whole; else only its person (a finish) is.
         self._runs: dict[tuple[str, str], list] = {}
 
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
@@ -117,8 +119,13 @@ class QcProjector(ChunkedRebuild):
             self._runs = {}
 
     # the journal feeds a rebuild in chunks from one shared read of the events
+    _CREATED = "qc_rebuild_created"  # a temporary table: the rebuild's job -> (design, alloy)
+
     def rebuild_begin(self, conn: sqlite3.Connection) -> None:
         super().rebuild_begin(conn)
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self._CREATED}"
+                     " (job TEXT PRIMARY KEY, design TEXT, alloy TEXT) WITHOUT ROWID")
+        conn.execute(f"DELETE FROM temp.{self._CREATED}")
         self._created = {}
         self._runs = {}
 
@@ -126,10 +133,25 @@ class QcProjector(ChunkedRebuild):
         for e in events:
             if e.type in self._TYPES:
                 self._one(conn, e)
+        # what the chunk gathered is written now, so memory holds one chunk's worth
+        self._write_runs(conn)
+        if self._created:
+            conn.executemany(f"INSERT OR REPLACE INTO temp.{self._CREATED} (job, design, alloy) VALUES (?, ?, ?)",
+                             [(j, *da) for j, da in self._created.items()])
+            self._created = {}
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         self._write_runs(conn)
         self._created = None
+        conn.execute(f"DROP TABLE IF EXISTS temp.{self._CREATED}")
+
+    def _created_of(self, conn: sqlite3.Connection, job: str) -> tuple | None:
+        """A job's (design, alloy) while rebuilding: from this chunk's job.created, else the earlier ones'."""
+        assert self._created is not None
+        got = self._created.get(job)
+        if got is None:
+            got = conn.execute(f"SELECT design, alloy FROM temp.{self._CREATED} WHERE job = ?", (job,)).fetchone()
+        return got
 
     def _write_runs(self, conn: sqlite3.Connection) -> None:
         runs, self._runs = self._runs, {}
@@ -145,10 +167,9 @@ class QcProjector(ChunkedRebuild):
     def _run_of(self, conn: sqlite3.Connection, job: str, stage: str | None) -> tuple | None:
         """(bench, person) of the stage's last run, as it stands at this point of the batch."""
         r = self._runs.get((job, stage))
-        if r is not None and (r[2] or self._created is not None):
+        if r is not None and r[2]:
             return r[0], r[1]
-        row = None if self._created is not None else conn.execute(
-            "SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?", (job, stage)).fetchone()
+        row = conn.execute("SELECT bench, person FROM qc_runs WHERE job = ? AND stage = ?", (job, stage)).fetchone()
         if r is not None:  # finished in this batch, started before it: the bench it was started at stands
             return (row[0] if row else r[0]), r[1]
         return row
@@ -176,7 +197,7 @@ class QcProjector(ChunkedRebuild):
                 origin = p.get("redo") or p.get("stage")
                 run = self._run_of(conn, e.job, origin)
                 if self._created is not None:
-                    job = self._created.get(e.job)
+                    job = self._created_of(conn, e.job)
                 else:
                     job = conn.execute("SELECT design, alloy FROM jobs WHERE id = ?", (e.job,)).fetchone()
                 conn.execute("INSERT OR REPLACE INTO qc_defects (id, ts, job, defect, stage, origin, origin_bench, origin_person,"

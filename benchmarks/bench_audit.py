@@ -1,0 +1,140 @@
+"""Audit benchmark: `audit verify` and `db rebuild` on a large site, time and peak memory, beside a bare read.
+
+The site comes from benchmarks/gen_site.py (by default 100,000 jobs, about 2,000,000 events; one job
+every five minutes, so the open jobs are those of the last weeks whatever the size). Each figure is
+measured in a fresh process, one at a time (the machine has two cores):
+
+    bare read         SELECT every row of the events table and decode its payload (the baseline)
+    audit verify      the chains, the photos, the derived tables against a fold of the journal
+    db rebuild        on the intact site: the same fold, compared, nothing to rewrite
+    full rebuild      every derived table thrown away and derived again (Journal.rebuild, with its
+                      helper process on two cores); the state digest before and after must be equal
+
+Peak memory is the resident set's high-water mark (getrusage maxrss) of the process itself and,
+apart, of its children (the rebuild's helper). Targets: audit verify <= 30 s on 2M events; every
+process <= 1 GB; memory flat from 2M to 10M events (--events 10000000; its site takes a while to
+generate once, then stays cached under benchmarks/out/ for the day).
+
+    python benchmarks/bench_audit.py [--events 2000000] [--jobs N] [--skip verify,check,rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine  # noqa: E402
+import gen_site  # noqa: E402
+
+# Each measured step runs in its own interpreter, which reports its wall time and the high-water
+# marks of its own resident set and of its children's.
+PROBE = textwrap.dedent("""
+    import json, resource, sys, time
+    t0 = time.perf_counter()
+    out = {}
+    what, site = sys.argv[1], sys.argv[2]
+    if what == "bare":
+        import sqlite3
+        from floorkiosk.domain import events as ev
+        conn = sqlite3.connect(site + "/journal.db")
+        cur = conn.execute("SELECT seq, id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash"
+                           " FROM events ORDER BY seq")
+        n = 0
+        while True:
+            rows = cur.fetchmany(20000)
+            if not rows:
+                break
+            for r in rows:
+                ev.loads(r[9])
+            n += len(rows)
+        out["events"] = n
+    elif what == "rebuild":
+        from floorkiosk.workshop.site import open_shop
+        shop = open_shop(site)
+        before = shop.journal.state_digest()
+        t1 = time.perf_counter()
+        bad = shop.journal.rebuild()
+        out["rebuild_s"] = time.perf_counter() - t1
+        out["same"] = shop.journal.state_digest() == before
+        out["bad"] = len(bad)
+        out["events"] = shop.journal.count()
+        shop.close()
+    else:
+        import contextlib, io
+        from floorkiosk.cli import main
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            out["rc"] = main(["--site", site, *what.split()])
+        out["said"] = buf.getvalue().strip().splitlines()
+    out["wall_s"] = time.perf_counter() - t0
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["cpu_s"] = me.ru_utime + me.ru_stime
+    out["children_cpu_s"] = kids.ru_utime + kids.ru_stime
+    out["self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps(out))
+""")
+
+
+def measure(what: str, site: Path) -> dict:
+    """Run one step in a fresh process; its figures, and the harness's own view of that process's
+    peak (RUSAGE_CHILDREN is the high-water mark over every child waited for, helper included)."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, what, str(site)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    if proc.stderr.strip():
+        r["stderr"] = proc.stderr.strip().splitlines()[-5:]
+    return r
+
+
+def line(name: str, r: dict, bare: dict | None = None) -> str:
+    text = (f"{name:14} {r['wall_s']:7.1f} s (CPU {r['cpu_s']:.1f} s"
+            + (f" + helper {r['children_cpu_s']:.1f} s" if r.get("children_cpu_s", 0) > 0.5 else "")
+            + f")   peak {r['self_mb']:6.0f} MB"
+            + (f", helper {r['children_mb']:5.0f} MB" if r.get("children_mb", 0) > 1 else ""))
+    if bare is not None:
+        text += f"   ({r['wall_s'] / bare['wall_s']:.1f}x the bare read's time)"
+    return text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--jobs", type=int, default=None, help="default: one job per 20 events, as the 2M site has")
+    ap.add_argument("--skip", default="", help="comma-separated steps to leave out: verify, check, rebuild")
+    a = ap.parse_args()
+    jobs = a.jobs or max(1, a.events // 20)
+    skip = set(filter(None, a.skip.split(",")))
+    site = gen_site.cached(jobs, a.events)
+    print(f"machine: {machine()}")
+    print(f"site: {site} ({jobs:,} jobs)")
+    bare = measure("bare", site)
+    print(f"events: {bare['events']:,}")
+    print(line("bare read", bare))
+    results = {"bare": bare}
+    if "verify" not in skip:
+        r = results["verify"] = measure("audit verify", site)
+        print(line("audit verify", r, bare) + ("" if r["rc"] == 0 else f"   EXIT {r['rc']}: {r.get('stderr')}"))
+    if "check" not in skip:
+        r = results["check"] = measure("db rebuild", site)
+        print(line("db rebuild", r, bare) + ("" if r["rc"] == 0 else f"   EXIT {r['rc']}: {r.get('stderr')}"))
+    if "rebuild" not in skip:
+        r = results["rebuild"] = measure("rebuild", site)
+        print(line("full rebuild", r, bare) + f"   state {'identical' if r['same'] else 'DIFFERS'} after it")
+    peak = max(max(r["self_mb"], r["children_mb"]) for k, r in results.items() if k != "bare")
+    worst_verify = results.get("verify", {}).get("wall_s")
+    print(f"targets: audit verify <= 30 s on 2M events"
+          + (f" ({'met' if worst_verify <= 30 else 'MISSED'}: {worst_verify:.1f} s)" if worst_verify else "")
+          + f"; every process <= 1024 MB ({'met' if peak <= 1024 else 'MISSED'}: {peak:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
