@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     read.add_argument("--count", type=int, default=0, help="stop after this many lines (0 = never)")
     read.add_argument("--interval", type=float, default=0.1, help="seconds between polls (poll mode)")
     read.add_argument("--readability", help="smallest step in grams (default: the profile's)")
+    read.add_argument("--unit", help="the unit the balance is set to (g, dwt, ct …): what a line without one is in")
     read.set_defaults(func=_scale_read)
 
     pr = ssub.add_parser("probe", help="find which profile and serial settings a scale answers to")
@@ -88,6 +89,7 @@ def _scale_read(args: argparse.Namespace) -> int:
         interval=args.interval,
         readability=Decimal(args.readability) if args.readability else None,
         on_stable=show if args.stable else None,
+        unit=args.unit,
     )
     monitor.start()
     try:

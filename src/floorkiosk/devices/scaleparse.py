@@ -123,12 +123,17 @@ class Parser:
 
     It keeps a little state: the last unit seen (Sartorius and KERN blank the unit while the
     weight moves) and, for the "window" stability rule, the last few values.
+
+    unit  the unit the balance is set to show (the bench's config): what a line without a unit is
+          in until the balance names one. Without it (and without the profile's default_unit) a
+          moving line that carries no unit is a MOVING status, not a number: it may be in any unit.
     """
 
-    def __init__(self, profile: Profile, readability: Decimal | str | None = None) -> None:
+    def __init__(self, profile: Profile, readability: Decimal | str | None = None, unit: str | None = None) -> None:
         self.profile = profile
         self.readability = Decimal(str(readability)) if readability is not None else profile.readability
-        self.last_unit: str | None = profile.default_unit
+        self.unit = units.canonical_unit(unit) if unit else None
+        self.last_unit: str | None = self.unit or profile.default_unit
         self._window: deque[Decimal] = deque(maxlen=max(2, profile.window))
 
     def parse(self, frame: bytes, received: float = 0.0) -> Parsed:
@@ -176,8 +181,19 @@ class Parser:
                     received,
                 )
             self.last_unit = unit
+        elif self.last_unit is not None:
+            unit = self.last_unit
+        elif self._flag_stable(rule, g):
+            unit = "g"  # a settled line without a unit, of a balance whose unit nobody gave: grams
         else:
-            unit = self.last_unit or "g"
+            self._window.clear()
+            return ScaleStatus(
+                StatusKind.UNSTABLE,
+                "the weight is moving (the balance shows no unit while it moves; set the scale's unit "
+                "in the bench's config to see it)",
+                text,
+                received,
+            )
         stable = self._flag_stable(rule, g)
         grams = units.to_grams(value, unit)
         if self.profile.stability in ("window", "both"):

@@ -102,6 +102,8 @@ class Scale:
     profile      profile name ("mt-sics"), path of a .toml, or a Profile
     readability  smallest step in grams (Decimal or str); default from the profile
     serial       optional SerialSettings overriding the profile's (a balance set to 1200 baud)
+    unit         the unit the balance is set to show (g, dwt, ct …): what a line without a unit is in
+                 (Sartorius SBI blanks the unit while the weight moves); see scaleparse.Parser
 
     Every read returns a Reading or a ScaleStatus; it never raises for a bad line, silence or a
     lost port (that is a DISCONNECTED status, and the next call opens the port again).
@@ -114,11 +116,12 @@ class Scale:
         readability: Decimal | str | None = None,
         *,
         serial_settings: SerialSettings | None = None,
+        unit: str | None = None,
     ) -> None:
         self.url = url
         self.profile = load_profile(profile)
         self.settings = serial_settings or self.profile.serial
-        self.parser = Parser(self.profile, readability)
+        self.parser = Parser(self.profile, readability, unit)
         self.readability = self.parser.readability
         self._framer = Framer(self.profile.end, self.profile.max_frame)
         self._frames: list[tuple[bytes, float]] = []
@@ -372,8 +375,9 @@ class ScaleMonitor(DeviceWorker):
         on_stable: Callable[[Reading], None] | None = None,
         retry: float = 0.25,
         serial_settings: SerialSettings | None = None,
+        unit: str | None = None,
     ) -> None:
-        self.scale = Scale(url, profile, readability, serial_settings=serial_settings)
+        self.scale = Scale(url, profile, readability, serial_settings=serial_settings, unit=unit)
         self.on_event = on_event
         self.on_stable = on_stable
         self.interval = interval

@@ -1,0 +1,66 @@
+"""Day one with the bench devices: what a balance's line means before it settles, what a probe says
+of a port that answers garbage, and how an unplugged balance is told."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from floorkiosk.devices.scales import Reading, Scale, ScaleStatus, StatusKind
+from floorkiosk.domain import units
+
+
+def moving(scale: Scale, timeout: float = 3.0) -> Reading | ScaleStatus:
+    """The next reading of a moving weight (the simulator keeps it moving until settled)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = scale.read_now()
+        if not (isinstance(got, ScaleStatus) and got.kind is StatusKind.SILENT):
+            return got
+    raise AssertionError("the balance said nothing")
+
+
+def test_a_moving_sartorius_line_before_the_first_stable_one_is_in_the_balances_configured_unit(make_sim):
+    sim = make_sim("sartorius-sbi16")
+    sim.set_unit("dwt")
+    sim.put("12.345")  # 7.938 dwt
+    sim.wobble()  # SBI blanks the unit while the weight moves: "+    7.940    "
+    with Scale(sim.path, "sartorius-sbi16", unit="dwt") as scale:
+        got = moving(scale)
+        assert isinstance(got, Reading) and not got.stable, got
+        assert got.unit == "dwt" and got.grams == units.to_grams(got.value, "dwt")
+        assert abs(got.value - Decimal("7.938")) < Decimal("0.01")
+
+
+def test_without_a_configured_unit_a_moving_line_is_moving_not_grams(make_sim):
+    sim = make_sim("sartorius-sbi16")
+    sim.set_unit("dwt")
+    sim.put("12.345")
+    sim.wobble()
+    with Scale(sim.path, "sartorius-sbi16") as scale:
+        got = moving(scale)
+        # not "7.938 g": the line carries no unit, and nothing says which one the balance shows
+        assert isinstance(got, ScaleStatus) and got.kind is StatusKind.UNSTABLE, got
+        assert "unit" in got.message
+        sim.settle()
+        deadline = time.monotonic() + 3
+        while not (isinstance(got, Reading) and got.stable) and time.monotonic() < deadline:
+            got = scale.read_now()
+        assert isinstance(got, Reading) and got.unit == "dwt" and got.value == Decimal("7.938")
+        sim.wobble()  # once the balance has named its unit, a moving line is in it
+        got = moving(scale)
+        assert isinstance(got, Reading) and not got.stable and got.unit == "dwt"
+
+
+def test_a_benchs_scale_unit_is_checked_with_the_config(tmp_path):
+    from config_helpers import copy_example, edit, problems  # tests/ is on the path (pytest rootdir)
+
+    from floorkiosk.domain.config import load_site
+
+    cfg = copy_example(tmp_path / "ok")
+    edit(cfg / "site.toml", 'unit = "g"  ', 'unit = "dwt"')
+    assert load_site(cfg).benches["polishing"].scale.get("unit") == "dwt"
+    cfg = copy_example(tmp_path / "bad")
+    line = edit(cfg / "site.toml", 'unit = "g"  ', 'unit = "lb"')
+    assert problems(cfg) == [f"{cfg / 'site.toml'}:{line}: bench 'polishing': scale unit 'lb' is not a weight unit; "
+                             "use g, mg, ct, dwt, ozt, oz or gr"]
