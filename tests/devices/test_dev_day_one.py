@@ -64,3 +64,25 @@ def test_a_benchs_scale_unit_is_checked_with_the_config(tmp_path):
     line = edit(cfg / "site.toml", 'unit = "g"  ', 'unit = "lb"')
     assert problems(cfg) == [f"{cfg / 'site.toml'}:{line}: bench 'polishing': scale unit 'lb' is not a weight unit; "
                              "use g, mg, ct, dwt, ozt, oz or gr"]
+
+
+def test_scale_probe_on_a_port_that_sends_garbage_says_what_arrived(make_sim, capsys):
+    from floorkiosk.cli import main
+
+    sim = make_sim("mt-sics")
+    sim.garbage()  # random 8-bit bytes ending in LF, whatever is asked
+    assert main(["scale", "probe", sim.path, "--profile", "mt-sics", "--timeout", "0.2"]) == 1
+    out = capsys.readouterr().out
+    assert "nothing answered" not in out
+    assert "bytes arrived, but no profile reads them" in out
+    first = next(line for line in out.splitlines() if line.startswith("  at 9600 8N1: '"))
+    assert "\\x" in first and "bytes)" in first  # an escaped excerpt of what came, and how much
+
+
+def test_scale_probe_on_a_silent_port_still_says_nothing_answered(make_sim, capsys):
+    from floorkiosk.cli import main
+
+    sim = make_sim("mt-sics")
+    sim.silent()
+    assert main(["scale", "probe", sim.path, "--profile", "mt-sics", "--timeout", "0.1"]) == 1
+    assert "nothing answered" in capsys.readouterr().out

@@ -101,10 +101,25 @@ def _scale_read(args: argparse.Namespace) -> int:
 
 
 def _scale_probe(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.scales import probe  # when the command runs: start-up cost
+    from floorkiosk.devices.scaleparse import show  # when the command runs: start-up cost
+    from floorkiosk.devices.scales import ScaleError, probe  # when the command runs: start-up cost
 
     print(f"probing {args.url} …", flush=True)
-    results = probe(args.url, profiles=args.profile, timeout=args.timeout, first_only=not args.all)
+    heard: list = []
+    try:
+        results = probe(args.url, profiles=args.profile, timeout=args.timeout, first_only=not args.all, heard=heard)
+    except ScaleError as exc:
+        print(exc)
+        return 1
+    if not results and heard:
+        print("bytes arrived, but no profile reads them as a balance's line:")
+        for settings, raw in heard[:3]:
+            print(f"  at {settings.describe()}: '{show(raw, 32)}' ({len(raw)} bytes)")
+        if len(heard) > 3:
+            print(f"  … and at {len(heard) - 3} more settings")
+        print("a wrong baud rate or parity, noise on the line, or another device on this port: "
+              "check the scale's interface menu and the cable")
+        return 1
     if not results:
         print("nothing answered: check the cable, that the scale is on, and its interface menu")
         return 1

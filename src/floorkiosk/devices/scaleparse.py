@@ -77,7 +77,16 @@ _SHOWN = re.compile(r"[^\x20-\x7e]")
 def show(raw: str, limit: int = 40) -> str:
     """A line as a person can read it: control and 8-bit bytes as \\xNN, cut to `limit` chars."""
     text = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    out, n = [], 0
+    for ch in raw:  # cut between two bytes, never inside a \xNN
+        piece = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", ch)
+        if n + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        n += len(piece)
+    return "".join(out) + "…"
 
 
 class Framer:

@@ -468,11 +468,14 @@ def probe(
     settings: Iterable[SerialSettings] | None = None,
     timeout: float = 0.4,
     first_only: bool = True,
+    heard: list[tuple[SerialSettings, str]] | None = None,
 ) -> list[ProbeResult]:
     """Try each profile at its own settings, then at the common ones, and report what answered.
 
     A weight (or an overload…) is an answer; an error reply such as ES only says that something
     is there, and is reported after the weights. Stops at the first weight unless first_only=False.
+    What arrived but no profile could read (garbage: a wrong baud rate, noise, another device on
+    the port) is appended to `heard`, as (settings, the bytes as text), once per setting.
     """
     names = list(profiles) if profiles is not None else list_profiles()
     loaded = []
@@ -501,6 +504,8 @@ def probe(
         if isinstance(ev, ScaleStatus) and ev.kind is StatusKind.DISCONNECTED:
             raise ScaleError(ev.message)
         if isinstance(ev, ScaleStatus) and ev.kind in (StatusKind.SILENT, StatusKind.UNPARSEABLE):
+            if ev.kind is StatusKind.UNPARSEABLE and ev.raw and heard is not None and all(h[0] != s for h in heard):
+                heard.append((s, ev.raw))
             continue
         result = ProbeResult(prof.name, s, ev)
         if result.weighs:
