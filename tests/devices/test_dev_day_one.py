@@ -86,3 +86,85 @@ def test_scale_probe_on_a_silent_port_still_says_nothing_answered(make_sim, caps
     sim.silent()
     assert main(["scale", "probe", sim.path, "--profile", "mt-sics", "--timeout", "0.1"]) == 1
     assert "nothing answered" in capsys.readouterr().out
+
+
+class Told:
+    """What a monitor tells, in order (from its thread)."""
+
+    def __init__(self) -> None:
+        self.items: list[object] = []
+
+    def __call__(self, ev: object) -> None:
+        self.items.append(ev)
+
+    def down(self) -> list[str]:
+        return [e.message for e in self.items if isinstance(e, ScaleStatus) and e.kind is StatusKind.DISCONNECTED]
+
+
+def wait(cond, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.005)
+
+
+def test_an_unplugged_balance_is_told_once_then_reconnecting(make_sim):
+    from floorkiosk.devices.scales import ScaleMonitor
+
+    sim = make_sim("mt-sics")
+    sim.put("5")
+    sim.settle()
+    told = Told()
+    mon = ScaleMonitor(sim.path, "mt-sics", told, interval=0.01, retry=0.01).start()
+    try:
+        wait(lambda: any(isinstance(e, Reading) for e in told.items))
+        sim.unplug()
+        wait(lambda: mon.retries >= 30)  # thirty attempts to open the port again, all failed
+        assert told.down() == [f"scale not connected at {sim.path}: the port went away (cable unplugged, or the "
+                               "balance switched off)", "reconnecting…"]
+        sim.replug()
+        wait(lambda: isinstance(told.items[-1], Reading))
+        assert mon.retries == 0
+        sim.unplug()  # a second time: told again, once
+        wait(lambda: mon.retries >= 30)
+        assert len(told.down()) == 4 and told.down()[3] == "reconnecting…"
+    finally:
+        mon.stop()
+
+
+def test_a_port_that_is_not_there_says_so_in_words_once(tmp_path):
+    from floorkiosk.devices.scales import ScaleMonitor
+
+    told = Told()
+    missing = tmp_path / "ttyUSB-scale"
+    mon = ScaleMonitor(str(missing), "mt-sics", told, retry=0.01).start()
+    try:
+        wait(lambda: mon.retries >= 30)
+    finally:
+        mon.stop()
+    assert told.down() == [f"scale not connected at {missing}: no such port (unplugged, or the bench's config "
+                           "names another port)", "reconnecting…"]
+    assert "Errno" not in " ".join(told.down())
+
+
+def test_a_serial_scanner_that_stays_away_is_told_once_then_reconnecting(tmp_path):
+    from floorkiosk.devices.scanners import SerialScanner
+
+    states: list[str] = []
+    sc = SerialScanner(str(tmp_path / "no-scanner"), lambda text: None, on_state=states.append, retry=0.01)
+    attempts = []
+    real = sc._open_device
+
+    def counted():
+        attempts.append(1)
+        return real()
+
+    sc._open_device = counted
+    sc.start()
+    try:
+        wait(lambda: len(attempts) >= 30)
+    finally:
+        sc.stop()
+    assert states == ["disconnected: no such port (unplugged, or the bench's config names another port)",
+                      "reconnecting…"]

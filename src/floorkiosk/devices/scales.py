@@ -40,7 +40,7 @@ from floorkiosk.devices.scaleparse import (
     same_weight,
     show,
 )
-from floorkiosk.devices.worker import DeviceWorker
+from floorkiosk.devices.worker import DeviceWorker, port_trouble
 from floorkiosk.errors import FloorkioskError
 
 __all__ = [
@@ -179,7 +179,7 @@ class Scale:
         if was_open and not opening:
             why = "the port went away (cable unplugged, or the balance switched off)"
         else:
-            why = str(exc)
+            why = port_trouble(exc)
         return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {why}")
 
     def _write(self, data: bytes) -> None:
@@ -358,8 +358,9 @@ class ScaleMonitor(DeviceWorker):
 
     on_event(Reading | ScaleStatus) is called from the monitor's thread about 1/interval times a
     second (poll mode), or for every line the balance streams (continuous mode); the kiosk
-    marshals it to the UI. A lost port gives DISCONNECTED events while it retries every
-    `retry` seconds, so a replugged balance is back within that time.
+    marshals it to the UI. A lost port is told once (why, in plain words), then once
+    "reconnecting…", while the monitor tries again every `retry` seconds (counted in `retries`),
+    so a replugged balance is back within that time and the log is not one line a retry.
     on_stable(Reading), if given, is called once per new stable weight: again only after the
     weight has changed by at least the readability (noise below it is not a new weight).
     """
@@ -384,6 +385,7 @@ class ScaleMonitor(DeviceWorker):
         self.retry = retry
         self.last: Event | None = None
         self.last_stable: Reading | None = None
+        self.retries = 0  # failed attempts to open the port again since it was lost
         self._init_worker()
 
     @property
@@ -423,13 +425,23 @@ class ScaleMonitor(DeviceWorker):
         scale = self.scale
         poll = scale.profile.mode == "poll"
         silent_after = max(scale.profile.reply_timeout, 1.0)
+        down = False
         while not self._stop.is_set():
             started = time.monotonic()
             event = scale.read_now() if poll else scale.listen(silent_after)
-            self._emit(event)
             if isinstance(event, ScaleStatus) and event.kind is StatusKind.DISCONNECTED:
+                if not down:
+                    down = True
+                    self._emit(event)  # why, once
+                else:
+                    self.retries += 1
+                    if self.retries == 1:
+                        self._emit(ScaleStatus(StatusKind.DISCONNECTED, "reconnecting…", received=time.monotonic()))
                 self._stop.wait(self.retry)
-            elif poll:
+                continue
+            down, self.retries = False, 0
+            self._emit(event)
+            if poll:
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 
