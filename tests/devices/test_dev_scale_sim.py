@@ -59,7 +59,7 @@ def wait_for_grams(scale: Scale, grams: Decimal, timeout: float = 3.0) -> None:
 @pytest.fixture(params=PROFILES)
 def bench(request, make_sim):
     sim = make_sim(request.param)
-    scale = Scale(sim.path, request.param)
+    scale = Scale(sim.path, request.param, unit=sim.unit)  # as a bench's config names the balance's unit
     yield request.param, sim, scale
     scale.close()
 

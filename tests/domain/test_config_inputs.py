@@ -67,8 +67,24 @@ def unterminated_at_the_end(cfg):
     return cfg / "people.toml", line, "not valid TOML: Unterminated string"
 
 
+def left_open_before_the_end(cfg):
+    # a list left open near the end of site.toml, with comments after it: the parser says "at end of
+    # document"; the line to fix is the one that opened it, not the file's last
+    with open(cfg / "site.toml", "a") as f:
+        f.write('\n[benches.notes]\nsame = ["alloy",\n  "route",\n# the next stage too?\n\n# end of the site\n')
+    line = (cfg / "site.toml").read_text().splitlines().index('same = ["alloy",') + 1
+    return cfg / "site.toml", line, "not valid TOML: "
+
+
+def string_left_open_before_the_end(cfg):
+    with open(cfg / "site.toml", "a") as f:
+        f.write('\nnotes = """the rest of the file is in this string\n[metal.more]\nx = 1\n\n')
+    line = (cfg / "site.toml").read_text().splitlines().index('notes = """the rest of the file is in this string') + 1
+    return cfg / "site.toml", line, "not valid TOML: Unterminated string"
+
+
 BAD = [folder_in_place_of_site, deep_nesting, deep_inline_tables, bad_utf8, a_number_too_long_to_read, nan_fineness,
-       qc_unit_a_list, unterminated_at_the_end]
+       qc_unit_a_list, unterminated_at_the_end, left_open_before_the_end, string_left_open_before_the_end]
 
 
 @pytest.mark.parametrize("spoil", BAD, ids=lambda f: f.__name__)

@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     read.add_argument("--count", type=int, default=0, help="stop after this many lines (0 = never)")
     read.add_argument("--interval", type=float, default=0.1, help="seconds between polls (poll mode)")
     read.add_argument("--readability", help="smallest step in grams (default: the profile's)")
+    read.add_argument("--unit", help="the unit the balance is set to (g, dwt, ct …): what a line without one is in")
     read.set_defaults(func=_scale_read)
 
     pr = ssub.add_parser("probe", help="find which profile and serial settings a scale answers to")
@@ -88,6 +89,7 @@ def _scale_read(args: argparse.Namespace) -> int:
         interval=args.interval,
         readability=Decimal(args.readability) if args.readability else None,
         on_stable=show if args.stable else None,
+        unit=args.unit,
     )
     monitor.start()
     try:
@@ -99,10 +101,25 @@ def _scale_read(args: argparse.Namespace) -> int:
 
 
 def _scale_probe(args: argparse.Namespace) -> int:
-    from floorkiosk.devices.scales import probe  # when the command runs: start-up cost
+    from floorkiosk.devices.scaleparse import show  # when the command runs: start-up cost
+    from floorkiosk.devices.scales import ScaleError, probe  # when the command runs: start-up cost
 
     print(f"probing {args.url} …", flush=True)
-    results = probe(args.url, profiles=args.profile, timeout=args.timeout, first_only=not args.all)
+    heard: list = []
+    try:
+        results = probe(args.url, profiles=args.profile, timeout=args.timeout, first_only=not args.all, heard=heard)
+    except ScaleError as exc:
+        print(exc)
+        return 1
+    if not results and heard:
+        print("bytes arrived, but no profile reads them as a balance's line:")
+        for settings, raw in heard[:3]:
+            print(f"  at {settings.describe()}: '{show(raw, 32)}' ({len(raw)} bytes)")
+        if len(heard) > 3:
+            print(f"  … and at {len(heard) - 3} more settings")
+        print("a wrong baud rate or parity, noise on the line, or another device on this port: "
+              "check the scale's interface menu and the cable")
+        return 1
     if not results:
         print("nothing answered: check the cable, that the scale is on, and its interface menu")
         return 1

@@ -77,7 +77,16 @@ _SHOWN = re.compile(r"[^\x20-\x7e]")
 def show(raw: str, limit: int = 40) -> str:
     """A line as a person can read it: control and 8-bit bytes as \\xNN, cut to `limit` chars."""
     text = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", raw)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    out, n = [], 0
+    for ch in raw:  # cut between two bytes, never inside a \xNN
+        piece = _SHOWN.sub(lambda m: f"\\x{ord(m.group()):02x}", ch)
+        if n + len(piece) > limit - 1:
+            break
+        out.append(piece)
+        n += len(piece)
+    return "".join(out) + "…"
 
 
 class Framer:
@@ -123,12 +132,17 @@ class Parser:
 
     It keeps a little state: the last unit seen (Sartorius and KERN blank the unit while the
     weight moves) and, for the "window" stability rule, the last few values.
+
+    unit  the unit the balance is set to show (the bench's config): what a line without a unit is
+          in until the balance names one. Without it (and without the profile's default_unit) a
+          moving line that carries no unit is a MOVING status, not a number: it may be in any unit.
     """
 
-    def __init__(self, profile: Profile, readability: Decimal | str | None = None) -> None:
+    def __init__(self, profile: Profile, readability: Decimal | str | None = None, unit: str | None = None) -> None:
         self.profile = profile
         self.readability = Decimal(str(readability)) if readability is not None else profile.readability
-        self.last_unit: str | None = profile.default_unit
+        self.unit = units.canonical_unit(unit) if unit else None
+        self.last_unit: str | None = self.unit or profile.default_unit
         self._window: deque[Decimal] = deque(maxlen=max(2, profile.window))
 
     def parse(self, frame: bytes, received: float = 0.0) -> Parsed:
@@ -176,8 +190,19 @@ class Parser:
                     received,
                 )
             self.last_unit = unit
+        elif self.last_unit is not None:
+            unit = self.last_unit
+        elif self._flag_stable(rule, g):
+            unit = "g"  # a settled line without a unit, of a balance whose unit nobody gave: grams
         else:
-            unit = self.last_unit or "g"
+            self._window.clear()
+            return ScaleStatus(
+                StatusKind.UNSTABLE,
+                "the weight is moving (the balance shows no unit while it moves; set the scale's unit "
+                "in the bench's config to see it)",
+                text,
+                received,
+            )
         stable = self._flag_stable(rule, g)
         grams = units.to_grams(value, unit)
         if self.profile.stability in ("window", "both"):

@@ -40,7 +40,7 @@ from floorkiosk.devices.scaleparse import (
     same_weight,
     show,
 )
-from floorkiosk.devices.worker import DeviceWorker
+from floorkiosk.devices.worker import DeviceWorker, port_trouble
 from floorkiosk.errors import FloorkioskError
 
 __all__ = [
@@ -102,6 +102,8 @@ class Scale:
     profile      profile name ("mt-sics"), path of a .toml, or a Profile
     readability  smallest step in grams (Decimal or str); default from the profile
     serial       optional SerialSettings overriding the profile's (a balance set to 1200 baud)
+    unit         the unit the balance is set to show (g, dwt, ct …): what a line without a unit is in
+                 (Sartorius SBI blanks the unit while the weight moves); see scaleparse.Parser
 
     Every read returns a Reading or a ScaleStatus; it never raises for a bad line, silence or a
     lost port (that is a DISCONNECTED status, and the next call opens the port again).
@@ -114,11 +116,12 @@ class Scale:
         readability: Decimal | str | None = None,
         *,
         serial_settings: SerialSettings | None = None,
+        unit: str | None = None,
     ) -> None:
         self.url = url
         self.profile = load_profile(profile)
         self.settings = serial_settings or self.profile.serial
-        self.parser = Parser(self.profile, readability)
+        self.parser = Parser(self.profile, readability, unit)
         self.readability = self.parser.readability
         self._framer = Framer(self.profile.end, self.profile.max_frame)
         self._frames: list[tuple[bytes, float]] = []
@@ -176,7 +179,7 @@ class Scale:
         if was_open and not opening:
             why = "the port went away (cable unplugged, or the balance switched off)"
         else:
-            why = str(exc)
+            why = port_trouble(exc)
         return ScaleStatus(StatusKind.DISCONNECTED, f"scale not connected at {self.url}: {why}")
 
     def _write(self, data: bytes) -> None:
@@ -355,8 +358,9 @@ class ScaleMonitor(DeviceWorker):
 
     on_event(Reading | ScaleStatus) is called from the monitor's thread about 1/interval times a
     second (poll mode), or for every line the balance streams (continuous mode); the kiosk
-    marshals it to the UI. A lost port gives DISCONNECTED events while it retries every
-    `retry` seconds, so a replugged balance is back within that time.
+    marshals it to the UI. A lost port is told once (why, in plain words), then once
+    "reconnecting…", while the monitor tries again every `retry` seconds (counted in `retries`),
+    so a replugged balance is back within that time and the log is not one line a retry.
     on_stable(Reading), if given, is called once per new stable weight: again only after the
     weight has changed by at least the readability (noise below it is not a new weight).
     """
@@ -372,14 +376,16 @@ class ScaleMonitor(DeviceWorker):
         on_stable: Callable[[Reading], None] | None = None,
         retry: float = 0.25,
         serial_settings: SerialSettings | None = None,
+        unit: str | None = None,
     ) -> None:
-        self.scale = Scale(url, profile, readability, serial_settings=serial_settings)
+        self.scale = Scale(url, profile, readability, serial_settings=serial_settings, unit=unit)
         self.on_event = on_event
         self.on_stable = on_stable
         self.interval = interval
         self.retry = retry
         self.last: Event | None = None
         self.last_stable: Reading | None = None
+        self.retries = 0  # failed attempts to open the port again since it was lost
         self._init_worker()
 
     @property
@@ -419,13 +425,23 @@ class ScaleMonitor(DeviceWorker):
         scale = self.scale
         poll = scale.profile.mode == "poll"
         silent_after = max(scale.profile.reply_timeout, 1.0)
+        down = False
         while not self._stop.is_set():
             started = time.monotonic()
             event = scale.read_now() if poll else scale.listen(silent_after)
-            self._emit(event)
             if isinstance(event, ScaleStatus) and event.kind is StatusKind.DISCONNECTED:
+                if not down:
+                    down = True
+                    self._emit(event)  # why, once
+                else:
+                    self.retries += 1
+                    if self.retries == 1:
+                        self._emit(ScaleStatus(StatusKind.DISCONNECTED, "reconnecting…", received=time.monotonic()))
                 self._stop.wait(self.retry)
-            elif poll:
+                continue
+            down, self.retries = False, 0
+            self._emit(event)
+            if poll:
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
 
@@ -464,11 +480,14 @@ def probe(
     settings: Iterable[SerialSettings] | None = None,
     timeout: float = 0.4,
     first_only: bool = True,
+    heard: list[tuple[SerialSettings, str]] | None = None,
 ) -> list[ProbeResult]:
     """Try each profile at its own settings, then at the common ones, and report what answered.
 
     A weight (or an overload…) is an answer; an error reply such as ES only says that something
     is there, and is reported after the weights. Stops at the first weight unless first_only=False.
+    What arrived but no profile could read (garbage: a wrong baud rate, noise, another device on
+    the port) is appended to `heard`, as (settings, the bytes as text), once per setting.
     """
     names = list(profiles) if profiles is not None else list_profiles()
     loaded = []
@@ -497,6 +516,8 @@ def probe(
         if isinstance(ev, ScaleStatus) and ev.kind is StatusKind.DISCONNECTED:
             raise ScaleError(ev.message)
         if isinstance(ev, ScaleStatus) and ev.kind in (StatusKind.SILENT, StatusKind.UNPARSEABLE):
+            if ev.kind is StatusKind.UNPARSEABLE and ev.raw and heard is not None and all(h[0] != s for h in heard):
+                heard.append((s, ev.raw))
             continue
         result = ProbeResult(prof.name, s, ev)
         if result.weighs:

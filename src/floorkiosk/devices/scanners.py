@@ -103,31 +103,20 @@ class SerialScanner(DeviceWorker):
             except Exception:  # a broken listener must not stop the scanner
                 pass
 
-    def _run(self) -> None:
+    # The reconnect loop is DeviceWorker's: a lost port is told once, then "reconnecting…".
+    device_errors = (serial.SerialException, OSError, ValueError)
+
+    def _open_device(self) -> serial.SerialBase:
+        return serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1)
+
+    def _serve(self, port: serial.SerialBase) -> None:
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         while not self._stop.is_set():
-            try:
-                port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.1)
-            except (serial.SerialException, OSError, ValueError) as exc:
-                self._set_state(f"disconnected: {exc}")
-                self._stop.wait(self.retry)
-                continue
-            self._set_state("connected")
-            text = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            try:
-                while not self._stop.is_set():
-                    data = port.read(port.in_waiting or 1)
-                    if data:
-                        self._deliver(self.splitter.feed(text.decode(data)))
-                    elif not self.splitter.suffix:
-                        self._deliver(self.splitter.flush())  # a pause ends a suffix-less scan
-            except (serial.SerialException, OSError) as exc:
-                self._set_state(f"disconnected: {exc}")
-            finally:
-                try:
-                    port.close()
-                except (serial.SerialException, OSError):
-                    pass
-            self._stop.wait(self.retry)
+            data = port.read(port.in_waiting or 1)
+            if data:
+                self._deliver(self.splitter.feed(text.decode(data)))
+            elif not self.splitter.suffix:
+                self._deliver(self.splitter.flush())  # a pause ends a suffix-less scan
 
 
 # Linux input event key codes (linux/input-event-codes.h) for a scanner in US keyboard layout.

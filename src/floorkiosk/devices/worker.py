@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable
 from typing import Any
+
+
+# What a port that cannot be opened means at the bench, by errno (pyserial passes the OS's on).
+_PORT_ERRNO = {
+    errno.ENOENT: "no such port (unplugged, or the bench's config names another port)",
+    errno.ENODEV: "no such port (unplugged, or the bench's config names another port)",
+    errno.ENXIO: "no such port (unplugged, or the bench's config names another port)",
+    errno.EACCES: "permission denied (the kiosk's user needs the dialout group: sudo adduser USER dialout)",
+    errno.EPERM: "permission denied (the kiosk's user needs the dialout group: sudo adduser USER dialout)",
+    errno.EBUSY: "the port is busy (another program has it open)",
+    errno.EIO: "the port does not answer (the adapter is failing, or was pulled out)",
+    errno.ECONNREFUSED: "nothing listens at that address (is the serial-to-network converter on?)",
+    errno.EHOSTUNREACH: "that address cannot be reached (network down?)",
+    errno.ETIMEDOUT: "that address does not answer (network down?)",
+}
+
+
+def port_trouble(exc: BaseException) -> str:
+    """Why a port could not be opened, in a bench's words, without the raw errno text."""
+    code = getattr(exc, "errno", None)
+    if code is None and isinstance(exc.__context__, OSError):
+        code = exc.__context__.errno
+    if code in _PORT_ERRNO:
+        return _PORT_ERRNO[code]
+    text = str(exc)
+    for c, words in _PORT_ERRNO.items():  # pyserial's URL handlers put the errno in the text only
+        if f"[Errno {c}]" in text:
+            return words
+    return text
 
 
 class DeviceLost(Exception):
@@ -18,7 +48,7 @@ class DeviceWorker:
     runs `_run()`, which by default is the reconnect loop: `_open_device()`, then `_serve(device)`
     until the worker stops or the device is lost, then `_close_device(device)`, and after `retry`
     seconds the device is opened again. Each turn is told through `on_state` ("connected",
-    "disconnected: why"), once per change. A device with a loop of its own overrides `_run()` and
+    "disconnected: why" in plain words, then "reconnecting…" while it stays away), once per change. A device with a loop of its own overrides `_run()` and
     watches `self._stop`.
     """
 
@@ -54,18 +84,22 @@ class DeviceWorker:
 
     def _run(self) -> None:
         errors = (DeviceLost, *self.device_errors)
+        down = False  # lost and told so: the attempts after it say "reconnecting…", once
         while not self._stop.is_set():
             try:
                 device = self._open_device()
             except errors as exc:
-                self._set_state(f"disconnected: {exc}")
+                self._set_state("reconnecting…" if down else f"disconnected: {port_trouble(exc)}")
+                down = True
                 self._stop.wait(self.retry)
                 continue
+            down = False
             self._set_state("connected")
             try:
                 self._serve(device)
             except errors as exc:
-                self._set_state(f"disconnected: {exc}")
+                self._set_state(f"disconnected: {port_trouble(exc)}")
+                down = True
             finally:
                 self._close_device(device)
             self._stop.wait(self.retry)

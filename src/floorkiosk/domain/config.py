@@ -87,6 +87,8 @@ _DEVICE_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "url": str,  # a pyserial URL (/dev/ttyUSB0, socket://host:port) or sim:PROFILE
         "profile": str,  # a protocol profile of drivers/scales, or a .toml path
         "readability": (int, float),  # the smallest step in grams
+        "unit": str,  # the unit the balance is set to show (g, dwt, ct, ozt …): a line without a unit
+                      # (Sartorius SBI while the weight moves) is in it; a unit the balance sends wins
     },
     "camera": {
         "source": (str, int),  # a camera index, a device path, a stream URL or folder:PATH
@@ -462,6 +464,13 @@ def _benches(r: TomlReader, stages: dict[str, Stage]) -> dict[str, Bench]:
             if isinstance(url, str) and url.startswith("sim:") and known and url[4:] not in known and not url.endswith(".toml"):
                 r.problem(r.line("benches", i, "scale", "url"),
                           f"bench {bid!r}: no scale profile {url[4:]!r} to simulate; profiles: {', '.join(sorted(known))}")
+            su = scale.get("unit")
+            if isinstance(su, str):
+                try:
+                    canonical_unit(su)
+                except UnitError:
+                    r.problem(r.line("benches", i, "scale", "unit"), f"bench {bid!r}: scale unit {su!r} is not a weight "
+                              "unit; use g, mg, ct, dwt, ozt, oz or gr")
             rd = scale.get("readability")
             if rd is not None and (not isinstance(rd, (int, float)) or isinstance(rd, bool) or rd <= 0):
                 r.problem(r.line("benches", i, "scale", "readability"), f"bench {bid!r}: scale readability must be a positive number of grams such as 0.01")

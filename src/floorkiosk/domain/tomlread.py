@@ -227,7 +227,7 @@ class TomlReader:
             data = tomllib.loads(text, parse_float=parse_float)
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-            line = m.group(1) if m else str(text.rstrip().count("\n") + 1) if "(at end of document)" in str(exc) else "1"
+            line = m.group(1) if m else str(_left_open(loc.lines)) if "(at end of document)" in str(exc) else "1"
             what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
             problems.append(f"{path}:{line}: not valid TOML: {what}")
             return
@@ -384,6 +384,36 @@ def _nonfinite(data: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], float]]:
             stack.extend((where + (k,), x) for k, x in reversed(v.items()))
         elif isinstance(v, list):
             stack.extend((where + (i,), x) for i, x in reversed(list(enumerate(v))))
+
+
+def _left_open(lines: list[str]) -> int:
+    """The line where what the parser found unfinished at the end of the file begins.
+
+    An array, inline table or multi-line string still open when the file ends is reported by the
+    parser "at end of document": the line that opened it is the one to fix, however many lines
+    (comments, blank lines, the rest of the file swallowed into a string) follow it. Anything else
+    unfinished is on the last line that holds something.
+    """
+    depth, ml, opened = 0, None, 0
+    for n, line in enumerate(lines, 1):
+        pos = 0
+        if ml is not None:
+            end = line.find(ml)
+            if end < 0:
+                continue
+            ml, pos = None, end + 3
+        before = depth
+        depth, ml = _scan(line, pos, depth)
+        if (before == 0 and depth > 0) or (ml is not None and depth == 0 and before == 0):
+            opened = n
+        elif depth == 0 and ml is None:
+            opened = 0
+    if opened:
+        return opened
+    last = len(lines)
+    while last > 1 and not lines[last - 1].strip():
+        last -= 1
+    return last
 
 
 def _deepest(lines: list[str]) -> int:

@@ -7,7 +7,8 @@ what its cell in the device strip says; it never holds up the screen.
 Bench config read here (site.toml, under each [[benches]]):
 
     [benches.scale]    url = "/dev/ttyUSB0" | "socket://host:port" | "sim:PROFILE" (a simulated balance
-                       on a pty), profile = "mt-sics", readability = 0.001 (grams)
+                       on a pty), profile = "mt-sics", readability = 0.001 (grams), unit = "g" (what
+                       the balance is set to show; a Sartorius SBI line gives none while it moves)
     [benches.camera]   source = 0 | "/dev/video0" | "rtsp://…" | "folder:PATH" (images of a folder,
                        relative to the site folder)
     [benches.scanner]  type = "keyboard" (default) | "serial" | "hid" | "camera"; url (serial), device
@@ -198,8 +199,11 @@ class BenchDevices:
                 from floorkiosk.devices.sim import ScaleSimulator  # the demo's simulated balance only
 
                 self.sim = ScaleSimulator(url[4:] or profile, settle_time=0.8)
+                if cfg.get("unit"):
+                    self.sim.set_unit(str(cfg["unit"]))  # the simulated balance is set as the bench says
                 url = self.sim.start()
-            self.monitor = ScaleMonitor(url, profile, self._scale_event, readability=self.readability or None)
+            self.monitor = ScaleMonitor(url, profile, self._scale_event, readability=self.readability or None,
+                                        unit=str(cfg["unit"]) if cfg.get("unit") else None)
         except (FloorkioskError, OSError, ImportError) as exc:
             self._set("scale", OFF, f"scale: {exc}")
             return

@@ -453,8 +453,8 @@ class WeighDialog(KioskDialog[Reading]):
             exp = Text("no earlier weight of this job", "dim")
         self.query_one("#weigh-expected", Static).update(exp)
         help_text = "ACCEPT or Enter: record the STABLE weight   CANCEL or Esc: cancel"
-        if st.demo and st.devices.sim is not None:
-            help_text += "\ndemo: 1 puts the piece on the pan, 2 a piece that lost too much metal"
+        if st.devices.sim is not None:  # a simulated balance (a demo site): its pan is on these keys
+            help_text += "\nsimulated scale: 1 puts the piece on the pan, 2 a piece that lost too much metal"
         self.query_one("#weigh-help", Static).update(help_text)
         if not st.devices.has_scale:
             self._show_status("NO SCALE at this bench: a supervisor may override the weighing (DEVICE-DOWN)", "off")
@@ -533,9 +533,9 @@ class WeighDialog(KioskDialog[Reading]):
         return super().other_scan(p, text)
 
     def action_demo(self, which: int) -> None:
-        """Demo only: put a piece on the simulated pan (1: as expected, 2: lost too much)."""
+        """A simulated scale only: put a piece on its pan (1: as expected, 2: lost too much)."""
         st = self.station
-        if not st.demo:
+        if st.devices.sim is None:
             return
         base = self.weight_in if self.phase == "out" and self.weight_in else (self.expected or Decimal("5.000"))
         limit = (self.stage.max_loss_pct if self.stage and self.stage.max_loss_pct is not None else Decimal("1"))
