@@ -149,7 +149,7 @@ def test_cli_render_png_and_pdf(shop, tmp_path, fmt, dpi):
     (["--template", "jobbag", "--job", "1"], "no label template 'jobbag'"),
     (["--job", "J000077"], "no job J000077"),
     (["--job", "1", "--dpi", "250"], "250 dpi is not supported"),
-    (["--template", "badge_card", "--job", "1"], "prints badge labels: use --person"),
+    (["--template", "badge_card", "--job", "1"], "prints badge labels: use --badge"),
     (["--template", "stone_parcel", "--field", "parcel=SP1"], "needs field(s) job, setter, stones, weight"),
     (["--template", "stone_parcel", "--field", "oops"], "write NAME=VALUE"),
 ])
@@ -170,7 +170,7 @@ def test_cli_print_and_reprint(shop, printer_server, capsys):
     assert "recorded as label.reprinted" in capsys.readouterr().out
     assert [(e.person, e.payload["reason"]) for e in reprints(shop)] == [("ben", "damaged")]
     assert fk(shop.dir, "print", "--job", j, "--bench", "casting", "--reprint", "lost") == 2
-    assert "give --by PERSON" in capsys.readouterr().err
+    assert "give --person PERSON" in capsys.readouterr().err
 
 
 def test_cli_stone_parcel_from_fields_alone(tmp_path):
