@@ -218,7 +218,7 @@ def test_a_job_bags_second_label_is_a_reprint_whichever_way_it_is_printed(shop, 
 
 def test_job_add_prints_the_first_labels_and_records_them(shop, capsys):
     assert main(["--site", str(shop.dir), "job", "add", "--route", "custom-ring", "--design", "Band", "--alloy",
-                 "18KY", "--due", "2026-12-24", "--count", "2", "--print", "casting"]) == 0
+                 "18KY", "--due", "2099-12-24", "--count", "2", "--print", "casting"]) == 0
     assert sorted(e.job for e in first_prints(shop)) == ["J000001", "J000002"]
     capsys.readouterr()
     assert fk(shop.dir, "print", "--job", "J000002", "--bench", "casting") == 2
