@@ -186,7 +186,9 @@ def test_cli_badges_and_commands_to_files(shop, tmp_path, capsys):
               "--format", "png", "--dpi", "203") == 0
     assert decode_png((tmp_path / "b-2.png").read_bytes())[0] == ("Code128", "FK:P:B2001")
     assert fk(shop.dir, "commands", "-o", str(tmp_path / "c.zpl"), "--format", "zpl") == 0
-    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == 10  # one ZPL label per command card
+    from floorkiosk.domain.payloads import COMMANDS
+
+    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == len(COMMANDS) == 11  # one ZPL label per command card
     assert fk(shop.dir, "list") == 0
     assert "job_bag" in capsys.readouterr().out
 

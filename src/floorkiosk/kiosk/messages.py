@@ -48,6 +48,10 @@ class Logout(Message):
     """The person at the bench logs out (L, Esc or CANCEL on the worklist)."""
 
 
+class NewBatch(Message):
+    """Start a new batch here: job bags scanned one after another (N on the worklist, or the BATCH card)."""
+
+
 class PrintLabel(Message):
     """Reprint a job bag's label on the bench printer, for this reason."""
 

@@ -31,7 +31,7 @@ from floorkiosk.kiosk.base import KioskScreen, has_module, settle_heap
 from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen, PinDialog
 from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
-from floorkiosk.kiosk.messages import Logout, OpenJob, ScaleEvent, Say, ScanRead
+from floorkiosk.kiosk.messages import Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
@@ -311,6 +311,7 @@ class WorklistScreen(BenchScreen):
         Binding("b", "board", "Board", show=False),
         Binding("k", "kpis", "KPIs", show=False),
         Binding("l", "logout", "log out", show=False),
+        Binding("n", "new_batch", "new batch", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -403,7 +404,7 @@ class WorklistScreen(BenchScreen):
         self.load()
 
     def keys(self) -> list[tuple[str, str]]:
-        out = [("scan", "a job bag"), ("Enter", "open"), ("L", "log out")]
+        out = [("scan", "a job bag"), ("Enter", "open"), ("N", "new batch"), ("L", "log out")]
         if self.station.supervisor:
             if has_module("floorkiosk.kiosk.board"):
                 out.append(("B", "Board"))
@@ -438,6 +439,9 @@ class WorklistScreen(BenchScreen):
 
     def action_logout(self) -> None:
         self.app.post_message(Logout())
+
+    def action_new_batch(self) -> None:
+        self.app.post_message(NewBatch())
 
     def back(self) -> None:
         """Esc or CANCEL: logs out only when asked twice, and says so the first time."""
@@ -790,7 +794,7 @@ class JobCardScreen(BenchScreen):
 
     # -- scans and keys --------------------------------------------------------------------------
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value == "LOGOUT":  # LOGOUT: the kiosk's, on every screen
+        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -868,7 +872,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value == "LOGOUT":
+        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):
             return False
         if p.value == "CANCEL":
             self.back()

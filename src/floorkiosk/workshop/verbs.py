@@ -398,6 +398,34 @@ def _batch_row(conn: sqlite3.Connection, bid: str) -> tuple[str, str | None]:
     return row[0], row[1]
 
 
+def _open_batch(conn: sqlite3.Connection, state: JobState, bid: str | None) -> str | None:
+    """The open batch the job is in now, other than `bid`, if any."""
+    if not state.batch or state.batch == bid:
+        return None
+    row = conn.execute("SELECT closed_at FROM batches WHERE id = ?", (state.batch,)).fetchone()
+    return state.batch if row is not None and row[0] is None else None
+
+
+def new_batch_refusals(shop: Shop, job_id: str, bags: list[str]) -> tuple[JobState, list[str]]:
+    """A job bag scanned for a new batch after `bags`: its state, and why the batching rules keep it out.
+
+    Nothing is written: the bench asks as each bag is scanned, and create_batch judges them all again
+    inside its write, where a bag that joined another batch meanwhile is refused.
+    """
+    jid = payloads.normalize_job(job_id) or job_id
+    with shop.journal.lock:
+        conn = shop.journal.conn
+        state = shop.jobs.load(conn, jid)
+        if state is None:
+            raise NotFound(f"no job {jid} in this workshop")
+        if state.id in bags:
+            return state, [f"{state.id} is scanned already: it is in the new batch once"]
+        members = [m for m in (shop.jobs.load(conn, b) for b in bags) if m is not None]
+        open_batch = _open_batch(conn, state, None)
+    return state, batching.refusals(shop.site, shop.site.batching, "", state, members, open_batch,
+                                    called="the new batch")
+
+
 def _check_batching(shop: Shop, conn: sqlite3.Connection, bid: str, jobs: list[str], members: list[str]) -> None:
     """Refuse (with every reason) a job bag the site's batching rules keep out of batch `bid`."""
     states = [s for s in (shop.jobs.load(conn, m) for m in members) if s is not None]
@@ -406,10 +434,7 @@ def _check_batching(shop: Shop, conn: sqlite3.Connection, bid: str, jobs: list[s
         state = shop.jobs.load(conn, jid)
         if state is None:
             raise NotFound(f"no job {jid} in this workshop")
-        open_batch = None
-        if state.batch and state.batch != bid:
-            row = conn.execute("SELECT closed_at FROM batches WHERE id = ?", (state.batch,)).fetchone()
-            open_batch = state.batch if row is not None and row[0] is None else None
+        open_batch = _open_batch(conn, state, bid)
         why = batching.refusals(shop.site, shop.site.batching, bid, state, states, open_batch)
         reasons += why
         if not why:
