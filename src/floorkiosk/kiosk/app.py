@@ -27,6 +27,7 @@ from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
     DeviceChanged,
+    EditStones,
     HeldKeysDue,
     Logout,
     NewBatch,
@@ -39,6 +40,7 @@ from floorkiosk.kiosk.messages import (
 )
 from floorkiosk.kiosk.screens import BatchScreen, BenchScreen, IdleScreen, JobCardScreen, WorklistScreen
 from floorkiosk.kiosk.station import Station
+from floorkiosk.kiosk.stones_screen import StonesScreen
 from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
 from floorkiosk.workshop import cards, sessions
 from floorkiosk.workshop.shop import Shop
@@ -249,6 +251,10 @@ class KioskApp(App[int]):
 
     def on_new_batch(self, message: NewBatch) -> None:
         self.new_batch()
+
+    def on_edit_stones(self, message: EditStones) -> None:
+        if self.station.person is not None and not isinstance(self.screen, StonesScreen):
+            self.push_screen(StonesScreen(self.station, message.job))
 
     def on_print_label(self, message: PrintLabel) -> None:
         self.print_label(message.job, message.reason)

@@ -31,7 +31,7 @@ from floorkiosk.kiosk.base import KioskScreen, has_module, settle_heap
 from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen, PinDialog
 from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
-from floorkiosk.kiosk.messages import Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
+from floorkiosk.kiosk.messages import EditStones, Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
@@ -481,6 +481,7 @@ class JobCardScreen(BenchScreen):
         Binding("x", "act('reject')", "Reject", show=False),
         Binding("q", "act('inspect')", "Inspect", show=False),
         Binding("l", "act('label')", "Label", show=False),
+        Binding("t", "stones", "Stones", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -786,8 +787,24 @@ class JobCardScreen(BenchScreen):
             out.append(("Q", "Inspect"))
         if st.devices.cells["printer"].state != "none":
             out.append(("L", "Label"))
+        if self._stones_here():
+            out.append(("T", "Stones"))
         out.append(("Esc", "back"))
         return out
+
+    def _stones_here(self) -> bool:
+        """Stone lines are added here: the bench where the job's route begins (the design bench)."""
+        card = self.card
+        return (card is not None and not card.job.complete and self.station.person is not None
+                and verbs.stone_lines_here(self.station.shop, self.station.bench.id, card.job))
+
+    def action_stones(self) -> None:
+        if self.card is None:
+            return
+        if not self._stones_here():
+            self.tell("stone lines are added at the bench where the job's route begins (the design bench)", "warn")
+            return
+        self.app.post_message(EditStones(self.card.id))
 
     def back(self) -> None:
         self.app.pop_screen()
