@@ -51,8 +51,8 @@ async def test_stone_lines_typed_at_the_design_bench_go_on_the_card_and_can_be_i
         await until(pilot, lambda: isinstance(app.screen, JobCardScreen) and app.screen.job_id == ring)
         assert ("T", "Stones") in app.screen.keys()
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, StonesScreen))
-        assert "no stone lines on the card yet" in str(app.screen.query_one("#st-lines").render())
+        await until(pilot, lambda: isinstance(app.screen, StonesScreen)
+                    and "no stone lines on the card yet" in str(app.screen.query_one("#st-lines").render()))
 
         await type_line(pilot, "3 x round diamond 0.05")  # no unit: refused in words, nothing recorded
         await until(pilot, lambda: "not added" in result_text(app))
