@@ -14,7 +14,7 @@ def test_init_add_show_list(tmp_path):
     again = fk(site, "init")
     assert again.returncode == 2 and "already holds a site" in again.stderr
     r = fk(site, "job", "add", "--route", "custom-ring", "--design", "Halo ring", "--alloy", "PT950",
-           "--due", "2026-12-24", "--client", "Aisha Bello", "--spec", "no rhodium", "--count", "2")
+           "--due", "2099-12-24", "--client", "Aisha Bello", "--spec", "no rhodium", "--count", "2")
     assert r.returncode == 0 and r.stdout.split() == ["J000001", "J000002"]
     show = fk(site, "job", "show", "2")
     assert show.returncode == 0
@@ -61,7 +61,7 @@ def test_job_add_prints_job_bag_labels(tmp_path):
     site = tmp_path / "shop"
     fk(site, "init")
     r = fk(site, "job", "add", "--route", "casting-line", "--design", "Stacking ring", "--alloy", "925",
-           "--due", "2026-12-24", "--count", "2", "--print", "casting")
+           "--due", "2099-12-24", "--count", "2", "--print", "casting")
     assert r.returncode == 0, r.stderr
     assert "2 job-bag labels sent to casting's printer" in r.stdout
     out = site / "labels-out" / "casting.zpl"  # the example casting bench prints ZPL to a file
@@ -73,7 +73,7 @@ def test_output_cut_short_by_a_pipe_is_not_a_traceback(tmp_path):
     site = tmp_path / "shop"
     fk(site, "init")
     fk(site, "job", "add", "--route", "casting-line", "--design", "Stacking ring", "--alloy", "925",
-       "--due", "2026-12-24", "--count", "1500")
+       "--due", "2099-12-24", "--count", "1500")
     p = subprocess.Popen([sys.executable, "-m", "floorkiosk", "--site", str(site), "job", "list", "--limit", "1500"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdout.readline()

@@ -149,7 +149,7 @@ def test_cli_render_png_and_pdf(shop, tmp_path, fmt, dpi):
     (["--template", "jobbag", "--job", "1"], "no label template 'jobbag'"),
     (["--job", "J000077"], "no job J000077"),
     (["--job", "1", "--dpi", "250"], "250 dpi is not supported"),
-    (["--template", "badge_card", "--job", "1"], "prints badge labels: use --person"),
+    (["--template", "badge_card", "--job", "1"], "prints badge labels: use --badge"),
     (["--template", "stone_parcel", "--field", "parcel=SP1"], "needs field(s) job, setter, stones, weight"),
     (["--template", "stone_parcel", "--field", "oops"], "write NAME=VALUE"),
 ])
@@ -170,7 +170,7 @@ def test_cli_print_and_reprint(shop, printer_server, capsys):
     assert "recorded as label.reprinted" in capsys.readouterr().out
     assert [(e.person, e.payload["reason"]) for e in reprints(shop)] == [("ben", "damaged")]
     assert fk(shop.dir, "print", "--job", j, "--bench", "casting", "--reprint", "lost") == 2
-    assert "give --by PERSON" in capsys.readouterr().err
+    assert "give --person PERSON" in capsys.readouterr().err
 
 
 def test_cli_stone_parcel_from_fields_alone(tmp_path):
@@ -186,7 +186,9 @@ def test_cli_badges_and_commands_to_files(shop, tmp_path, capsys):
               "--format", "png", "--dpi", "203") == 0
     assert decode_png((tmp_path / "b-2.png").read_bytes())[0] == ("Code128", "FK:P:B2001")
     assert fk(shop.dir, "commands", "-o", str(tmp_path / "c.zpl"), "--format", "zpl") == 0
-    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == 10  # one ZPL label per command card
+    from floorkiosk.domain.payloads import COMMANDS
+
+    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == len(COMMANDS) == 11  # one ZPL label per command card
     assert fk(shop.dir, "list") == 0
     assert "job_bag" in capsys.readouterr().out
 
@@ -218,7 +220,7 @@ def test_a_job_bags_second_label_is_a_reprint_whichever_way_it_is_printed(shop, 
 
 def test_job_add_prints_the_first_labels_and_records_them(shop, capsys):
     assert main(["--site", str(shop.dir), "job", "add", "--route", "custom-ring", "--design", "Band", "--alloy",
-                 "18KY", "--due", "2026-12-24", "--count", "2", "--print", "casting"]) == 0
+                 "18KY", "--due", "2099-12-24", "--count", "2", "--print", "casting"]) == 0
     assert sorted(e.job for e in first_prints(shop)) == ["J000001", "J000002"]
     capsys.readouterr()
     assert fk(shop.dir, "print", "--job", "J000002", "--bench", "casting") == 2

@@ -1,4 +1,4 @@
-"""Core sub-commands: init, demo, job add|show|list, audit verify, db rebuild."""
+"""Core sub-commands: init, demo, job add|import|show|list, audit verify, db rebuild."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from floorkiosk.workshop import cards, verbs  # when the command runs: start-up cost
+from floorkiosk.domain.stones import STONE_EXAMPLE
 from floorkiosk.domain.units import fmt_many
-from floorkiosk.errors import ConfigError, FloorkioskError
+from floorkiosk.errors import ConfigError, FloorkioskError, Refused
 from floorkiosk.paths import default_site_dir
 
 
@@ -22,6 +23,19 @@ def open_site(args: argparse.Namespace):
     from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
     return open_shop(site_dir(args))
+
+
+IMPORT_COLUMNS = ("route", "design", "alloy", "due", "client", "spec", "rush", "stones", "count")
+_IMPORT_REQUIRED = ("route", "design", "alloy", "due")
+
+
+def _job_options(p: argparse.ArgumentParser) -> None:
+    """What job add and job import share: who records the jobs, where, a past promise, the labels."""
+    p.add_argument("--person", help="who enters the jobs (a person of people.toml; recorded with them)")
+    p.add_argument("--bench", help="where (a bench id)")
+    p.add_argument("--allow-past", action="store_true",
+                   help="accept a due date before today (refused otherwise: usually a typing mistake)")
+    p.add_argument("--print", dest="print_bench", metavar="BENCH", help="print the job-bag labels on this bench's printer")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh", action="store_true", help="throw away an existing demo site first")
     p.set_defaults(func=cmd_demo)
 
-    job = sub.add_parser("job", help="add, show or list jobs").add_subparsers(dest="job_cmd", metavar="ACTION")
+    job = sub.add_parser("job", help="add, import, show or list jobs").add_subparsers(dest="job_cmd", metavar="ACTION")
     p = job.add_parser("add", help="create a job (a new job bag)")
     p.add_argument("--route", required=True)
     p.add_argument("--design", required=True)
@@ -49,15 +63,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client", default="")
     p.add_argument("--spec", default="", help="client spec and preferences, e.g. 'matte shank, no rhodium'")
     p.add_argument("--rush", action="store_true")
+    p.add_argument("--stone", action="append", default=[], metavar="LINE",
+                   help=f"a stone line of the job card, e.g. '{STONE_EXAMPLE}' (N × … ct: each stone's weight; "
+                        "'0.36 ct tw': the line's total; repeat for more lines)")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
-    p.add_argument("--print", dest="print_bench", metavar="BENCH", help="print the job-bag labels on this bench's printer")
+    _job_options(p)
     p.set_defaults(func=cmd_job_add)
+    p = job.add_parser("import", help="create jobs from a CSV file (a header row, columns as job add), all or none",
+                       description="Create the jobs of a CSV file, one a row. The first row names the columns: "
+                                   f"{', '.join(IMPORT_COLUMNS)} (route, design, alloy and due are needed; rush is "
+                                   "yes or no; stones holds stone lines separated by ';'; count makes that many "
+                                   "identical jobs). Every row is checked first: any mistake is listed as "
+                                   "FILE:LINE: what is wrong, all of them, and then nothing is recorded.")
+    p.add_argument("file", metavar="FILE.csv")
+    _job_options(p)
+    p.set_defaults(func=cmd_job_import)
     p = job.add_parser("show", help="show a job card")
     p.add_argument("job")
     p.set_defaults(func=cmd_job_show)
-    p = job.add_parser("list", help="list jobs")
+    p = job.add_parser("list", help="list jobs (RUSH, LATE and on HOLD are marked)")
     p.add_argument("--all", action="store_true", help="include completed jobs")
-    p.add_argument("--stage", help="only jobs that reached this stage")
+    p.add_argument("--stage", help="only jobs that reached this stage (its id or name)")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_job_list)
 
@@ -68,6 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_cmd", metavar="ACTION")
     p = db.add_parser("rebuild", help="derive every table again from the journal and compare")
+    p.add_argument("--person", help="who rebuilds (recorded with the db.rebuilt event, when the tables differed)")
     p.set_defaults(func=cmd_db_rebuild)
 
 
@@ -125,19 +152,137 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_job_add(args: argparse.Namespace) -> int:
-    shop = open_site(args)
-    spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
-                spec=args.spec, priority="rush" if args.rush else "normal")
+    from floorkiosk.domain.stones import line_text, parse_lines  # when the command runs: start-up cost
+
     if args.count < 1:
         raise FloorkioskError("--count must be at least 1")
-    ids = verbs.create_jobs(shop, [dict(spec) for _ in range(args.count)])
+    stones, wrong = parse_lines(args.stone)
+    if wrong:
+        return _refuse(wrong + ["nothing was recorded"])
+    shop = open_site(args)
+    spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
+                spec=args.spec, priority="rush" if args.rush else "normal", stones=stones)
+    ids = verbs.create_jobs(shop, [dict(spec) for _ in range(args.count)], person_id=args.person,
+                            bench_id=args.bench, allow_past=args.allow_past)
     for j in ids:
         print(j)
+    for i, line in enumerate(stones, 1):
+        print(f"  stone line {i}: {line_text(line)}")
+    _print_new(shop, args, ids)
+    return 0
+
+
+def _print_new(shop, args: argparse.Namespace, ids: list[str]) -> None:
     if args.print_bench:
         from floorkiosk.workshop.labelling import print_job_bags  # when the command runs: start-up cost
 
-        print_job_bags(shop, ids, bench_id=args.print_bench)
+        print_job_bags(shop, ids, bench_id=args.print_bench, person_id=args.person)
         print(f"{len(ids)} job-bag label{'s' if len(ids) > 1 else ''} sent to {args.print_bench}'s printer")
+
+
+def _refuse(lines: list[str]) -> int:
+    """Every problem on its own line (FILE:LINE: what is wrong, as an editor reads it); exit 2."""
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 2
+
+
+def cmd_job_import(args: argparse.Namespace) -> int:
+    import csv
+
+    from floorkiosk.domain.stones import parse_lines  # when the command runs: start-up cost
+
+    name = args.file
+    path = Path(name)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise Refused(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise Refused(f"{name}: a folder, not a CSV file") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise Refused(f"{name}:{line}: not UTF-8 text (save the spreadsheet as CSV UTF-8); nothing was recorded") from None
+    except OSError as exc:
+        raise Refused(f"{name}: cannot be read: {exc.strerror or exc}") from None
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count) if first.strip() else ","
+    reader = csv.reader(text.splitlines(keepends=True), delimiter=delimiter)
+    problems: list[str] = []
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise Refused(f"{name}:1: {exc}; nothing was recorded") from None
+    if header is None or not any(h.strip() for h in header):
+        raise Refused(f"{name}:1: no header row: the first line names the columns ({', '.join(IMPORT_COLUMNS)})")
+    columns = [h.strip().lower() for h in header]
+    seen: set[str] = set()
+    for c in columns:
+        if c and c not in IMPORT_COLUMNS:
+            problems.append(f"{name}:1: unknown column {c!r}; columns: {', '.join(IMPORT_COLUMNS)}")
+        elif c in seen:
+            problems.append(f"{name}:1: column {c!r} is named twice")
+        seen.add(c)
+    for c in _IMPORT_REQUIRED:
+        if c not in columns:
+            problems.append(f"{name}:1: no {c!r} column: every job needs its {'due date' if c == 'due' else c}")
+    if problems:
+        return _refuse(problems + [f"{name}: nothing was recorded"])
+    shop = open_site(args)
+    if args.person is not None:
+        shop.person(args.person)
+    if args.bench is not None:
+        shop.bench(args.bench)
+    specs: list[dict] = []
+    rows = 0
+    at = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(f"{name}:{at}: {exc}")
+            break
+        line, at = at, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        rows += 1
+        if len(row) > len(columns):
+            problems.append(f"{name}:{line}: {len(row)} cells, but the header names {len(columns)} columns "
+                            "(a cell holding a comma is put in double quotes)")
+            continue
+        cells = {c: v.strip() for c, v in zip(columns, row) if c}
+        wrong: list[str] = []
+        rush = cells.get("rush", "").lower()
+        if rush not in ("", "yes", "no", "y", "n", "true", "false", "1", "0", "rush", "normal", "x"):
+            wrong.append(f"rush is yes or no, not {cells['rush']!r}")
+        count = 1
+        if cells.get("count"):
+            try:
+                count = int(cells["count"])
+                if not 1 <= count <= 1000:
+                    raise ValueError
+            except ValueError:
+                wrong.append(f"count is a whole number of jobs from 1 to 1000, not {cells['count']!r}")
+        stones, bad = parse_lines([t for t in cells.get("stones", "").split(";") if t.strip()])
+        wrong += bad
+        spec = dict(route=cells.get("route", ""), design=cells.get("design", ""), alloy=cells.get("alloy", ""),
+                    due=cells.get("due", ""), client=cells.get("client", ""), spec=cells.get("spec", ""),
+                    priority="rush" if rush in ("yes", "y", "true", "1", "rush", "x") else "normal", stones=stones)
+        wrong += verbs.job_problems(shop, spec, allow_past=args.allow_past)
+        problems += [f"{name}:{line}: {w}" for w in wrong]
+        specs += [dict(spec) for _ in range(count)]
+    if not rows and not problems:
+        raise Refused(f"{name}: no jobs below the header row; nothing was recorded")
+    if problems:
+        wrong_rows = len({p.split(": ", 1)[0] for p in problems if p.count(":") >= 2})
+        return _refuse(problems + [f"{name}: nothing was recorded ({wrong_rows} of {rows} rows are wrong)"])
+    ids = verbs.create_jobs(shop, specs, person_id=args.person, bench_id=args.bench, allow_past=args.allow_past)
+    for j in ids:
+        print(j)
+    print(f"{len(ids)} job{'s' if len(ids) != 1 else ''} imported from {name}")
+    _print_new(shop, args, ids)
     return 0
 
 
@@ -152,7 +297,9 @@ def cmd_job_show(args: argparse.Namespace) -> int:
                             f" ({-card.days_left} days LATE)" if card.late else "")
     print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units) if j.last_weight else '-'}")
     if j.stones:
-        print("stones: " + "; ".join(", ".join(f"{k} {v}" for k, v in s.items()) for s in j.stones))
+        from floorkiosk.domain.stones import line_text  # when the command runs: start-up cost
+
+        print("stones: " + "; ".join(f"{i}. {line_text(s)}" for i, s in enumerate(j.stones, 1)))
     if j.hold:
         print(f"ON HOLD: {j.hold.reason}")
     print("route: " + "  ".join(f"{s.name}: {s.status}" + (f" (reopened: {s.reopened})" if s.reopened else "")
@@ -167,11 +314,29 @@ def cmd_job_show(args: argparse.Namespace) -> int:
 
 def cmd_job_list(args: argparse.Namespace) -> int:
     shop = open_site(args)
-    rows = cards.list_jobs(shop, status=None if args.all else "open", stage=args.stage, limit=args.limit)
-    for jid, design, route, alloy, due, prio, current, hold, status in rows:
-        flags = ("RUSH " if prio == "rush" else "") + ("HOLD " if hold else "") + ("done " if status == "complete" else "")
-        print(f"{jid}  {due}  {alloy:6} {route:13} {current or '-':15} {flags}{design}")
+    stage = _stage_named(shop, args.stage) if args.stage is not None else None
+    rows = cards.list_jobs(shop, status=None if args.all else "open", stage=stage, limit=args.limit)
+    if not rows:
+        print("no jobs" + (f" have reached {shop.site.stages[stage].name}" if stage else
+                           "" if args.all else " open (--all: the completed too)"))
+        return 0
+    print(f"{'JOB':8} {'DUE':10}  {'ALLOY':6} {'ROUTE':13} {'NOW':15} {'FLAGS':17} DESIGN")
+    for jid, design, route, alloy, due, prio, current, hold, status, left, late in rows:
+        flags = " ".join(f for f in ("RUSH" if prio == "rush" else "",
+                                     f"LATE {-left}d" if late else "",
+                                     "HOLD" if hold else "", "done" if status == "complete" else "") if f)
+        print(f"{jid:8} {due:10}  {alloy:6} {route:13} {current or '-':15} {flags or '-':17} {design}")
     return 0
+
+
+def _stage_named(shop, text: str) -> str:
+    """A stage's id from its id or its name, in any case; Refused naming the known stages."""
+    stages = shop.site.stages
+    t = " ".join(text.split()).lower()
+    for sid, s in stages.items():
+        if t in (sid.lower(), s.name.lower()):
+            return sid
+    raise Refused(f"no stage {text!r}; stages: {', '.join(stages)}")
 
 
 def _say_derived(check, out=None) -> None:
@@ -232,6 +397,8 @@ def cmd_db_rebuild(args: argparse.Namespace) -> int:
     from floorkiosk.domain import events as ev  # when the command runs: start-up cost
 
     shop = open_site(args)
+    if args.person is not None:
+        shop.person(args.person)  # an unknown person is refused before anything is rebuilt
     journal = shop.journal
     t0 = time.perf_counter()
     check = journal.check_derived()
@@ -254,7 +421,7 @@ def cmd_db_rebuild(args: argparse.Namespace) -> int:
                               for e, r in check.refused]
     if check.unreadable:
         payload["unreadable"] = [f"{e.id}: {why}" for e, why in check.unreadable]
-    journal.append(shop.event(ev.DB_REBUILT, None, None, None, payload))
+    journal.append(shop.event(ev.DB_REBUILT, None, args.person, None, payload))
     print(f"rebuilt from {journal.count()} events in {took:.2f} s")
     print(f"state DIFFERED from the journal in {', '.join(t.table for t in check.differing)}; the rebuilt state is"
           f" now in place, recorded as a {ev.DB_REBUILT} event; the file as it was is kept at {copy}", file=sys.stderr)

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--accept", action="store_true", help="apply it after all, where this decision stands")
     g.add_argument("--dismiss", action="store_true", help="leave it out of the job's state (it stays in the journal)")
-    p.add_argument("--by", required=True, help="the supervisor's person id")
+    p.add_argument("--person", "--by", dest="by", metavar="PERSON", required=True,
+                   help="the supervisor's person id (--by says the same)")
     p.add_argument("--bench", help="the bench the supervisor is at")
     p.add_argument("--pin", help="the supervisor's PIN, when the site asks for one")
     p.add_argument("--note", default="", help="why")

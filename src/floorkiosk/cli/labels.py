@@ -10,10 +10,10 @@ from typing import Any
 from floorkiosk.cli.core import site_dir  # when the command runs: start-up cost
 from floorkiosk.errors import Refused
 
-_DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "person": "badge_card", "command": "command_card",
+_DEFAULT_TEMPLATE = {"job": "job_bag", "batch": "batch_bag", "badge": "badge_card", "command": "command_card",
                      "parcel": "stone_parcel", "tool": "tool_tag"}
 # Which record option feeds a template of each kind.
-_OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "person", "command": "command", "stone_parcel": "parcel",
+_OPTION_OF_KIND = {"job": "job", "batch": "batch", "badge": "badge", "command": "command", "stone_parcel": "parcel",
                    "tool": "tool"}
 
 
@@ -22,11 +22,14 @@ def _site_if_any(args: argparse.Namespace) -> Path | None:
     return site if (site / "config").is_dir() else None
 
 
-def _records_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--template", help="label template (default: from --job, --batch, --person or --command)")
+def _records_options(p: argparse.ArgumentParser, *, person_is_badge: bool) -> None:
+    """The labels to make. person_is_badge: --person also names a badge card (render, which records nothing;
+    on `label print`, --person is who prints, recorded with a job bag's label, as on every verb that records)."""
+    p.add_argument("--template", help="label template (default: from --job, --batch, --badge or --command)")
     p.add_argument("--job", action="append", default=[], metavar="ID", help="a job bag (repeat for many)")
     p.add_argument("--batch", action="append", default=[], metavar="ID", help="a batch bag (repeat for many)")
-    p.add_argument("--person", action="append", default=[], metavar="ID", help="a person's badge card")
+    p.add_argument("--badge", *(("--person",) if person_is_badge else ()), action="append", default=[], metavar="ID",
+                   dest="badges", help="a person's badge card (their person id)")
     p.add_argument("--command", action="append", default=[], metavar="WORD", dest="commands",
                    help="a command card (START, FINISH, …)")
     p.add_argument("--parcel", action="append", default=[], metavar="ID", help="a stone parcel (SP0007)")
@@ -52,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_list)
 
     p = acts.add_parser("render", help="render labels to a file (ZPL, PNG or PDF)")
-    _records_options(p)
+    _records_options(p, person_is_badge=True)
     p.add_argument("--format", choices=("zpl", "png", "pdf"), required=True)
     p.add_argument("--dpi", type=int, help="printer resolution: 203, 300 or 600 (default: 203 for zpl, else 300)")
     p.add_argument("--paper", help="pdf: sheets of labels on A4 or Letter instead of one label a page")
@@ -60,11 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_render)
 
     p = acts.add_parser("print", help="print labels on a bench's printer or a given one")
-    _records_options(p)
+    _records_options(p, person_is_badge=False)
     _printer_options(p)
     p.add_argument("--reprint", metavar="REASON",
                    help="a reprint of a lost or damaged job bag: recorded with the reason")
-    p.add_argument("--by", metavar="PERSON", help="who prints a job bag (recorded with it) or asks for its reprint")
+    p.add_argument("--person", "--by", dest="by", metavar="PERSON",
+                   help="who prints a job bag (recorded with it) or asks for its reprint (--by says the same)")
     p.set_defaults(func=cmd_print)
 
     p = acts.add_parser("badges", help="badge cards for everyone in people.toml (or those named)")
@@ -109,13 +113,13 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
     from floorkiosk import labels  # when the command runs: start-up cost
     from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
 
-    sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("person", args.person),
+    sources = {k: v for k, v in (("job", args.job), ("batch", args.batch), ("badge", args.badges),
                                  ("command", args.commands), ("parcel", args.parcel), ("tool", args.tool)) if v}
     if len(sources) > 1:
-        raise Refused("give labels of one kind at a time: --job, --batch, --person, --command, --parcel or --tool")
+        raise Refused("give labels of one kind at a time: --job, --batch, --badge, --command, --parcel or --tool")
     name = args.template or (next((_DEFAULT_TEMPLATE[k] for k in sources), None))
     if name is None:
-        raise Refused("say which labels: --job, --batch, --person, --command, --parcel or --tool, "
+        raise Refused("say which labels: --job, --batch, --badge, --command, --parcel or --tool, "
                       "or --template NAME with --field")
     template = labels.load_template(name, _site_if_any(args))
     extra = _fields(args.field)
@@ -138,7 +142,7 @@ def _template_and_records(args: argparse.Namespace) -> tuple[Any, list[dict[str,
             elif "tool" in sources:
                 records = service.tool_records(shop, args.tool)
             else:
-                records = service.badge_records(shop, args.person)
+                records = service.badge_records(shop, args.badges)
         finally:
             shop.close()
     elif extra:
@@ -205,7 +209,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     template, records = _template_and_records(args)
     printer = _printer(args)
     if args.job:
-        # a job bag's first label is recorded; a later one is a reprint (--reprint REASON --by PERSON)
+        # a job bag's first label is recorded; a later one is a reprint (--reprint REASON --person PERSON)
         from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
         from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
@@ -227,10 +231,10 @@ def _reprint(args: argparse.Namespace) -> int:
     from floorkiosk.workshop import labelling as service  # when the command runs: start-up cost
     from floorkiosk.workshop.site import open_shop  # when the command runs: start-up cost
 
-    if len(args.job) != 1 or args.batch or args.person or args.commands or args.parcel:
+    if len(args.job) != 1 or args.batch or args.badges or args.commands or args.parcel:
         raise Refused("--reprint is for one job bag: give exactly one --job")
     if not args.by or not args.bench:
-        raise Refused("a reprint is recorded: give --by PERSON and --bench BENCH")
+        raise Refused("a reprint is recorded: give --person PERSON and --bench BENCH")
     shop = open_shop(site_dir(args))
     try:
         printer = _printer(args) if args.printer else None

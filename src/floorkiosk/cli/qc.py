@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = qs.add_parser("inspect", help="record an inspection without the kiosk (answers as CHECK=VALUE)")
     p.add_argument("job")
-    p.add_argument("--by", required=True, help="the inspector (a person id with the supervisor role)")
+    p.add_argument("--person", "--by", dest="by", metavar="PERSON", required=True,
+                   help="the inspector (a person id with the supervisor role; --by says the same)")
     p.add_argument("--bench", help="the QC station (default: the first bench with qc = true)")
     p.add_argument("--answer", "-a", action="append", default=[], metavar="CHECK=VALUE",
                    help="one answer, e.g. weight=5.214, shank=1.85, finish=pass (repeat for each check)")
@@ -52,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = ss.add_parser("issue", help="issue a parcel of a job's stone line to a setter")
     p.add_argument("job")
     p.add_argument("--to", required=True, dest="setter", help="the setter (person id)")
-    p.add_argument("--by", required=True, help="the supervisor issuing the stones")
+    p.add_argument("--person", "--by", dest="by", metavar="PERSON", required=True,
+                   help="the supervisor issuing the stones (--by says the same)")
     p.add_argument("--line", type=int, default=1, help="the job's stone line (1 = first; see `stones show`)")
     p.add_argument("--count", help="stones issued (default: the line's count)")
     p.add_argument("--ct", help="total carat weight issued (default: the line's)")
@@ -63,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = ss.add_parser(move, help=f"record stones of a parcel as {word}")
         p.add_argument("parcel", help="parcel id (SP0001), or a job with one open parcel")
         p.add_argument("count")
-        p.add_argument("--by", required=True, help="who records it (the setter or a supervisor)")
+        p.add_argument("--person", "--by", dest="by", metavar="PERSON", required=True,
+                       help="who records it (the setter or a supervisor; --by says the same)")
         p.add_argument("--ct", help="their carat weight (default: estimated from the parcel's average stone)")
         p.add_argument("--note", default="")
         p.add_argument("--bench")
@@ -73,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_show)
     p = ss.add_parser("check", help="list parcels that do not balance after setting; exit 1 if any")
     p.add_argument("--flag", action="store_true", help="record each new discrepancy on its job's history")
-    p.add_argument("--by", help="the supervisor flagging (with --flag)")
+    p.add_argument("--person", "--by", dest="by", metavar="PERSON", help="the supervisor flagging (with --flag; --by says the same)")
     p.set_defaults(func=cmd_check)
 
 
@@ -259,7 +262,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         if args.flag:
             if not args.by:
-                raise Refused("--flag needs --by SUPERVISOR")
+                raise Refused("--flag needs --person SUPERVISOR")
             for e in qc.flag_discrepancies(shop, args.by):
                 print(f"flagged on {e.job}: {shop.describe(e)}")
         problems = qc.stone_check(shop)

@@ -44,15 +44,17 @@ def route_name(site: Site, rid: str) -> str:
 
 
 def refusals(site: Site, rules: BatchingRules, batch: str, job: JobState, members: list[JobState],
-             open_batch: str | None) -> list[str]:
+             open_batch: str | None, called: str | None = None) -> list[str]:
     """Why `job` may not join `batch`, whose pieces are `members`; empty when it may.
 
     `open_batch`: the open batch the job is in now, if any. Each reason names the job and says what
-    the batch is, so the person at the bench knows which bag to set aside.
+    the batch is, so the person at the bench knows which bag to set aside. `called`: the batch in
+    words, where it has no number yet ("the new batch", being scanned together at a bench).
     """
     out: list[str] = []
+    name = called or f"batch {batch}"
     if any(m.id == job.id for m in members):
-        return [f"{job.id} is already in batch {batch}"]
+        return [f"{job.id} is already in {name}"]
     if job.complete:
         out.append(f"{job.id} is complete: there is nothing left to do to it in a batch")
     if rules.one_open_batch and open_batch is not None and open_batch != batch:
@@ -62,12 +64,12 @@ def refusals(site: Site, rules: BatchingRules, batch: str, job: JobState, member
         return out
     first = members[0]
     if rules.same_alloy and job.alloy != first.alloy:
-        out.append(f"{job.id} is {alloy_name(site, job.alloy)}; batch {batch} is {alloy_name(site, first.alloy)}")
+        out.append(f"{job.id} is {alloy_name(site, job.alloy)}; {name} is {alloy_name(site, first.alloy)}")
     if rules.same_route and job.route != first.route:
-        out.append(f"{job.id} follows the {route_name(site, job.route)} route; batch {batch} follows the "
+        out.append(f"{job.id} follows the {route_name(site, job.route)} route; {name} follows the "
                    f"{route_name(site, first.route)} route")
     if rules.same_next_stage:
         mine, theirs = next_stage(site, job), next_stage(site, first)
         if mine != theirs:
-            out.append(f"{job.id} is at {stage_name(site, mine)}; batch {batch} is at {stage_name(site, theirs)}")
+            out.append(f"{job.id} is at {stage_name(site, mine)}; {name} is at {stage_name(site, theirs)}")
     return out

@@ -25,6 +25,7 @@ STAGE_VERIFIED = "stage.verified"
 STAGE_REJECTED = "stage.rejected"
 JOB_HELD = "job.held"
 JOB_RELEASED = "job.released"
+JOB_STONES_ADDED = "job.stones_added"  # stone lines added to a job's card after it was created (at the design bench)
 LABEL_PRINTED = "label.printed"  # the job bag's first label; every later one is a reprint, with a reason
 LABEL_REPRINTED = "label.reprinted"
 BATCH_CREATED = "batch.created"

@@ -47,6 +47,10 @@ class JobCreated(TypedDict, total=False):
     batch: str
 
 
+class JobStonesAdded(TypedDict, total=False):
+    stones: Required[list[dict[str, Any]]]  # the new lines, after those on the card: count, shape, kind, ct, cert
+
+
 class StageStarted(_Judged, total=False):
     pass
 
@@ -393,6 +397,7 @@ class ToolRetired(TypedDict, total=False):
 
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
+    ev.JOB_STONES_ADDED: JobStonesAdded,
     ev.STAGE_STARTED: StageStarted,
     ev.WEIGHT_RECORDED: WeightRecorded,
     ev.PHOTO_ATTACHED: PhotoAttached,

@@ -212,6 +212,8 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             job.hold = ev_hold(e)
         case ev.JOB_RELEASED:
             job.hold = None
+        case ev.JOB_STONES_ADDED:
+            job.stones = job.stones + [dict(s) for s in p.get("stones", [])]
         case ev.LABEL_REPRINTED:
             job.reprints += 1
         case ev.LABEL_PRINTED:

@@ -11,6 +11,7 @@ after it, it is a discrepancy. Pure: no I/O, the same moves always give the same
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,6 +104,92 @@ class Parcel:
 
     def stones_text(self) -> str:
         return f"{self.issued_n} {self.shape} {self.kind}".replace("  ", " ").strip()
+
+
+# A stone line as a person writes it on a job card:
+#     3 × round diamond 0.05 ct, GIA 2141438171     three stones of 0.05 ct each (0.150 ct in all)
+#     18 x round diamond 0.36 ct tw                 eighteen stones weighing 0.36 ct together
+#     1 oval sapphire                               no carat weight yet (given when it is issued)
+# The carat weight after "N ×" is each stone's, as the trade writes it; "tw" (total weight) or "total"
+# after it makes it the line's. A certificate follows the first comma. Stored as the job card keeps a
+# line: count, shape, kind, ct (the line's total), cert.
+STONE_EXAMPLE = "3 × round diamond 0.05 ct, GIA 2141438171"
+SHAPES = frozenset({"round", "oval", "pear", "marquise", "princess", "cushion", "emerald", "baguette", "heart",
+                    "radiant", "asscher", "trillion", "trilliant", "cabochon", "briolette", "rose", "square",
+                    "tapered", "baguette", "old-mine", "old-european", "kite", "hexagon", "octagon"})
+_COUNT = re.compile(r"^\s*(\d+)\s*(?:[×xX*✕]\s*)?(?=\D|$)(.*)$", re.S)
+_CT = re.compile(r"(?:^|\s)(\S+)\s*(ct|cts|carats?)\.?(?:\s+(each|ea|tw|t\.w\.|tcw|total))?\s*$", re.I)
+_BARE_NUMBER = re.compile(r"(?:^|\s)(\d+(?:[.,]\d+)?|\.\d+)\s*(g|mm)?\s*$", re.I)
+
+
+def parse_line(text: str) -> dict[str, Any]:
+    """A stone line of a job card from its words (STONE_EXAMPLE); Refused, saying what is wrong, otherwise."""
+    raw = " ".join(str(text).split())
+    said = f"stone line {raw!r}" if raw else "an empty stone line"
+
+    def wrong(why: str) -> Refused:
+        return Refused(f"{said}: {why}; write it like {STONE_EXAMPLE!r}")
+
+    if not raw:
+        raise wrong("nothing written")
+    m = _COUNT.match(raw)
+    if not m:
+        raise wrong("start with the number of stones")
+    count = int(m.group(1))
+    if count < 1:
+        raise wrong(f"at least 1 stone, not {count}")
+    if count > 10_000:
+        raise wrong(f"{count} stones is more than one line of a job card holds")
+    rest, comma, cert = m.group(2).partition(",")
+    cert = cert.strip()
+    if comma and not cert:
+        raise wrong("nothing after the comma: the certificate (GIA 2141438171), or no comma")
+    rest = rest.strip()
+    ct: Decimal | None = None
+    c = _CT.search(rest)
+    if c:
+        try:
+            each = Decimal(c.group(1))
+        except InvalidOperation:
+            raise wrong(f"carat weight {c.group(1)!r} is not a number (0.05 ct)") from None
+        if not each.is_finite() or each <= 0:
+            raise wrong(f"carat weight {c.group(1)} ct must be more than 0")
+        total = (c.group(3) or "").lower() not in ("", "each", "ea")
+        ct = (each if total else each * count).quantize(CT)
+        if ct <= 0:
+            raise wrong(f"carat weight {c.group(1)} ct is below a thousandth of a carat")
+        rest = rest[:c.start()].strip()
+    else:
+        b = _BARE_NUMBER.search(rest)
+        if b:
+            unit = b.group(2)
+            raise wrong(f"{b.group(1)} {unit} is no carat weight: stones are weighed in ct" if unit else
+                        f"{b.group(1)} has no unit: write its carat weight with ct ({b.group(1)} ct)")
+    words = rest.split()
+    if not words:
+        raise wrong("say what the stones are (diamond, sapphire …)")
+    if any(ch.isdigit() for ch in rest):
+        raise wrong(f"{rest!r}: a shape and a kind of stone hold no figures; the carat weight ends with ct")
+    shape = ""
+    if len(words) > 1 and words[0].lower() in SHAPES:
+        shape, words = words[0].lower(), words[1:]
+    line: dict[str, Any] = {"kind": " ".join(words).lower(), "shape": shape, "count": count}
+    if ct is not None:
+        line["ct"] = str(ct)
+    if cert:
+        line["cert"] = cert
+    return line
+
+
+def parse_lines(texts: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every stone line of a list, and what is wrong with each that is wrong (all of them, not the first)."""
+    lines, problems = [], []
+    for t in texts:
+        try:
+            lines.append(parse_line(t))
+        except Refused as exc:
+            problems.append(str(exc))
+    return lines, problems
 
 
 def parse_count(value: Any, what: str = "count") -> int:

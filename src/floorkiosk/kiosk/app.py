@@ -22,12 +22,15 @@ from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
+from floorkiosk.kiosk.batch_screen import NewBatchScreen
 from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
     DeviceChanged,
+    EditStones,
     HeldKeysDue,
     Logout,
+    NewBatch,
     OpenJob,
     PrintLabel,
     Say,
@@ -37,6 +40,7 @@ from floorkiosk.kiosk.messages import (
 )
 from floorkiosk.kiosk.screens import BatchScreen, BenchScreen, IdleScreen, JobCardScreen, WorklistScreen
 from floorkiosk.kiosk.station import Station
+from floorkiosk.kiosk.stones_screen import StonesScreen
 from floorkiosk.kiosk.wedge import WedgeDetector, layout_hint
 from floorkiosk.workshop import cards, sessions
 from floorkiosk.workshop.shop import Shop
@@ -245,6 +249,13 @@ class KioskApp(App[int]):
     def on_logout(self, message: Logout) -> None:
         self.action_logout()
 
+    def on_new_batch(self, message: NewBatch) -> None:
+        self.new_batch()
+
+    def on_edit_stones(self, message: EditStones) -> None:
+        if self.station.person is not None and not isinstance(self.screen, StonesScreen):
+            self.push_screen(StonesScreen(self.station, message.job))
+
     def on_print_label(self, message: PrintLabel) -> None:
         self.print_label(message.job, message.reason)
 
@@ -353,6 +364,8 @@ class KioskApp(App[int]):
             self.open_job(p.value)
         elif p.kind is K.BATCH:
             self.open_batch(p.value)
+        elif p.kind is K.COMMAND and p.value == "BATCH":
+            self.new_batch()
         elif p.kind is K.COMMAND and p.value == "LOGOUT":
             person = self.station.person
             if person is None:
@@ -446,6 +459,18 @@ class KioskApp(App[int]):
             if self.screen is not self.worklist_screen:
                 self.switch_screen("worklist")
             self.push_screen("card")
+
+    def new_batch(self) -> None:
+        """A new batch, its job bags scanned one after another, over the worklist."""
+        if self.station.person is None:
+            self.say("BATCH: scan your badge first, then BATCH and the job bags", "warn")
+            return
+        if isinstance(self.screen, NewBatchScreen):
+            return
+        self._to_base()
+        if self.screen is not self.worklist_screen:
+            self.switch_screen("worklist")
+        self.push_screen(NewBatchScreen(self.station))
 
     def open_batch(self, batch_id: str) -> None:
         if self.station.person is None:

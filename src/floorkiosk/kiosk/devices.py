@@ -325,6 +325,26 @@ class BenchDevices:
         self._set("printer", OK, "printer")
         return str(result)
 
+    def print_batch_bag(self, batch: str) -> str:
+        """Print a batch bag's label (its number, pieces, design) on this bench's printer; where it went."""
+        if self.bench.printer is None or not self.enabled:
+            raise FloorkioskError(f"this bench has no printer: print the batch bag at a bench that has one "
+                                  f"(floorkiosk label print --batch {batch} --bench BENCH)")
+        try:
+            from floorkiosk.workshop.labelling import print_batch_bag  # start-up cost: the label renderer, on the first print
+        except ImportError:
+            raise FloorkioskError("label printing is not installed in this build") from None
+        try:
+            result = print_batch_bag(self.shop, batch, bench_id=self.bench.id)
+        except FloorkioskError:
+            self._set("printer", OFF, "printer: failed")
+            raise
+        except OSError as exc:
+            self._set("printer", OFF, "printer: offline")
+            raise FloorkioskError(f"the printer did not take the label: {exc}") from None
+        self._set("printer", OK, "printer")
+        return str(result)
+
     # -- the hub (blocking: call from a worker) ------------------------------------------------------
     def poll_hub(self) -> None:
         if self.shop.site.settings.hub is None or not _has("floorkiosk.workshop.sync"):

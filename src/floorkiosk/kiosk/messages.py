@@ -48,6 +48,18 @@ class Logout(Message):
     """The person at the bench logs out (L, Esc or CANCEL on the worklist)."""
 
 
+class NewBatch(Message):
+    """Start a new batch here: job bags scanned one after another (N on the worklist, or the BATCH card)."""
+
+
+class EditStones(Message):
+    """Add stone lines to a job's card (T on the card, at the bench where its route begins)."""
+
+    def __init__(self, job: str) -> None:
+        super().__init__()
+        self.job = job
+
+
 class PrintLabel(Message):
     """Reprint a job bag's label on the bench printer, for this reason."""
 

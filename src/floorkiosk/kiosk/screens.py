@@ -31,7 +31,7 @@ from floorkiosk.kiosk.base import KioskScreen, has_module, settle_heap
 from floorkiosk.kiosk.dialogs import ChecklistDialog, CodesScreen, PinDialog
 from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
-from floorkiosk.kiosk.messages import Logout, OpenJob, ScaleEvent, Say, ScanRead
+from floorkiosk.kiosk.messages import EditStones, Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
@@ -311,6 +311,7 @@ class WorklistScreen(BenchScreen):
         Binding("b", "board", "Board", show=False),
         Binding("k", "kpis", "KPIs", show=False),
         Binding("l", "logout", "log out", show=False),
+        Binding("n", "new_batch", "new batch", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -403,7 +404,7 @@ class WorklistScreen(BenchScreen):
         self.load()
 
     def keys(self) -> list[tuple[str, str]]:
-        out = [("scan", "a job bag"), ("Enter", "open"), ("L", "log out")]
+        out = [("scan", "a job bag"), ("Enter", "open"), ("N", "new batch"), ("L", "log out")]
         if self.station.supervisor:
             if has_module("floorkiosk.kiosk.board"):
                 out.append(("B", "Board"))
@@ -438,6 +439,9 @@ class WorklistScreen(BenchScreen):
 
     def action_logout(self) -> None:
         self.app.post_message(Logout())
+
+    def action_new_batch(self) -> None:
+        self.app.post_message(NewBatch())
 
     def back(self) -> None:
         """Esc or CANCEL: logs out only when asked twice, and says so the first time."""
@@ -477,6 +481,7 @@ class JobCardScreen(BenchScreen):
         Binding("x", "act('reject')", "Reject", show=False),
         Binding("q", "act('inspect')", "Inspect", show=False),
         Binding("l", "act('label')", "Label", show=False),
+        Binding("t", "stones", "Stones", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -782,15 +787,31 @@ class JobCardScreen(BenchScreen):
             out.append(("Q", "Inspect"))
         if st.devices.cells["printer"].state != "none":
             out.append(("L", "Label"))
+        if self._stones_here():
+            out.append(("T", "Stones"))
         out.append(("Esc", "back"))
         return out
+
+    def _stones_here(self) -> bool:
+        """Stone lines are added here: the bench where the job's route begins (the design bench)."""
+        card = self.card
+        return (card is not None and not card.job.complete and self.station.person is not None
+                and verbs.stone_lines_here(self.station.shop, self.station.bench.id, card.job))
+
+    def action_stones(self) -> None:
+        if self.card is None:
+            return
+        if not self._stones_here():
+            self.tell("stone lines are added at the bench where the job's route begins (the design bench)", "warn")
+            return
+        self.app.post_message(EditStones(self.card.id))
 
     def back(self) -> None:
         self.app.pop_screen()
 
     # -- scans and keys --------------------------------------------------------------------------
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value == "LOGOUT":  # LOGOUT: the kiosk's, on every screen
+        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -868,7 +889,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value == "LOGOUT":
+        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):
             return False
         if p.value == "CANCEL":
             self.back()

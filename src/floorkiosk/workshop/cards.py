@@ -161,11 +161,20 @@ def batch_jobs(shop: Shop, batch_id: str) -> list[str]:
 
 
 def list_jobs(shop: Shop, *, status: str | None = "open", stage: str | None = None, limit: int = 50) -> list[tuple]:
+    """(id, design, route, alloy, due, priority, current, on hold, status, days left, late) of each job, by due date.
+
+    The due date shown is the promise (moved by client delays only), judged as due_in judges it; the
+    order is by the date first promised, so the promise is read for the jobs listed only (ordering a
+    large site by the promise read every job's: five times slower on 50,000 jobs).
+    """
     w = Where().given(status, "j.status = ?").given(
         stage, "EXISTS (SELECT 1 FROM job_stages s WHERE s.job = j.id AND s.stage = ? AND s.status != 'todo')")
-    sql = ("SELECT j.id, j.design, j.route, j.alloy, j.due, j.priority, j.current, j.on_hold, j.status FROM jobs j"
-           + w.sql() + " ORDER BY j.due, j.id LIMIT ?")
-    return shop.journal.query(sql, [*w.params, limit])
+    sql = ("SELECT j.id, j.design, j.route, j.alloy, COALESCE(k.due, j.due), j.priority, j.current, j.on_hold,"
+           " j.status FROM (SELECT * FROM jobs j" + w.sql() + " ORDER BY j.due, j.id LIMIT ?) j"
+           " LEFT JOIN kpi_jobs k ON k.job = j.id ORDER BY j.due, j.id")
+    today = site_today(shop)
+    return [(*r, *k.lateness(k.as_date(r[4]), today, done=r[8] == "complete"))
+            for r in shop.journal.query(sql, [*w.params, limit])]
 
 
 def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list[WorkItem]:

@@ -29,6 +29,7 @@ COMMAND_HINTS = {
     "VERIFY": "QC: verify the stage as done right",
     "REJECT": "QC: reject the stage, send to rework",
     "LOGOUT": "Leave the bench: log out whoever is in",
+    "BATCH": "A new batch: scan its job bags, then ACCEPT",
 }
 
 

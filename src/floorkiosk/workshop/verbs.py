@@ -19,7 +19,9 @@ from floorkiosk.domain import batching
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, units
+from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
+from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.workshop import cards, evidence, judge
@@ -215,18 +217,53 @@ def create_job(shop: Shop, *, route: str, design: str, alloy: str, due: str, cli
                                   priority=priority)], person_id=person_id, bench_id=bench_id)[0]
 
 
-def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, bench_id: str | None = None) -> list[str]:
+JOB_FIELDS = ("route", "design", "alloy", "due", "client", "spec", "priority", "stones")  # what a job spec may hold
+
+
+def job_problems(shop: Shop, spec: dict, *, allow_past: bool = True) -> list[str]:
+    """What is wrong with a new job's spec, every problem in words (empty when it may be created).
+
+    allow_past=False: a due date before the site's today is refused unless asked for (the CLI's
+    --allow-past), since a promise already broken is usually a typing mistake.
+    """
+    out = []
+    for what, known in (("route", shop.site.routes), ("alloy", shop.site.alloys)):
+        if not spec.get(what):
+            out.append(f"no {what}; {what}s: {', '.join(known)}")
+        elif spec.get(what) not in known:
+            out.append(f"unknown {what} {spec.get(what)!r}; {what}s: {', '.join(known)}")
+    if not str(spec.get("design") or "").strip():
+        out.append("no design: say what the piece is (Halo ring, Stacking ring …)")
+    due_text = str(spec.get("due") or "").strip()
+    try:
+        due = date.fromisoformat(due_text[:10]) if len(due_text) == 10 else None
+    except ValueError:
+        due = None
+    if not due_text:
+        out.append("no due date: the date promised, like 2026-12-24")
+    elif due is None:
+        out.append(f"due date {spec.get('due')!r} is not a date like 2026-12-24")
+    elif not allow_past and due < cards.site_today(shop):
+        out.append(f"due date {due_text} is in the past (today is {cards.site_today(shop)}): a promise already "
+                   "broken is usually a typing mistake; if it is meant, say so with --allow-past")
+    if spec.get("priority", "normal") not in ("normal", "rush"):
+        out.append(f"priority must be normal or rush, not {spec.get('priority')!r}")
+    stones = spec.get("stones") or []
+    if not isinstance(stones, list) or not all(isinstance(x, dict) for x in stones):
+        out.append("stones must be stone lines (count, shape, kind, ct, cert)")
+    return out
+
+
+def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, bench_id: str | None = None,
+                *, allow_past: bool = True) -> list[str]:
+    if person_id is not None:
+        shop.person(person_id)
+    if bench_id is not None:
+        shop.bench(bench_id)
     for s in specs:
-        if s.get("route") not in shop.site.routes:
-            raise Refused(f"unknown route {s.get('route')!r}; routes: {', '.join(shop.site.routes)}")
-        if s.get("alloy") not in shop.site.alloys:
-            raise Refused(f"unknown alloy {s.get('alloy')!r}; alloys: {', '.join(shop.site.alloys)}")
-        try:
-            date.fromisoformat(str(s.get("due", ""))[:10])
-        except ValueError:
-            raise Refused(f"due date {s.get('due')!r} is not a date like 2026-12-24") from None
-        if s.get("priority", "normal") not in ("normal", "rush"):
-            raise Refused("priority must be normal or rush")
+        wrong = job_problems(shop, s, allow_past=allow_past)
+        if wrong:
+            raise Refused("; ".join(wrong) + "; nothing was recorded")
         if not s.get("client_initials") and s.get("client"):
             s["client_initials"] = "".join(w[0] for w in str(s["client"]).split() if w)[:3].upper()
     shop.numbers.reserve("job", len(specs))  # on a hub site this may ask the hub, before the write
@@ -238,6 +275,42 @@ def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, ben
                 for n, s in zip(numbers, specs)]
 
     return [e.job for e in shop.journal.append_many(build=build)]
+
+
+def stone_lines_here(shop: Shop, bench_id: str, job: JobState) -> bool:
+    """Whether stone lines are added to this job's card at this bench: where its route begins (the design bench)."""
+    route = shop.site.routes.get(job.route)
+    return bool(route and route.stage_ids and shop.bench(bench_id).serves(route.stage_ids[0]))
+
+
+def add_stone_lines(shop: Shop, job_id: str, lines: list[dict], person_id: str | None = None,
+                    bench_id: str | None = None) -> ev.Event:
+    """Add stone lines (domain.stones.parse_line) after those on a job's card; the lines on it keep their numbers.
+
+    Refused once the job's route is complete or its stones are set (the setting stage finished):
+    stones are issued to the setter from the card's lines, and a line added after them would never be.
+    """
+    if person_id is not None:
+        shop.person(person_id)
+    if bench_id is not None:
+        shop.bench(bench_id)
+    if not lines:
+        raise Refused("no stone line to add")
+    setting = dq.qc_config(shop.site).stones.setting_stage
+
+    def build(conn: sqlite3.Connection) -> list[ev.Event]:
+        state = shop.jobs.load(conn, payloads.normalize_job(job_id) or job_id)
+        if state is None:
+            raise NotFound(f"no job {payloads.normalize_job(job_id) or job_id} in this workshop")
+        if state.complete:
+            raise Refused(f"{state.id} has finished its route: no stone lines are added to it; nothing was recorded")
+        st = state.stages.get(setting or "")
+        if st is not None and st.complete:
+            raise Refused(f"{state.id}'s stones are set ({shop.site.stages[setting].name} is finished): a line added "
+                          "now would never be issued; nothing was recorded")
+        return [shop.event(ev.JOB_STONES_ADDED, state.id, person_id, bench_id, {"stones": [dict(x) for x in lines]})]
+
+    return shop.journal.append_many(build=build)[0]
 
 
 def create_batch(shop: Shop, job_ids: list[str], design: str = "", person_id: str | None = None,
@@ -325,6 +398,34 @@ def _batch_row(conn: sqlite3.Connection, bid: str) -> tuple[str, str | None]:
     return row[0], row[1]
 
 
+def _open_batch(conn: sqlite3.Connection, state: JobState, bid: str | None) -> str | None:
+    """The open batch the job is in now, other than `bid`, if any."""
+    if not state.batch or state.batch == bid:
+        return None
+    row = conn.execute("SELECT closed_at FROM batches WHERE id = ?", (state.batch,)).fetchone()
+    return state.batch if row is not None and row[0] is None else None
+
+
+def new_batch_refusals(shop: Shop, job_id: str, bags: list[str]) -> tuple[JobState, list[str]]:
+    """A job bag scanned for a new batch after `bags`: its state, and why the batching rules keep it out.
+
+    Nothing is written: the bench asks as each bag is scanned, and create_batch judges them all again
+    inside its write, where a bag that joined another batch meanwhile is refused.
+    """
+    jid = payloads.normalize_job(job_id) or job_id
+    with shop.journal.lock:
+        conn = shop.journal.conn
+        state = shop.jobs.load(conn, jid)
+        if state is None:
+            raise NotFound(f"no job {jid} in this workshop")
+        if state.id in bags:
+            return state, [f"{state.id} is scanned already: it is in the new batch once"]
+        members = [m for m in (shop.jobs.load(conn, b) for b in bags) if m is not None]
+        open_batch = _open_batch(conn, state, None)
+    return state, batching.refusals(shop.site, shop.site.batching, "", state, members, open_batch,
+                                    called="the new batch")
+
+
 def _check_batching(shop: Shop, conn: sqlite3.Connection, bid: str, jobs: list[str], members: list[str]) -> None:
     """Refuse (with every reason) a job bag the site's batching rules keep out of batch `bid`."""
     states = [s for s in (shop.jobs.load(conn, m) for m in members) if s is not None]
@@ -333,10 +434,7 @@ def _check_batching(shop: Shop, conn: sqlite3.Connection, bid: str, jobs: list[s
         state = shop.jobs.load(conn, jid)
         if state is None:
             raise NotFound(f"no job {jid} in this workshop")
-        open_batch = None
-        if state.batch and state.batch != bid:
-            row = conn.execute("SELECT closed_at FROM batches WHERE id = ?", (state.batch,)).fetchone()
-            open_batch = state.batch if row is not None and row[0] is None else None
+        open_batch = _open_batch(conn, state, bid)
         why = batching.refusals(shop.site, shop.site.batching, bid, state, states, open_batch)
         reasons += why
         if not why:
@@ -381,7 +479,7 @@ def record_first_prints(shop: Shop, job_ids: list[str], person_id: str | None, b
 
 def reprint_needed(job_id: str) -> str:
     return (f"{job_id}'s job-bag label was printed before: another one is a reprint, recorded with who and why"
-            " (label print --reprint REASON --by PERSON, or L at the kiosk)")
+            " (label print --reprint REASON --person PERSON, or L at the kiosk)")
 
 
 def record_reprint(shop: Shop, job_id: str, person_id: str | None, bench_id: str | None, reason: str) -> ev.Event:
@@ -427,6 +525,9 @@ def _line(template: str) -> Callable[[Shop, ev.Event], str]:
 DESCRIBERS: dict[str, Callable[[Shop, ev.Event], str]] = {
     ev.JOB_CREATED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} created the job "
                                      f"({e.payload.get('design', '')}, due {e.payload.get('due', '?')})"),
+    ev.JOB_STONES_ADDED: lambda shop, e: (f"{shop.name(e.person) or 'someone'} added stone line"
+                                          f"{'s' if len(e.payload.get('stones', [])) != 1 else ''}: "
+                                          + "; ".join(line_text(x) for x in e.payload.get("stones", []))),
     ev.STAGE_STARTED: _line("{w.who} started {w.stage}{w.at}"),
     ev.WEIGHT_RECORDED: _weighed,
     ev.PHOTO_ATTACHED: lambda shop, e: (lambda w: f"{w.who} photographed {w.stage} ({w.p['sha256'][:10]})")(_Words(shop, e)),

@@ -59,7 +59,7 @@ def test_trees_through_the_cli(site, capsys):
     run(site, "metal", "issue", "14KY", "50", "--bench", "casting", "--to", "ana")
     for _ in range(2):
         run(site, "job", "add", "--route", "casting-line", "--design", "Stacking ring", "--alloy", "14KY",
-            "--due", "2026-12-24")
+            "--due", "2099-12-24")
     capsys.readouterr()
     assert run(site, "metal", "tree", "build", "J000001", "J000002", "--bench", "casting", "--by", "ana") == 0
     assert "T0001: 2 pieces on the tree" in capsys.readouterr().out
