@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rush", action="store_true")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
     p.add_argument("--print", dest="print_bench", metavar="BENCH", help="print the job-bag labels on this bench's printer")
+    p.add_argument("--accept-late", action="store_true",
+                   help="the schedule cannot keep --due: record that the promise was made knowing it")
     p.set_defaults(func=cmd_job_add)
     p = job.add_parser("show", help="show a job card")
     p.add_argument("job")
@@ -130,7 +132,14 @@ def cmd_job_add(args: argparse.Namespace) -> int:
                 spec=args.spec, priority="rush" if args.rush else "normal")
     if args.count < 1:
         raise FloorkioskError("--count must be at least 1")
+    from floorkiosk.cli.plan import check_due  # when the command runs: start-up cost
+
+    late = check_due(shop, args)  # warns when the schedule cannot keep the date
     ids = verbs.create_jobs(shop, [dict(spec) for _ in range(args.count)])
+    if late is not None and args.accept_late:
+        from floorkiosk.workshop.schedule import record_accepted_late  # when the command runs: start-up cost
+
+        record_accepted_late(shop, ids, args.due, late)
     for j in ids:
         print(j)
     if args.print_bench:

@@ -11,6 +11,7 @@ import types
 import typing
 from typing import Any, Required, TypedDict
 
+from floorkiosk.domain import calendar as dc
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
@@ -310,6 +311,25 @@ class TreeCut(TypedDict, total=False):
     unit: str
 
 
+class CapacityDeclared(TypedDict):
+    week: str  # the ISO week, 2026-W50
+    hours: dict[str, float]  # skill -> hours that week
+
+
+class WorkPaused(TypedDict):
+    stage: str
+
+
+class WorkResumed(TypedDict):
+    stage: str
+
+
+class PromiseAcceptedLate(TypedDict, total=False):
+    due: Required[str]  # the date promised
+    earliest: Required[str]  # the earliest the schedule could keep when it was promised
+    bottleneck: str  # the skill that held it back
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.STAGE_STARTED: StageStarted,
@@ -347,6 +367,10 @@ SHAPES: dict[str, type] = {
     dm.TREE_CAST: TreeCast,
     dm.PIECE_CUT: PieceCut,
     dm.TREE_CUT: TreeCut,
+    dc.CAPACITY_DECLARED: CapacityDeclared,
+    dc.WORK_PAUSED: WorkPaused,
+    dc.WORK_RESUMED: WorkResumed,
+    dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
 }
 
 
