@@ -438,7 +438,8 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
         for t in j.tasks:
             h = hinted[(j.id, t.stage)]
             key = (j.id, t.stage)
-            s = new_int(j.earliest, horizon, "")
+            # a stage under way goes on where the list plan put it (first on its lane): it is not moved
+            s = new_int(h.start, h.start, "") if t.pinned in lane_by_id else new_int(j.earliest, horizon, "")
             starts[key] = s
             hint_vars.append(s.index)
             hint_vals.append(h.start)

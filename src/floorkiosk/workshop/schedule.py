@@ -294,7 +294,8 @@ def promise(shop: Shop, route: str, design: str, alloy: str | None = None, count
     waited = max(placements, key=lambda p: (p.start - p.ready, p.end - p.start))
     if waited.start - waited.ready <= 0:
         waited = max(placements, key=lambda p: p.end - p.start)
-    wk = week_label(m.day(waited.start))
+    # the week the piece starts waiting: the load that week is what keeps it waiting
+    wk = week_label(m.day(waited.ready if waited.start > waited.ready else waited.start))
     load = m.load().get((waited.skill, wk))
     capm = m.capacity_minutes.get((waited.skill, wk))
     pct = 100 * load / capm if load is not None and capm else None
