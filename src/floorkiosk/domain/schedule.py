@@ -35,8 +35,11 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-LATE_WEIGHT = 1000  # one late job outweighs this many minutes of lateness: fewer late jobs come first
-RUSH_WEIGHT = 10  # a late rush job counts as this many late jobs
+# The objective, in this order: fewer late jobs; of those, fewer late rush jobs; then less lateness
+# (a rush job's minutes count RUSH_WEIGHT times). Each weight outweighs everything after it.
+LATE_WEIGHT = 10**10  # one late job
+RUSH_LATE_WEIGHT = 10**7  # one of them a rush job
+RUSH_WEIGHT = 10  # a rush job's minute of lateness
 RUSH_LEAD = 5 * 8 * 60  # the list plan takes a rush job as if it were due this much working time sooner
 _LOG = bool(os.environ.get("FLOORKIOSK_SCHEDULE_LOG"))  # the solver's log on stdout, for tuning
 
@@ -192,10 +195,12 @@ def unplaceable(jobs: list[Job], lanes: list[Lane]) -> tuple[list[Job], list[Unp
 def list_schedule(jobs: list[Job], lanes: list[Lane], order: str = "edd") -> Plan:
     """A list schedule: whenever a lane is free, it takes the most urgent stage it can do whose
     prerequisites are done (`order`: "edd", the earliest due date first; "rush",
-    by due date as if a rush job were due RUSH_LEAD sooner). Stages under way go on first, on their own lane."""
+    by due date as if a rush job were due RUSH_LEAD sooner; "slack", by what is left of that once the job's
+    own work is done). Stages under way go on first, on their own lane."""
     t0 = time.perf_counter()
     jobs, bad = unplaceable(jobs, lanes)
-    prio = {"edd": lambda j: (j.due, j.id), "rush": lambda j: (j.due - RUSH_LEAD * j.rush, j.id)}[order]
+    prio = {"edd": lambda j: (j.due, j.id), "rush": lambda j: (j.due - RUSH_LEAD * j.rush, j.id),
+            "slack": lambda j: (j.due - RUSH_LEAD * j.rush - sum(t.minutes for t in j.tasks), j.id)}[order]
     plan = Plan(unplaceable=bad, method=f"list ({order})")
     lane_by_id = {ln.id: ln for ln in lanes}
     lanes_of_skill: dict[str, list[Lane]] = defaultdict(list)
@@ -349,31 +354,34 @@ def _first_fit_schedule(jobs: list[Job], lanes: list[Lane], booked: dict[str, _T
     return plan
 
 
-def score(plan: Plan, jobs: list[Job]) -> tuple[int, int]:
-    """(weighted late jobs, weighted lateness in minutes): what the solver minimises, in that order."""
+def score(plan: Plan, jobs: list[Job]) -> tuple[int, int, int]:
+    """(late jobs, late rush jobs, lateness in minutes with a rush job's weighted): what the solver
+    minimises, in that order."""
     due = {j.id: j for j in jobs}
-    late = tard = 0
+    late = rush = tard = 0
     for jid, end in plan.ends.items():
         j = due[jid]
-        w = RUSH_WEIGHT if j.rush else 1
         if end > j.due:
-            late += w
-            tard += w * (end - max(j.due, 0))
-    return late, tard
+            late += 1
+            rush += j.rush
+            tard += (RUSH_WEIGHT if j.rush else 1) * (end - max(j.due, 0))
+    return late, rush, tard
 
 
 def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alternatives: int = 3,
-          workers: int = 2, free_tasks: int = 6000, movable_tasks: int = 1500) -> Plan:
+          workers: int = 2, free_tasks: int = 2500, movable_tasks: int = 800) -> Plan:
     """The master schedule: the best list plan, improved by CP-SAT within `time_limit_s`."""
     t0 = time.perf_counter()
     placeable, bad = unplaceable(jobs, lanes)
     hint = min((list_schedule(placeable, lanes, order) for order in ("rush", "edd")),
                key=lambda p: score(p, placeable))
     hint.unplaceable = bad
+    if _LOG:
+        print(f"list plans after {time.perf_counter() - t0:.2f} s")
     if not placeable:
         hint.seconds = time.perf_counter() - t0
         return hint
-    if score(hint, placeable) == (0, 0):
+    if score(hint, placeable) == (0, 0, 0):
         hint.notes.append("every job ends by its due date in the list plan: nothing for the solver to improve")
         hint.seconds = time.perf_counter() - t0
         return hint
@@ -492,7 +500,7 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
             model.add(se <= j.due).only_enforce_if(~late)
         hint_vars.append(late.index)
         hint_vals.append(int(hint_end > j.due))
-        objective.append(w * LATE_WEIGHT * late + w * tard)
+        objective.append((LATE_WEIGHT + RUSH_LATE_WEIGHT * j.rush) * late + w * tard)
     for ivs in per_lane.values():
         if len(ivs) > 1:
             model.add_no_overlap(ivs)

@@ -10,6 +10,7 @@ either has moved (any event: work, capacity, a new job) or it is older than ``FR
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import time
@@ -55,6 +56,7 @@ class Master:
     position: int
     from_cache: bool = False
     weeks: list[date] = field(default_factory=list)
+    _load: dict[tuple[str, str], float] | None = None
 
     def when(self, minute: int) -> datetime:
         return self.axis.moment(minute)
@@ -78,10 +80,28 @@ class Master:
 
     def load(self) -> dict[tuple[str, str], float]:
         """(skill, week label) -> planned minutes of work that start that week."""
+        if self._load is not None:
+            return self._load
+        # the axis minute each week starts at, looked up by bisection (a moment a stage is slow for 25,000)
+        first = monday_of(self.axis.origin.date())
+        bounds, labels = [], []
+        last = max((p.start for p in self.plan.placements), default=0)
+        k = 0
+        while True:
+            monday = first + timedelta(days=7 * k)
+            at = self.axis.at(datetime.combine(monday, datetime.min.time(), self.axis.cal.tz)) if k else 0
+            if at > last:
+                break
+            bounds.append(at)
+            labels.append(week_label(monday))
+            k += 1
         out: dict[tuple[str, str], float] = defaultdict(float)
+        work = self.work_minutes
         for p in self.plan.placements:
-            out[(p.skill, week_label(self.day(p.start)))] += self.work_minutes.get((p.job, p.stage), p.end - p.start)
-        return out
+            wk = labels[bisect.bisect_right(bounds, p.start) - 1]
+            out[(p.skill, wk)] += work.get((p.job, p.stage), p.end - p.start)
+        self._load = dict(out)
+        return self._load
 
 
 def _config_signature(shop: Shop) -> str:
@@ -181,15 +201,16 @@ def _work_minutes(jobs: list[ds.Job]) -> dict[tuple[str, str], int]:
     return {(j.id, t.stage): t.minutes for j in jobs for t in j.tasks}
 
 
-def master_schedule(shop: Shop, *, fresh: bool = False, solver: bool = True) -> Master:
+def master_schedule(shop: Shop, *, fresh: bool = False, solver: bool = True, jobs: bool = True) -> Master:
     """The site's master schedule: from schedule.json while nothing has moved, else made again
-    (by CP-SAT within planning.toml's time_limit_s; `solver=False`: the list plan alone)."""
+    (by CP-SAT within planning.toml's time_limit_s; `solver=False`: the list plan alone). `jobs=False`:
+    the jobs' states are not read back with a kept schedule (a promise needs only the lanes)."""
     now = shop.clock()
     position = shop.journal.position()
     sig = _config_signature(shop)
     path = shop.dir / CACHE
     if not fresh:
-        cached = _load(shop, path, position, sig, now, solver)
+        cached = _load(shop, path, position, sig, now, jobs)
         if cached is not None:
             return cached
     inp = gather(shop, now)
@@ -223,7 +244,7 @@ def _save(path, m: Master, sig: str) -> None:
     os.replace(tmp, path)  # a reader sees the old schedule or the new one, never half of one
 
 
-def _load(shop: Shop, path, position: int, sig: str, now: datetime, solver: bool) -> Master | None:
+def _load(shop: Shop, path, position: int, sig: str, now: datetime, with_jobs: bool) -> Master | None:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -242,7 +263,7 @@ def _load(shop: Shop, path, position: int, sig: str, now: datetime, solver: bool
     except (KeyError, TypeError, ValueError):
         return None  # a file from another version: made again
     info = {}
-    ids = list(plan.ends) + [u.job for u in plan.unplaceable]
+    ids = list(plan.ends) + [u.job for u in plan.unplaceable] if with_jobs else []
     for (raw,) in shop.journal.query(f"SELECT state FROM jobs WHERE id IN ({','.join('?' * len(ids))})", ids) if ids else []:
         job = JobState.from_dict(json.loads(raw))
         info[job.id] = job
@@ -282,7 +303,7 @@ def promise(shop: Shop, route: str, design: str, alloy: str | None = None, count
         raise Refused("--count must be at least 1")
     # the master schedule kept in schedule.json while nothing has moved; otherwise the list plan of
     # the moment, which is quick and keeps every promise already made as well
-    m = master if master is not None else master_schedule(shop, solver=False)
+    m = master if master is not None else master_schedule(shop, solver=False, jobs=False)
     std = capacity.standards(shop)
     tasks = tuple(ds.Task(s.stage, shop.site.stages[s.stage].skill,
                           max(1, round(std.of(s.stage, route, design).hours * 60)), s.after) for s in r.steps)
