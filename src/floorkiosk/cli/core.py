@@ -68,6 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "'0.36 ct tw': the line's total; repeat for more lines)")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
     _job_options(p)
+    p.add_argument("--accept-late", action="store_true",
+                   help="the schedule cannot keep --due: record that the promise was made knowing it")
     p.set_defaults(func=cmd_job_add)
     p = job.add_parser("import", help="create jobs from a CSV file (a header row, columns as job add), all or none",
                        description="Create the jobs of a CSV file, one a row. The first row names the columns: "
@@ -162,8 +164,15 @@ def cmd_job_add(args: argparse.Namespace) -> int:
     shop = open_site(args)
     spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
                 spec=args.spec, priority="rush" if args.rush else "normal", stones=stones)
+    from floorkiosk.cli.plan import check_due  # when the command runs: start-up cost
+
+    late = check_due(shop, args)  # warns when the schedule cannot keep the date
     ids = verbs.create_jobs(shop, [dict(spec) for _ in range(args.count)], person_id=args.person,
                             bench_id=args.bench, allow_past=args.allow_past)
+    if late is not None and args.accept_late:
+        from floorkiosk.workshop.schedule import record_accepted_late  # when the command runs: start-up cost
+
+        record_accepted_late(shop, ids, args.due, late)
     for j in ids:
         print(j)
     for i, line in enumerate(stones, 1):

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from floorkiosk.domain.calendar import load_planning
 from floorkiosk.domain.qc import validate_qc
 from floorkiosk.domain.tooling import validate_tooling
 from floorkiosk.domain.records import (
@@ -117,7 +118,8 @@ _BATCHING_KEYS = {
     "same_next_stage": "same_next_stage",  # every piece waiting for the same stage next
     "one_open_batch_per_job": "one_open_batch",  # a job bag in at most one open batch
 }
-_PERSON_KEYS = frozenset({"id", "name", "badge", "roles", "skills", "pin"})
+_PERSON_KEYS = frozenset({"id", "name", "badge", "roles", "skills", "pin",
+                          "capacity"})  # capacity: hours a week by skill, validated with planning.toml
 _REASON_KEYS = frozenset({"code", "text"})
 
 
@@ -152,6 +154,13 @@ def load_site(folder: str | Path) -> Site:
     if problems:
         raise ConfigError(problems)
     raw = {"site": site_r.data, "routes": routes_r.data, "people": people_r.data}
+    # planning.toml (optional: the calendar, standard hours, rates) and each person's capacity
+    plan_path = folder / "planning.toml"
+    plan_r = TomlReader(plan_path, problems) if os.path.lexists(plan_path) else None
+    planning = load_planning(plan_r, people_r, {s.skill for s in stages.values()},
+                             {p.id: p.skills for p in people.values()}, settings.timezone, set(stages))
+    if problems:
+        raise ConfigError(problems)
     qc_path = folder / "qc.toml"
     if os.path.lexists(qc_path):  # optional; but a folder or a broken link there is reported
         qc_r = TomlReader(qc_path, problems)
@@ -171,7 +180,7 @@ def load_site(folder: str | Path) -> Site:
         validate_tooling(tools_r, tools_r.data, stages)
         if problems:
             raise ConfigError(problems)
-    return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw, batching)
+    return Site(settings, alloys, stages, routes, benches, people, reasons, folder, raw, batching, planning)
 
 
 def _batching(r: TomlReader) -> BatchingRules:

@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from floorkiosk.domain.calendar import PlanningSettings
+
 ROLES = ("artisan", "supervisor", "admin")
 # The roles allowed to verify or reject a stage (BRIEF: "supervisor/QC").
 QC_ROLES = frozenset({"supervisor", "admin"})
@@ -173,6 +175,7 @@ class Site:
     folder: Path
     raw: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # each file's parsed TOML
     batching: BatchingRules = field(default_factory=BatchingRules)
+    planning: PlanningSettings = field(default_factory=PlanningSettings)  # planning.toml, capacity in people.toml
 
     @functools.cached_property
     def _by_badge(self) -> dict[str, Person]:

@@ -11,6 +11,7 @@ import types
 import typing
 from typing import Any, Required, TypedDict
 
+from floorkiosk.domain import calendar as dc
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
@@ -394,6 +395,24 @@ class ToolRetired(TypedDict, total=False):
     tool: Required[str]
     reason: Required[str]
 
+class CapacityDeclared(TypedDict):
+    week: str  # the ISO week, 2026-W50
+    hours: dict[str, float]  # skill -> hours that week
+
+
+class WorkPaused(TypedDict):
+    stage: str
+
+
+class WorkResumed(TypedDict):
+    stage: str
+
+
+class PromiseAcceptedLate(TypedDict, total=False):
+    due: Required[str]  # the date promised
+    earliest: Required[str]  # the earliest the schedule could keep when it was promised
+    bottleneck: str  # the skill that held it back
+
 
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
@@ -441,6 +460,11 @@ SHAPES: dict[str, type] = {
     dtool.TOOL_USED: ToolUsed,
     dtool.TOOL_MAINTAINED: ToolMaintained,
     dtool.TOOL_RETIRED: ToolRetired,
+
+    dc.CAPACITY_DECLARED: CapacityDeclared,
+    dc.WORK_PAUSED: WorkPaused,
+    dc.WORK_RESUMED: WorkResumed,
+    dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
 }
 
 

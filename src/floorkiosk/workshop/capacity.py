@@ -1,0 +1,179 @@
+"""Working time at the bench: declared capacity, PAUSE and RESUME, work time per run, standard times.
+
+The verbs record events (``capacity.declared``, ``work.paused``, ``work.resumed``) after refusing
+bad input in words; the readers fold them (domain/worktime.py) with the stage events and the badge
+events, so a logout or an idle logout pauses whatever the person had under way until they badge in
+again, without a pause event of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from floorkiosk.domain import events as ev
+from floorkiosk.domain.calendar import (
+    CAPACITY_DECLARED,
+    PROMISE_ACCEPTED_LATE,
+    WORK_PAUSED,
+    WORK_RESUMED,
+    declared_problems,
+    monday_of,
+    parse_week,
+    week_label,
+)
+from floorkiosk.domain.state import IN_PROGRESS
+from floorkiosk.domain.worktime import WORK_EVENTS, Standards, WorkClock
+from floorkiosk.errors import Refused
+from floorkiosk.workshop.shop import Area, Shop
+
+
+def _local_today(shop: Shop) -> date:
+    return shop.clock().astimezone(shop.site.planning.calendar.tz).date()
+
+
+# --- capacity ---------------------------------------------------------------------------------
+def declare_capacity(shop: Shop, person_id: str, week: str, hours: dict[str, float], bench_id: str | None = None) -> str:
+    """Record a person's hours by skill for this week or the next (the kiosk's CAPACITY card)."""
+    person = shop.person(person_id)
+    try:
+        monday = parse_week(week)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    this = monday_of(_local_today(shop))
+    if monday not in (this, this + timedelta(days=7)):
+        raise Refused(f"capacity is declared for this week ({week_label(this)}) or the next "
+                      f"({week_label(this + timedelta(days=7))}), not {week_label(monday)}")
+    cal = shop.site.planning.calendar
+    skills = {s.skill for s in shop.site.stages.values()}
+    wh = cal.week_hours(monday)
+    problems = declared_problems(hours, person.skills, skills, wh, f"week {week_label(monday)}")
+    if problems:
+        raise Refused(f"{person.name}: " + "; ".join(problems))
+    if bench_id is not None:
+        shop.bench(bench_id)
+    label = week_label(monday)
+    shop.journal.append(shop.event(CAPACITY_DECLARED, None, person.id, bench_id,
+                                   {"week": label, "hours": {k: float(v) for k, v in hours.items()}}))
+    return label
+
+
+def declared(shop: Shop) -> dict[tuple[str, str], dict[str, float]]:
+    """(person, week label) -> hours by skill, the latest declaration of each."""
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for e in shop.journal.events(types=[CAPACITY_DECLARED]):
+        out[(e.person or "", e.payload["week"])] = dict(e.payload["hours"])
+    return out
+
+
+def capacity_of(shop: Shop, person_id: str, monday: date,
+                decl: dict[tuple[str, str], dict[str, float]] | None = None) -> dict[str, float] | None:
+    """A person's hours by skill in the week of `monday`: declared at the kiosk, else people.toml;
+    None where neither says (their working week goes to whichever of their skills is needed)."""
+    decl = declared(shop) if decl is None else decl
+    got = decl.get((person_id, week_label(monday)))
+    if got is not None:
+        return got
+    return shop.site.planning.capacity.get(person_id)
+
+
+# --- PAUSE and RESUME -------------------------------------------------------------------------
+def _clock_of_job(shop: Shop, job_id: str) -> WorkClock:
+    clock = WorkClock(shop.site.planning.calendar)
+    clock.feed(e for e in shop.journal.events(job=job_id) if e.type in WORK_EVENTS)
+    return clock
+
+
+def _own_stage(shop: Shop, job_id: str, person_id: str, stage: str | None) -> tuple[str, str]:
+    job = shop.job(job_id)
+    person = shop.person(person_id)
+    mine = [s for s, st in job.stages.items() if st.status == IN_PROGRESS and st.started_by == person.id]
+    if stage is not None:
+        if stage not in mine:
+            raise Refused(f"{person.name} has no {stage} under way on {job.id}")
+        return job.id, stage
+    if not mine:
+        raise Refused(f"{person.name} has nothing under way on {job.id} to pause or resume")
+    return job.id, mine[0]
+
+
+def pause_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = None, stage: str | None = None) -> str:
+    """The PAUSE card: the person's stage under way on this job stops counting as work time."""
+    jid, sid = _own_stage(shop, job_id, person_id, stage)
+    if _clock_of_job(shop, jid).is_paused(jid, sid):
+        raise Refused(f"{sid} on {jid} is paused already: RESUME goes on with it")
+    shop.journal.append(shop.event(WORK_PAUSED, jid, person_id, bench_id, {"stage": sid}))
+    return sid
+
+
+def resume_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = None, stage: str | None = None) -> str:
+    """The RESUME card: work time counts again."""
+    jid, sid = _own_stage(shop, job_id, person_id, stage)
+    if not _clock_of_job(shop, jid).is_paused(jid, sid):
+        raise Refused(f"{sid} on {jid} is not paused")
+    shop.journal.append(shop.event(WORK_RESUMED, jid, person_id, bench_id, {"stage": sid}))
+    return sid
+
+
+# --- work time and standard times -------------------------------------------------------------
+def work_clock(shop: Shop) -> WorkClock:
+    """Every run of the site's history folded: the finished runs, and the runs under way."""
+    clock = WorkClock(shop.site.planning.calendar)
+    clock.feed(shop.journal.events(types=WORK_EVENTS))
+    return clock
+
+
+def standards(shop: Shop, clock: WorkClock | None = None) -> Standards:
+    clock = clock or work_clock(shop)
+    jobs = {r[0]: (r[1], r[2]) for r in shop.journal.query("SELECT id, route, design FROM jobs")}
+    plan = shop.site.planning
+    return Standards(clock.runs, jobs, plan.standard_hours, plan.default_hours, plan.history_runs)
+
+
+@dataclass(frozen=True)
+class StageTime:
+    """A stage's time on the job card: the standard beside the time spent so far."""
+
+    stage: str
+    standard: str
+    spent_hours: float | None
+    paused: bool
+
+
+def stage_times(shop: Shop, job_id: str) -> list[StageTime]:
+    job = shop.job(job_id)
+    clock = _clock_of_job(shop, job.id)
+    std = standards(shop)
+    now = shop.clock()
+    out = []
+    route = shop.site.routes.get(job.route)
+    for sid in (route.stage_ids if route else job.stages):
+        spent = clock.so_far(job.id, sid, now)
+        if spent is None:
+            done = [r for r in clock.runs if r.stage == sid]
+            spent = done[-1].seconds if done else None
+        out.append(StageTime(sid, std.of(sid, job.route, job.design).said(),
+                             None if spent is None else spent / 3600, clock.is_paused(job.id, sid)))
+    return out
+
+
+# --- the area: its events in a job's history -------------------------------------------------
+def _said_capacity(shop: Shop, e: ev.Event) -> str:
+    hours = ", ".join(f"{h:g} h {sk}" for sk, h in e.payload.get("hours", {}).items()) or "no hours"
+    return f"{shop.name(e.person)} declared {hours} for {e.payload.get('week')}"
+
+
+AREA = Area(
+    name="capacity",
+    describers={
+        CAPACITY_DECLARED: _said_capacity,
+        WORK_PAUSED: lambda shop, e: f"{shop.name(e.person)} paused {e.payload.get('stage')}",
+        WORK_RESUMED: lambda shop, e: f"{shop.name(e.person)} resumed {e.payload.get('stage')}",
+        PROMISE_ACCEPTED_LATE: lambda shop, e: (f"due {e.payload.get('due')} accepted knowing the schedule's "
+                                                f"earliest was {e.payload.get('earliest')}"),
+    },
+)
+
+
+def now_local(shop: Shop) -> datetime:
+    return shop.clock().astimezone(shop.site.planning.calendar.tz)
