@@ -27,6 +27,7 @@ from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
     DeviceChanged,
     HeldKeysDue,
+    LogIn,
     Logout,
     OpenJob,
     PrintLabel,
@@ -239,6 +240,12 @@ class KioskApp(App[int]):
     def on_open_job(self, message: OpenJob) -> None:
         try:
             self.open_job(message.job)
+        except FloorkioskError as exc:
+            self.say(str(exc), "error")
+
+    def on_log_in(self, message: LogIn) -> None:
+        try:
+            self.badge(message.badge)
         except FloorkioskError as exc:
             self.say(str(exc), "error")
 
