@@ -252,3 +252,83 @@ async def test_without_site_pins_the_verify_dialog_verifies_on_accept(workshop, 
         assert not app.screen.query("#pin")
         await scan(pilot, "FK:C:ACCEPT")
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
+
+
+# -- screenshots -----------------------------------------------------------------------------------
+
+SMALL = (80, 24)
+
+
+def _supervisor_at_polishing(jobs, clock):
+    async def run_before(pilot):
+        hold_at(pilot.app, clock, jobs.late, timedelta(hours=3, minutes=12))
+        await scan(pilot, "FK:P:B2001")
+        await worklist_loaded(pilot)
+        await until(pilot, lambda: len(sup_rows(pilot.app)) == 4)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_snapshot_supervisor_worklist(snap_compare, workshop, jobs, clock):
+    """Eva at the polishing bench: what waits for a supervisor, with its age, above her polishing work."""
+    app = make_app(workshop(), "polishing", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_supervisor_at_polishing(jobs, clock))
+
+
+def test_snapshot_supervisor_worklist_small(snap_compare, workshop, jobs, clock):
+    app = make_app(workshop(), "polishing", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SMALL, run_before=_supervisor_at_polishing(jobs, clock))
+
+
+def _verify_at_qc(jobs):
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:C:VERIFY")
+        await shown(pilot)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_snapshot_verify_dialog(snap_compare, workshop, jobs, clock):
+    """The verify dialog at 100x32: the setting's photo as large as the terminal allows, its weights, the PIN."""
+    app = make_app(workshop(), "qc", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SIZE, run_before=_verify_at_qc(jobs))
+
+
+def test_snapshot_verify_dialog_small(snap_compare, workshop, jobs, clock):
+    app = make_app(workshop(), "qc", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SMALL, run_before=_verify_at_qc(jobs))
+
+
+def test_snapshot_verify_here_on_an_artisans_card_small(snap_compare, workshop, jobs, clock):
+    """Eva's badge on Ben's card at the setting bench, at 80x24: verify here, Ben staying logged in."""
+    async def run_before(pilot):
+        await scan(pilot, "FK:P:B1002")
+        await scan(pilot, f"FK:J:{jobs.set_done}")
+        await scan(pilot, "FK:P:B2001")
+        await shown(pilot)
+        await pilot.pause(0.1)
+
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def test_snapshot_verify_dialog_without_the_photo_the_rules_need(snap_compare, workshop, jobs, clock):
+    async def run_before(pilot):
+        shop = pilot.app.shop
+        verbs.start(shop, jobs.set, "ben", "setting")
+        scale_weigh(shop, jobs.set, "ben", "setting", "5.99", phase="in")
+        scale_weigh(shop, jobs.set, "ben", "setting", "5.98", phase="out")
+        verbs.finish(shop, jobs.set, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist,
+                     override=Override("farid", "DEVICE-DOWN", "1357"))
+        await scan(pilot, "FK:P:B2001")
+        await scan(pilot, f"FK:J:{jobs.set}")
+        await scan(pilot, "FK:C:VERIFY")
+        await shown(pilot)
+        await pilot.pause(0.1)
+
+    app = make_app(workshop(), "qc", clock=clock, devices="none")
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -62,7 +62,7 @@ class SupervisorWork(Vertical):
     DEFAULT_CSS = """
     SupervisorWork { height: auto; max-height: 50%; display: none; }
     SupervisorWork #sup-title { height: 1; padding: 0 1; background: #ffd700; color: black; text-style: bold; }
-    SupervisorWork #sup-table { height: auto; max-height: 100%; background: black; }
+    SupervisorWork #sup-table { height: auto; max-height: 100%; background: black; overflow-x: hidden; }
     SupervisorWork #sup-table > .datatable--header { text-style: bold; background: #303030; color: white; }
     SupervisorWork #sup-table > .datatable--cursor { background: white; color: black; }
     """
@@ -117,7 +117,7 @@ class SupervisorWork(Vertical):
         value = event.row_key.value or ""
         kind, job = value.split(":")[:2]
         if kind == "conflict":
-            self.app.run_action("conflicts")  # the kiosk's C: the hub's conflicts, to decide them
+            self.call_later(self.app.run_action, "app.conflicts")  # the kiosk's C: the hub's conflicts, to decide
         else:
             self.app.post_message(OpenJob(job))
 
