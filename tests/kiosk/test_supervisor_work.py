@@ -332,3 +332,17 @@ def test_snapshot_verify_dialog_without_the_photo_the_rules_need(snap_compare, w
 
     app = make_app(workshop(), "qc", clock=clock, devices="none")
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_ages_move_on_with_the_clock(workshop, jobs, clock):
+    app = make_app(workshop(), "setting", clock=clock, devices="none")
+    async with app.run_test(size=SIZE) as pilot:
+        hold_at(app, clock, jobs.late, timedelta(hours=3, minutes=12))
+        await scan(pilot, "FK:P:B2001")
+        await worklist_loaded(pilot)
+        await until(pilot, lambda: len(sup_rows(app)) == 4 and sup_rows(app)[-1][0] == "3 h 12 min")
+        before = app.shop.journal.count()
+        clock.advance(minutes=50)
+        app.worklist_screen.query_one(SupervisorWork).refresh_ages()  # as its timer does
+        await until(pilot, lambda: sup_rows(app)[-1][0] == "4 h 2 min")
+        assert app.shop.journal.count() == before

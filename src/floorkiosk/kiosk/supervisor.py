@@ -21,6 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
 from floorkiosk.domain import payloads
@@ -35,6 +36,7 @@ from floorkiosk.workshop import cards
 from floorkiosk.workshop.cards import StageEvidence, SupervisorItem
 
 K = payloads.Kind
+AGES_EVERY_S = 20.0  # how often the ages on screen are worked out again
 KIND_WORDS = {"verify": "TO VERIFY", "hold": "ON HOLD", "conflict": "CONFLICT"}
 
 
@@ -78,6 +80,16 @@ class SupervisorWork(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("Waiting", "What", "Job", "Stage", "Details")
+        self.set_interval(AGES_EVERY_S, self.refresh_ages)
+
+    def refresh_ages(self) -> None:
+        """The ages anew as the clock moves on (the rows are read again only when the journal moves)."""
+        if not self.display or not self.items:
+            return
+        now = self.station.now()
+        t = self.table
+        for i, item in enumerate(self.items[:t.row_count]):
+            t.update_cell_at(Coordinate(i, 0), Text(age_words(item.since, now), "bold"))
 
     @property
     def table(self) -> DataTable:
