@@ -214,6 +214,8 @@ async def test_the_pin_is_taken_only_once_the_photos_are_on_screen(workshop, job
         drawing.set()  # the photo is read: drawn, then verified
         await until(pilot, lambda: app.shop.job(jobs.set_done).stage("stone-setting").status == "verified")
         assert dialog.shown
+        await until(pilot, lambda: isinstance(app.screen, JobCardScreen)
+                    and app.screen.card.job.stage("stone-setting").status == "verified")
 
 
 async def test_a_stage_without_the_photo_the_rules_need_is_said_so_and_verifying_it_is_blocked(workshop, jobs,
