@@ -205,6 +205,8 @@ async def test_qc_station_a_different_person_verifies_then_polishing_is_allowed(
         assert "another person must verify it" in reasons
         await scan(pilot, "FK:C:CANCEL")
         assert app.shop.job(jobs.set_done).stage("stone-setting").status == "done"
+        await scan(pilot, "FK:C:CANCEL")  # Ben leaves the card (on it, Eva's badge would offer to verify there)
+        assert isinstance(app.screen, WorklistScreen)
 
         await scan(pilot, "FK:P:B2001")  # Eva, a supervisor who did not do the stage
         assert app.person.id == "eva"

@@ -29,6 +29,7 @@ from floorkiosk.kiosk.messages import (
     DeviceChanged,
     EditStones,
     HeldKeysDue,
+    LogIn,
     Logout,
     NewBatch,
     OpenJob,
@@ -243,6 +244,12 @@ class KioskApp(App[int]):
     def on_open_job(self, message: OpenJob) -> None:
         try:
             self.open_job(message.job)
+        except FloorkioskError as exc:
+            self.say(str(exc), "error")
+
+    def on_log_in(self, message: LogIn) -> None:
+        try:
+            self.badge(message.badge)
         except FloorkioskError as exc:
             self.say(str(exc), "error")
 

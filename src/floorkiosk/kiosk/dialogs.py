@@ -195,7 +195,7 @@ class PinDialog(KioskDialog[str]):
             yield MessageLine(id="dialog-msg")
 
     def on_mount(self) -> None:
-        self.query_one("#pin", Input).focus()
+        self.query("#pin").focus()  # none where a dialog built on this one asks no PIN (the verify dialog)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -23,11 +23,11 @@ from floorkiosk.kiosk.dialogs import (
     NoteDialog,
     PhotoDialog,
     PickDialog,
-    PinDialog,
     WeighDialog,
 )
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
+from floorkiosk.kiosk.supervisor import verify_dialog
 from floorkiosk.workshop import judge, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
@@ -54,14 +54,15 @@ class JobFlows:
     """
 
     def __init__(self, station: Station, app: App[Any], job: str, reload: Callable[[], None],
-                 seen: Seen | None = None) -> None:
+                 seen: Seen | None = None, *, person: str | None = None) -> None:
         self.station = station
         self.app = app
         self.reload = reload
         self.seen = seen
         self.shop = station.shop
         self.job = job
-        self.person = station.person.id if station.person else ""
+        # who acts: the person logged in, or a supervisor verifying on their card (their badge scanned on it)
+        self.person = person or (station.person.id if station.person else "")
         self.bench = station.bench.id
 
     def state(self) -> JobState:
@@ -69,7 +70,7 @@ class JobFlows:
 
     def judged(self, kind: str, stage: str | None = None, checklist: tuple[str, ...] = ()) -> g.Decision:
         """The card's decision on this action where it has one that is allowed, else judged now."""
-        if self.seen is not None:
+        if self.seen is not None and (self.station.person is None or self.person == self.station.person.id):
             d = self.seen()[1].get(kind)
             if d is not None and d.allowed and (stage is None or d.stage == stage):
                 return d
@@ -304,22 +305,33 @@ class JobFlows:
     # -- verification --------------------------------------------------------------------------------
     def verify(self, override: Override | None = None, pin: str | None = None) -> None:
         d = self.judged(g.VERIFY)
-        if not d.allowed and override is None:
+        # evidence missing (a photo the rules need): the verify dialog says so, then it is blocked
+        evidence_only = all(r.code == "evidence" for r in d.reasons) and d.stage is not None
+        if not d.allowed and override is None and not evidence_only:
             self.blocked(d, "verify", lambda o: self.verify(o, pin))
             return
         me = self.shop.person(self.person)
-        if pin is None and self.shop.site.settings.supervisor_pin and me.pin:
-            # a verification asks for the verifier's PIN, as a release and an override do
-            def typed(p: str | None) -> None:
-                if p is not None:  # else the PIN dialog has said why (cancelled, or three wrong PINs)
-                    self.verify(override, p)
+        if pin is None:
+            # verify after seeing: the stage's photos and weights, then the verifier's PIN
+            at = self.station.person
+            here_for = at if at is not None and at.id != me.id else None
 
-            self.app.push_screen(PinDialog(self.shop, me, bench=self.bench), typed)
+            def typed(p: str | None) -> None:
+                if p is None:
+                    return  # the dialog has said why (cancelled, three wrong PINs, a badge to log in)
+                if not d.allowed and override is None:
+                    self.blocked(d, "verify", lambda o: self.verify(o, p))
+                    return
+                self.verify(override, p)
+
+            self.app.push_screen(verify_dialog(self.station, me, self.job, d.stage or "", here_for=here_for), typed)
             return
-        e = self.call(lambda: verbs.verify(self.shop, self.job, self.person, self.bench, override=override, pin=pin),
+        e = self.call(lambda: verbs.verify(self.shop, self.job, self.person, self.bench, stage=d.stage,
+                                           override=override, pin=pin or None),
                       "verify", lambda o: self.verify(o, pin))
         if e is not None:
-            self.done(f"verified {self.stage_name(e.payload.get('stage'))}")
+            by = "" if self.station.person is not None and self.station.person.id == me.id else f" (by {me.name})"
+            self.done(f"verified {self.stage_name(e.payload.get('stage'))}{by}")
 
     def reject(self, override: Override | None = None) -> None:
         d = self.judged(g.REJECT)

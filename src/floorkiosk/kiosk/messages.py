@@ -44,6 +44,14 @@ class OpenJob(Message):
         self.job = job
 
 
+class LogIn(Message):
+    """Log in the person of this badge at the bench, as their badge scanned on the worklist does."""
+
+    def __init__(self, badge: str) -> None:
+        super().__init__()
+        self.badge = badge
+
+
 class Logout(Message):
     """The person at the bench logs out (L, Esc or CANCEL on the worklist)."""
 

@@ -33,6 +33,7 @@ from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
 from floorkiosk.kiosk.messages import EditStones, Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
+from floorkiosk.kiosk.supervisor import SupervisorWork
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
     CodeEntry,
@@ -43,7 +44,7 @@ from floorkiosk.kiosk.widgets import (
     route_text,
 )
 from floorkiosk.workshop import cards, judge, verbs
-from floorkiosk.workshop.cards import JobCard, WorkItem
+from floorkiosk.workshop.cards import JobCard, SupervisorItem, WorkItem
 
 K = payloads.Kind
 
@@ -321,6 +322,7 @@ class WorklistScreen(BenchScreen):
         self._asked_out = -LOGOUT_AGAIN_S  # when Esc or CANCEL last asked to log out
 
     def compose_body(self) -> ComposeResult:
+        yield SupervisorWork(self.station, id="sup-work")  # a supervisor's: what waits for them
         yield Static(id="wl-title")
         yield DataTable(id="worklist", cursor_type="row", zebra_stripes=True)
 
@@ -343,20 +345,28 @@ class WorklistScreen(BenchScreen):
     def _fetch(self, person_id: str) -> None:
         st = self.station
         try:
-            items = cards.worklist(st.reader(), st.bench.id, person_id)
+            reader = st.reader()
+            items = cards.worklist(reader, st.bench.id, person_id)
+            waiting = cards.supervisor_work(reader, st.bench.id, person_id) if reader.person(person_id).is_supervisor \
+                else None
         except FloorkioskError as exc:
             self.tell(str(exc), "error")
             return
         if not get_current_worker().is_cancelled:  # a newer read is on its way
-            self.app.call_from_thread(self._fill, person_id, items)
+            self.app.call_from_thread(self._fill, person_id, items, waiting)
 
-    def _fill(self, person_id: str, items: list[WorkItem]) -> None:
+    def _fill(self, person_id: str, items: list[WorkItem], waiting: list[SupervisorItem] | None = None) -> None:
         st = self.station
         person = st.person
         if person is None or person.id != person_id:
             return  # someone else scanned their badge meanwhile
+        first = self._loaded_for != person_id
         self._loaded_for = person_id
         self.items = items
+        sup = self.query_one(SupervisorWork)
+        sup.show(waiting)
+        if first and waiting and self.focused is self.query_one("#worklist", DataTable):
+            sup.table.focus()  # a supervisor's first work is what waits for them
         t = self.query_one("#worklist", DataTable)
         keep = t.cursor_row if t.row_count else 0  # shown anew as the journal moves: the cursor stays put
         t.clear()
@@ -406,6 +416,7 @@ class WorklistScreen(BenchScreen):
     def keys(self) -> list[tuple[str, str]]:
         out = [("scan", "a job bag"), ("Enter", "open"), ("N", "new batch"), ("L", "log out")]
         if self.station.supervisor:
+            out.insert(2, ("Tab", "other list"))
             if has_module("floorkiosk.kiosk.board"):
                 out.append(("B", "Board"))
             if has_module("floorkiosk.kiosk.kpi_screen"):
@@ -811,6 +822,8 @@ class JobCardScreen(BenchScreen):
 
     # -- scans and keys --------------------------------------------------------------------------
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
+        if p.kind is K.BADGE:
+            return self._verify_here(p.value)
         if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
@@ -825,6 +838,20 @@ class JobCardScreen(BenchScreen):
         if self.card is None or self.station.person is None:
             return
         JobFlows(self.station, self.app, self.card.id, self.reload, self._seen).run(what)
+
+    def _verify_here(self, badge: str) -> bool:
+        """A supervisor's badge on an artisan's card where a stage waits for them: verify it here, now (the
+        artisan stays logged in). Any other badge (an artisan's, or with nothing to verify) logs in as ever."""
+        st = self.station
+        at = st.person
+        sup = st.site.person_by_badge(badge)
+        if self.card is None or at is None or at.is_supervisor or sup is None or not sup.is_supervisor:
+            return False
+        d = judge.decide(st.shop, g.VERIFY, self.card.id, sup.id, st.bench.id)
+        if d.stage is None or not all(r.code == "evidence" for r in d.reasons):
+            return False  # nothing this supervisor may verify here: their badge logs them in
+        JobFlows(st, self.app, self.card.id, self.reload, person=sup.id).run("verify")
+        return True
 
     def _seen(self) -> tuple[JobState, dict[str, g.Decision]]:
         assert self.card is not None

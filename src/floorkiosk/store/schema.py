@@ -71,6 +71,12 @@ def _m007_batch_closed(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE batches ADD COLUMN created_by TEXT")
 
 
+def _m008_held_jobs(db: sqlite_utils.Database) -> None:
+    # A supervisor's worklist asks for the jobs on hold: an index of just those rows answers it (a scan of
+    # the jobs table reads every job's state).
+    db.execute("CREATE INDEX IF NOT EXISTS jobs_on_hold ON jobs (id) WHERE on_hold = 1")
+
+
 # A named migration: applied once per database, in order, each in its own transaction.
 Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
 
@@ -81,6 +87,7 @@ MIGRATIONS: list[Migration] = [
     ("005_no_type_index", _m005_no_type_index),
     ("006_partial_stage_indexes", _m006_partial_stage_indexes),
     ("007_batch_closed", _m007_batch_closed),
+    ("008_held_jobs", _m008_held_jobs),
 ]
 
 

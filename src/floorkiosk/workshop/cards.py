@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date, timezone, tzinfo
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from floorkiosk.domain import kpi as k
 from floorkiosk.domain import payloads
 from floorkiosk.domain.batching import next_stage
 from floorkiosk.domain.config import Route
+from floorkiosk.domain.guardrails import Loss, weight_loss
 from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, JobState, prerequisites_met
 from floorkiosk.errors import NotFound
 from floorkiosk.store.rows import CANON
@@ -268,3 +270,120 @@ def batch_view(shop: Shop, batch_id: str) -> BatchView:
 def list_batches(shop: Shop, *, include_closed: bool = False, limit: int = 100) -> list[BatchView]:
     sql = "SELECT id FROM batches" + ("" if include_closed else " WHERE closed_at IS NULL") + " ORDER BY id LIMIT ?"
     return [batch_view(shop, r[0]) for r in shop.journal.query(sql, (limit,))]
+
+
+# -- what waits for a supervisor --------------------------------------------------------------------
+
+@dataclass
+class SupervisorItem:
+    """One thing waiting for a supervisor: a stage to verify, a job on hold, or a hub conflict."""
+
+    kind: str  # "verify", "hold" or "conflict"
+    job: str
+    since: str  # when it began to wait (finished, put on hold, refused in the hub's order), ISO UTC
+    stage: str | None = None
+    stage_name: str = ""
+    design: str = ""
+    detail: str = ""  # who finished it, why it is held, what the conflict is
+    here: bool = True  # whether it can be done at this bench
+    where: str = ""  # where it is done, when not here
+    ref: str | None = None  # a conflict's event id
+
+
+def supervisor_work(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list[SupervisorItem]:
+    """What waits for a supervisor, oldest first: stages to verify (finished by someone else), jobs on
+    hold, and open hub conflicts.
+
+    Three narrow reads, each answered by a partial index of just the waiting rows (done stages,
+    held jobs, open conflicts), then one sort of the few found: the history's size does not matter.
+    """
+    site = shop.site
+    bench = shop.bench(bench_id)
+    person = shop.person(person_id)
+    if not person.is_supervisor:
+        return []
+    out: list[SupervisorItem] = []
+    verify_stages = [s.id for s in site.stages.values() if s.verify]
+    if verify_stages:
+        q = ",".join("?" * len(verify_stages))
+        # the four-eyes rule: a stage this person started or finished is another supervisor's to verify
+        rows = shop.journal.query(
+            f"""SELECT s.job, s.stage, s.finished_at, s.finished_by, j.design FROM job_stages s
+                JOIN jobs j ON j.id = s.job
+                WHERE s.stage IN ({q}) AND s.status = 'done' AND j.on_hold = 0
+                  AND COALESCE(s.finished_by, '') != ? AND COALESCE(s.started_by, '') != ?
+                ORDER BY s.finished_at LIMIT ?""", [*verify_stages, person_id, person_id, limit])
+        qc = [b.name for b in site.benches.values() if b.qc]
+        for job, stage, at, by, design in rows:
+            here = bench.qc or bench.serves(stage)
+            where = "" if here else ", ".join(qc + [b.name for b in site.benches.values() if b.serves(stage) and not b.qc])
+            out.append(SupervisorItem("verify", job, at or "", stage, site.stages[stage].name, design or "",
+                                      f"finished by {shop.name(by)}", here, where))
+    rows = shop.journal.query(
+        """SELECT id, design, json_extract(state, '$.hold.at'), json_extract(state, '$.hold.reason'),
+                  json_extract(state, '$.hold.by'), json_extract(state, '$.hold.stage') FROM jobs
+           WHERE on_hold = 1 ORDER BY 3 LIMIT ?""", (limit,))
+    for job, design, at, reason, by, stage in rows:
+        who = shop.name(by) if by else "a rule"
+        out.append(SupervisorItem("hold", job, at or "", stage, site.stages[stage].name if stage in site.stages else "",
+                                  design or "", f"{reason} (by {who})"))
+    if site.settings.hub is not None:  # conflicts are derived only where the hub sets an order
+        rows = shop.journal.query("SELECT event_id, job, type, stage, ts, reasons FROM conflicts WHERE status = 'open'"
+                                  " ORDER BY ts LIMIT ?", (limit,))
+        for event_id, job, type_, stage, ts, reasons in rows:
+            why = "; ".join(ev.loads(reasons)) if reasons else ""
+            out.append(SupervisorItem("conflict", job, ts, stage, site.stages[stage].name if stage in site.stages else "",
+                                      "", f"{type_}: {why}", ref=event_id))
+    out.sort(key=lambda i: (i.since, i.job))
+    return out[:limit]
+
+
+@dataclass
+class StageEvidence:
+    """What a verifier looks at before verifying a stage: who did it, its weights and its photos."""
+
+    job: str
+    design: str
+    stage: str
+    stage_name: str
+    status: str
+    finished_by: str  # a name
+    finished_at: str | None
+    weight_in: Decimal | None
+    weight_out: Decimal | None
+    loss: Loss | None
+    weighs: tuple[str, ...]  # the weighings the rules need: "in", "out"
+    photos: list[tuple[str, str, str]]  # (sha256, ts, who) of this run's photos, oldest first
+    photos_needed: int
+
+    @property
+    def missing(self) -> list[str]:
+        """What the rules need that the stage lacks, in words (empty when it is all there)."""
+        out = []
+        if "in" in self.weighs and self.weight_in is None:
+            out.append("no weigh-in")
+        if "out" in self.weighs and self.weight_out is None:
+            out.append("no weigh-out")
+        if len(self.photos) < self.photos_needed:
+            need = self.photos_needed
+            out.append(f"no photo: the rules need {need} photo{'s' if need > 1 else ''} of {self.stage_name}"
+                       if not self.photos else f"{len(self.photos)} of the {need} photos the rules need")
+        return out
+
+
+def stage_evidence(shop: Shop, job: JobState | str, stage_id: str) -> StageEvidence:
+    state = shop.job(job) if isinstance(job, str) else job
+    stage = shop.site.stages[stage_id]
+    st = state.stage(stage_id)
+    w_in = Decimal(st.weight_in) if st.weight_in is not None else None
+    w_out = Decimal(st.weight_out) if st.weight_out is not None else None
+    loss = weight_loss(stage, w_in, w_out) if w_in is not None and w_out is not None else None
+    weighs = tuple(p for p in ("in", "out") if stage.needs(f"weigh-{p}"))
+    photos = []
+    if st.photos:
+        q = ",".join("?" * len(st.photos))
+        found = {r[0]: (r[1] or "", shop.name(r[2])) for r in shop.journal.query(
+            f"SELECT sha256, ts, person FROM photos WHERE job = ? AND sha256 IN ({q})", [state.id, *st.photos])}
+        photos = [(sha, *found.get(sha, ("", ""))) for sha in st.photos]
+    return StageEvidence(state.id, state.design, stage_id, stage.name, st.status, shop.name(st.finished_by),
+                         st.finished_at, w_in, w_out, loss, weighs, photos, stage.photos_needed)
