@@ -45,6 +45,7 @@ def kiosk(tmp: Path, h: Hub, name: str, bench: str) -> Path:
     d = tmp / name
     init_site(d, cfg, origin=f"{h.schema}-{name}")
     shutil.copy(h.creds / f"{bench}.toml", d / "hub.toml")
+    hub.register_origin(h.admin, f"{h.schema}-{name}", bench)  # an admin registers each kiosk
     return d
 
 

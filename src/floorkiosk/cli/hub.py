@@ -20,6 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--credentials", help="folder for each bench's account file (default: SITE/hub-credentials)")
     p.add_argument("--bench", action="append", help="only this bench (repeatable; default: every bench)")
     p.set_defaults(func=cmd_hub_init)
+    p = h.add_parser("add-origin", help="register a kiosk's origin to a bench's role (a bench cannot register one)")
+    p.add_argument("origin", help="the kiosk's origin (from its node.toml; `sync status` shows it)")
+    p.add_argument("--bench", required=True, help="the bench whose role the kiosk writes as")
+    p.add_argument("--admin", help="an address with the rights of the hub's owner (default: $FLOORKIOSK_HUB_ADMIN, "
+                                   "else the site's hub address)")
+    p.set_defaults(func=cmd_hub_add_origin)
 
     s = sub.add_parser("sync", help="this kiosk's sync with the hub").add_subparsers(dest="sync_cmd", metavar="ACTION")
     p = s.add_parser("status", help="online or offline, events queued here, and every bench's lag on the hub")
@@ -39,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pin", help="the supervisor's PIN, when the site asks for one")
     p.add_argument("--note", default="", help="why")
     p.set_defaults(func=cmd_sync_resolve)
+    p = s.add_parser("recover", help="bring this kiosk's own events back from the hub (a journal restored from a "
+                                     "backup, or cut short), checked by hash and chain")
+    p.set_defaults(func=cmd_sync_recover)
     p = s.add_parser("run", help="sync in the foreground (a kiosk without the screen, or a one-off catch-up)")
     p.add_argument("--once", action="store_true", help="one round, then exit (non-zero when the hub is unreachable)")
     p.add_argument("--bench", help="the bench this kiosk is at (shown in the lag table)")
@@ -75,7 +84,23 @@ def cmd_hub_init(args: argparse.Namespace) -> int:
     for bench, role in result.roles.items():
         print(f"  bench {bench}: role {role}, account in {result.credential_files[bench]}")
     print(f"copy each bench's file to its kiosk's site folder as {hub.CREDENTIALS_FILE} (the files hold passwords: "
-          "keep them private)")
+          "keep them private), and register each kiosk's origin: floorkiosk hub add-origin ORIGIN --bench BENCH")
+    return 0
+
+
+def cmd_hub_add_origin(args: argparse.Namespace) -> int:
+    from floorkiosk.domain.config import load_site  # when the command runs: start-up cost
+    from floorkiosk.store import hub  # when the command runs: start-up cost
+
+    site = load_site(site_dir(args) / "config")
+    dsn = args.admin or os.environ.get("FLOORKIOSK_HUB_ADMIN") or site.settings.hub
+    if not dsn:
+        raise FloorkioskError("no hub address: set hub in site.toml or pass --admin")
+    if args.bench not in site.benches:
+        raise FloorkioskError(f"no bench {args.bench} in site.toml; benches: {', '.join(site.benches)}")
+    admin = hub.HubAddress(dsn)
+    role = hub.register_origin(admin, args.origin, args.bench)
+    print(f"origin {args.origin} writes as bench {args.bench} (role {role}) on the hub at {admin}")
     return 0
 
 
@@ -96,6 +121,11 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
             print(f"this kiosk ({shop.journal.origin}): offline, {queued} queued; {exc}")
             return 1
         try:
+            try:
+                sync.check_own_history(shop.journal, conn, shop.journal.origin)
+            except hub.Forked as exc:
+                print(f"this kiosk ({shop.journal.origin}): sync stopped, {queued} queued: {exc}")
+                return 1
             total, lags = hub.lag(conn)
         except psycopg.Error as exc:
             print(f"this kiosk ({shop.journal.origin}): online, {queued} queued; the hub answered: "
@@ -150,6 +180,25 @@ def cmd_sync_resolve(args: argparse.Namespace) -> int:
         decision = "accept" if args.accept else "dismiss"
         sync.resolve_conflict(shop, matches[0].event_id, decision, args.by, args.bench, args.note, args.pin)
         print(f"{decision}ed: {matches[0].type} on {matches[0].job}; it reaches the other benches at the next sync")
+        return 0
+    finally:
+        shop.close()
+
+
+def cmd_sync_recover(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
+
+    shop = _open(args)
+    try:
+        r = sync.recover(shop)
+        if not r.recovered:
+            print(f"nothing to recover: this journal holds every event of this kiosk the hub has (up to #{r.hub_head})")
+            return 0
+        print(f"brought back {r.recovered} events of this kiosk from the hub (up to #{r.hub_head}), each checked by "
+              "its hash and the chain")
+        if r.moved:
+            print(f"{r.moved} events recorded here since were chained after them, to be sent at the next sync")
+        print(f"the journal as it was is kept in {r.kept}")
         return 0
     finally:
         shop.close()

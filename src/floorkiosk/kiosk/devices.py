@@ -360,6 +360,9 @@ class BenchDevices:
             self._set("hub", NONE, "hub: none")
             return
         queued = st.queued
+        if st.stopped:  # a refusal a retry cannot mend: `floorkiosk sync status` says what to do
+            self._set("hub", OFF, f"hub: sync stopped, {queued} queued")
+            return
         if st.online:
             self._set("hub", OK if not queued else WARN, "hub: online" + (f", {queued} queued" if queued else ""))
         else:

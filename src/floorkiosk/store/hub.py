@@ -1,10 +1,19 @@
 """The PostgreSQL hub: its schema and bench roles, and the push, pull and audit statements the benches use.
 
 One hub holds every bench's events in one order (`hub_seq`), each event once (unique by id), each
-bench's chain whole and in its own order. Pushes are serialised by a transaction-scoped advisory
-lock, so hub_seq order is commit order and a bench that pulls "everything after N" never skips an
-event committed late. Each bench connects with its own role: it reads everything, inserts events
-only for the origins it registered (row-level security), and can change or delete nothing.
+bench's chain whole and in its own order. A bench trusts no other bench, and the hub trusts none:
+
+- a bench role cannot write the events table at all; it pushes through `push_events`, a function
+  that runs with the hub owner's rights and checks in the database that the origin is registered
+  to the caller's role, that each event follows that origin's chain on the hub (number and
+  prev_hash), and that its hash is the SHA-256 of its own header and payload;
+- origins are registered to a role by an admin (`hub init`, `hub add-origin`), never by a bench;
+- pushes are serialised by a row lock on a table no bench may touch (`push_lock`), taken inside
+  the function, so hub_seq order is commit order and a bench that pulls "everything after N" never
+  skips an event committed late; an advisory lock, which any role may take, would let one bench
+  stall every push;
+- a bench role may not create temporary tables or objects in any schema, and takes numbers from
+  the hub at most MAX_BLOCK at a time.
 
 The hub's schema is named in the address (``?options=-csearch_path%3Dname``), else ``floorkiosk``;
 the bench roles are named after it, so several hubs can share one PostgreSQL server.
@@ -34,11 +43,22 @@ from floorkiosk.store.rows import HUB_EVENT_COLS, AuditProblem, ChainAudit, even
 
 DEFAULT_SCHEMA = "floorkiosk"
 CREDENTIALS_FILE = "hub.toml"  # in a kiosk's site folder: its own role and password (mode 0600)
+MAX_PUSH = 5000  # events per push_events call
+MAX_BLOCK = 1000  # job or batch numbers per reserve_numbers call
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,40}$")
 
 
 class HubError(FloorkioskError):
     """The hub refused or could not do something; the message never holds a password."""
+
+
+class NotRegistered(HubError):
+    """This kiosk's origin is not registered to its role on the hub: an admin registers it."""
+
+
+class Forked(HubError):
+    """This kiosk's journal is behind its own history on the hub, or differs from it (a restored or
+    truncated journal): nothing more is sent until `floorkiosk sync recover` brings it back."""
 
 
 # -- addresses and secrets ------------------------------------------------------------------------
@@ -227,20 +247,42 @@ def connect(address: HubAddress, *, origin: str = "", timeout: float = 3.0) -> p
 
 # -- creating the hub -----------------------------------------------------------------------------
 
+def _header_sql(t: str, origin: str) -> str:
+    """The SQL of Event.canonical() over a row `t` of pushed columns: the header as a JSON array
+    (as json.dumps/orjson write it: compact, strings escaped as to_json escapes them), then the payload
+    text exactly as sent."""
+    def s(col: str) -> str:
+        return f"coalesce(to_json({col})::text, 'null')"
+    fields = [s(f"{t}.id"), s(origin), f"{t}.s::text", s(f"{t}.type"), s(f"{t}.job"), s(f"{t}.person"),
+              s(f"{t}.bench"), s(f"{t}.ts"), s(f"{t}.ph")]
+    return "'[' || " + " || ',' || ".join(fields) + f" || ']' || {t}.payload"
+
+
+# The arrays push_events takes, one per column of the events it is given (the origin is one argument).
+_PUSH_ARGS = ("p_ids text[], p_seqs bigint[], p_types text[], p_jobs text[], p_persons text[], p_benches text[],"
+              " p_ts text[], p_payloads text[], p_prev text[], p_hashes text[]")
+_PUSH_SIG = "push_events(text, text[], bigint[], text[], text[], text[], text[], text[], text[], text[], text[])"
+_PUSHED = ("unnest(p_ids, p_seqs, p_types, p_jobs, p_persons, p_benches, p_ts, p_payloads, p_prev, p_hashes)"
+           " WITH ORDINALITY AS t(id, s, type, job, person, bench, ts, payload, ph, h, ord)")
+
+# SQLSTATEs of push_events' refusals, so the bench can say what happened in plain words.
+FORKED, BROKEN = "FKFRK", "FKCHN"
+
+
 def _ddl(schema: str) -> list[sql.Composable]:
     s = sql.Identifier(schema)
     grp = sql.Identifier(group_role(schema))
-    # schema_of() allows only [a-z0-9_] in the name, so it can stand inside the function's text.
+    # schema_of() allows only [a-z0-9_] in the name, so it can stand inside the functions' text.
     body = f"""
     DECLARE first_n bigint; used bigint;
     BEGIN
-      IF p_count < 1 OR p_count > 10000 THEN
-        RAISE EXCEPTION 'a block holds 1 to 10000 numbers, not %', p_count;
+      IF p_count < 1 OR p_count > {MAX_BLOCK} THEN
+        RAISE EXCEPTION 'a block holds 1 to {MAX_BLOCK} numbers, not %', p_count;
       END IF;
       IF NOT EXISTS (SELECT 1 FROM origins WHERE origin = p_origin AND role = session_user) THEN
         RAISE EXCEPTION 'origin % is not registered to role %', p_origin, session_user;
       END IF;
-      PERFORM pg_advisory_xact_lock(hashtext('{schema}.counters'));
+      -- a row lock (the counter's own): no lock a bench could take and hold outside this function
       INSERT INTO counters (kind, next) VALUES (p_kind, 1) ON CONFLICT DO NOTHING;
       SELECT next INTO first_n FROM counters WHERE kind = p_kind FOR UPDATE;
       -- numbers used before the hub existed (a kiosk that ran alone first) are never handed out again
@@ -255,6 +297,63 @@ def _ddl(schema: str) -> list[sql.Composable]:
       UPDATE counters SET next = first_n + p_count WHERE kind = p_kind;
       INSERT INTO number_blocks (kind, first_n, last_n, origin) VALUES (p_kind, first_n, first_n + p_count - 1, p_origin);
       RETURN first_n;
+    END"""
+    push_body = f"""
+    DECLARE n bigint; head text; cnt integer; k integer; bad record; inserted integer; i integer;
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM origins WHERE origin = p_origin AND role = session_user) THEN
+        RAISE EXCEPTION 'origin % is not registered to role %', p_origin, session_user USING ERRCODE = '42501';
+      END IF;
+      cnt := coalesce(cardinality(p_ids), 0);
+      IF cnt = 0 THEN RETURN 0; END IF;
+      IF cnt > {MAX_PUSH} THEN
+        RAISE EXCEPTION 'a push holds at most {MAX_PUSH} events, not %', cnt;
+      END IF;
+      IF cardinality(p_seqs) <> cnt OR cardinality(p_types) <> cnt OR cardinality(p_jobs) <> cnt
+         OR cardinality(p_persons) <> cnt OR cardinality(p_benches) <> cnt OR cardinality(p_ts) <> cnt
+         OR cardinality(p_payloads) <> cnt OR cardinality(p_prev) <> cnt OR cardinality(p_hashes) <> cnt THEN
+        RAISE EXCEPTION 'the columns of a push hold different numbers of events';
+      END IF;
+      -- One pusher at a time, so hub_seq is handed out in commit order.
+      PERFORM 1 FROM push_lock WHERE id = 1 FOR UPDATE;
+      SELECT origin_seq, hash INTO n, head FROM events WHERE origin = p_origin ORDER BY origin_seq DESC LIMIT 1;
+      IF n IS NULL THEN n := 0; head := repeat('0', 64); END IF;
+      -- events the hub already has (a push whose answer was lost) must be those very events
+      SELECT t.s, t.id INTO bad FROM unnest(p_seqs, p_ids, p_hashes) WITH ORDINALITY AS t(s, id, h, ord)
+        LEFT JOIN events e ON e.origin = p_origin AND e.origin_seq = t.s
+        WHERE t.s <= n AND (e.id IS DISTINCT FROM t.id OR e.hash IS DISTINCT FROM t.h) ORDER BY t.ord LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'origin %: its event #% here is not the event #% the hub has: this journal has forked from its own history on the hub', p_origin, bad.s, bad.s
+          USING ERRCODE = '{FORKED}';
+      END IF;
+      SELECT count(*) INTO k FROM unnest(p_seqs) AS t(s) WHERE t.s <= n;
+      FOR i IN k + 1 .. cnt LOOP
+        IF NOT json_object_text(p_payloads[i]) THEN
+          RAISE EXCEPTION 'origin %: event #% has a payload that is not a JSON object', p_origin, p_seqs[i]
+            USING ERRCODE = '{BROKEN}';
+        END IF;
+      END LOOP;
+      SELECT x.s, x.why INTO bad FROM (
+        SELECT t.ord, t.s, CASE
+          WHEN t.s IS DISTINCT FROM n + (t.ord - k) THEN 'does not follow #' || n || ' (a gap, or out of order)'
+          WHEN t.ph IS DISTINCT FROM coalesce(lag(t.h) OVER (ORDER BY t.ord), head) THEN 'does not chain to the event before it'
+          WHEN t.h IS DISTINCT FROM encode(sha256(convert_to({_header_sql('t', 'p_origin')}, 'UTF8')), 'hex')
+            THEN 'has a hash that does not match its contents'
+          END AS why
+        FROM {_PUSHED} WHERE t.ord > k) x
+        WHERE x.why IS NOT NULL ORDER BY x.ord LIMIT 1;
+      IF FOUND THEN
+        RAISE EXCEPTION 'origin %: event #% %; the hub has this chain up to #%', p_origin, bad.s, bad.why, n
+          USING ERRCODE = '{BROKEN}';
+      END IF;
+      INSERT INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)
+        SELECT t.id, p_origin, t.s, t.type, t.job, t.person, t.bench, t.ts, t.payload, t.ph, t.h
+        FROM {_PUSHED} WHERE t.ord > k ORDER BY t.ord;
+      GET DIAGNOSTICS inserted = ROW_COUNT;
+      IF inserted > 0 THEN
+        PERFORM pg_notify('{channel(schema)}', p_origin);
+      END IF;
+      RETURN inserted;
     END"""
     return [
         sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s),
@@ -289,36 +388,52 @@ def _ddl(schema: str) -> list[sql.Composable]:
         sql.SQL("""CREATE TABLE IF NOT EXISTS number_blocks (
             kind text NOT NULL, first_n bigint NOT NULL, last_n bigint NOT NULL, origin text NOT NULL,
             role name NOT NULL DEFAULT session_user, at timestamptz NOT NULL DEFAULT now())"""),
+        # The push lock's one row: locked by push_events only; no bench has any right on the table.
+        sql.SQL("CREATE TABLE IF NOT EXISTS push_lock (id integer PRIMARY KEY CHECK (id = 1))"),
+        sql.SQL("INSERT INTO push_lock (id) VALUES (1) ON CONFLICT DO NOTHING"),
+        sql.SQL("""CREATE OR REPLACE FUNCTION json_object_text(p text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+            SET search_path = pg_catalog AS $$
+            BEGIN RETURN jsonb_typeof(p::jsonb) = 'object'; EXCEPTION WHEN others THEN RETURN false; END $$"""),
         sql.SQL("""CREATE OR REPLACE FUNCTION reserve_numbers(p_kind text, p_count integer, p_origin text)
             RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = {}, pg_temp AS {}""").format(
             s, sql.Literal(body)),
-        # Row-level security: everyone reads; a bench writes only as the origins it registered.
+        sql.SQL("CREATE OR REPLACE FUNCTION push_events(p_origin text, " + _PUSH_ARGS + """)
+            RETURNS integer LANGUAGE plpgsql SECURITY DEFINER SET search_path = {}, pg_temp
+            SET lock_timeout = '20s' AS {}""").format(s, sql.Literal(push_body)),
+        # Row-level security: everyone reads; a bench updates only its own origins' bookkeeping.
         sql.SQL("ALTER TABLE events ENABLE ROW LEVEL SECURITY"),
         sql.SQL("ALTER TABLE origins ENABLE ROW LEVEL SECURITY"),
         sql.SQL("DROP POLICY IF EXISTS read_all ON events"),
         sql.SQL("CREATE POLICY read_all ON events FOR SELECT USING (true)"),
-        sql.SQL("DROP POLICY IF EXISTS insert_own ON events"),
-        sql.SQL("""CREATE POLICY insert_own ON events FOR INSERT WITH CHECK (
-            EXISTS (SELECT 1 FROM origins o WHERE o.origin = events.origin AND o.role = current_user))"""),
+        sql.SQL("DROP POLICY IF EXISTS insert_own ON events"),  # hubs made before push_events
         sql.SQL("DROP POLICY IF EXISTS read_all ON origins"),
         sql.SQL("CREATE POLICY read_all ON origins FOR SELECT USING (true)"),
-        sql.SQL("DROP POLICY IF EXISTS claim ON origins"),
-        sql.SQL("CREATE POLICY claim ON origins FOR INSERT WITH CHECK (role = current_user)"),
+        sql.SQL("DROP POLICY IF EXISTS claim ON origins"),  # hubs where a bench registered its own origins
         sql.SQL("DROP POLICY IF EXISTS own ON origins"),
         sql.SQL("CREATE POLICY own ON origins FOR UPDATE USING (role = current_user) WITH CHECK (role = current_user)"),
         sql.SQL("""DO $$ BEGIN
             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {} NOLOGIN; END IF;
             END $$""").format(sql.Literal(group_role(schema)), grp),
         sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM PUBLIC").format(s),
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(s, grp),
+        sql.SQL("REVOKE ALL ON SCHEMA {} FROM PUBLIC").format(s),
         sql.SQL("REVOKE ALL ON FUNCTION reserve_numbers(text, integer, text) FROM PUBLIC"),
+        sql.SQL("REVOKE ALL ON FUNCTION json_object_text(text) FROM PUBLIC"),
+        sql.SQL("REVOKE ALL ON FUNCTION " + _PUSH_SIG + " FROM PUBLIC"),
+        # Least privilege on the database too: no temporary tables, nothing created in public.
+        sql.SQL("""DO $$ BEGIN
+            EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+            EXECUTE format('REVOKE TEMPORARY, CREATE ON DATABASE %I FROM %I', current_database(), {});
+            IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'public') THEN
+              REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            END IF;
+            END $$""").format(sql.Literal(group_role(schema))),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, grp),
         sql.SQL("GRANT SELECT ON events, origins, photos TO {}").format(grp),
-        sql.SQL("GRANT INSERT (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
-                " ON events TO {}").format(grp),
-        sql.SQL("GRANT INSERT (origin, bench) ON origins TO {}").format(grp),
         sql.SQL("GRANT UPDATE (bench, seen_at, pulled_hub_seq, queued) ON origins TO {}").format(grp),
         sql.SQL("GRANT INSERT (sha256, data, origin) ON photos TO {}").format(grp),
         sql.SQL("GRANT EXECUTE ON FUNCTION reserve_numbers(text, integer, text) TO {}").format(grp),
+        sql.SQL("GRANT EXECUTE ON FUNCTION " + _PUSH_SIG + " TO {}").format(grp),
     ]
 
 
@@ -330,12 +445,14 @@ class InitResult:
 
 
 def init_hub(admin: HubAddress, benches: list[str], credentials_dir: Path | None = None,
-             passwords: dict[str, str] | None = None) -> InitResult:
+             passwords: dict[str, str] | None = None, origins: dict[str, list[str]] | None = None) -> InitResult:
     """Create (or bring up to date) the hub's schema and one login role per bench.
 
     Run with an account that may create schemas and roles. Each new role gets a random password,
     written only to credentials_dir/<bench>.toml (0600). An existing role keeps its password unless
     a file is being written for it, in which case it gets a fresh one that matches the file.
+    `origins` ({bench: [origin, ...]}) registers the kiosks that write as each bench's role: a bench
+    writes only as the origins registered to its role, and cannot register one itself.
     """
     schema = admin.schema
     conn = connect(admin, origin="hub init")
@@ -359,15 +476,50 @@ def init_hub(admin: HubAddress, benches: list[str], credentials_dir: Path | None
                         sql.Identifier(role), sql.Literal(password)))
                     conn.execute(sql.SQL("GRANT {} TO {}").format(
                         sql.Identifier(group_role(schema)), sql.Identifier(role)))
+                # The bench's own code pushes in autocommit; a transaction left open (which could hold
+                # the push lock) is ended by the server rather than stalling the other benches.
+                conn.execute(sql.SQL("ALTER ROLE {} SET idle_in_transaction_session_timeout = '30s'").format(
+                    sql.Identifier(role)))
                 if credentials_dir is not None:
                     path = Path(credentials_dir) / f"{bench}.toml"
                     write_credentials(path, role, password, bench)
                     files[bench] = path
+            for bench, names in (origins or {}).items():
+                for origin in names:
+                    _register_origin(conn, origin, bench, role_name(schema, bench))
     except psycopg.Error as exc:
         raise HubError(f"hub init at {admin} failed: {admin.scrub(str(exc).strip())}") from None
     finally:
         conn.close()
     return InitResult(schema, roles, files)
+
+
+def _register_origin(conn: psycopg.Connection, origin: str, bench: str, role: str) -> None:
+    if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+        raise HubError(f"the hub has no role {role} for bench {bench}: run `floorkiosk hub init --bench {bench}` first")
+    row = conn.execute("INSERT INTO origins (origin, role, bench) VALUES (%s, %s, %s) ON CONFLICT (origin) DO NOTHING"
+                       " RETURNING role", (origin, role, bench)).fetchone()
+    if row is None:
+        held = conn.execute("SELECT role FROM origins WHERE origin = %s", (origin,)).fetchone()[0]
+        if held != role:
+            raise HubError(f"origin {origin!r} is already registered to hub role {held}; a kiosk's origin "
+                           "writes as one bench only (give the kiosk its own origin in node.toml)")
+
+
+def register_origin(admin: HubAddress, origin: str, bench: str) -> str:
+    """An admin registers a kiosk's origin to a bench's role (`hub add-origin`); returns the role."""
+    role = role_name(admin.schema, bench)
+    conn = connect(admin, origin="hub add-origin")
+    try:
+        with conn.transaction():
+            _register_origin(conn, origin, bench, role)
+    except psycopg.errors.UndefinedTable:
+        raise HubError("the hub has no floorkiosk schema yet: run `floorkiosk hub init` with an admin address") from None
+    except psycopg.Error as exc:
+        raise HubError(f"registering origin {origin!r} at {admin} failed: {admin.scrub(str(exc).strip())}") from None
+    finally:
+        conn.close()
+    return role
 
 
 def drop_hub(admin: HubAddress, benches: list[str] = ()) -> None:
@@ -388,16 +540,18 @@ def drop_hub(admin: HubAddress, benches: list[str] = ()) -> None:
 # -- what a bench does ----------------------------------------------------------------------------
 
 def register(conn: psycopg.Connection, origin: str, bench: str | None) -> None:
-    """Claim this origin for the connected role (first come); refuse an origin another role holds."""
+    """Check that this origin is registered to the connected role; NotRegistered (saying what an
+    admin runs) if not. A bench never registers an origin itself: that is `hub add-origin`."""
     try:
-        conn.execute("INSERT INTO origins (origin, bench) VALUES (%s, %s) ON CONFLICT (origin) DO NOTHING",
-                     (origin, bench))
+        row = conn.execute("SELECT role, current_user FROM origins WHERE origin = %s", (origin,)).fetchone()
     except psycopg.errors.UndefinedTable:
         raise HubError("the hub has no floorkiosk schema yet: run `floorkiosk hub init` with an admin address") from None
-    row = conn.execute("SELECT role, current_user FROM origins WHERE origin = %s", (origin,)).fetchone()
-    if row and row[0] != row[1]:
-        raise HubError(f"this kiosk's origin {origin!r} belongs to hub role {row[0]}, not {row[1]}; "
-                       "give the kiosk its own origin in node.toml")
+    if row is None:
+        raise NotRegistered(f"this kiosk's origin {origin!r} is not registered on the hub; an admin runs "
+                            f"`floorkiosk hub add-origin {origin} --bench {bench or 'BENCH'}` (nothing was sent)")
+    if row[0] != row[1]:
+        raise NotRegistered(f"this kiosk's origin {origin!r} belongs to hub role {row[0]}, not {row[1]}; "
+                            "give the kiosk its own origin in node.toml, or the account of its bench")
 
 
 def hub_head(conn: psycopg.Connection, origin: str) -> tuple[int, str]:
@@ -406,45 +560,64 @@ def hub_head(conn: psycopg.Connection, origin: str) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, ev.GENESIS)
 
 
-def push(conn: psycopg.Connection, origin: str, events: list[ev.Event], schema: str) -> int:
-    """Insert this origin's next events in one transaction; return how many were new on the hub.
+def push(conn: psycopg.Connection, origin: str, events: list[ev.Event], schema: str = "") -> int:
+    """Send this origin's next events through push_events; return how many were new on the hub.
 
-    Events the hub already has (a push whose answer was lost) are skipped by origin_seq, and the
-    first new one must follow the hub's last event of this origin exactly: no gap, no fork.
+    The hub checks them in the database (see the module's docstring): events it already has (a
+    push whose answer was lost) are skipped if they are the very same, the first new one must
+    follow the hub's last event of this origin exactly (no gap, no fork), every hash must match.
+    `conn` is in autocommit: the push commits as it returns. `schema` is no longer needed.
     """
     if not events:
         return 0
-    with conn.transaction():
-        # One pusher at a time: hub_seq is then handed out in commit order.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{schema}.events",))
-        n, head = hub_head(conn, origin)
-        todo = [e for e in events if e.origin_seq > n]
-        if not todo:
-            return 0
-        first = todo[0]
-        if first.origin_seq != n + 1 or first.prev_hash != head:
-            raise HubError(f"origin {origin}: the hub has its chain up to #{n}, but the next event to send is "
-                           f"#{first.origin_seq}{' and does not follow it' if first.origin_seq == n + 1 else ''}; "
-                           "run `floorkiosk audit verify` here and `floorkiosk audit verify --hub`")
-        cols = list(zip(*[(e.id, e.origin, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts, e.payload_json(),
-                           e.prev_hash, e.hash) for e in todo]))
-        cur = conn.execute(
-            "INSERT INTO events (id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash)"
-            " SELECT id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash FROM"
-            " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
-            " AS t(id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash, ord)"
-            " ORDER BY ord ON CONFLICT (id) DO NOTHING", [list(c) for c in cols])
-        inserted = cur.rowcount
-        conn.execute("SELECT pg_notify(%s, %s)", (channel(schema), origin))
-    return inserted
+    total = 0
+    for i in range(0, len(events), MAX_PUSH):
+        todo = events[i:i + MAX_PUSH]
+        cols = [list(c) for c in zip(*[(e.id, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts, e.payload_json(),
+                                        e.prev_hash, e.hash) for e in todo])]
+        try:
+            total += conn.execute(
+                "SELECT push_events(%s, %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                " %s::text[], %s::text[], %s::text[], %s::text[])", [origin, *cols]).fetchone()[0]
+        except psycopg.Error as exc:
+            state = getattr(exc, "sqlstate", None)
+            text = (exc.diag.message_primary if getattr(exc, "diag", None) else None) or str(exc).strip()
+            if state == FORKED:
+                raise Forked(f"{text}; nothing was sent: run `floorkiosk sync recover`") from None
+            if state == BROKEN:
+                raise HubError(f"the hub refused the push: {text}; nothing was sent: run `floorkiosk audit verify` "
+                               "here and `floorkiosk audit verify --hub`") from None
+            raise
+    return total
+
+
+def origin_events(conn: psycopg.Connection, origin: str, after: int, limit: int = 5000) -> list[tuple[int, ev.Event]]:
+    """One origin's events on the hub after its number `after`, in its own order: [(hub_seq, event), ...]."""
+    rows = conn.execute(f"SELECT {HUB_EVENT_COLS} FROM events WHERE origin = %s AND origin_seq > %s"
+                        " ORDER BY origin_seq LIMIT %s", (origin, after, limit)).fetchall()
+    return [(r[0], _event(r)) for r in rows]
+
+
+def hash_at(conn: psycopg.Connection, origin: str, origin_seq: int) -> str | None:
+    row = conn.execute("SELECT hash FROM events WHERE origin = %s AND origin_seq = %s", (origin, origin_seq)).fetchone()
+    return row[0] if row else None
 
 
 def pull(conn: psycopg.Connection, after: int, limit: int = 5000) -> list[tuple[int, ev.Event]]:
     """Events after hub_seq `after`, in the hub's order: [(hub_seq, event), ...]."""
     rows = conn.execute(f"SELECT {HUB_EVENT_COLS} FROM events WHERE hub_seq > %s ORDER BY hub_seq LIMIT %s",
                         (after, limit)).fetchall()
-    return [(r[0], event_of_hub_row(r)) for r in rows]
+    return [(r[0], _event(r)) for r in rows]
+
+
+def _event(r: tuple) -> ev.Event:
+    """An event from a hub row; one whose payload is not JSON keeps its text (the bench refuses it)."""
+    try:
+        return event_of_hub_row(r)
+    except ValueError:
+        e = ev.Event.stored(None, *r[1:9], "{}", r[10], r[11])
+        e.__dict__["_pj"] = r[9]  # as stored: what its hash covers
+        return e
 
 
 def heartbeat(conn: psycopg.Connection, origin: str, pulled: int, queued: int, bench: str | None) -> None:
@@ -453,8 +626,7 @@ def heartbeat(conn: psycopg.Connection, origin: str, pulled: int, queued: int, b
 
 
 def reserve_numbers(conn: psycopg.Connection, kind: str, count: int, origin: str) -> int:
-    with conn.transaction():
-        return conn.execute("SELECT reserve_numbers(%s, %s, %s)", (kind, count, origin)).fetchone()[0]
+    return conn.execute("SELECT reserve_numbers(%s, %s, %s)", (kind, count, origin)).fetchone()[0]
 
 
 def missing_photos(conn: psycopg.Connection, shas: list[str]) -> set[str]:

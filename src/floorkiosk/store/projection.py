@@ -4,9 +4,12 @@ On a site with a hub the events of many benches are folded in the hub's order, w
 offline did not know when it acted. There every event is judged again by the guardrails against the
 state before it in that order; one they refuse is not applied but recorded in `conflicts` for a
 supervisor, who accepts it (it is applied then, where the decision stands in the order) or dismisses
-it, with a `conflict.resolved` event. Only the reasons that depend on the order are judged again
-(state, prerequisites, verification, evidence, holds): skills, benches and roles were judged where the
-event was recorded, and judging them again would let a later change of people.toml rewrite history.
+it, with a `conflict.resolved` event. The reasons that depend on the order are judged again (state,
+prerequisites, verification, evidence, holds), and so are roles and skills: an event is a bench's
+word, and a bench's account on the hub is no proof that the bench's own guardrails ran (a
+verification "by" an artisan, pushed with a bench's credentials, is a conflict here, not a fact).
+People are judged by people.toml as it stands, so taking a role away later may make an old event a
+conflict at a rebuild, for a supervisor to accept. Benches are not judged again.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ CONFLICT_RESOLVED = ev.CONFLICT_RESOLVED
 # Guardrail reasons whose answer depends on the order of events, judged again in the hub's order.
 ORDER_REASONS = frozenset({"state", "prerequisite", "verification", "evidence", "on-hold", "not-on-hold",
                            "complete", "four-eyes"})
+
+# On a hub site, also these: who may do what is not taken on a bench's word.
+HUB_REASONS = ORDER_REASONS | {"role", "skill"}
 
 _KIND = {ev.STAGE_STARTED: g.START, ev.PHOTO_ATTACHED: g.PHOTO, ev.STAGE_FINISHED: g.FINISH,
          ev.STAGE_VERIFIED: g.VERIFY, ev.STAGE_REJECTED: g.REJECT, ev.JOB_HELD: g.HOLD, ev.JOB_RELEASED: g.RELEASE}
@@ -200,13 +206,28 @@ class JobProjector(ChunkedRebuild):
         except InvalidOperation:
             grams = None
         action = g.Action(kind, p.get("stage"), tuple(p.get("checklist", ())), grams)
-        decision = g.check(self.site, state, action, self._judge(e.person), self._any_bench)
-        reasons = [r for r in decision.reasons if r.code in ORDER_REASONS]
+        person, codes = self._judge(e.person), ORDER_REASONS
+        if self.hub:
+            person, codes = self._person(e.person), HUB_REASONS
+        decision = g.check(self.site, state, action, person, self._any_bench)
+        reasons = [r for r in decision.reasons if r.code in codes]
         if not reasons:
             return []
-        if p.get("override") and all(r.overridable for r in reasons):
+        ov = p.get("override")
+        if ov and all(r.overridable for r in reasons) and (not self.hub or self._overrider(ov)):
             return []  # a supervisor already lifted these when the event was recorded
         return [r.text for r in reasons]
+
+    def _person(self, person_id: str | None) -> Person:
+        # as people.toml has them; someone it does not know has no role and no skill
+        known = self.site.people.get(person_id or "")
+        return known if known is not None else Person(person_id or "", person_id or "nobody", "", (), ())
+
+    def _overrider(self, ov: object) -> bool:
+        """The override's author is a supervisor of this workshop (not only the event's word for it)."""
+        by = ov.get("by") if isinstance(ov, dict) else None
+        known = self.site.people.get(by) if isinstance(by, str) else None
+        return known is not None and known.is_supervisor
 
     def _step(self, conn: sqlite3.Connection, state: JobState | None, e: ev.Event, out: _Out) -> JobState | None:
         """Fold one job event; in hub mode judge it first and hold back what the guardrails refuse."""

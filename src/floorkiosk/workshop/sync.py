@@ -8,6 +8,12 @@ events this kiosk already applied make the journal fold those jobs again, so eve
 state is the fold of the same events in the same order; the guardrails judge every event again
 in that order and what they refuse becomes a conflict for a supervisor (see store/projection.py).
 
+A kiosk trusts no other bench and not the hub: every event it pulls must match its own hash and
+follow its origin's chain as this kiosk has it, else it is refused, not applied, and sync stops
+there with a plain message (`RefusedEvent`). A kiosk whose journal is behind its own history on the
+hub, or differs from it (restored from a backup, cut short), says so on connecting and sends
+nothing (`hub.Forked`) until `floorkiosk sync recover` brings its own events back from the hub.
+
 Job and batch numbers: with a hub each kiosk takes its numbers from blocks the hub reserves for it
 (`reserve_numbers`), kept topped up while online, so two kiosks never hand out the same job bag
 number, even offline, and numbers stay short and consecutive per block.
@@ -38,8 +44,10 @@ from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import events as ev
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.store import hub
-from floorkiosk.store.hub import HubAddress, HubError
+from floorkiosk.store.hub import Forked, HubAddress, HubError, NotRegistered
+from floorkiosk.store.journal import TRIGGERS
 from floorkiosk.store.projection import CONFLICT_RESOLVED
+from floorkiosk.store.rows import EVENT_COLS, event_of, malformed
 from floorkiosk.store.where import Where
 from floorkiosk.workshop.shop import Area, Numbers, Shop
 
@@ -50,6 +58,14 @@ BLOCK = 200  # numbers reserved from the hub at a time
 LOW_WATER = 50  # reserve another block when fewer than this are left
 HEARTBEAT_S = 2.0  # sync at least this often, so lag shows on the hub and a dead link is noticed
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.2, 5.0
+
+
+class RefusedEvent(HubError):
+    """An event from the hub does not check out (its hash, or its origin's chain): not applied."""
+
+
+# Errors a retry cannot mend: sync stops until someone acts (the status says what to do).
+STOPPING = (Forked, NotRegistered, RefusedEvent)
 
 
 # -- the sync area (hub sites only) ---------------------------------------------------------------
@@ -255,11 +271,12 @@ class SyncStatus:
     last_error: str | None = None  # masked: never holds a password
     last_sync_age_s: float | None = None
     conflicts: int = 0
+    stopped: bool = False  # a refusal a retry cannot mend (last_error says which): sync waits for a person
 
     def __str__(self) -> str:
         if not self.enabled:
             return "no hub (this machine only)"
-        text = "online" if self.online else "offline"
+        text = "sync stopped" if self.stopped else "online" if self.online else "offline"
         if self.queued or not self.online:
             text += f", {self.queued} queued"
         if self.conflicts:
@@ -282,7 +299,8 @@ def status(shop: Shop) -> SyncStatus:
     if w is None:
         return SyncStatus(False, queued, last_error="sync is not running", conflicts=n_conflicts)
     age = time.monotonic() - w.last_ok if w.last_ok else None
-    return SyncStatus(w.online, queued, last_error=w.last_error, last_sync_age_s=age, conflicts=n_conflicts)
+    return SyncStatus(w.online, queued, last_error=w.last_error, last_sync_age_s=age, conflicts=n_conflicts,
+                      stopped=w.stopped)
 
 
 # -- one sync round -------------------------------------------------------------------------------
@@ -322,6 +340,7 @@ class Syncer:
         try:
             if not self.readonly:
                 hub.register(conn, self.origin, self.bench)
+                check_own_history(self.journal, conn, self.origin)
             conn.execute(f'LISTEN "{hub.channel(self.schema)}"')
         except BaseException:
             conn.close()
@@ -389,14 +408,19 @@ class Syncer:
             rows = hub.pull(self.conn, cursor, BATCH)
             if not rows:
                 return
-            cursor = rows[-1][0]
-            res = self.journal.ingest_hub(rows, {"hub_pulled": str(cursor)})
+            good, refusal = checked(self.journal, rows)
+            if not good:
+                raise refusal
+            cursor = good[-1][0]
+            res = self.journal.ingest_hub(good, {"hub_pulled": str(cursor)})
             r.pulled += len(res.new)
             r.acked += res.acked
             r.refolded |= res.refolded
             for e in res.new:
                 if e.type == ev.PHOTO_ATTACHED and e.payload.get("sha256"):
                     self._want_photos.add(e.payload["sha256"])
+            if refusal is not None:
+                raise refusal  # what came before it is applied; it and what follows are not
             if len(rows) < BATCH:
                 return
 
@@ -432,6 +456,172 @@ class Syncer:
                 return
 
 
+# -- trusting no bench ----------------------------------------------------------------------------
+
+def _local_hashes(journal, ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        out.update(journal.query(f"SELECT id, hash FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    return out
+
+
+def _local_head(journal, origin: str) -> tuple[int, str]:
+    row = journal.query("SELECT origin_seq, hash FROM events WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1",
+                        (origin,))
+    return (row[0][0], row[0][1]) if row else (0, ev.GENESIS)
+
+
+def _why_not(e: ev.Event, n: int, head: str) -> str | None:
+    """Why event `e` cannot follow event #n (hash `head`) of its origin's chain; None if it can."""
+    bad = malformed(e.payload_json())
+    if bad:
+        return bad
+    if e.compute_hash() != e.hash:
+        return "does not match its own hash (what it says was changed after it was recorded)"
+    if e.origin_seq != n + 1 or e.prev_hash != head:
+        return f"does not follow event #{n} of its bench's chain"
+    return None
+
+
+def checked(journal, rows: list[tuple[int, ev.Event]]) -> tuple[list[tuple[int, ev.Event]], RefusedEvent | None]:
+    """The pulled rows that check out, up to the first that does not, and the refusal of that one.
+
+    An event already here must be the very same (same hash); a new one must match its own hash and
+    follow its origin's chain as this kiosk has it (no gap, no fork).
+    """
+    here = _local_hashes(journal, [e.id for _, e in rows])
+    heads: dict[str, tuple[int, str]] = {}
+    for i, (_, e) in enumerate(rows):
+        if e.id in here:
+            if here[e.id] == e.hash:
+                continue
+            why = "differs from the copy this kiosk has"
+        else:
+            if e.origin not in heads:
+                heads[e.origin] = _local_head(journal, e.origin)
+            why = _why_not(e, *heads[e.origin])
+            if why is None:
+                heads[e.origin] = (e.origin_seq, e.hash)
+                continue
+        return rows[:i], RefusedEvent(
+            f"the hub sent event #{e.origin_seq} of kiosk {e.origin} ({e.type}, id {e.id[:12]}…), which {why}: "
+            "it was not applied, and nothing after it is until the hub is put right (run "
+            "`floorkiosk audit verify --hub`)")
+    return rows, None
+
+
+def check_own_history(journal, conn: psycopg.Connection, origin: str) -> None:
+    """Forked if this journal does not hold its own history on the hub (behind it, or differing)."""
+    hub_n, hub_h = hub.hub_head(conn, origin)
+    if hub_n == 0:
+        return
+    here = journal.query("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?", (origin, hub_n))
+    if not here:
+        local_n = _local_head(journal, origin)[0]
+        raise Forked(f"this kiosk's journal is behind its own history on the hub: the hub has its events up to "
+                     f"#{hub_n}, this journal only up to #{local_n} (restored from a backup, or cut short); nothing "
+                     "is sent until `floorkiosk sync recover` brings them back from the hub")
+    if here[0][0] != hub_h:
+        raise Forked(f"this kiosk's journal differs from its own history on the hub at event #{hub_n} (replaced, "
+                     "or restored and written to since); nothing is sent until `floorkiosk sync recover` brings "
+                     "the hub's history back and puts the events recorded here since after it")
+
+
+@dataclass(frozen=True)
+class Recovery:
+    recovered: int  # this kiosk's own events brought back from the hub
+    moved: int  # events recorded here that the hub did not have, chained again after them (to be sent)
+    hub_head: int  # this kiosk's last event on the hub
+    kept: Path | None  # a copy of the journal as it was before
+
+
+def recover(shop: Shop, address: HubAddress | None = None) -> Recovery:
+    """Bring this kiosk's own events back from the hub into its journal (`floorkiosk sync recover`).
+
+    Each is checked against its hash and the chain before it. Events recorded here that the hub
+    does not have (a journal restored and written to since) are kept: chained again after the
+    hub's last one, with the same ids, to be sent at the next sync. The journal as it was is kept
+    beside it first, and the derived tables are folded again.
+    """
+    j = shop.journal
+    origin = j.origin
+    address = address or hub.address_for(shop.site.settings.hub, shop.dir)
+    conn = hub.connect(address, origin=origin)
+    try:
+        hub.register(conn, origin, address.bench)
+        hub_n, _ = hub.hub_head(conn, origin)
+        local = dict(j.query("SELECT origin_seq, hash FROM events WHERE origin = ?", (origin,)))
+        # the longest common start: hashes chain, so equal at #k means equal before it
+        m = min(max(local, default=0), hub_n)
+        if m and local.get(m) == hub.hash_at(conn, origin, m):
+            k = m
+        else:
+            lo, hi = 0, m
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if local.get(mid) == hub.hash_at(conn, origin, mid) else (lo, mid)
+            k = lo
+        if k == hub_n:
+            return Recovery(0, 0, hub_n, None)
+        fetched: list[tuple[int, ev.Event]] = []
+        n, prev = k, local.get(k, ev.GENESIS) if k else ev.GENESIS
+        while n < hub_n:
+            rows = hub.origin_events(conn, origin, n, BATCH)
+            if not rows:
+                break
+            for hs, e in rows:
+                why = _why_not(e, n, prev)
+                if why is not None:
+                    raise RefusedEvent(f"event #{e.origin_seq} of this kiosk on the hub {why}; nothing was changed "
+                                       "here (run `floorkiosk audit verify --hub`)")
+                fetched.append((hs, e))
+                n, prev = e.origin_seq, e.hash
+    finally:
+        conn.close()
+    forked = [event_of(r) for r in j.query(
+        f"SELECT {EVENT_COLS} FROM events WHERE origin = ? AND origin_seq > ? ORDER BY origin_seq", (origin, k))]
+    kept = j.path.with_name(f"{j.path.stem}.before-recover-{time.strftime('%Y%m%dT%H%M%S')}{j.path.suffix}")
+    with j.lock:
+        copy = sqlite3.connect(kept)
+        try:
+            j.conn.backup(copy)
+        finally:
+            copy.close()
+        conn_l = j.conn
+        conn_l.execute("BEGIN IMMEDIATE")
+        try:
+            if forked:
+                # the one sanctioned removal: these are re-recorded below, after the hub's history
+                conn_l.execute("DROP TRIGGER IF EXISTS events_no_delete")
+                conn_l.execute("DELETE FROM events WHERE origin = ? AND origin_seq > ?", (origin, k))
+                conn_l.execute(TRIGGERS["events_no_delete"])
+            cols = "id, origin, origin_seq, type, job, person, bench, ts, payload, prev_hash, hash, hub_seq"
+            conn_l.executemany(f"INSERT INTO events ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                               [(e.id, e.origin, e.origin_seq, e.type, e.job, e.person, e.bench, e.ts, e.payload_json(),
+                                 e.prev_hash, e.hash, hs) for hs, e in fetched])
+            rows = []
+            for e in forked:
+                n += 1
+                c = e.chained(origin, n, prev)
+                prev = c.hash
+                rows.append((c.id, c.origin, c.origin_seq, c.type, c.job, c.person, c.bench, c.ts, c.payload_json(),
+                             c.prev_hash, c.hash, None))
+            conn_l.executemany(f"INSERT INTO events ({cols}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            # pull again from the last event here the hub had ordered: what a cut journal lost comes back
+            cursor = conn_l.execute("SELECT coalesce(max(hub_seq), 0) FROM events WHERE hub_seq IS NOT NULL"
+                                    " AND NOT (origin = ? AND origin_seq > ?)", (origin, k)).fetchone()[0]
+            cursor = min(cursor, int(j.get_state("hub_pulled", "0") or 0))
+            conn_l.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('hub_pulled', ?)", (str(cursor),))
+            conn_l.execute("COMMIT")
+        except BaseException:
+            if conn_l.in_transaction:
+                conn_l.execute("ROLLBACK")
+            raise
+    j.rebuild()
+    return Recovery(len(fetched), len(forked), hub_n, kept)
+
+
 # -- the background thread ------------------------------------------------------------------------
 
 class BackgroundSync:
@@ -443,6 +633,7 @@ class BackgroundSync:
         self.online = False
         self.last_error: str | None = None
         self.last_ok: float | None = None
+        self.stopped = False  # the last round ended in a refusal a retry cannot mend
         self.rounds = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -482,13 +673,15 @@ class BackgroundSync:
                 s.sync_once()
                 self.rounds += 1
                 self.online, self.last_error, self.last_ok = True, None, time.monotonic()
+                self.stopped = False
                 backoff = BACKOFF_MIN_S
                 s.wait(HEARTBEAT_S, self._wake, self._stop)
             except (psycopg.Error, HubError, OSError) as exc:
                 msg = s.address.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                stopped = isinstance(exc, STOPPING)
                 if self.online or msg != self.last_error:
-                    log.warning("hub sync offline: %s", msg)
-                self.online, self.last_error = False, msg
+                    log.warning("hub sync %s: %s", "stopped" if stopped else "offline", msg)
+                self.online, self.last_error, self.stopped = False, msg, stopped
                 s.close()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)

@@ -58,17 +58,21 @@ def pg_hub(pg_dsn, tmp_path):
 
 @pytest.fixture
 def make_kiosk(pg_hub, tmp_path):
-    """make_kiosk(name, bench, dsn=None) -> an open Shop with its own site folder and bench account."""
+    """make_kiosk(name, bench, dsn=None) -> an open Shop with its own site folder and bench account,
+    its origin registered to the bench's role (register=False: not registered)."""
+    from floorkiosk.store import hub
     from floorkiosk.workshop.site import init_site, open_shop
 
     shops = []
 
-    def make(name: str, bench: str, dsn: str | None = None, clock=None):
+    def make(name: str, bench: str, dsn: str | None = None, clock=None, register: bool = True):
         cfg = tmp_path / f"config-{name}"
         hub_config(cfg, dsn or pg_hub.dsn)
         d = tmp_path / name
         init_site(d, cfg, origin=f"{pg_hub.schema}-{name}")
         shutil.copy(pg_hub.creds / f"{bench}.toml", d / "hub.toml")
+        if register:  # as an admin does with `hub add-origin`
+            hub.register_origin(pg_hub.admin, f"{pg_hub.schema}-{name}", bench)
         shop = open_shop(d, clock=clock)
         shops.append(shop)
         return shop

@@ -52,6 +52,7 @@ def kiosk_site(tmp: Path, pg_hub, name: str, bench: str, dsn: str) -> Path:
     d = tmp / name
     init_site(d, cfg, origin=f"{pg_hub.schema}-{name}")
     shutil.copy(pg_hub.creds / f"{bench}.toml", d / "hub.toml")
+    hub.register_origin(pg_hub.admin, f"{pg_hub.schema}-{name}", bench)  # as an admin does
     return d
 
 

@@ -94,6 +94,8 @@ def _bench_conn(pg_hub, bench):
 
 
 def test_a_bench_role_has_only_the_rights_it_needs(pg_hub):
+    hub.register_origin(pg_hub.admin, "kiosk-a", "setting")
+    hub.register_origin(pg_hub.admin, "kiosk-b", "qc")
     a = _bench_conn(pg_hub, "setting")
     b = _bench_conn(pg_hub, "qc")
     try:
