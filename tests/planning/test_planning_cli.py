@@ -33,19 +33,19 @@ def test_job_add_warns_when_the_due_date_cannot_be_kept_and_accept_late_records_
     assert run(site_dir, *add, "--due", "2099-12-24") == 0
     out = capsys.readouterr()
     assert out.err == "" and out.out.strip() == "J000001"  # a date the shop can keep: not a word
-    assert run(site_dir, *add, "--due", "2026-01-05") == 0
+    assert run(site_dir, *add, "--due", "2026-01-05", "--allow-past") == 0
     out = capsys.readouterr()
     assert "warning: due 2026-01-05 cannot be kept: the earliest the schedule can keep is 20" in out.err
     assert "--accept-late" in out.err and out.out.strip() == "J000002"
     assert accepted(site_dir) == []  # warned, not recorded as accepted
-    assert run(site_dir, *add, "--due", "2026-01-05", "--accept-late", "--count", "2") == 0
+    assert run(site_dir, *add, "--due", "2026-01-05", "--allow-past", "--accept-late", "--count", "2") == 0
     out = capsys.readouterr()
     assert "recorded as accepted late" in out.err
     assert [e.job for e in accepted(site_dir)] == ["J000003", "J000004"]
 
 
 def test_schedule_prints_every_stage_by_person_and_the_late_jobs_with_their_stage(site_dir, capsys):
-    run(site_dir, "job", "add", "--route", "fabrication", "--design", "Signet", "--alloy", "18KY", "--due", "2026-01-05")
+    run(site_dir, "job", "add", "--route", "fabrication", "--design", "Signet", "--alloy", "18KY", "--due", "2026-01-05", "--allow-past")
     capsys.readouterr()
     assert run(site_dir, "schedule") == 0
     out = capsys.readouterr().out

@@ -422,6 +422,7 @@ def hub_site(tmp_path):
     hub_dsn = f"{dsn}{'&' if '?' in dsn else '?'}options={quote('-csearch_path=' + schema)}"
     admin = hub.HubAddress(hub_dsn)
     hub.init_hub(admin, list(load_site(example_config_dir()).benches), tmp_path / "creds")
+    hub.register_origin(admin, f"{schema}-setting", "setting")  # as an admin does with `hub add-origin`
     cfg = tmp_path / "config"
     shutil.copytree(example_config_dir(), cfg)
     text = (cfg / "site.toml").read_text()

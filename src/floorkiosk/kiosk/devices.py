@@ -200,10 +200,10 @@ class BenchDevices:
 
                 self.sim = ScaleSimulator(url[4:] or profile, settle_time=0.8)
                 if cfg.get("unit"):
-                    self.sim.set_unit(str(cfg["unit"]))  # the simulated balance is set as the bench says
+                    self.sim.set_unit(str(cfg.get("unit")))  # the simulated balance is set as the bench says
                 url = self.sim.start()
             self.monitor = ScaleMonitor(url, profile, self._scale_event, readability=self.readability or None,
-                                        unit=str(cfg["unit"]) if cfg.get("unit") else None)
+                                        unit=str(cfg.get("unit")) if cfg.get("unit") else None)
         except (FloorkioskError, OSError, ImportError) as exc:
             self._set("scale", OFF, f"scale: {exc}")
             return
