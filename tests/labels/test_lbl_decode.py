@@ -61,12 +61,12 @@ def test_command_card_sheet_scans_back_every_command(paper, tmp_path):
     tpl = load_template("command_card")
     pdf = render_sheet_pdf(tpl, command_records(), 300, paper)
     pages = rasterise(pdf, 300, tmp_path)
-    assert len(pages) == 1, "all ten command cards fit one sheet"
-    page = pages[0]
     grid = sheet_grid(tpl.width_mm, tpl.height_mm, paper)
+    assert len(pages) == -(-len(COMMANDS) // grid.per_page), "a sheet holds as many cards as fit, then the next"
     found = []
     px = 300 / 25.4
-    for slot in range(len(COMMANDS)):
+    for n in range(len(COMMANDS)):
+        page, slot = pages[n // grid.per_page], n % grid.per_page
         col, row = slot % grid.columns, slot // grid.columns
         x = (grid.left + col * (tpl.width_mm + 3)) * px
         y = (grid.top + row * (tpl.height_mm + 3)) * px

@@ -100,10 +100,10 @@ def test_badges_scan_back_as_logins(shop):
 def test_command_card_sheet(tmp_path):
     out = tmp_path / "commands.pdf"
     service.print_command_cards(Printer(f"file:{out}", 300, "pdf", "Letter"))
-    (page,) = rasterise(out.read_bytes(), 300, tmp_path)
+    pages = rasterise(out.read_bytes(), 300, tmp_path)
     from floorkiosk.domain.payloads import COMMANDS
 
-    assert {text for _, text in decode(page)} == {f"FK:C:{c}" for c in COMMANDS}
+    assert {text for page in pages for _, text in decode(page)} == {f"FK:C:{c}" for c in COMMANDS}
     with pytest.raises(Refused, match="unknown command 'JUMP'"):
         service.command_records(["START", "JUMP"])
 

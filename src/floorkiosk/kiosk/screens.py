@@ -546,12 +546,14 @@ class JobCardScreen(BenchScreen):
             self._fill()
 
     def reload(self) -> None:
-        if self.card is None:
-            return
+        if self.card is None or not self.is_mounted:
+            return  # not composed yet, or being taken down as the kiosk closes: shown when it is
         try:
             self.show(cards.job_card(self.station.shop, self.card.id))
         except FloorkioskError as exc:
             self.tell(str(exc), "error")
+        except NoMatches:
+            return  # its widgets are going away (the kiosk is closing)
 
     def _fill(self) -> None:
         card = self.card
