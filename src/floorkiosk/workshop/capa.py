@@ -81,14 +81,6 @@ class Capa:
         return self.status != "closed" and self.due < today
 
 
-def _supervisor(shop: Shop, person_id: str | None, what: str) -> None:
-    if person_id is None:
-        raise Refused(f"say who {what} (--person): a supervisor")
-    p = shop.person(person_id)
-    if "supervisor" not in p.roles and "admin" not in p.roles:
-        raise Refused(f"{p.name} is not a supervisor: only a supervisor {what}")
-
-
 def _day(text: str, what: str) -> str:
     try:
         return date.fromisoformat(str(text).strip()).isoformat()
@@ -100,7 +92,7 @@ def open_capa(shop: Shop, title: str, *, person_id: str | None, owner: str, due:
               characteristic: str | None = None, defect: str | None = None, pieces: int = EFFECT_PIECES,
               bench_id: str | None = None) -> Capa:
     """A new corrective action, from a drift (`characteristic`), a defect code, or by hand."""
-    _supervisor(shop, person_id, "opens a corrective action")
+    shop.supervisor(person_id, "opens a corrective action")
     shop.person(owner)  # an unknown owner is refused by name
     if not title.strip():
         raise Refused("say what is wrong, in a few words (the title)")
@@ -136,7 +128,7 @@ def record_change(shop: Shop, capa_id: str, *, person_id: str | None, cause: str
     if person_id is None:
         raise Refused("say who made the change (--person)")
     p = shop.person(person_id)
-    if person_id != c.owner and "supervisor" not in p.roles and "admin" not in p.roles:
+    if person_id != c.owner and not p.is_supervisor:
         raise Refused(f"{p.name} is neither the owner of {c.id} ({shop.name(c.owner)}) nor a supervisor")
     if c.status == "closed":
         raise Refused(f"{c.id} was closed {c.closed_at[:10]}; open a new corrective action")
@@ -184,7 +176,7 @@ def _mean(xs: list[float]) -> float | None:
 
 def close_capa(shop: Shop, capa_id: str, *, person_id: str | None, note: str, bench_id: str | None = None) -> Capa:
     """A supervisor closes it, having seen its effect (the pieces after the change must be there)."""
-    _supervisor(shop, person_id, "closes a corrective action")
+    shop.supervisor(person_id, "closes a corrective action")
     c = get(shop, capa_id)
     if c.status == "closed":
         raise Refused(f"{c.id} is already closed ({c.closed_at[:10]})")

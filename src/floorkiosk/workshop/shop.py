@@ -17,7 +17,7 @@ from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, shapes
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import JobState
-from floorkiosk.errors import NotFound
+from floorkiosk.errors import NotFound, Refused
 from floorkiosk.store.journal import Journal
 from floorkiosk.store.projection import JobProjector, Projector
 from floorkiosk.store.schema import Migration
@@ -91,6 +91,15 @@ class Shop:
         p = self.site.people.get(person_id)
         if p is None:
             raise NotFound(f"no person {person_id!r} in people.toml")
+        return p
+
+    def supervisor(self, person_id: str | None, what: str) -> Person:
+        """The named person, who must be a supervisor (or an admin) to do `what` ("retires a tool")."""
+        if person_id is None:
+            raise Refused(f"say who {what} (--person): a supervisor")
+        p = self.person(person_id)
+        if not p.is_supervisor:
+            raise Refused(f"{p.name} is not a supervisor: only a supervisor {what}")
         return p
 
     def bench(self, bench_id: str) -> Bench:

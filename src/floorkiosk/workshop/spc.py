@@ -264,18 +264,10 @@ def open_alerts(conn: sqlite3.Connection, stage: str | None = None) -> list[Aler
 
 # --- recording -------------------------------------------------------------------------------------
 
-def _supervisor(shop: Shop, person_id: str | None) -> None:
-    if person_id is None:
-        raise Refused("say who does it (--person): a supervisor")
-    p = shop.person(person_id)
-    if "supervisor" not in p.roles and "admin" not in p.roles:
-        raise Refused(f"{p.name} is not a supervisor: only a supervisor fixes a baseline or acknowledges an alert")
-
-
 def fix_baseline(shop: Shop, name: str, person_id: str | None, last: int | None = None,
                  bench_id: str | None = None) -> Baseline:
     """Fix the limits of `name` on its points so far (or the last `last` of them): "this is the process right"."""
-    _supervisor(shop, person_id)
+    shop.supervisor(person_id, "fixes a baseline")
     conn = shop.journal.conn
     found = read_series(conn, shop.site, only=name)
     if name not in found:
@@ -294,7 +286,7 @@ def fix_baseline(shop: Shop, name: str, person_id: str | None, last: int | None 
 
 def acknowledge(shop: Shop, name: str, person_id: str | None, note: str, bench_id: str | None = None) -> int:
     """A supervisor has looked at the alerts of `name` (and says what was done): they close. How many closed."""
-    _supervisor(shop, person_id)
+    shop.supervisor(person_id, "acknowledges an alert")
     if not note.strip():
         raise Refused("say what was found or done (--note): the journal keeps it beside the alert")
     c = one(shop, name)

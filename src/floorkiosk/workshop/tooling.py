@@ -125,16 +125,8 @@ def use_tool(shop: Shop, job_id: str, code: str, person_id: str, bench_id: str,
     return e, note
 
 
-def _supervisor(shop: Shop, person_id: str | None, what: str) -> None:
-    if person_id is None:
-        raise Refused(f"say who {what} (--person): a supervisor")
-    p = shop.person(person_id)
-    if "supervisor" not in p.roles and "admin" not in p.roles:
-        raise Refused(f"{p.name} is not a supervisor: only a supervisor {what}")
-
-
 def maintain(shop: Shop, code: str, person_id: str | None, note: str, bench_id: str | None = None) -> ev.Event:
-    _supervisor(shop, person_id, "signs off a tool's maintenance")
+    shop.supervisor(person_id, "signs off a tool's maintenance")
     v = view(shop, code)
     if v.status == "retired":
         raise Refused(f"{v.tool.id} is retired; a retired tool is not brought back")
@@ -145,7 +137,7 @@ def maintain(shop: Shop, code: str, person_id: str | None, note: str, bench_id: 
 
 
 def retire(shop: Shop, code: str, person_id: str | None, reason: str, bench_id: str | None = None) -> ev.Event:
-    _supervisor(shop, person_id, "retires a tool")
+    shop.supervisor(person_id, "retires a tool")
     v = view(shop, code)
     if v.status == "retired":
         raise Refused(f"{v.tool.id} was already retired {v.retired_at[:10]}")
