@@ -70,6 +70,7 @@ def test_propose_approve_log_and_diff(site, capsys, tmp_path):
     code, out, _ = run(site, capsys, "standards", "log")
     lines = out.splitlines()
     assert lines[0].startswith("v1  approved ") and lines[0].endswith("1 jobs")
+    assert lines[1].strip().startswith("the config as it stood, recorded ")
     assert lines[2].startswith("v2  in effect") and "1 jobs  changed routes.toml of v1" in lines[2]
     assert "by Farid Haddad: casting loss drifting" in lines[3] and "by Eva Lindqvist" in lines[4]
     code, out, _ = run(site, capsys, "standards", "diff", "2")

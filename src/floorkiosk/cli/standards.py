@@ -69,9 +69,12 @@ def cmd_log(args: argparse.Namespace) -> int:
         state = "in effect" if v.number == now else "approved" if v.approved else "proposed"
         print(f"v{v.number}  {state:<9}  {v.hash[:12]}  {counts.get(v.number, 0)} jobs"
               + (f"  changed {', '.join(v.changed)} of v{v.base}" if v.base else ""))
+        if v.base is None:
+            print(f"    the config as it stood, recorded {v.proposed_at[:16].replace('T', ' ')} with the first proposal")
+            continue
         print(f"    proposed {v.proposed_at[:16].replace('T', ' ')} by {shop.name(v.proposed_by)}: {v.why}"
               + (f"  (corrective action {', '.join(v.capa)})" if v.capa else ""))
-        if v.approved and v.base is not None:
+        if v.approved:
             print(f"    approved {v.approved_at[:16].replace('T', ' ')} by {shop.name(v.approved_by)}")
     drift = standards.config_drift(shop)
     if drift:
