@@ -272,11 +272,21 @@ def spc_section(shop: Shop, start: date, end: date) -> str:
              '<p class="muted">Every numeric QC check and each stage\'s metal loss, with its control limits '
              "(individuals chart), Cpk against its tolerance, and the Nelson rules broken since its baseline "
              "(open alerts until a supervisor acknowledges them).</p>"]
-    parts.append(_table(["characteristic", "what", "points", "centre", "LCL", "UCL", "Cpk", "state"],
-                        [[c.series.name, c.series.title, len(c.series.values),
-                          *(f"{x:.3f}" if c.limits else "-" for x in ((c.limits.center, c.limits.lcl, c.limits.ucl)
-                                                                       if c.limits else (0, 0, 0))),
-                          f"{c.capability.cpk:.2f}" if c.capability else "-", c.state] for c in charts]))
+    xbars = spc.xbar_charts(shop, since=start.isoformat())
+
+    def row(name: str, title: str, chart: str, points: int, x: Any) -> list[Any]:
+        lim = x.limits
+        return [name, title, chart, points,
+                *(f"{v:.3f}" if lim else "-" for v in ((lim.center, lim.lcl, lim.ucl) if lim else (0, 0, 0))),
+                f"{x.capability.cpk:.2f}" if x.capability else "-", x.state]
+
+    rows = []
+    for c in charts:
+        rows.append(row(c.series.name, c.series.title, "I-MR", len(c.series.values), c))
+        x = xbars.get(c.series.name)
+        if x is not None:  # measured on several pieces of each batch: one subgroup per batch
+            rows.append(row(c.series.name, c.series.title, f"X̄-R, {x.size} a batch", len(x.means), x))
+    parts.append(_table(["characteristic", "what", "chart", "points", "centre", "LCL", "UCL", "Cpk", "state"], rows))
     for c in charts:
         if c.alerts and c.limits is not None:
             vals = c.series.values[-300:]

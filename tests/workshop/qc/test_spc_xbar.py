@@ -95,3 +95,20 @@ def test_subgroups_take_the_commonest_size_and_leave_out_smaller_batches():
     n, groups, left = spc.batch_subgroups(rows)
     assert n == 3 and left == 1
     assert [(b, v) for b, v, _ in groups] == [("B1", [1.0, 2.0, 3.0]), ("B2", [1.0, 1.5, 2.0]), ("B4", [1.0, 2.0, 3.0])]
+
+
+def test_the_report_lists_the_xbar_r_chart_beside_the_individuals_chart(batched, tmp_path):
+    from datetime import date
+
+    from floorkiosk.workshop import reports
+
+    shop, batches = batched
+    for (bid, jobs), losses in zip(batches, BATCHES):
+        for j, loss in zip(jobs, losses):
+            cleanup(shop, j, loss)
+    files = reports.write_report(shop, date(2026, 11, 1), date(2026, 11, 30), tmp_path / "out")
+    page = next(f for f in files if f.name == "report.html").read_text()
+    section = page[page.index("<h2>Process control</h2>"):]
+    head = "<tr><td>loss.cleanup</td><td>metal loss at Cleanup</td><td>X̄-R, 3 a batch</td>"
+    row = section[section.index(head):section.index("</tr>", section.index(head))]
+    assert row.endswith("<td>6</td><td>0.500</td><td>0.357</td><td>0.643</td><td>6.05</td><td>1 rule broken</td>")
