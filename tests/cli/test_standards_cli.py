@@ -79,9 +79,15 @@ def test_propose_approve_log_and_diff(site, capsys, tmp_path):
     assert out == "v1 and v1 are the same\n"
     code, out, err = run(site, capsys, "standards", "diff", "7")
     assert code == 2 and "no standards version '7'; versions: v1, v2" in err
+    code, out, _ = run(site, capsys, "job", "show", "J000001")
+    assert "\nstandards: v1 (v2 in effect for new jobs)\n" in out
     code, out, err = run(site, capsys, "standards", "move", "J000001", "--to", "2", "--why", "all on 1 %",
                          "--person", "eva")
     assert code == 0 and out == "1 job moved to v2: J000001\n", err
+    code, out, _ = run(site, capsys, "job", "show", "J000002")
+    assert "\nstandards: v2\n" in out
+    code, out, _ = run(site, capsys, "job", "show", "J000001")
+    assert "moved J000001 from standards v1 to v2: all on 1 %" in out
 
 
 def test_an_invalid_proposal_prints_file_and_line_and_records_nothing(site, capsys, tmp_path):
