@@ -231,3 +231,19 @@ def test_the_events_rebuild_to_the_same_tables(tmp_path, shop):
         shop.journal.rebuild(apart=apart)
         assert (standards.versions(shop), standards.job_version(shop, j)) == before
         assert shop.journal.state_digest() == digest
+
+
+def test_two_proposals_of_one_number_keep_the_first_and_an_approval_names_what_it_approved(tmp_path, shop):
+    """As on a hub site, where two benches may each propose v2 before either hears of the other."""
+    standards.propose(shop, tighter_casting(tmp_path, shop), why="first", person_id="farid")
+    first = standards.version(shop, 2)
+    other = dict(first.docs) | {"routes.toml": first.docs["routes.toml"].replace("max_loss_pct = 1.0",
+                                                                                    "max_loss_pct = 2.5")}
+    pulled = shop.event(standards.PROPOSED, None, "eva", None,
+                        {"version": 2, "hash": dstd.content_hash(other), "base": 1, "docs": other,
+                         "changed": ["routes.toml"], "why": "second"})
+    shop.journal.append(pulled)
+    assert standards.version(shop, 2).why == "first"
+    shop.journal.append(shop.event(standards.APPROVED, None, "farid", None, {"version": 2, "hash": pulled.payload["hash"]}))
+    assert not standards.version(shop, 2).approved  # the approval of the other proposal approves nothing here
+    assert standards.approve(shop, 2, person_id="eva").why == "first"

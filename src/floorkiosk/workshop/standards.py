@@ -463,7 +463,10 @@ class StandardsProjector(ChunkedRebuild):
                     conn.execute("INSERT OR REPLACE INTO job_standards (job, version) VALUES (?, ?)", (e.job, p["to"]))
             elif e.type in (ADOPTED, PROPOSED):
                 adopted = e.type == ADOPTED
-                conn.execute("INSERT OR REPLACE INTO standards_versions (version, hash, docs, base, changed, why, capa,"
+                # INSERT OR IGNORE: on a hub site two benches may propose the same number before either
+                # hears of the other; the first in the journal's order keeps it (the other is left out,
+                # and its proposer proposes again), and an approval names the hash it approved
+                conn.execute("INSERT OR IGNORE INTO standards_versions (version, hash, docs, base, changed, why, capa,"
                              " proposed_by, proposed_at, approved_by, approved_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                              (p["version"], p["hash"], json.dumps(p["docs"], ensure_ascii=False, sort_keys=True),
                               p.get("base"), json.dumps(p.get("changed", [])),
@@ -472,7 +475,7 @@ class StandardsProjector(ChunkedRebuild):
                               e.person if adopted else None, e.ts if adopted else None))
             elif e.type == APPROVED:
                 conn.execute("UPDATE standards_versions SET approved_by = ?, approved_at = ? WHERE version = ?"
-                             " AND approved_at IS NULL", (e.person, e.ts, p["version"]))
+                             " AND hash = ? AND approved_at IS NULL", (e.person, e.ts, p["version"], p["hash"]))
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, [e for e in events if e.type in self.rebuild_types])
