@@ -231,7 +231,8 @@ def propose(shop: Shop, file: str | Path, *, why: str, person_id: str | None, ca
     base = current(shop)
     base_docs = docs_of(shop, base)
     new_docs = dict(base_docs) | {name: path.read_text(encoding="utf-8")}
-    _compose(shop, new_docs, shown={name: str(path)})  # ConfigError (file:line) and nothing recorded
+    # ConfigError (file:line) and nothing recorded; the other document is named with its version
+    _compose(shop, new_docs, shown={n: f"{n} of v{base}" for n in dstd.DOCUMENTS} | {name: str(path)})
     if new_docs == base_docs:
         raise Refused(f"{path} is the same as {name} of v{base} in effect: nothing to propose")
     new_hash = dstd.content_hash(new_docs)
