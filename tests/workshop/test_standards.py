@@ -120,6 +120,8 @@ def test_an_invalid_proposal_is_refused_with_file_and_line_and_nothing_is_record
     other.write_text('[site]\nname = "x"\n')
     with pytest.raises(Refused, match="not one of the standards"):
         standards.propose(shop, other, why="x", person_id="farid")
+    with pytest.raises(Refused, match="is the site's own config, the version in effect"):
+        standards.propose(shop, shop.dir / "config" / "routes.toml", why="edited in place", person_id="farid")
     assert shop.journal.count() == n and standards.versions(shop) == []
     assert (shop.dir / "config" / "routes.toml").read_text() == text
 

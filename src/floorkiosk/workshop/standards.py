@@ -220,6 +220,11 @@ def propose(shop: Shop, file: str | Path, *, why: str, person_id: str | None, ca
         raise Refused("say why the standard changes (--why): the journal keeps it with the version")
     capas = _capas(shop, capa_ids)
     path = Path(file)
+    config = (shop.dir / "config").resolve()
+    if path.resolve().parent == config:
+        # the config folder holds the version in effect: an edit made there is in effect unapproved
+        raise Refused(f"{path} is the site's own config, the version in effect: propose an edited copy kept "
+                      f"elsewhere (and leave config/ as it is); nothing was recorded")
     problems: list[str] = []
     reader = TomlReader(path, problems)
     if problems:
