@@ -129,6 +129,7 @@ class KioskApp(App[int]):
         """
         try:
             reader = self.station.reader()
+            self.station.standards(reader)  # the card's standard times, learned from the whole history
             for p in self.site.people.values():
                 if any(self.site.stages[s].skill in p.skills for s in self.bench.stages) or self.bench.qc:
                     cards.worklist(reader, self.bench.id, p.id)
@@ -409,9 +410,17 @@ class KioskApp(App[int]):
         person = self.station.person
         if person is not None:
             try:
+                under_way = self.shop.journal.query(
+                    "SELECT job, stage FROM job_stages WHERE status = 'in progress' AND started_by = ? ORDER BY job",
+                    (person.id,))
                 sessions.logout(self.shop, person.id, self.bench.id, why=why)
             except FloorkioskError:
-                pass
+                under_way = []
+            if under_way and message:
+                # the logout pauses their work under way (work time, domain/worktime.py); the badge resumes it
+                names = ", ".join(f"{self.site.stages[s].name if s in self.site.stages else s} on {j}"
+                                  for j, s in under_way[:3]) + (" …" if len(under_way) > 3 else "")
+                message += f"; paused until {person.name.split()[0]} badges in again: {names}"
         self.station.person = None
         self._to_base()
         self.switch_screen("idle")

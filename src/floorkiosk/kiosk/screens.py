@@ -43,7 +43,8 @@ from floorkiosk.kiosk.widgets import (
     TopBar,
     route_text,
 )
-from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop import capacity, cards, judge, verbs
+from floorkiosk.workshop.capacity import StageTime
 from floorkiosk.workshop.cards import JobCard, SupervisorItem, WorkItem
 
 K = payloads.Kind
@@ -474,7 +475,12 @@ class WorklistScreen(BenchScreen):
 # -- the job card ----------------------------------------------------------------------------------
 
 COMMAND_ACTIONS = {"START": "start", "FINISH": "finish", "WEIGH": "weigh", "PHOTO": "photo", "HOLD": "hold",
-                   "VERIFY": "verify", "REJECT": "reject"}
+                   "VERIFY": "verify", "REJECT": "reject", "PAUSE": "pause", "RESUME": "resume"}
+
+
+def hours_words(h: float) -> str:
+    """Work hours as a person reads them: '25 min' under an hour, else '1.4 h'."""
+    return f"{round(h * 60)} min" if h < 1 else f"{h:.1f} h"
 
 
 class JobCardScreen(BenchScreen):
@@ -499,6 +505,7 @@ class JobCardScreen(BenchScreen):
         super().__init__(station)
         self.card: JobCard | None = None
         self.decisions: dict[str, g.Decision] = {}
+        self.times: dict[str, StageTime] = {}  # each stage's standard time beside the time spent so far
         self._thumbs_for: tuple[str, tuple[str, ...]] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -532,6 +539,10 @@ class JobCardScreen(BenchScreen):
         st = self.station
         if st.person is not None:
             self.decisions = judge.allowed_actions(st.shop, card.job, st.person.id, st.bench.id)
+        try:
+            self.times = {t.stage: t for t in capacity.stage_times(st.shop, card.id, st.standards())}
+        except FloorkioskError:
+            self.times = {}
         if self.is_mounted:
             self._fill()
 
@@ -653,6 +664,7 @@ class JobCardScreen(BenchScreen):
             run = j.stage(stage.id)
             t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
             t.append(f" — started by {st.shop.name(run.started_by)}, {short_ts(st, run.started_at or '')}")
+            t.append(self._time_words(stage.id))
             todo = self._still_to_do(stage.id)
             t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
             status.update(t)
@@ -671,7 +683,10 @@ class JobCardScreen(BenchScreen):
             if d is None:
                 status.update("")
             elif d.allowed:
-                status.update(Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold"))
+                t = Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold")
+                if stage is not None and stage.id in self.times:
+                    t.append(f"\n   standard time {self.times[stage.id].standard}")
+                status.update(t)
                 status.add_class("-ready")
             elif stage is not None and j.stage(stage.id).complete and all(r.code == "state" for r in d.reasons):
                 # nothing was tried: the work here is done, so say where the piece goes now, calmly
@@ -697,6 +712,18 @@ class JobCardScreen(BenchScreen):
             ov.display = True
         else:
             ov.display = False
+
+    def _time_words(self, stage_id: str) -> Text:
+        """'time so far 25 min · standard 3.0 h (default)', and whether its clock is paused."""
+        t = Text()
+        tm = self.times.get(stage_id)
+        if tm is None:
+            return t
+        spent = hours_words(tm.spent_hours) if tm.spent_hours is not None else "-"
+        t.append(f"\n   time so far {spent} · standard {tm.standard}")
+        if tm.paused:
+            t.append("   ⏸ PAUSED: RESUME goes on", "bold black on yellow")
+        return t
 
     def _still_to_do(self, stage_id: str) -> list[str]:
         card = self.card

@@ -79,8 +79,20 @@ def capacity_of(shop: Shop, person_id: str, monday: date,
 
 # --- PAUSE and RESUME -------------------------------------------------------------------------
 def _clock_of_job(shop: Shop, job_id: str) -> WorkClock:
+    """The job's runs, with the badge events (a logout pauses, the next badge-in resumes) of whoever has
+    one under way, from when the earliest of those runs began."""
     clock = WorkClock(shop.site.planning.calendar)
-    clock.feed(e for e in shop.journal.events(job=job_id) if e.type in WORK_EVENTS)
+    own = [e for e in shop.journal.events(job=job_id) if e.type in WORK_EVENTS]
+    clock.feed(own)
+    if clock.open:
+        starts = {(e.job, e.payload.get("stage", "")): e.seq or 0 for e in own if e.type == ev.STAGE_STARTED}
+        first = min(starts.get(k, 0) for k in clock.open)
+        people = {r.person for r in clock.open.values()}
+        badges = [e for e in shop.journal.events(after_seq=first, types=[ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT])
+                  if e.person in people]
+        if badges:
+            clock = WorkClock(shop.site.planning.calendar)
+            clock.feed(sorted(own + badges, key=lambda e: e.seq or 0))
     return clock
 
 
@@ -101,7 +113,7 @@ def pause_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = N
     """The PAUSE card: the person's stage under way on this job stops counting as work time."""
     jid, sid = _own_stage(shop, job_id, person_id, stage)
     if _clock_of_job(shop, jid).is_paused(jid, sid):
-        raise Refused(f"{sid} on {jid} is paused already: RESUME goes on with it")
+        raise Refused(f"{shop.site.stages[sid].name} on {jid} is paused already: RESUME goes on with it")
     shop.journal.append(shop.event(WORK_PAUSED, jid, person_id, bench_id, {"stage": sid}))
     return sid
 
@@ -110,7 +122,7 @@ def resume_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = 
     """The RESUME card: work time counts again."""
     jid, sid = _own_stage(shop, job_id, person_id, stage)
     if not _clock_of_job(shop, jid).is_paused(jid, sid):
-        raise Refused(f"{sid} on {jid} is not paused")
+        raise Refused(f"{shop.site.stages[sid].name} on {jid} is not paused: PAUSE stops its clock")
     shop.journal.append(shop.event(WORK_RESUMED, jid, person_id, bench_id, {"stage": sid}))
     return sid
 
@@ -140,10 +152,12 @@ class StageTime:
     paused: bool
 
 
-def stage_times(shop: Shop, job_id: str) -> list[StageTime]:
+def stage_times(shop: Shop, job_id: str, std: Standards | None = None) -> list[StageTime]:
+    """Each stage of the job's route: its standard time (std: as read before, else learned now from the
+    site's history) beside the time spent on it so far (the run under way, else the last run)."""
     job = shop.job(job_id)
     clock = _clock_of_job(shop, job.id)
-    std = standards(shop)
+    std = std or standards(shop)
     now = shop.clock()
     out = []
     route = shop.site.routes.get(job.route)
