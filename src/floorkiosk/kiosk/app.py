@@ -23,6 +23,7 @@ from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
 from floorkiosk.kiosk.batch_screen import NewBatchScreen
+from floorkiosk.kiosk.capacity_screen import CapacityDialog
 from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
@@ -374,6 +375,8 @@ class KioskApp(App[int]):
             self.open_batch(p.value)
         elif p.kind is K.COMMAND and p.value == "BATCH":
             self.new_batch()
+        elif p.kind is K.COMMAND and p.value == "CAPACITY":
+            self.declare_capacity()
         elif p.kind is K.COMMAND and p.value == "LOGOUT":
             person = self.station.person
             if person is None:
@@ -487,6 +490,15 @@ class KioskApp(App[int]):
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")
         self.push_screen(NewBatchScreen(self.station))
+
+    def declare_capacity(self) -> None:
+        """CAPACITY: the person at the bench declares this week's and next week's hours by skill."""
+        if self.station.person is None:
+            self.say("CAPACITY: scan your badge first, then CAPACITY to declare your hours", "warn")
+            return
+        if isinstance(self.screen, CapacityDialog):
+            return
+        self.push_screen(CapacityDialog(self.station))
 
     def open_batch(self, batch_id: str) -> None:
         if self.station.person is None:

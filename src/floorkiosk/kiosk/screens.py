@@ -72,6 +72,7 @@ def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
     return f"{days_left} days left", ""
 
 
+KIOSK_COMMANDS = ("LOGOUT", "BATCH", "CAPACITY")  # command cards the kiosk answers on every screen
 LOGOUT_AGAIN_S = 5.0  # on the worklist, Esc or CANCEL a second time within this long logs out
 
 
@@ -853,7 +854,7 @@ class JobCardScreen(BenchScreen):
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is K.BADGE:
             return self._verify_here(p.value)
-        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):  # the kiosk's, on every screen
+        if p.kind is not K.COMMAND or p.value in KIOSK_COMMANDS:  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -945,7 +946,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):
+        if p.kind is not K.COMMAND or p.value in KIOSK_COMMANDS:
             return False
         if p.value == "CANCEL":
             self.back()
