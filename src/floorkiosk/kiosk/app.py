@@ -388,6 +388,11 @@ class KioskApp(App[int]):
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
             else:
                 self.say(f"{p.value}: scan a job bag first", "warn")
+        elif p.kind is K.TOOL:
+            if self.station.person is None:
+                self.say(f"tool {p.value}: scan your badge first, then the job bag, then the tool's tag", "warn")
+            else:
+                self.say(f"tool {p.value}: open the job's card first (scan its bag), then scan the tool's tag", "warn")
         else:
             self.say(f"{text}: stone parcels are booked at the stone safe, not at a bench; nothing was changed", "warn")
 

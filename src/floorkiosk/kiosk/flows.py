@@ -28,7 +28,7 @@ from floorkiosk.kiosk.dialogs import (
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.supervisor import verify_dialog
-from floorkiosk.workshop import capacity, judge, verbs
+from floorkiosk.workshop import capacity, judge, tooling, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
@@ -164,6 +164,22 @@ class JobFlows:
                                                      self._own_stage_here()), "resume", lambda o: None)
         if sid is not None:
             self.done(f"resumed {self.stage_name(sid)} on {self.job}: its clock runs again")
+
+    # -- tools ---------------------------------------------------------------------------------------
+    def use_tool(self, code: str) -> None:
+        """A tool's tag (FK:T:M12) scanned on the card: its use recorded against the stage under way here
+        (as `floorkiosk tool use`); a retired tool, or one at its limit, refused in words."""
+        state = self.state()
+        bench = self.station.bench
+        mine = [s for s in state.in_progress() if bench.serves(s)]
+        res = self.call(lambda: tooling.use_tool(self.shop, self.job, code, self.person, self.bench,
+                                                 mine[0] if mine else None), "tool", lambda o: None)
+        if res is None:
+            return
+        e, note = res
+        if tooling.view(self.shop, e.payload["tool"]).condition.startswith("BLOCKED"):
+            note += " — at its limit now: the next use is refused until a supervisor signs off its maintenance"
+        self.done(note, "warn" if "maintenance due" in note or "at its limit" in note else "ok")
 
     # -- weigh ---------------------------------------------------------------------------------------
     def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:

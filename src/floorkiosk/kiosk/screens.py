@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain import tooling as dtool
 from floorkiosk.domain.state import DONE, JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
@@ -666,6 +667,7 @@ class JobCardScreen(BenchScreen):
             t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
             t.append(f" — started by {st.shop.name(run.started_by)}, {short_ts(st, run.started_at or '')}")
             t.append(self._time_words(stage.id))
+            t.append(self._tool_words(stage.id))
             todo = self._still_to_do(stage.id)
             t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
             status.update(t)
@@ -724,6 +726,24 @@ class JobCardScreen(BenchScreen):
         t.append(f"\n   time so far {spent} · standard {tm.standard}")
         if tm.paused:
             t.append("   ⏸ PAUSED: RESUME goes on", "bold black on yellow")
+        return t
+
+    def _tool_words(self, stage_id: str) -> Text:
+        """The tools scanned for this run of the stage, or which kind of tool's tag it wants scanned."""
+        t = Text()
+        card = self.card
+        kinds = dtool.tooling_config(self.station.site).for_stage(stage_id)
+        if card is None or not kinds:
+            return t
+        used = [r[0] for r in self.station.shop.journal.query(
+            "SELECT tool FROM tool_uses WHERE job = ? AND stage = ? AND run = ? ORDER BY ts",
+            (card.id, stage_id, card.job.stage(stage_id).runs))]
+        if used:
+            t.append("\n   tools: " + ", ".join(used))
+        else:
+            names = " or ".join(k.name.lower() for k in kinds)
+            need = " (needed to finish)" if any(k.required for k in kinds) else ""
+            t.append(f"\n   tools: none scanned yet; scan the {names}'s tag (FK:T:…){need}")
         return t
 
     def _still_to_do(self, stage_id: str) -> list[str]:
@@ -854,6 +874,10 @@ class JobCardScreen(BenchScreen):
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is K.BADGE:
             return self._verify_here(p.value)
+        if p.kind is K.TOOL:
+            if self.card is not None and self.station.person is not None:
+                JobFlows(self.station, self.app, self.card.id, self.reload, self._seen).use_tool(p.value)
+            return True
         if p.kind is not K.COMMAND or p.value in KIOSK_COMMANDS:  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
