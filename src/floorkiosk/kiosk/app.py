@@ -475,6 +475,8 @@ class KioskApp(App[int]):
             self.say(f"scan your badge first, then the job bag {job_id}", "warn")
             return
         card = cards.job_card(self.shop, job_id)  # NotFound: says so
+        if self.screen is not self.card_screen:
+            self.card_screen.returned = []  # told on the card while it was open: the card opens anew
         self.card_screen.show(card)
         self.station.last_message = (f"{card.id}: {card.job.design}", "info")
         self.card_screen.say(*self.station.last_message)

@@ -34,7 +34,7 @@ from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
 from floorkiosk.kiosk.messages import EditStones, Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
-from floorkiosk.kiosk.supervisor import SupervisorWork
+from floorkiosk.kiosk.supervisor import SupervisorWork, age_words
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
     CodeEntry,
@@ -44,9 +44,10 @@ from floorkiosk.kiosk.widgets import (
     TopBar,
     route_text,
 )
-from floorkiosk.workshop import capacity, cards, judge, verbs
+from floorkiosk.workshop import capacity, cards, judge, returns, verbs
 from floorkiosk.workshop.capacity import StageTime
 from floorkiosk.workshop.cards import JobCard, SupervisorItem, WorkItem
+from floorkiosk.workshop.returns import Returned
 
 K = payloads.Kind
 
@@ -326,6 +327,7 @@ class WorklistScreen(BenchScreen):
 
     def compose_body(self) -> ComposeResult:
         yield SupervisorWork(self.station, id="sup-work")  # a supervisor's: what waits for them
+        yield Static(id="wl-returned")  # defects QC charged to this person's work, not yet seen
         yield Static(id="wl-title")
         yield DataTable(id="worklist", cursor_type="row", zebra_stripes=True)
 
@@ -352,13 +354,15 @@ class WorklistScreen(BenchScreen):
             items = cards.worklist(reader, st.bench.id, person_id)
             waiting = cards.supervisor_work(reader, st.bench.id, person_id) if reader.person(person_id).is_supervisor \
                 else None
+            back = returns.unseen(reader, person_id)
         except FloorkioskError as exc:
             self.tell(str(exc), "error")
             return
         if not get_current_worker().is_cancelled:  # a newer read is on its way
-            self.app.call_from_thread(self._fill, person_id, items, waiting)
+            self.app.call_from_thread(self._fill, person_id, items, waiting, back)
 
-    def _fill(self, person_id: str, items: list[WorkItem], waiting: list[SupervisorItem] | None = None) -> None:
+    def _fill(self, person_id: str, items: list[WorkItem], waiting: list[SupervisorItem] | None = None,
+              back: list[Returned] | None = None) -> None:
         st = self.station
         person = st.person
         if person is None or person.id != person_id:
@@ -368,6 +372,7 @@ class WorklistScreen(BenchScreen):
         self.items = items
         sup = self.query_one(SupervisorWork)
         sup.show(waiting)
+        self._show_returned(back or [])
         if first and waiting and self.focused is self.query_one("#worklist", DataTable):
             sup.table.focus()  # a supervisor's first work is what waits for them
         t = self.query_one("#worklist", DataTable)
@@ -395,6 +400,22 @@ class WorklistScreen(BenchScreen):
             title.append(" — nothing waiting; scan a job bag to see its card")
         self.query_one("#wl-title", Static).update(title)
         self.query_one(KeysBar).show(self.keys())
+
+    def _show_returned(self, back: list[Returned]) -> None:
+        """'↩ returned to you: defect … from QC', one line each, until the job's card has shown it."""
+        w = self.query_one("#wl-returned", Static)
+        w.display = bool(back)
+        if not back:
+            return
+        t = Text()
+        for r in back[:4]:
+            t.append("↩ ", "bold")
+            t.append(r.said(), "bold")
+            age = age_words(r.ts, self.station.now())
+            t.append(f" ({age if age == 'just now' else age + ' ago'}; scan {r.job} to see it)\n")
+        if len(back) > 4:
+            t.append(f"… and {len(back) - 4} more\n")
+        w.update(t)
 
     def _ensure_measured(self, t: DataTable, tries: int) -> None:
         """Prompt the table until its columns are as wide as its first row (each refresh, a few times)."""
@@ -508,6 +529,7 @@ class JobCardScreen(BenchScreen):
         self.card: JobCard | None = None
         self.decisions: dict[str, g.Decision] = {}
         self.times: dict[str, StageTime] = {}  # each stage's standard time beside the time spent so far
+        self.returned: list[Returned] = []  # defects charged to this person's work on this job, told here
         self._thumbs_for: tuple[str, tuple[str, ...]] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -520,6 +542,7 @@ class JobCardScreen(BenchScreen):
         yield Static(id="route")
         with Horizontal(id="card-body"):
             with VerticalScroll(id="card-left"):
+                yield Static(id="card-returned")
                 yield Static(id="status")
                 yield BlockedPanel(id="card-blocked")
                 yield Static(id="reopened")
@@ -545,8 +568,26 @@ class JobCardScreen(BenchScreen):
             self.times = {t.stage: t for t in capacity.stage_times(st.shop, card.id, st.standards())}
         except FloorkioskError:
             self.times = {}
+        self._note_returned(card.id)
         if self.is_mounted:
             self._fill()
+
+    def _note_returned(self, job_id: str) -> None:
+        """Defects QC charged to this person's work on this job: shown on the card while it is open, and
+        recorded as seen the first time (the worklist then no longer lists them)."""
+        st = self.station
+        keep = self.returned if self.returned and self.returned[0].job == job_id else []
+        if st.person is None:
+            self.returned = []
+            return
+        try:
+            new = returns.unseen(st.shop, st.person.id, job=job_id)
+            if new:
+                returns.seen(st.shop, st.person.id, new, st.bench.id)
+        except FloorkioskError as exc:
+            self.tell(str(exc), "error")
+            new = []
+        self.returned = keep + [r for r in new if r.id not in {k.id for k in keep}]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -598,6 +639,10 @@ class JobCardScreen(BenchScreen):
             alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
         self.query_one("#alloy", Static).update(alloy)
         self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
+        back = self.query_one("#card-returned", Static)
+        back.display = bool(self.returned)
+        if self.returned:
+            back.update(Text("\n".join("↩ " + r.said() for r in self.returned), "bold"))
         self._fill_status()
         status = self.query_one("#status", Static)
         status.display = bool(str(status.content).strip())
