@@ -317,6 +317,7 @@ class WorklistScreen(BenchScreen):
         Binding("k", "kpis", "KPIs", show=False),
         Binding("l", "logout", "log out", show=False),
         Binding("n", "new_batch", "new batch", show=False),
+        Binding("p", "plan", "Capacity", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -445,6 +446,8 @@ class WorklistScreen(BenchScreen):
                 out.append(("B", "Board"))
             if has_module("floorkiosk.kiosk.kpi_screen"):
                 out.append(("K", "KPIs"))
+            if has_module("floorkiosk.kiosk.plan_screen"):
+                out.append(("P", "Capacity"))
         return out
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -463,9 +466,15 @@ class WorklistScreen(BenchScreen):
 
             self.app.push_screen(KpiScreen(self.station.shop))
 
+    def action_plan(self) -> None:
+        if self._may_open("floorkiosk.kiosk.plan_screen"):
+            from floorkiosk.kiosk.plan_screen import PlanScreen  # loads the scheduler (OR-Tools): when first opened
+
+            self.app.push_screen(PlanScreen(self.station))
+
     def _may_open(self, module: str) -> bool:
         if not self.station.supervisor:
-            self.tell("the board and the KPIs are for supervisors", "warn")
+            self.tell("the board, the KPIs and the capacity heatmap are for supervisors", "warn")
             return False
         if not has_module(module):
             self.tell("that screen is not installed in this build", "warn")
