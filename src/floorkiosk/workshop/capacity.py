@@ -8,6 +8,8 @@ again, without a pause event of its own.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -25,6 +27,7 @@ from floorkiosk.domain.calendar import (
 from floorkiosk.domain.state import IN_PROGRESS
 from floorkiosk.domain.worktime import WORK_EVENTS, Standards, WorkClock
 from floorkiosk.errors import Refused
+from floorkiosk.store.projection import ChunkedRebuild
 from floorkiosk.workshop.shop import Area, Shop
 
 
@@ -87,9 +90,11 @@ def _clock_of_job(shop: Shop, job_id: str) -> WorkClock:
     if clock.open:
         starts = {(e.job, e.payload.get("stage", "")): e.seq or 0 for e in own if e.type == ev.STAGE_STARTED}
         first = min(starts.get(k, 0) for k in clock.open)
-        people = {r.person for r in clock.open.values()}
-        badges = [e for e in shop.journal.events(after_seq=first, types=[ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT])
-                  if e.person in people]
+        people = sorted({r.person for r in clock.open.values()})
+        q = ",".join("?" * len(people))
+        badges = [ev.Event(t, None, p, None, {}, ts=at, seq=seq) for seq, p, t, at in shop.journal.query(
+            f"SELECT seq, person, type, ts FROM work_badges WHERE person IN ({q}) AND seq > ? ORDER BY seq",
+            [*people, first])]
         if badges:
             clock = WorkClock(shop.site.planning.calendar)
             clock.feed(sorted(own + badges, key=lambda e: e.seq or 0))
@@ -171,6 +176,39 @@ def stage_times(shop: Shop, job_id: str, std: Standards | None = None) -> list[S
     return out
 
 
+# --- the derived table: badge events by person, for a job's clock ------------------------------
+def _m001(db) -> None:  # sqlite_utils.Database
+    # a run's clock needs its person's logouts and logins since it began: read by person, not by a pass
+    # over every event since then
+    db.execute("CREATE TABLE work_badges (seq INTEGER PRIMARY KEY, person TEXT NOT NULL, type TEXT NOT NULL,"
+               " ts TEXT NOT NULL)")
+    db.execute("CREATE INDEX work_badges_person ON work_badges (person, seq)")
+    # a site older than the table: its badge events so far (one pass, once)
+    db.execute("INSERT INTO work_badges (seq, person, type, ts) SELECT seq, person, type, ts FROM events"
+               " WHERE type IN (?, ?) AND person IS NOT NULL", [ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT])
+
+
+_BADGES = frozenset({ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT})
+
+
+class BadgeProjector(ChunkedRebuild):
+    tables = ("work_badges",)
+    rebuild_apart = True  # reads only its own events
+    rebuild_types = _BADGES
+    rebuild_weight = 0
+
+    def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
+        rows = [(e.seq, e.person, e.type, e.ts) for e in events if e.type in _BADGES and e.person and e.seq]
+        if rows:
+            conn.executemany("INSERT OR REPLACE INTO work_badges (seq, person, type, ts) VALUES (?,?,?,?)", rows)
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.apply(conn, list(events))
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        pass
+
+
 # --- the area: its events in a job's history -------------------------------------------------
 def _said_capacity(shop: Shop, e: ev.Event) -> str:
     hours = ", ".join(f"{h:g} h {sk}" for sk, h in e.payload.get("hours", {}).items()) or "no hours"
@@ -179,6 +217,8 @@ def _said_capacity(shop: Shop, e: ev.Event) -> str:
 
 AREA = Area(
     name="capacity",
+    projectors=lambda site: [BadgeProjector()],
+    migrations=(("capacity_001_badges", _m001),),
     describers={
         CAPACITY_DECLARED: _said_capacity,
         WORK_PAUSED: lambda shop, e: f"{shop.name(e.person)} paused {e.payload.get('stage')}",

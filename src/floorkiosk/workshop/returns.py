@@ -76,6 +76,8 @@ def seen(shop: Shop, person_id: str, items: Iterable[Returned], bench_id: str | 
 
 def _m001(db) -> None:  # sqlite_utils.Database
     db.execute("CREATE TABLE defects_seen (defect TEXT PRIMARY KEY, person TEXT, ts TEXT) WITHOUT ROWID")
+    db.execute("INSERT OR IGNORE INTO defects_seen (defect, person, ts) SELECT json_extract(payload, '$.defect'),"
+               " person, ts FROM events WHERE type = ?", [DEFECT_SEEN])
 
 
 class SeenProjector(ChunkedRebuild):
