@@ -130,7 +130,7 @@ class KioskApp(App[int]):
         """
         try:
             reader = self.station.reader()
-            self.station.standards(reader)  # the card's standard times, learned from the whole history
+            self.station.standards()  # the card's standard times, learned from the whole history (in a thread)
             for p in self.site.people.values():
                 if any(self.site.stages[s].skill in p.skills for s in self.bench.stages) or self.bench.qc:
                     cards.worklist(reader, self.bench.id, p.id)

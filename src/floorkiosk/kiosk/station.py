@@ -43,6 +43,7 @@ class Station:
     last_message: tuple[str, str] = ("", "info")  # (text, kind): a screen shown later shows it too
     demo_jobs: list[tuple[str, str]] | None = None  # the demo's job bags to try, found once
     _standards: tuple[float, Standards] | None = field(default=None, repr=False)
+    _standards_reading: bool = field(default=False, repr=False)
     _reader: Shop | None = field(default=None, repr=False)
     _reader_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -80,14 +81,40 @@ class Station:
         return self.bench.qc and self.supervisor and has_module("floorkiosk.kiosk.qc_screen")
 
     # -- standard times ----------------------------------------------------------------------------
-    def standards(self, shop: Shop | None = None) -> Standards:
-        """Each stage's standard time, learned from the site's history: read again at most every
-        STANDARDS_FOR seconds (a median of twenty runs moves slowly; a scan must not fold the history).
-        shop: the one to read with (the reader, in a worker; the kiosk's own on the screen's thread)."""
+    def standards(self) -> Standards:
+        """Each stage's standard time, learned from the site's history, as last read: read again in a
+        thread of its own when older than STANDARDS_FOR seconds (a median of twenty runs moves slowly,
+        and on a big site the read folds millions of events: a scan never waits for it). Until the
+        first read is done: the config's standard hours."""
         got = self._standards
         if got is None or time.monotonic() - got[0] > STANDARDS_FOR:
-            got = self._standards = (time.monotonic(), capacity.standards(shop or self.shop))
+            self._standards_soon()
+        if got is None:
+            plan = self.site.planning
+            return Standards([], {}, plan.standard_hours, plan.default_hours, plan.history_runs)
         return got[1]
+
+    def read_standards(self, shop: Shop | None = None) -> Standards:
+        """Read the standard times now (the reader's, by default) and keep them. Safe from any thread."""
+        std = capacity.standards(shop or self.reader())
+        self._standards = (time.monotonic(), std)
+        return std
+
+    def _standards_soon(self) -> None:
+        with self._reader_lock:
+            if self._standards_reading:
+                return
+            self._standards_reading = True
+
+        def read() -> None:
+            try:
+                self.read_standards()
+            except Exception:  # a busy or closed store: the last reading (or the config's) stays
+                pass
+            finally:
+                self._standards_reading = False
+
+        threading.Thread(target=read, name="standards", daemon=True).start()
 
     # -- a second reader ---------------------------------------------------------------------------
     def reader(self) -> Shop:
