@@ -96,7 +96,7 @@ class Station:
 
     def read_standards(self, shop: Shop | None = None) -> Standards:
         """Read the standard times now (the reader's, by default) and keep them. Safe from any thread."""
-        std = capacity.standards(shop or self.reader())
+        std = capacity.recent_standards(shop or self.reader(), list(self.bench.stages))
         self._standards = (time.monotonic(), std)
         return std
 

@@ -24,7 +24,7 @@ from floorkiosk.domain.calendar import (
     parse_week,
     week_label,
 )
-from floorkiosk.domain.state import IN_PROGRESS
+from floorkiosk.domain.state import DONE, IN_PROGRESS, VERIFIED
 from floorkiosk.domain.worktime import WORK_EVENTS, Standards, WorkClock
 from floorkiosk.errors import Refused
 from floorkiosk.store.projection import ChunkedRebuild
@@ -145,6 +145,41 @@ def standards(shop: Shop, clock: WorkClock | None = None) -> Standards:
     jobs = {r[0]: (r[1], r[2]) for r in shop.journal.query("SELECT id, route, design FROM jobs")}
     plan = shop.site.planning
     return Standards(clock.runs, jobs, plan.standard_hours, plan.default_hours, plan.history_runs)
+
+
+def recent_standards(shop: Shop, stages: list[str], per_stage: int = 200) -> Standards:
+    """Standard times of these stages from their most recent finished runs only (`per_stage` jobs each):
+    what a bench's card shows, read without folding the site's whole history (on a site of millions of
+    events that fold takes seconds and a hundred megabytes). Each sampled job's clock is its own events
+    and its people's badge events between its first and last."""
+    plan = shop.site.planning
+    if not stages:
+        return Standards([], {}, plan.standard_hours, plan.default_hours, plan.history_runs)
+    jobs: set[str] = set()
+    for sid in stages:
+        rows = shop.journal.query(
+            "SELECT job FROM job_stages WHERE stage = ? AND status IN (?, ?) AND finished_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?", (sid, DONE, VERIFIED, per_stage))
+        jobs.update(r[0] for r in rows)
+    runs = []
+    for jid in sorted(jobs):
+        own = [e for e in shop.journal.events(job=jid) if e.type in WORK_EVENTS]
+        if not own:
+            continue
+        people = sorted({e.person for e in own if e.person})
+        q = ",".join("?" * len(people))
+        badges = [ev.Event(t, None, p, None, {}, ts=at, seq=seq) for seq, p, t, at in shop.journal.query(
+            f"SELECT seq, person, type, ts FROM work_badges WHERE person IN ({q}) AND seq > ? AND seq < ? ORDER BY seq",
+            [*people, own[0].seq or 0, own[-1].seq or 0])] if people else []
+        clock = WorkClock(plan.calendar)
+        clock.feed(sorted(own + badges, key=lambda e: e.seq or 0))
+        runs += [r for r in clock.runs if r.stage in stages]
+    info = {}
+    if jobs:
+        q = ",".join("?" * len(jobs))
+        info = {r[0]: (r[1], r[2]) for r in shop.journal.query(f"SELECT id, route, design FROM jobs WHERE id IN ({q})",
+                                                                sorted(jobs))}
+    return Standards(runs, info, plan.standard_hours, plan.default_hours, plan.history_runs)
 
 
 @dataclass(frozen=True)
