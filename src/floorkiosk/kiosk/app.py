@@ -227,7 +227,8 @@ class KioskApp(App[int]):
     def on_scale_update(self, message: ScaleUpdate) -> None:
         self.station.scale_event = message.event
         for screen in self.screen_stack[-2:]:
-            if isinstance(screen, KioskScreen):
+            # a dialog pushed but not yet composed shows the station's reading as it mounts
+            if isinstance(screen, KioskScreen) and screen.is_mounted:
                 screen.on_scale(message.event)
 
     def on_device_changed(self, message: DeviceChanged) -> None:
