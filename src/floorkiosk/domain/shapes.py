@@ -402,6 +402,11 @@ class CapacityDeclared(TypedDict):
     hours: dict[str, float]  # skill -> hours that week
 
 
+class DefectSeen(TypedDict):
+    defect: str  # the id of the stage.rejected event that charged it
+    job: str
+
+
 class WorkPaused(TypedDict):
     stage: str
 
@@ -467,6 +472,7 @@ SHAPES: dict[str, type] = {
     dq.QC_INSPECTED: QcInspected,
     dq.QC_SAMPLE_DRAWN: QcSampleDrawn,
     dq.QC_BATCH_ESCALATED: QcBatchEscalated,
+    dq.DEFECT_SEEN: DefectSeen,
     ds.STONES_ISSUED: StonesIssued,
     **dict.fromkeys(ds.MOVE_EVENTS.values(), StonesMoved),
     ds.STONES_DISCREPANCY: StonesDiscrepancy,

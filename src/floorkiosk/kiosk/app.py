@@ -23,6 +23,7 @@ from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
 from floorkiosk.kiosk.batch_screen import NewBatchScreen
+from floorkiosk.kiosk.capacity_screen import CapacityDialog
 from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
@@ -129,6 +130,7 @@ class KioskApp(App[int]):
         """
         try:
             reader = self.station.reader()
+            self.station.standards()  # the card's standard times, learned from the whole history (in a thread)
             for p in self.site.people.values():
                 if any(self.site.stages[s].skill in p.skills for s in self.bench.stages) or self.bench.qc:
                     cards.worklist(reader, self.bench.id, p.id)
@@ -225,7 +227,8 @@ class KioskApp(App[int]):
     def on_scale_update(self, message: ScaleUpdate) -> None:
         self.station.scale_event = message.event
         for screen in self.screen_stack[-2:]:
-            if isinstance(screen, KioskScreen):
+            # a dialog pushed but not yet composed shows the station's reading as it mounts
+            if isinstance(screen, KioskScreen) and screen.is_mounted:
                 screen.on_scale(message.event)
 
     def on_device_changed(self, message: DeviceChanged) -> None:
@@ -373,6 +376,8 @@ class KioskApp(App[int]):
             self.open_batch(p.value)
         elif p.kind is K.COMMAND and p.value == "BATCH":
             self.new_batch()
+        elif p.kind is K.COMMAND and p.value == "CAPACITY":
+            self.declare_capacity()
         elif p.kind is K.COMMAND and p.value == "LOGOUT":
             person = self.station.person
             if person is None:
@@ -384,6 +389,11 @@ class KioskApp(App[int]):
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
             else:
                 self.say(f"{p.value}: scan a job bag first", "warn")
+        elif p.kind is K.TOOL:
+            if self.station.person is None:
+                self.say(f"tool {p.value}: scan your badge first, then the job bag, then the tool's tag", "warn")
+            else:
+                self.say(f"tool {p.value}: open the job's card first (scan its bag), then scan the tool's tag", "warn")
         else:
             self.say(f"{text}: stone parcels are booked at the stone safe, not at a bench; nothing was changed", "warn")
 
@@ -409,9 +419,17 @@ class KioskApp(App[int]):
         person = self.station.person
         if person is not None:
             try:
+                under_way = self.shop.journal.query(
+                    "SELECT job, stage FROM job_stages WHERE status = 'in progress' AND started_by = ? ORDER BY job",
+                    (person.id,))
                 sessions.logout(self.shop, person.id, self.bench.id, why=why)
             except FloorkioskError:
-                pass
+                under_way = []
+            if under_way and message:
+                # the logout pauses their work under way (work time, domain/worktime.py); the badge resumes it
+                names = ", ".join(f"{self.site.stages[s].name if s in self.site.stages else s} on {j}"
+                                  for j, s in under_way[:3]) + (" …" if len(under_way) > 3 else "")
+                message += f"; paused until {person.name.split()[0]} badges in again: {names}"
         self.station.person = None
         self._to_base()
         self.switch_screen("idle")
@@ -458,6 +476,8 @@ class KioskApp(App[int]):
             self.say(f"scan your badge first, then the job bag {job_id}", "warn")
             return
         card = cards.job_card(self.shop, job_id)  # NotFound: says so
+        if self.screen is not self.card_screen:
+            self.card_screen.returned = []  # told on the card while it was open: the card opens anew
         self.card_screen.show(card)
         self.station.last_message = (f"{card.id}: {card.job.design}", "info")
         self.card_screen.say(*self.station.last_message)
@@ -478,6 +498,15 @@ class KioskApp(App[int]):
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")
         self.push_screen(NewBatchScreen(self.station))
+
+    def declare_capacity(self) -> None:
+        """CAPACITY: the person at the bench declares this week's and next week's hours by skill."""
+        if self.station.person is None:
+            self.say("CAPACITY: scan your badge first, then CAPACITY to declare your hours", "warn")
+            return
+        if isinstance(self.screen, CapacityDialog):
+            return
+        self.push_screen(CapacityDialog(self.station))
 
     def open_batch(self, batch_id: str) -> None:
         if self.station.person is None:
