@@ -151,13 +151,14 @@ class Decoder:
     def _fast(self, gray: np.ndarray) -> list[Decoded]:
         # Camera frames, measured in benchmarks/bench_decode.py (1280x720, one core). Most frames
         # hold no code, so what a frame without one costs is what counts:
-        #  0. a washed-out or dim frame (its greys span under LOW_CONTRAST levels) is read with its
-        #     greys spread over 0-255 (~0.1 ms): zxing's binarizers take a code of under ~24 levels
-        #     for blank paper. Its places (2.) are still found on the frame as it came, where the
-        #     edge count allows for a dim frame; spread, its noise would be edges everywhere;
         #  1. a global-histogram pass for QR alone at full size, without zxing's downscaled retries
-        #     (~0.5 ms): it finds most printed labels, and a frame holding one returns here. It also
-        #     says where it saw a QR code's finder patterns but could not read the code (4.);
+        #     (~0.5 ms): it finds most printed labels, and a frame holding one returns here. A
+        #     washed-out or dim frame (its greys span under LOW_CONTRAST levels, ~30 µs to tell)
+        #     has it again with its greys spread over 0-255, since zxing's binarizers take a code of
+        #     under ~24 levels for blank paper, and is read so from here on; that pass also says
+        #     where it saw a QR code's finder patterns but could not read the code (4.). Its places
+        #     (2.) are still found on the frame as it came, where the edge count allows for a dim
+        #     frame; spread, its noise would be edges everywhere;
         #  2. where could a code be (code_regions, ~1 ms): the places dense with sharp edges, found
         #     on a half-size copy. A bench top, tools, hands and pieces have none; a frame without
         #     any place returns [] here;
@@ -170,13 +171,13 @@ class Decoder:
         # that retry doubles the cost. A frame holding a QR code returns after the first pass, so a
         # second, different code in the same frame is read once the first leaves the view.
         as_it_came = gray
+        h, w = gray.shape[:2]
+        found, seen = self._first_pass(gray)
+        if found:
+            return found
         if self.stretch and _span(gray) < LOW_CONTRAST:
             gray = _stretched(gray)
-        h, w = gray.shape[:2]
-        seen: list[tuple[int, int, int, int]] = []
-        if self._zx_matrix is not None:
-            found, seen = self._zxing_all(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False,
-                                          try_downscale=False, errors=self.stretch)
+            found, seen = self._first_pass(gray, errors=True)
             if found:
                 return found
         boxes = code_regions(as_it_came, floor=_EDGE_FLOOR if self.stretch else _EDGE_FLOOR_BEFORE)
@@ -194,6 +195,12 @@ class Decoder:
             found = self._thorough(_stretched(gray[y0:y1, x0:x1]), try_invert=False)
             out += [d for d in found if d not in out]
         return out
+
+    def _first_pass(self, gray: np.ndarray, errors: bool = False) -> tuple[list[Decoded], list[tuple[int, int, int, int]]]:
+        if self._zx_matrix is None:
+            return [], []
+        return self._zxing_all(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False,
+                               try_downscale=False, errors=errors)
 
     def _thorough(self, gray: np.ndarray, try_invert: bool = True) -> list[Decoded]:
         """The still-image passes: local-average; then, smoothed, global-histogram and local-average."""
@@ -230,9 +237,8 @@ LOW_CONTRAST = 48  # grey levels from a picture's dark to its light (1st to 99th
 def _ends(gray: np.ndarray) -> tuple[int, int]:
     """The 1st and 99th percentile of a picture's greys, from a few thousand of its pixels."""
     step = max(1, min(gray.shape[:2]) // 64)
-    sample = gray[::step, ::step]
-    cum = np.cumsum(np.bincount(sample.ravel(), minlength=256))
-    n = int(cum[-1])
+    cum = cv2.calcHist([gray[::step, ::step]], [0], None, [256], [0, 256]).ravel().cumsum()  # ~30 µs a frame
+    n = float(cum[-1])
     return int(np.searchsorted(cum, 0.01 * n)), int(np.searchsorted(cum, 0.99 * n))
 
 
