@@ -540,7 +540,8 @@ def _ends_on_hangup(app: KioskApp) -> Iterator[None]:
     folder (/tmp/floorkiosk-sim-*) and its pty stay behind. The devices are stopped at once, in the
     handler, because after a hang-up the terminal is gone and the app's own way out may not finish
     drawing; the app is then asked to exit, and if it has not within a few seconds the process
-    leaves without it (the journal is SQLite: a process that stops between writes loses nothing).
+    leaves without it (the journal is SQLite: a transaction cut short is rolled back, and what was
+    acknowledged is on disk).
     """
     def handler(signum: int, frame: object) -> None:
         try:
