@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +53,7 @@ from floorkiosk.workshop.shop import Shop
 from floorkiosk.workshop.site import open_shop
 
 ENTER_KEYS = ("enter", "ctrl+j")
+LEAVE_SECONDS = 3.0  # after SIGHUP or SIGTERM, how long the app may take to exit before the process leaves anyway
 FOLLOW_SECONDS = 0.5  # how often the card and the worklist look for events from elsewhere
 
 
@@ -551,5 +556,38 @@ def make_app(site_dir: str | Path, bench: str, *, demo: bool = False, clock: Cal
 def run_kiosk(site_dir: str | Path, bench: str, demo: bool = False) -> int:
     """Run the kiosk full screen until it is quit; the exit code."""
     app = make_app(site_dir, bench, demo=demo)
-    result = app.run()
+    with _ends_on_hangup(app):
+        result = app.run()
     return int(result or 0)
+
+
+@contextmanager
+def _ends_on_hangup(app: KioskApp) -> Iterator[None]:
+    """While the kiosk runs: a closed terminal (SIGHUP) or a stop (SIGTERM, systemd) ends it cleanly.
+
+    Without this either signal kills the process where it stands, and the simulated balance's
+    folder (/tmp/floorkiosk-sim-*) and its pty stay behind. The devices are stopped at once, in the
+    handler, because after a hang-up the terminal is gone and the app's own way out may not finish
+    drawing; the app is then asked to exit, and if it has not within a few seconds the process
+    leaves without it (the journal is SQLite: a transaction cut short is rolled back, and what was
+    acknowledged is on disk).
+    """
+    def handler(signum: int, frame: object) -> None:
+        try:
+            app.devices.stop()
+        finally:
+            code = 128 + signum  # the shell's convention for "ended by signal N"
+            threading.Thread(target=_leave_after, args=(LEAVE_SECONDS, code), daemon=True).start()
+            app.exit(code)
+
+    before = {s: signal.signal(s, handler) for s in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+def _leave_after(seconds: float, code: int) -> None:
+    time.sleep(seconds)  # a deadline, not a wait on a condition: the app had its chance to exit
+    os._exit(code)
