@@ -67,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"a stone line of the job card, e.g. '{STONE_EXAMPLE}' (N × … ct: each stone's weight; "
                         "'0.36 ct tw': the line's total; repeat for more lines)")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
+    p.add_argument("--price", help="what the client pays for each piece, in planning.toml [costs] currency "
+                                   "(its margin is then shown by `floorkiosk cost`)")
     _job_options(p)
     p.add_argument("--accept-late", action="store_true",
                    help="the schedule cannot keep --due: record that the promise was made knowing it")
@@ -163,7 +165,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
         return _refuse(wrong + ["nothing was recorded"])
     shop = open_site(args)
     spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
-                spec=args.spec, priority="rush" if args.rush else "normal", stones=stones)
+                spec=args.spec, priority="rush" if args.rush else "normal", stones=stones, price=args.price)
     from floorkiosk.cli.plan import check_due  # when the command runs: start-up cost
 
     late = check_due(shop, args)  # warns when the schedule cannot keep the date

@@ -12,6 +12,7 @@ import typing
 from typing import Any, Required, TypedDict
 
 from floorkiosk.domain import calendar as dc
+from floorkiosk.domain import costing as dcost
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
@@ -46,6 +47,7 @@ class JobCreated(TypedDict, total=False):
     stones: list[dict[str, Any]]
     priority: str
     batch: str
+    price: str  # what the client pays, in [costs] currency (a decimal string)
 
 
 class JobStonesAdded(TypedDict, total=False):
@@ -414,6 +416,13 @@ class PromiseAcceptedLate(TypedDict, total=False):
     bottleneck: str  # the skill that held it back
 
 
+class MetalPriced(TypedDict, total=False):
+    metal: Required[str]  # Au, Ag, Pt … as the alloys of site.toml name them
+    per_gram: Required[str]  # the price of a gram of fine metal, a decimal string
+    currency: Required[str]  # [costs] currency
+    day: Required[str]  # the day the price holds for, 2026-12-03
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.JOB_STONES_ADDED: JobStonesAdded,
@@ -465,6 +474,7 @@ SHAPES: dict[str, type] = {
     dc.WORK_PAUSED: WorkPaused,
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
+    dcost.METAL_PRICED: MetalPriced,
 }
 
 
