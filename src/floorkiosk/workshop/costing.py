@@ -271,7 +271,7 @@ def quote(shop: Shop, route: str, design: str, alloy: str, grams: str | Decimal)
     g = _weight(unit_m.group(1), unit_m.group(2), "metal weight") if unit_m else _weight(text, "g", "metal weight")
     if g > MAX_PIECE_GRAMS:
         raise Refused(f"{g.normalize():f} g is more than a piece of jewelry weighs ({MAX_PIECE_GRAMS} g): is the unit right?")
-    g = g.normalize()
+    g = Decimal(format(g.normalize(), "f"))
     std = capacity.standards(shop)
     rates = site.planning.rates
     stages = []
