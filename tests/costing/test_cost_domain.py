@@ -91,3 +91,21 @@ def test_money_typed_is_read_or_refused(text, ok):
             dc.parse_money(text, "price")
     else:
         assert dc.parse_money(text, "price") == ok
+
+
+def test_projected_cdpa_counts_the_promises_each_week_the_schedule_keeps():
+    from floorkiosk.domain.outlook import projected_cdpa
+
+    today = date(2026, 11, 25)  # a Wednesday in 2026-W48
+    jobs = [("J1", date(2026, 11, 24), date(2026, 11, 30)),  # already past: not in the weeks ahead
+            ("J2", date(2026, 11, 27), date(2026, 11, 26)),  # kept
+            ("J3", date(2026, 11, 27), date(2026, 11, 27)),  # kept on the day itself
+            ("J4", date(2026, 11, 29), date(2026, 12, 1)),  # Sunday of W48, planned Tuesday: late
+            ("J5", date(2026, 12, 2), None),  # cannot be placed: kept by no one
+            ("J6", date(2026, 12, 4), date(2026, 12, 3)),
+            ("J7", date(2026, 12, 18), date(2026, 12, 17)),
+            ("J8", date(2027, 1, 4), date(2026, 12, 30))]  # beyond four weeks
+    w = projected_cdpa(jobs, today)
+    assert [x.label for x in w] == ["2026-W48", "2026-W49", "2026-W50", "2026-W51"]
+    assert [(x.due, x.kept, x.late) for x in w] == [(3, 2, ("J4",)), (2, 1, ("J5",)), (0, 0, ()), (1, 1, ())]
+    assert [x.cdpa for x in w] == [D("66.7"), D("50.0"), None, D("100.0")]

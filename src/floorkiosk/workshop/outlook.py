@@ -1,0 +1,171 @@
+"""The master schedule seen ahead: the capacity heatmap, the timeline of every open job, each person's
+week, projected delivery-promise adherence, and the jobs at risk with the stage that makes them late.
+
+All of it is read off the master schedule (workshop/schedule.py): derived, never edited. The HTML
+report draws it (workshop/reports.py); the KPI report's "at risk" takes it from here when a schedule
+is at hand (one passed in, or the one kept in schedule.json, at most ``RISK_FRESH_FOR`` old).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from floorkiosk.domain import kpi as dk
+from floorkiosk.domain import schedule as ds
+from floorkiosk.domain.calendar import monday_of, week_label
+from floorkiosk.domain.outlook import WeekOutlook, projected_cdpa
+from floorkiosk.workshop import schedule as ws
+from floorkiosk.workshop.shop import Shop
+
+RISK_FRESH_FOR = timedelta(hours=1)  # a kept schedule this old still says which jobs are at risk
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    skill: str
+    week: str
+    load_h: float  # planned work hours that start that week
+    declared_h: float  # hours declared for the skill that week
+
+    @property
+    def pct(self) -> float | None:
+        return 100 * self.load_h / self.declared_h if self.declared_h else None
+
+
+def heatmap(m: ws.Master) -> tuple[list[str], list[str], dict[tuple[str, str], HeatCell]]:
+    """(skills, weeks, cells): load against declared hours, per skill per week of the horizon."""
+    load = m.load()
+    weeks = [week_label(w) for w in m.weeks]
+    skills = sorted({k[0] for k in m.capacity_minutes} | {k[0] for k in load})
+    cells = {(sk, w): HeatCell(sk, w, load.get((sk, w), 0.0) / 60, m.capacity_minutes.get((sk, w), 0.0) / 60)
+             for sk in skills for w in weeks}
+    return skills, weeks, cells
+
+
+@dataclass(frozen=True)
+class Bar:
+    stage: str
+    skill: str
+    person: str
+    start: datetime
+    end: datetime
+    critical: bool
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    job: str
+    design: str
+    due: date | None
+    end: date | None  # planned end; None: cannot be placed
+    late: bool
+    rush: bool
+    bars: tuple[Bar, ...]
+    critical: str  # the stage that makes it late (or its longest where nothing waits)
+
+
+def _due(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def timeline(m: ws.Master) -> list[TimelineRow]:
+    """Every open job of the schedule, the late ones first, then by due date."""
+    by_job = m.plan.by_job()
+    late = set(m.plan.late)
+    rows = []
+    for jid, job in m.info.items():
+        ps = sorted(by_job.get(jid, []), key=lambda p: p.start)
+        crit = ds.critical_stage(ps)
+        bars = tuple(Bar(p.stage, p.skill, p.person, m.when(p.start), m.when(p.end), crit is not None and p == crit)
+                     for p in ps)
+        end = m.end_date(jid)
+        rows.append(TimelineRow(jid, job.design, _due(job.due), end, jid in late or end is None, job.priority == "rush",
+                                bars, crit.stage if crit else ""))
+    rows.sort(key=lambda r: (not r.late, r.due or date.max, r.job))
+    return rows
+
+
+def person_week(m: ws.Master, monday: date) -> dict[str, list[ds.Placement]]:
+    """person -> their stages that overlap the week of `monday`, by start."""
+    tz = m.axis.cal.tz
+    a = datetime.combine(monday, datetime.min.time(), tz)
+    b = a + timedelta(days=7)
+    out: dict[str, list[ds.Placement]] = {}
+    for p in m.plan.placements:
+        s, e = m.when(p.start), m.when(p.end)
+        if s < b and e > a:
+            out.setdefault(p.person, []).append(p)
+    for v in out.values():
+        v.sort(key=lambda p: p.start)
+    return dict(sorted(out.items()))
+
+
+def projected(m: ws.Master, today: date, weeks: int = 4) -> list[WeekOutlook]:
+    """Projected CDPA for the next `weeks` weeks, from the schedule."""
+    rows = []
+    for jid, job in m.info.items():
+        due = _due(job.due)
+        if due is not None:
+            rows.append((jid, due, m.end_date(jid)))
+    return projected_cdpa(rows, today, weeks)
+
+
+# --- jobs at risk, from the schedule -------------------------------------------------------------
+def kept_for_risk(shop: Shop) -> ws.Master | None:
+    """The schedule kept in schedule.json if made from this config within RISK_FRESH_FOR, even if work
+    has moved since (the risk list says when it was made); None otherwise. Cheap: one file read, no solve."""
+    path = shop.dir / ws.CACHE
+    try:
+        data = json.loads(path.read_text())
+        made = datetime.fromisoformat(data["made_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    now = shop.clock()
+    if data.get("config") != ws._config_signature(shop) or not (made <= now < made + RISK_FRESH_FOR):
+        return None
+    return ws._load(shop, path, data.get("position"), data.get("config"), made, False)
+
+
+def at_risk(m: ws.Master, open_jobs: list[tuple[str, date, list[str], str, str]],
+            today: date) -> tuple[list[dk.AtRisk], list[tuple[str, date, list[str], str, str]]]:
+    """Open jobs that are late, or that the schedule finishes after their due date, with the stage that
+    makes them late; open_jobs as domain.kpi.at_risk takes them (job, due, stages to do, design, route).
+    Also returns the open jobs the schedule does not know (added since it was made), for another estimate."""
+    by_job = m.plan.by_job()
+    cannot = {u.job: u for u in m.plan.unplaceable}
+    out = []
+    unknown = []
+    for item in open_jobs:
+        job, due, remaining, design, route = item
+        if job not in m.plan.ends and job not in cannot:
+            unknown.append(item)
+            continue
+        ps = by_job.get(job, [])
+        end = m.end_date(job)
+        left, late = dk.lateness(due, today)
+        left = 0 if left is None else left
+        if job in cannot:
+            out.append(dk.AtRisk(job, due, left, 0.0, tuple(remaining), late, design, route, None,
+                                 f"{cannot[job].stage}: cannot be planned ({cannot[job].why})", "schedule"))
+            continue
+        if not late and (end is None or end <= due):
+            continue
+        crit = ds.critical_stage(ps)
+        work_h = sum(m.work_minutes.get((p.job, p.stage), p.end - p.start) for p in ps) / 60
+        why = ""
+        if crit is not None:
+            waited = (crit.start - crit.ready) / 60
+            why = (f"{crit.stage} ({crit.skill}, {crit.person}) waits {waited:.1f} h" if waited > 0
+                   else f"{crit.stage} ({crit.skill}) takes {(crit.end - crit.start) / 60:.1f} h")
+        out.append(dk.AtRisk(job, due, left, round(work_h, 1), tuple(remaining), late, design, route, end, why,
+                             "schedule"))
+    return out, unknown
+
+
+def this_monday(m: ws.Master) -> date:
+    return monday_of(m.axis.origin.astimezone(m.axis.cal.tz).date())
