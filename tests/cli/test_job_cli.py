@@ -146,7 +146,7 @@ def test_job_import_refuses_a_file_without_the_columns_it_needs(site, capsys, tm
     code, out, err = run(site, capsys, "job", "import", f)
     assert code == 2
     assert err.splitlines() == [
-        f"{f}:1: unknown column 'colour'; columns: route, design, alloy, due, client, spec, rush, stones, count",
+        f"{f}:1: unknown column 'colour'; columns: route, design, alloy, due, client, spec, rush, stones, count, price",
         f"{f}:1: no 'alloy' column: every job needs its alloy",
         f"{f}:1: no 'due' column: every job needs its due date",
         f"{f}: nothing was recorded"]

@@ -146,3 +146,26 @@ def test_cost_and_quote_commands_print_the_figures(tmp_path, capsys, clock):
     assert run("quote", "--route", "fabrication", "--design", "Signet", "--alloy", "18KY", "--grams", "10") == 0
     out = capsys.readouterr().out
     assert "metal 600.00 (10 g × 0.75 fine × 80.00 a fine gram)" in out and "p25-p75" in out
+
+
+def test_job_import_takes_a_price_column_and_refuses_a_bad_price_at_its_line(tmp_path, capsys):
+    from floorkiosk.workshop.site import init_site, open_shop
+
+    site = tmp_path / "site"
+    init_site(site, origin="test-bench")
+    f = tmp_path / "jobs.csv"
+    f.write_text("route,design,alloy,due,price,stones\n"
+                 "fabrication,Signet,18KY,2099-01-01,1200,2 round diamond 0.05 ct cost 300\n"
+                 "fabrication,Signet,18KY,2099-01-01,-4,\n")
+    assert main(["--site", str(site), "job", "import", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert f"{f}:3: price '-4' must be an amount of 0 or more" in err and "nothing was recorded" in err
+    f.write_text("route,design,alloy,due,price,stones\n"
+                 "fabrication,Signet,18KY,2099-01-01,1200,2 round diamond 0.05 ct cost 300\n")
+    assert main(["--site", str(site), "job", "import", str(f)]) == 0
+    shop = open_shop(site)
+    try:
+        [c] = costing.job_costs(shop)
+        assert c.price == D("1200") and c.stones == D("300") and c.margin == D("900")
+    finally:
+        shop.close()

@@ -25,7 +25,7 @@ def open_site(args: argparse.Namespace):
     return open_shop(site_dir(args))
 
 
-IMPORT_COLUMNS = ("route", "design", "alloy", "due", "client", "spec", "rush", "stones", "count")
+IMPORT_COLUMNS = ("route", "design", "alloy", "due", "client", "spec", "rush", "stones", "count", "price")
 _IMPORT_REQUIRED = ("route", "design", "alloy", "due")
 
 
@@ -280,7 +280,8 @@ def cmd_job_import(args: argparse.Namespace) -> int:
         wrong += bad
         spec = dict(route=cells.get("route", ""), design=cells.get("design", ""), alloy=cells.get("alloy", ""),
                     due=cells.get("due", ""), client=cells.get("client", ""), spec=cells.get("spec", ""),
-                    priority="rush" if rush in ("yes", "y", "true", "1", "rush", "x") else "normal", stones=stones)
+                    priority="rush" if rush in ("yes", "y", "true", "1", "rush", "x") else "normal", stones=stones,
+                    price=cells.get("price", ""))
         wrong += verbs.job_problems(shop, spec, allow_past=args.allow_past)
         problems += [f"{name}:{line}: {w}" for w in wrong]
         specs += [dict(spec) for _ in range(count)]
