@@ -143,6 +143,8 @@ def test_cost_and_quote_commands_print_the_figures(tmp_path, capsys, clock):
     assert run("cost", "--by", "stage") == 0
     assert "none: no rework" in capsys.readouterr().out
     assert run("cost", "J000099") == 2
+    assert run("cost", "--days", "-1") == 2 and "--days must be 0 or more" in capsys.readouterr().err
+    assert run("cost", "--all") == 0 and "J000001" in capsys.readouterr().out
     assert run("quote", "--route", "fabrication", "--design", "Signet", "--alloy", "18KY", "--grams", "10") == 0
     out = capsys.readouterr().out
     assert "metal 600.00 (10 g × 0.75 fine × 80.00 a fine gram)" in out and "p25-p75" in out

@@ -6,11 +6,15 @@ import argparse
 
 from floorkiosk.cli.core import open_site  # when the command runs: start-up cost
 from floorkiosk.domain import costing as dc
+from floorkiosk.errors import Refused
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cost", help="what each job cost (labour, rework, metal, loss, stones, scrap) and its margin")
-    p.add_argument("jobs", nargs="*", metavar="JOB", help="these jobs (default: every job)")
+    p.add_argument("jobs", nargs="*", metavar="JOB",
+                   help="these jobs (default: the open jobs and those finished in the last --days days)")
+    p.add_argument("--days", type=int, default=30, help="finished within this many days (default 30)")
+    p.add_argument("--all", action="store_true", help="every job of the history")
     p.add_argument("--by", choices=list(dc.BY), help="the cost of poor quality (rework and scrap) summed by this")
     p.add_argument("--limit", type=int, default=50, help="list at most this many jobs (the latest)")
     p.set_defaults(func=cmd_cost)
@@ -28,7 +32,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
     shop = open_site(args)
     cur = shop.site.planning.currency
-    costs = costing.job_costs(shop, args.jobs or None)
+    if args.days < 0:
+        raise Refused("--days must be 0 or more")
+    ids = args.jobs or (None if args.all else costing.recent_jobs(shop, args.days))
+    costs = costing.job_costs(shop, ids) if ids is None or ids else []
     if args.by:
         lines = dc.copq_by(costs, args.by)
         print(f"cost of poor quality by {args.by} ({cur}): rework (runs after a stage's first) and scrap "

@@ -12,7 +12,7 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from floorkiosk.domain import costing as dc
@@ -243,6 +243,13 @@ def job_inputs(shop: Shop, job_ids: list[str] | None = None, clock: WorkClock | 
                                ug_grams(metal.piece.get(jid, 0)), work.get(jid, []), metal.losses.get(jid, []),
                                line_costs, scraps, status == "open"))
     return out
+
+
+def recent_jobs(shop: Shop, days: int) -> list[str]:
+    """The open jobs and those finished in the last `days` days (the site's days), by id."""
+    since = (cards.site_today(shop) - timedelta(days=days)).isoformat()
+    return [j for (j,) in shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 OR completed_day >= ? ORDER BY job",
+                                             (since,))]
 
 
 def job_costs(shop: Shop, job_ids: list[str] | None = None) -> list[dc.JobCost]:
