@@ -171,3 +171,23 @@ def test_job_import_takes_a_price_column_and_refuses_a_bad_price_at_its_line(tmp
         assert c.price == D("1200") and c.stones == D("300") and c.margin == D("900")
     finally:
         shop.close()
+
+
+def test_stones_broken_or_lost_at_setting_are_scrap_at_their_lines_cost_per_stone(shop, clock):
+    from floorkiosk.workshop import qc
+
+    [j] = verbs.create_jobs(shop, [dict(route="fabrication", design="Halo", alloy="18KY", due="2026-12-18",
+                                        stones=[{"kind": "diamond", "shape": "round", "count": 4, "ct": "0.200",
+                                                 "cost": "480"},
+                                                {"kind": "sapphire", "shape": "oval", "count": 1}])])
+    qc.issue_stones(shop, j, "eva", "ben", line=1)
+    qc.issue_stones(shop, j, "eva", "ben", line=2, ct="0.80")
+    qc.move_stones(shop, "SP0001", "broken", 1, "ben", ct="0.050")
+    qc.move_stones(shop, "SP0002", "lost", 1, "ben", ct="0.80")
+    [c] = costing.job_costs(shop, [j])
+    assert c.stones == D("480")  # the sapphire's line has no cost: said, not guessed
+    assert c.scrap == D("120")  # one of four stones of a 480 line
+    assert "1 stone(s) broken or lost on a line with no cost" in c.missing and "a stone line has no cost" in c.missing
+    (ln,) = dc.copq_by([c], "person")
+    assert (ln.key, ln.scrap, ln.rework) == ("ben", D("120"), D("0"))
+    assert dc.copq_by([c], "stage")[0].key == "stone-setting"
