@@ -73,21 +73,37 @@ def _due(text: str) -> date | None:
         return None
 
 
-def timeline(m: ws.Master) -> list[TimelineRow]:
-    """Every open job of the schedule, the late ones first, then by due date."""
+def timeline(m: ws.Master, limit: int | None = None) -> list[TimelineRow]:
+    """Every open job of the schedule (the first `limit`), the late ones first, then by due date."""
     by_job = m.plan.by_job()
     late = set(m.plan.late)
-    rows = []
+    keys = []
     for jid, job in m.info.items():
+        end = m.plan.ends.get(jid)
+        keys.append((not (jid in late or end is None), _due(job.due) or date.max, jid))
+    keys.sort()
+    rows = []
+    for _, due, jid in keys[:limit]:
+        job = m.info[jid]
         ps = sorted(by_job.get(jid, []), key=lambda p: p.start)
         crit = ds.critical_stage(ps)
+        # the moments of the bars only for the rows asked for: a shop's whole plan is tens of thousands
         bars = tuple(Bar(p.stage, p.skill, p.person, m.when(p.start), m.when(p.end), crit is not None and p == crit)
                      for p in ps)
         end = m.end_date(jid)
-        rows.append(TimelineRow(jid, job.design, _due(job.due), end, jid in late or end is None, job.priority == "rush",
-                                bars, crit.stage if crit else ""))
-    rows.sort(key=lambda r: (not r.late, r.due or date.max, r.job))
+        rows.append(TimelineRow(jid, job.design, None if due == date.max else due, end, jid in late or end is None,
+                                job.priority == "rush", bars, crit.stage if crit else ""))
     return rows
+
+
+def critical_stages(m: ws.Master) -> dict[str, str]:
+    """job -> the stage that makes it late (or its longest where nothing waits)."""
+    out = {}
+    for jid, ps in m.plan.by_job().items():
+        crit = ds.critical_stage(ps)
+        if crit is not None:
+            out[jid] = crit.stage
+    return out
 
 
 def person_week(m: ws.Master, monday: date) -> dict[str, list[ds.Placement]]:

@@ -550,12 +550,12 @@ def outlook_section(shop: Shop, master, today: date, *, gantt_rows: int = 60) ->
                           + (f" … +{len(w.late) - 12}" if len(w.late) > 12 else "")] for w in weeks]))
     parts.append("<h3>Capacity heatmap</h3>")
     parts.append(svg_heatmap(*outlook.heatmap(master)))
-    rows = outlook.timeline(master)
+    rows = outlook.timeline(master, gantt_rows)
     parts.append("<h3>Timeline of every open job</h3>")
-    if len(rows) > gantt_rows:
-        parts.append(f'<p class="muted">The {gantt_rows} most urgent of {len(rows)} (late first, then by due date); '
+    if len(master.info) > gantt_rows:
+        parts.append(f'<p class="muted">The {gantt_rows} most urgent of {len(master.info)} (late first, then by due date); '
                      "schedule.csv has them all.</p>")
-    parts.append(svg_timeline(rows[:gantt_rows], master.when(0)))
+    parts.append(svg_timeline(rows, master.when(0)))
     monday = outlook.this_monday(master)
     parts.append("<h3>Each person's week</h3>")
     parts.append(svg_person_week(outlook.person_week(master, monday), monday, master.axis.cal.tz, master.when))
@@ -564,14 +564,16 @@ def outlook_section(shop: Shop, master, today: date, *, gantt_rows: int = 60) ->
 
 def outlook_csvs(master, today: date, out: Path) -> list[Path]:
     skills, weeks, cells = outlook.heatmap(master)
-    crit = {r.job: r.critical for r in outlook.timeline(master)}
+    crit = outlook.critical_stages(master)
+    late = set(master.plan.late)
+    info = master.info
     files = [
         write_csv(out / "schedule.csv", ["job", "stage", "skill", "person", "start", "end", "due", "planned_end",
                                          "late", "critical"],
                   [[p.job, p.stage, p.skill, p.person, master.when(p.start).isoformat(timespec="minutes"),
                     master.when(p.end).isoformat(timespec="minutes"),
-                    master.info[p.job].due if p.job in master.info else "", master.end_date(p.job),
-                    "yes" if p.job in set(master.plan.late) else "", "yes" if crit.get(p.job) == p.stage else ""]
+                    info[p.job].due if p.job in info else "", master.end_date(p.job),
+                    "yes" if p.job in late else "", "yes" if crit.get(p.job) == p.stage else ""]
                    for p in sorted(master.plan.placements, key=lambda p: (p.job, p.start))]),
         write_csv(out / "capacity_load.csv", ["skill", "week", "planned_h", "declared_h", "load_pct"],
                   [[c.skill, c.week, round(c.load_h, 2), round(c.declared_h, 2),
