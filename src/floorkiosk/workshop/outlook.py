@@ -132,19 +132,65 @@ def projected(m: ws.Master, today: date, weeks: int = 4) -> list[WeekOutlook]:
 
 
 # --- jobs at risk, from the schedule -------------------------------------------------------------
+# the last schedule.json read, by (path, mtime, size): a KPI screen refreshing reads the file once, not each time
+_KEPT: dict[tuple, ws.Master | None] = {}
+
+
 def kept_for_risk(shop: Shop) -> ws.Master | None:
     """The schedule kept in schedule.json if made from this config within RISK_FRESH_FOR, even if work
-    has moved since (the risk list says when it was made); None otherwise. Cheap: one file read, no solve."""
+    has moved since (the risk list says when it was made); None otherwise. No solve: the file is read
+    once while it does not change (a stat otherwise)."""
     path = shop.dir / ws.CACHE
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key = (str(path), st.st_mtime_ns, st.st_size, ws._config_signature(shop))
+    if key not in _KEPT:
+        _KEPT.clear()
+        _KEPT[key] = _read_kept(shop, path, key[3])
+    m = _KEPT[key]
+    if m is None or not (m.made_at <= shop.clock() < m.made_at + RISK_FRESH_FOR):
+        return None
+    return m
+
+
+def _read_kept(shop: Shop, path, sig: str) -> ws.Master | None:
     try:
         data = json.loads(path.read_text())
         made = datetime.fromisoformat(data["made_at"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    now = shop.clock()
-    if data.get("config") != ws._config_signature(shop) or not (made <= now < made + RISK_FRESH_FOR):
+    if data.get("config") != sig:
         return None
-    return ws._load(shop, path, data.get("position"), data.get("config"), made, False)
+    return ws._load(shop, path, data.get("position"), sig, made, False)
+
+
+@dataclass(frozen=True)
+class _Risk:
+    end: date | None
+    work_h: float
+    why: str
+
+
+_FACTS: list = [None, {}]  # [the Master they were worked out for, job -> _Risk]: once per schedule, not per report
+
+
+def _facts(m: ws.Master) -> dict[str, _Risk]:
+    if _FACTS[0] is m:
+        return _FACTS[1]
+    out = {}
+    for jid, ps in m.plan.by_job().items():
+        crit = ds.critical_stage(ps)
+        why = ""
+        if crit is not None:
+            waited = (crit.start - crit.ready) / 60
+            why = (f"{crit.stage} ({crit.skill}, {crit.person}) waits {waited:.1f} h" if waited > 0
+                   else f"{crit.stage} ({crit.skill}) takes {(crit.end - crit.start) / 60:.1f} h")
+        work_h = sum(m.work_minutes.get((p.job, p.stage), p.end - p.start) for p in ps) / 60
+        out[jid] = _Risk(m.end_date(jid), round(work_h, 1), why)
+    _FACTS[:] = [m, out]
+    return out
 
 
 def at_risk(m: ws.Master, open_jobs: list[tuple[str, date, list[str], str, str]],
@@ -152,33 +198,25 @@ def at_risk(m: ws.Master, open_jobs: list[tuple[str, date, list[str], str, str]]
     """Open jobs that are late, or that the schedule finishes after their due date, with the stage that
     makes them late; open_jobs as domain.kpi.at_risk takes them (job, due, stages to do, design, route).
     Also returns the open jobs the schedule does not know (added since it was made), for another estimate."""
-    by_job = m.plan.by_job()
+    facts = _facts(m)
     cannot = {u.job: u for u in m.plan.unplaceable}
     out = []
     unknown = []
     for item in open_jobs:
         job, due, remaining, design, route = item
-        if job not in m.plan.ends and job not in cannot:
-            unknown.append(item)
-            continue
-        ps = by_job.get(job, [])
-        end = m.end_date(job)
         left, late = dk.lateness(due, today)
         left = 0 if left is None else left
         if job in cannot:
             out.append(dk.AtRisk(job, due, left, 0.0, tuple(remaining), late, design, route, None,
                                  f"{cannot[job].stage}: cannot be planned ({cannot[job].why})", "schedule"))
             continue
-        if not late and (end is None or end <= due):
+        f = facts.get(job)
+        if f is None:
+            unknown.append(item)
             continue
-        crit = ds.critical_stage(ps)
-        work_h = sum(m.work_minutes.get((p.job, p.stage), p.end - p.start) for p in ps) / 60
-        why = ""
-        if crit is not None:
-            waited = (crit.start - crit.ready) / 60
-            why = (f"{crit.stage} ({crit.skill}, {crit.person}) waits {waited:.1f} h" if waited > 0
-                   else f"{crit.stage} ({crit.skill}) takes {(crit.end - crit.start) / 60:.1f} h")
-        out.append(dk.AtRisk(job, due, left, round(work_h, 1), tuple(remaining), late, design, route, end, why,
+        if not late and (f.end is None or f.end <= due):
+            continue
+        out.append(dk.AtRisk(job, due, left, f.work_h, tuple(remaining), late, design, route, f.end, f.why,
                              "schedule"))
     return out, unknown
 
