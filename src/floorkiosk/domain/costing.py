@@ -18,14 +18,14 @@ Money is Decimal, rounded to the cent only when shown.
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-METAL_PRICED = "metal.priced"  # the day's price of a metal, per gram of fine metal
+
+from floorkiosk.domain.metal import METAL_PRICED  # noqa: F401  (the event costing reads; declared with the metal's)
 
 CENT = Decimal("0.01")
 GRAMS_PER_OZT = Decimal("31.1034768")
@@ -299,6 +299,8 @@ class Spread:
 
 
 def spread(values: list[float]) -> Spread | None:
+    import statistics  # only a quote needs it: domain.shapes imports this module at every start-up
+
     if not values:
         return None
     med = statistics.median(values)

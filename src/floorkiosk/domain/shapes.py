@@ -12,7 +12,6 @@ import typing
 from typing import Any, Required, TypedDict
 
 from floorkiosk.domain import calendar as dc
-from floorkiosk.domain import costing as dcost
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
@@ -474,7 +473,7 @@ SHAPES: dict[str, type] = {
     dc.WORK_PAUSED: WorkPaused,
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
-    dcost.METAL_PRICED: MetalPriced,
+    dm.METAL_PRICED: MetalPriced,
 }
 
 

@@ -24,7 +24,7 @@ from floorkiosk.domain.worktime import WorkClock
 from floorkiosk.domain.worktime import ts as parse_ts
 from floorkiosk.errors import Refused
 from floorkiosk.workshop import capacity, cards
-from floorkiosk.workshop.shop import Area, Shop
+from floorkiosk.workshop.shop import Shop
 
 # "82.40", "82.40/g", "82.40 per gram"; any other unit is refused in words
 _PRICE_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)\s*(?:(?:/|per)\s*([a-z]+))?\s*$", re.I)
@@ -327,11 +327,4 @@ def _loss_history(shop: Shop, route: str, alloy: str) -> tuple[dc.Spread | None,
         return dc.spread(any_route), f"{alloy} on any route"
     return None, "no delivered job of the alloy yet"
 
-
-def describe_price(shop: Shop, e: ev.Event) -> str:
-    p = e.payload
-    return f"{shop.name(e.person)} recorded {p.get('metal')} at {p.get('per_gram')} {p.get('currency')} a gram for {p.get('day')}"
-
-
-AREA = Area(name="costing", describers={dc.METAL_PRICED: describe_price})
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
-from floorkiosk.workshop import cards, judge, outlook
+from floorkiosk.workshop import cards, judge
 from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as k
@@ -611,6 +611,8 @@ def report(shop: Shop, start: date, end: date, *, with_metal: bool = True, detai
                 candidates.append((job, date.fromisoformat(due[:10]), (remaining or "").split(), design or "", rt or ""))
             except (TypeError, ValueError):
                 continue
+    from floorkiosk.workshop import outlook  # the schedule's modules load when a report asks, not at start-up
+
     sched = schedule if schedule is not None else outlook.kept_for_risk(shop)
     if sched is not None:
         risk, unknown = outlook.at_risk(sched, candidates, today)

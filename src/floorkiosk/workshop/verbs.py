@@ -20,7 +20,6 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, units
 from floorkiosk.domain import qc as dq
-from floorkiosk.domain.costing import parse_money
 from floorkiosk.domain.state import JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
@@ -250,6 +249,8 @@ def job_problems(shop: Shop, spec: dict, *, allow_past: bool = True) -> list[str
     if spec.get("priority", "normal") not in ("normal", "rush"):
         out.append(f"priority must be normal or rush, not {spec.get('priority')!r}")
     if spec.get("price") not in (None, ""):
+        from floorkiosk.domain.costing import parse_money  # only a job with a price needs the costing module
+
         try:
             spec["price"] = str(parse_money(spec["price"], "price"))
         except ValueError as exc:
