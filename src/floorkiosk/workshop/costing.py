@@ -252,9 +252,9 @@ def recent_jobs(shop: Shop, days: int) -> list[str]:
                                              (since,))]
 
 
-def job_costs(shop: Shop, job_ids: list[str] | None = None) -> list[dc.JobCost]:
+def job_costs(shop: Shop, job_ids: list[str] | None = None, clock: WorkClock | None = None) -> list[dc.JobCost]:
     rates = shop.site.planning.rates
-    return [dc.cost_job(j, rates) for j in job_inputs(shop, job_ids)]
+    return [dc.cost_job(j, rates) for j in job_inputs(shop, job_ids, clock)]
 
 
 # --- quotes --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from floorkiosk.workshop import costing, kpi, outlook
+from floorkiosk.workshop import capacity, costing, kpi, outlook
 from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.workshop import schedule as ws
 from floorkiosk.workshop import spc
@@ -379,14 +379,15 @@ def write_report(shop: Shop, start: date, end: date, out: str | Path) -> list[Pa
     """Write the period's CSV files and report.html into `out` (created); return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    master = ws.master_schedule(shop)  # kept in schedule.json while nothing moves
+    clock = capacity.work_clock(shop)  # the history's work runs, folded once for the schedule and the costs
+    master = ws.master_schedule(shop, clock=clock)  # kept in schedule.json while nothing moves
     r = kpi.report(shop, start, end, detail=True, schedule=master)
     files = write_csvs(shop, r, out)
     files += outlook_csvs(master, r.today, out)
     d1, d2 = start.isoformat(), end.isoformat()
     ids = [j for (j,) in shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 OR completed_day BETWEEN ? AND ?"
                                             " ORDER BY job", (d1, d2))]
-    costs = costing.job_costs(shop, ids) if ids else []
+    costs = costing.job_costs(shop, ids, clock) if ids else []
     files += cost_csvs(costs, out)
     page = out / "report.html"
     page.write_text(render_html(shop, r, master, costs), encoding="utf-8")
