@@ -109,3 +109,17 @@ def test_projected_cdpa_counts_the_promises_each_week_the_schedule_keeps():
     assert [x.label for x in w] == ["2026-W48", "2026-W49", "2026-W50", "2026-W51"]
     assert [(x.due, x.kept, x.late) for x in w] == [(3, 2, ("J4",)), (2, 1, ("J5",)), (0, 0, ()), (1, 1, ())]
     assert [x.cdpa for x in w] == [D("66.7"), D("50.0"), None, D("100.0")]
+
+
+def test_a_decimal_comma_is_refused_not_misread():
+    from floorkiosk.domain.stones import parse_line
+    from floorkiosk.errors import Refused
+
+    with pytest.raises(ValueError, match=r"write the decimals with a point \(82.40\)"):
+        dc.parse_money("82,40", "price")
+    with pytest.raises(ValueError, match="not an amount"):
+        dc.parse_money("1,20,0", "price")
+    assert dc.parse_money("1,250.50", "price") == D("1250.50")
+    assert parse_line("2 round diamond 0.05 ct cost 1,250")["cost"] == "1250"
+    with pytest.raises(Refused, match="cost '0,95' is not an amount"):
+        parse_line("2 round diamond 0.05 ct cost 0,95")

@@ -88,6 +88,7 @@ def test_the_days_metal_price_is_recorded_and_a_price_in_the_wrong_unit_refused(
                      (dict(metal="Au", per_gram="830"), "above 10 times the last price of Au"),
                      (dict(metal="Au", per_gram="0"), "must be more than 0"),
                      (dict(metal="Au", per_gram="cheap"), "not an amount per gram"),
+                     (dict(metal="Ag", per_gram="0,95"), r"write the decimals with a point \(0.95\)"),
                      (dict(metal="Au", per_gram="82", currency="USD"), "prices are kept in EUR"),
                      (dict(metal="Au", per_gram="82", day="2026-11-21"), "after today"),
                      (dict(metal="Au", per_gram="82", day="yesterday"), "not a date")):

@@ -19,6 +19,7 @@ Money is Decimal, rounded to the cent only when shown.
 from __future__ import annotations
 
 from collections import defaultdict
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,10 +38,24 @@ def money(x: Decimal | None) -> str:
     return "—" if x is None else f"{x.quantize(CENT, ROUND_HALF_UP):,}"
 
 
+_AMOUNT = re.compile(r"^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^-?\.\d+$")
+_DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
+
+
+def plain_amount(text: str, what: str) -> str:
+    """An amount as typed, its thousands' commas taken out; a decimal comma (82,40) is refused, not misread."""
+    t = str(text).strip()
+    if _DECIMAL_COMMA.match(t):
+        raise ValueError(f"{what} {text!r}: write the decimals with a point ({t.replace(',', '.')})")
+    if "," in t and not _AMOUNT.match(t):
+        raise ValueError(f"{what} {text!r} is not an amount such as 480 or 1,250.50")
+    return t.replace(",", "")
+
+
 def parse_money(text: str, what: str) -> Decimal:
     """An amount of money from the command line or a stone line: Decimal, 0 or more, to the cent."""
     try:
-        v = Decimal(str(text).strip().replace(",", ""))
+        v = Decimal(plain_amount(text, what))
     except InvalidOperation:
         raise ValueError(f"{what} {text!r} is not an amount such as 480 or 82.40") from None
     if not v.is_finite() or v < 0:

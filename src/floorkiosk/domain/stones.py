@@ -124,6 +124,14 @@ SHAPES = frozenset({"round", "oval", "pear", "marquise", "princess", "cushion", 
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×xX*✕]\s*)?(?=\D|$)(.*)$", re.S)
 _CT = re.compile(r"(?:^|\s)(\S+)\s*(ct|cts|carats?)\.?(?:\s+(each|ea|tw|t\.w\.|tcw|total))?\s*$", re.I)
 _COST = re.compile(r"(?:^|\s|,)cost\s+(\S+)\s*$", re.I)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def _plain(t: str) -> str:
+    """An amount's thousands' commas taken out; any other comma (a decimal comma, 0,95) is no amount."""
+    if "," in t and not _THOUSANDS.match(t):
+        raise ValueError(t)
+    return t.replace(",", "")
 _BARE_NUMBER = re.compile(r"(?:^|\s)(\d+(?:[.,]\d+)?|\.\d+)\s*(g|mm)?\s*$", re.I)
 
 
@@ -141,8 +149,8 @@ def parse_line(text: str) -> dict[str, Any]:
     k = _COST.search(raw)
     if k:
         try:
-            cost = Decimal(k.group(1).replace(",", ""))
-        except InvalidOperation:
+            cost = Decimal(_plain(k.group(1)))
+        except (InvalidOperation, ValueError):
             raise wrong(f"cost {k.group(1)!r} is not an amount such as 480 (the line's stones together)") from None
         if not cost.is_finite() or cost < 0 or cost != cost.quantize(Decimal("0.01")):
             raise wrong(f"cost {k.group(1)} must be an amount of 0 or more, to the cent")

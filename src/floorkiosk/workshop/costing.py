@@ -48,7 +48,9 @@ def parse_per_gram(text: str, currency: str) -> Decimal:
         raise Refused(f"price {text!r} is not an amount per gram such as 82.40")
     unit = (m.group(2) or "g").lower()
     try:
-        v = Decimal(m.group(1).replace(",", ""))
+        v = Decimal(dc.plain_amount(m.group(1), "price"))
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
     except InvalidOperation:
         raise Refused(f"price {text!r} is not an amount per gram such as 82.40") from None
     if unit in _PER_OZT:
