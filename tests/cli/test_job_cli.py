@@ -222,7 +222,7 @@ READ_ONLY = {
     "metal tree list", "metal balance", "metal reconcile", "report", "board",
     "hub init", "sync status", "sync conflicts", "sync run",
     "spc", "spc show", "capa", "capa list", "capa show", "tool list", "tool show",
-    "promise", "capacity show", "times", "schedule", "cost", "quote",
+    "promise", "capacity show", "times", "schedule", "standards", "standards log", "standards diff", "cost", "quote",
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
 }
