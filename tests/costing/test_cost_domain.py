@@ -123,3 +123,9 @@ def test_a_decimal_comma_is_refused_not_misread():
     assert parse_line("2 round diamond 0.05 ct cost 1,250")["cost"] == "1250"
     with pytest.raises(Refused, match="cost '0,95' is not an amount"):
         parse_line("2 round diamond 0.05 ct cost 0,95")
+
+
+def test_the_cost_commands_list_the_same_groupings_as_the_domain():
+    from floorkiosk.cli import cost
+
+    assert cost.BY == dc.BY
