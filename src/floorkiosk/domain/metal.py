@@ -42,6 +42,7 @@ TREE_JOINED = "casting.tree_joined"  # one per job on the tree (the job's histor
 TREE_CAST = "casting.tree_cast"  # metal in, and the tree's weight after devesting
 PIECE_CUT = "casting.piece_cut"  # one per job: the piece's weight after cut-off
 TREE_CUT = "casting.tree_cut"  # sprue and buttons back; the tree is closed and its loss known
+METAL_PRICED = "metal.priced"  # the day's price of a metal, per gram of fine metal (costing reads it)
 
 METAL_EVENTS = (LOT_RECEIVED, METAL_ISSUED, METAL_RETURNED, REFINER_SENT, REFINER_RETURNED, TREE_BUILT,
                 TREE_JOINED, TREE_CAST, PIECE_CUT, TREE_CUT)

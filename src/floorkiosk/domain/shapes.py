@@ -48,6 +48,7 @@ class JobCreated(TypedDict, total=False):
     priority: str
     batch: str
     standards: int  # the version of the standards the job runs under (domain/standards.py)
+    price: str  # what the client pays, in [costs] currency (a decimal string)
 
 
 class JobStonesAdded(TypedDict, total=False):
@@ -447,6 +448,13 @@ class PromiseAcceptedLate(TypedDict, total=False):
     bottleneck: str  # the skill that held it back
 
 
+class MetalPriced(TypedDict, total=False):
+    metal: Required[str]  # Au, Ag, Pt … as the alloys of site.toml name them
+    per_gram: Required[str]  # the price of a gram of fine metal, a decimal string
+    currency: Required[str]  # [costs] currency
+    day: Required[str]  # the day the price holds for, 2026-12-03
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.JOB_STONES_ADDED: JobStonesAdded,
@@ -504,6 +512,7 @@ SHAPES: dict[str, type] = {
     dc.WORK_PAUSED: WorkPaused,
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
+    dm.METAL_PRICED: MetalPriced,
 }
 
 

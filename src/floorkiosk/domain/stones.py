@@ -47,6 +47,8 @@ def line_text(stone: dict[str, Any]) -> str:
         text += f", {ct_text(stone['ct'])}"
     if stone.get("cert"):
         text += f" ({stone['cert']})"
+    if stone.get("cost") not in (None, ""):
+        text += f", cost {stone['cost']}"
     return text
 
 
@@ -112,13 +114,24 @@ class Parcel:
 #     1 oval sapphire                               no carat weight yet (given when it is issued)
 # The carat weight after "N ×" is each stone's, as the trade writes it; "tw" (total weight) or "total"
 # after it makes it the line's. A certificate follows the first comma. Stored as the job card keeps a
-# line: count, shape, kind, ct (the line's total), cert.
+# line: count, shape, kind, ct (the line's total), cert. A line may end with what its stones cost
+# together, "… cost 480" (in the site's currency): the job's cost counts it, and a stone broken or
+# lost at setting is scrap at the line's cost per stone.
 STONE_EXAMPLE = "3 × round diamond 0.05 ct, GIA 2141438171"
 SHAPES = frozenset({"round", "oval", "pear", "marquise", "princess", "cushion", "emerald", "baguette", "heart",
                     "radiant", "asscher", "trillion", "trilliant", "cabochon", "briolette", "rose", "square",
                     "tapered", "baguette", "old-mine", "old-european", "kite", "hexagon", "octagon"})
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×xX*✕]\s*)?(?=\D|$)(.*)$", re.S)
 _CT = re.compile(r"(?:^|\s)(\S+)\s*(ct|cts|carats?)\.?(?:\s+(each|ea|tw|t\.w\.|tcw|total))?\s*$", re.I)
+_COST = re.compile(r"(?:^|\s|,)cost\s+(\S+)\s*$", re.I)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def _plain(t: str) -> str:
+    """An amount's thousands' commas taken out; any other comma (a decimal comma, 0,95) is no amount."""
+    if "," in t and not _THOUSANDS.match(t):
+        raise ValueError(t)
+    return t.replace(",", "")
 _BARE_NUMBER = re.compile(r"(?:^|\s)(\d+(?:[.,]\d+)?|\.\d+)\s*(g|mm)?\s*$", re.I)
 
 
@@ -132,6 +145,16 @@ def parse_line(text: str) -> dict[str, Any]:
 
     if not raw:
         raise wrong("nothing written")
+    cost: Decimal | None = None
+    k = _COST.search(raw)
+    if k:
+        try:
+            cost = Decimal(_plain(k.group(1)))
+        except (InvalidOperation, ValueError):
+            raise wrong(f"cost {k.group(1)!r} is not an amount such as 480 (the line's stones together)") from None
+        if not cost.is_finite() or cost < 0 or cost != cost.quantize(Decimal("0.01")):
+            raise wrong(f"cost {k.group(1)} must be an amount of 0 or more, to the cent")
+        raw = raw[:k.start()].rstrip(" ,")
     m = _COUNT.match(raw)
     if not m:
         raise wrong("start with the number of stones")
@@ -178,6 +201,8 @@ def parse_line(text: str) -> dict[str, Any]:
         line["ct"] = str(ct)
     if cert:
         line["cert"] = cert
+    if cost is not None:
+        line["cost"] = str(cost)
     return line
 
 

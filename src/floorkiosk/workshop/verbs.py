@@ -249,6 +249,13 @@ def job_problems(shop: Shop, spec: dict, *, allow_past: bool = True) -> list[str
                    "broken is usually a typing mistake; if it is meant, say so with --allow-past")
     if spec.get("priority", "normal") not in ("normal", "rush"):
         out.append(f"priority must be normal or rush, not {spec.get('priority')!r}")
+    if spec.get("price") not in (None, ""):
+        from floorkiosk.domain.costing import parse_money  # only a job with a price needs the costing module
+
+        try:
+            spec["price"] = str(parse_money(spec["price"], "price"))
+        except ValueError as exc:
+            out.append(str(exc))
     stones = spec.get("stones") or []
     if not isinstance(stones, list) or not all(isinstance(x, dict) for x in stones):
         out.append("stones must be stone lines (count, shape, kind, ct, cert)")
