@@ -21,7 +21,7 @@ from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, units
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
-from floorkiosk.domain.stones import line_text
+from floorkiosk.domain.stones import GRAMS_PER_CT, line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.workshop import cards, evidence, judge
@@ -105,6 +105,13 @@ def readability(shop: Shop, bench_id: str) -> Decimal:
     return Decimal(str(r)) if r else Decimal(0)
 
 
+def weighed_step(shop: Shop, bench_id: str | None) -> Decimal | None:
+    """The readability of the scale at a bench (that weighed something), to show its weights with; None if unknown."""
+    b = shop.site.benches.get(bench_id or "")
+    r = b.scale.get("readability") if b is not None and b.scale else None
+    return Decimal(str(r)) if r else None
+
+
 def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams: Decimal | str | float,
                   phase: str | None = None, stage: str | None = None, raw: str = "", unit: str = "g",
                   override: Override | None = None, source: WeightSource | None = None) -> WeighResult:
@@ -125,6 +132,11 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
     kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
     resolution = readability(shop, bench_id)
     result: dict[str, Any] = {}
+    # The stones set in the piece (from the setting weigh-out on) are recorded with the weight: the
+    # metal ledger and the loss count metal only, and a setting weigh-out holds stones its weigh-in did not.
+    job_now = shop.job(job_id)
+    stones_ct = cards.stones_in(shop, job_now, sid or stage, phase)
+    stones_before = cards.stones_in(shop, job_now, sid or stage, "in") if phase == "out" else stones_ct
 
     def after(state: JobState, e: ev.Event) -> list[ev.Event]:
         if phase != "out":
@@ -133,10 +145,12 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
         st = state.stage(s.id)
         if st.weight_in is None:
             return []
-        loss = g.weight_loss(s, Decimal(st.weight_in), grams, resolution)
+        loss = g.weight_loss(s, Decimal(st.weight_in), grams, resolution,
+                             (stones_ct - stones_before) * GRAMS_PER_CT)
         result["loss"] = loss
         if loss.beyond and state.hold is None:
-            reason = (f"weight loss at {s.name} {loss.pct}% ({fmt_many(loss.grams, shop.site.settings.units)})"
+            reason = (f"weight loss at {s.name} {loss.pct}% "
+                      f"({fmt_many(loss.grams, shop.site.settings.units, resolution or None)})"
                       f" is beyond the {s.max_loss_pct}% tolerance")
             result["held"] = True
             return [shop.event(ev.JOB_HELD, state.id, person_id, bench_id,
@@ -144,6 +158,8 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
         return []
 
     payload = {"phase": phase, "grams": str(grams), "raw": raw, "unit": unit, **origin}
+    if stones_ct:
+        payload["stones_ct"] = str(stones_ct)
     events = judge.act(shop, kind, ev.WEIGHT_RECORDED, job_id, person_id, bench_id, sid or stage, payload,
                        grams=grams, override=override, after=after)
     return WeighResult(events[0], phase, grams, result.get("loss"), bool(result.get("held")))
@@ -511,7 +527,7 @@ def _rejected(shop: Shop, e: ev.Event) -> str:
 
 def _weighed(shop: Shop, e: ev.Event) -> str:
     w = _Words(shop, e)
-    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units)
+    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units, weighed_step(shop, e.bench))
     manual = w.p.get("manual")
     how = (f" — TYPED BY HAND, approved by {shop.name(manual.get('by'))}: {manual.get('reason', '')}" if manual
            else "")
