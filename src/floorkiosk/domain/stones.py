@@ -107,12 +107,13 @@ class Parcel:
         return f"{self.issued_n} {self.shape} {self.kind}".replace("  ", " ").strip()
 
 
-def carats_set(lines: list[dict[str, Any]], parcels_set: list[Decimal]) -> Decimal:
-    """The carat weight of the stones set in a piece: what its parcels say was set (`parcels_set`, one
-    figure per parcel), when stones were issued from the stone safe; else every stone line of its job
-    card (the card's stones are the ones set)."""
-    if parcels_set:
-        return sum(parcels_set, Decimal(0))
+def carats_set(lines: list[dict[str, Any]], parcels_kept: list[Decimal]) -> Decimal:
+    """The carat weight of the stones set in a piece. When stones were issued from the stone safe, what its
+    parcels issued and did not take back as returned, broken or lost (`parcels_kept`, one figure per
+    parcel: the setter weighs the piece out before counting the set stones in); else every stone line of
+    its job card (the card's stones are the ones set)."""
+    if parcels_kept:
+        return sum(parcels_kept, Decimal(0))
     total = Decimal(0)
     for ln in lines:
         try:

@@ -582,7 +582,7 @@ class JobCardScreen(BenchScreen):
         if j.stones:
             alloy.append(" · " + "; ".join(line_text(s) for s in j.stones))
         if j.last_weight:
-            alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
+            alloy.append(f" · last weight {fmt_many(j.last_weight, units, card.weight_step)}")
         self.query_one("#alloy", Static).update(alloy)
         self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
         self._fill_status()

@@ -61,7 +61,7 @@ class Station:
         e = self.scale_event
         if e is None or isinstance(e, ScaleStatus):
             return ""
-        return f"{fmt(e.grams, 'g')} {'stable' if e.stable else '~ moving'}"
+        return f"{fmt(e.grams, 'g', self.devices.readability or None)} {'stable' if e.stable else '~ moving'}"
 
     # -- who may do what ---------------------------------------------------------------------------
     @property

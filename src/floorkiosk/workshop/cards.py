@@ -138,8 +138,9 @@ def carats_set(shop: Shop, job: JobState) -> Decimal:
     """Carats of the stones set in the piece: its parcels' set stones, else its job card's stone lines."""
     if not job.stones:
         return Decimal(0)
-    rows = shop.journal.query("SELECT set_ct FROM stone_parcels WHERE job = ?", (job.id,))  # workshop.qc's table
-    return ds.carats_set(job.stones, [Decimal(r[0]) for r in rows])
+    rows = shop.journal.query("SELECT issued_ct, returned_ct, broken_ct, lost_ct FROM stone_parcels WHERE job = ?",
+                              (job.id,))  # workshop.qc's table
+    return ds.carats_set(job.stones, [Decimal(i) - Decimal(r) - Decimal(b) - Decimal(lo) for i, r, b, lo in rows])
 
 
 def stones_in(shop: Shop, job: JobState, stage: str | None, phase: str | None) -> Decimal:
