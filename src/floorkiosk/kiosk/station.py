@@ -84,6 +84,11 @@ class Station:
                 self._reader = open_shop(self.shop.dir, clock=self.clock, origin=self.shop.journal.origin)
             return self._reader
 
+    def open_reader(self) -> Shop | None:
+        """The reader if it is open already (None: reader() would open it, which takes a while on a big site)."""
+        with self._reader_lock:
+            return self._reader
+
     def close_reader(self) -> None:
         with self._reader_lock:
             if self._reader is not None:
