@@ -105,13 +105,6 @@ def readability(shop: Shop, bench_id: str) -> Decimal:
     return Decimal(str(r)) if r else Decimal(0)
 
 
-def weighed_step(shop: Shop, bench_id: str | None) -> Decimal | None:
-    """The readability of the scale at a bench (that weighed something), to show its weights with; None if unknown."""
-    b = shop.site.benches.get(bench_id or "")
-    r = b.scale.get("readability") if b is not None and b.scale else None
-    return Decimal(str(r)) if r else None
-
-
 def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams: Decimal | str | float,
                   phase: str | None = None, stage: str | None = None, raw: str = "", unit: str = "g",
                   override: Override | None = None, source: WeightSource | None = None) -> WeighResult:
@@ -527,7 +520,7 @@ def _rejected(shop: Shop, e: ev.Event) -> str:
 
 def _weighed(shop: Shop, e: ev.Event) -> str:
     w = _Words(shop, e)
-    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units, weighed_step(shop, e.bench))
+    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units, cards.bench_step(shop, e.bench))
     manual = w.p.get("manual")
     how = (f" — TYPED BY HAND, approved by {shop.name(manual.get('by'))}: {manual.get('reason', '')}" if manual
            else "")
