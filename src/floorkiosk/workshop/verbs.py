@@ -118,7 +118,8 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
     except units.UnitError as exc:
         raise Refused(str(exc)) from None
     origin = _weight_source(shop, source, person_id, bench_id, raw)
-    sid, auto_phase = weigh_phase(shop, job_id, bench_id, stage)
+    job_now = shop.job(job_id)
+    sid, auto_phase = weigh_phase(shop, job_now, bench_id, stage)
     phase = phase or auto_phase
     if phase not in ("in", "out"):
         raise Refused(f"phase must be 'in' or 'out', not {phase!r}")
@@ -127,7 +128,6 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
     result: dict[str, Any] = {}
     # The stones set in the piece (from the setting weigh-out on) are recorded with the weight: the
     # metal ledger and the loss count metal only, and a setting weigh-out holds stones its weigh-in did not.
-    job_now = shop.job(job_id)
     stones_ct = cards.stones_in(shop, job_now, sid or stage, phase)
     stones_before = cards.stones_in(shop, job_now, sid or stage, "in") if phase == "out" else stones_ct
 
