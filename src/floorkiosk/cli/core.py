@@ -307,7 +307,7 @@ def cmd_job_show(args: argparse.Namespace) -> int:
     print(f"client: {j.client or '-'} ({j.client_initials})  spec: {j.spec or '-'}")
     due = f"due {j.due}" + (f" ({card.days_left} days left)" if card.days_left is not None and card.days_left >= 0 else
                             f" ({-card.days_left} days LATE)" if card.late else "")
-    print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units) if j.last_weight else '-'}")
+    print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units, card.weight_step) if j.last_weight else '-'}")
     if j.stones:
         from floorkiosk.domain.stones import line_text  # when the command runs: start-up cost
 

@@ -29,6 +29,7 @@ from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain.stones import GRAMS_PER_CT
 from floorkiosk.domain.units import fine_weight
 
 # --- event types ------------------------------------------------------------------------------
@@ -400,7 +401,9 @@ class Ledger:
             return  # the tree's cut-off weights stand for the pieces cast on it
         try:
             ug = to_ug(p["grams"])
-        except (MetalError, KeyError):
+            # stones set in the piece are weighed with it and are no metal (a carat is 0.2 g)
+            ug = max(0, ug - to_ug(Decimal(str(p.get("stones_ct") or 0)) * GRAMS_PER_CT))
+        except (MetalError, KeyError, InvalidOperation):
             return
         here = Account(WORK, e.bench, e.person, stage)
         if p.get("phase") == "in":

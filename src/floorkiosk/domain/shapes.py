@@ -73,6 +73,7 @@ class WeightRecorded(_Judged, total=False):
     profile: str  # the scale's protocol profile, for a scale reading
     stable: bool  # the scale said the reading was stable
     manual: ManualWeight
+    stones_ct: str  # carats of stones set in the piece and weighed with it (the metal is grams less ct x 0.2)
 
 
 class PhotoAttached(_Judged, total=False):

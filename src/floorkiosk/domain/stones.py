@@ -27,6 +27,7 @@ MOVE_EVENTS = {m: f"stones.{m}" for m in MOVES}  # stones.set, stones.returned, 
 EVENT_MOVES = {v: k for k, v in MOVE_EVENTS.items()}
 OPEN, BALANCED, DISCREPANCY = "open", "balanced", "discrepancy"
 CT = Decimal("0.001")
+GRAMS_PER_CT = Decimal("0.2")  # the metric carat, exactly (domain.units holds the same)
 
 
 def stones_word(n: int) -> str:
@@ -106,6 +107,36 @@ class Parcel:
 
     def stones_text(self) -> str:
         return f"{self.issued_n} {self.shape} {self.kind}".replace("  ", " ").strip()
+
+
+def carats_set(lines: list[dict[str, Any]], parcels_kept: list[Decimal]) -> Decimal:
+    """The carat weight of the stones set in a piece. When stones were issued from the stone safe, what its
+    parcels issued and did not take back as returned, broken or lost (`parcels_kept`, one figure per
+    parcel: the setter weighs the piece out before counting the set stones in); else every stone line of
+    its job card (the card's stones are the ones set)."""
+    if parcels_kept:
+        return sum(parcels_kept, Decimal(0))
+    total = Decimal(0)
+    for ln in lines:
+        try:
+            total += Decimal(str(ln.get("ct") or 0))
+        except InvalidOperation:
+            continue  # a line without a usable carat weight weighs nothing here
+    return total
+
+
+def in_the_piece(stages: dict[str, Any], setting_stage: str | None, stage: str | None, phase: str | None) -> bool:
+    """Whether the stones are in the piece at this weighing: from the setting stage's weigh-out on.
+
+    `stages` is a job's StageState by stage id. The setting weigh-in is of the bare metal; its
+    weigh-out, and every weighing after the setting is done, include the stones set.
+    """
+    if not setting_stage or not stage:
+        return False
+    if stage == setting_stage:
+        return phase == "out"
+    st = stages.get(setting_stage)
+    return st is not None and (st.status in ("done", "verified") or st.weight_out is not None)
 
 
 # A stone line as a person writes it on a job card:

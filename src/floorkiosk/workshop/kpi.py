@@ -128,6 +128,17 @@ def _m004_promises(db: sqlite_utils.Database) -> None:
         conn.execute("UPDATE kpi_stages SET due = ? WHERE job = ?", (st.due or first, job))
 
 
+def _m005_worklist(db: sqlite_utils.Database) -> None:
+    # A bench's worklist is read from these stage rows (they hold the promise, the priority and the hold):
+    # indexes of just the waiting rows, in the worklist's order, give each stage's first rows without
+    # reading or sorting the others, however many pieces wait (cards.worklist).
+    db.execute("CREATE INDEX kpi_stages_waiting ON kpi_stages (stage, (priority = 'rush') DESC, due, job)"
+               " WHERE active = 1 AND ready = 1 AND on_hold = 0")
+    db.execute("CREATE INDEX kpi_stages_to_verify ON kpi_stages (stage, (priority = 'rush') DESC, due, job)"
+               " WHERE active = 1 AND status = 'done' AND on_hold = 0")
+    db.execute("CREATE INDEX kpi_stages_busy ON kpi_stages (stage, started_by) WHERE active = 1 AND status = 'in progress'")
+
+
 class FlowProjector(ChunkedRebuild):
     """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal."""
 
@@ -701,5 +712,5 @@ def demo_after(shop: Shop) -> None:
 
 AREA = Area("kpi", projectors=lambda site: [FlowProjector(site)],
             migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor),
-                        ("kpi_004_promises", _m004_promises)),
+                        ("kpi_004_promises", _m004_promises), ("kpi_005_worklist", _m005_worklist)),
             describers={k.JOB_DELAYED: describe_delay})
