@@ -225,6 +225,7 @@ READ_ONLY = {
     "promise", "capacity show", "times", "schedule",
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
+    "sync compare",  # a replay of the hub's journal in a temporary folder: nothing recorded here
 }
 # Commands that name the person as their first argument rather than with --person.
 PERSON_FIRST = {"capacity declare"}

@@ -100,6 +100,17 @@ HELPER_PATIENCE = 120.0
 REBUILD_CHUNK = 20_000
 
 
+def _reads_any(p: Projector, types: set[str]) -> bool:
+    """Whether the projector folds any of these event types (all, if it does not say which it folds).
+
+    A supervisor's decision on a conflict may stand for an event of any type (see projection.admitted).
+    """
+    if not types:
+        return False
+    wanted = getattr(p, "rebuild_types", None)
+    return wanted is None or ev.CONFLICT_RESOLVED in types or not wanted.isdisjoint(types)
+
+
 def _helper_share(feeders: list) -> list:
     """Which projectors a rebuild's helper process folds: those that may be folded apart
     (``rebuild_apart``), chosen so that the two processes finish closest together.
@@ -274,8 +285,9 @@ class Journal:
         self.projectors: list[Projector] = list(projectors)
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         self._migrations = [*JOURNAL_MIGRATIONS, *migrations]
+        refill: set[str] = set()
         with self.lock, _plain_faults(self.path):
-            migrate(self.conn, self._migrations)
+            migrate(self.conn, self._migrations, refill)
             # The index of events not yet acknowledged by the hub is of use only where there is a hub:
             # elsewhere every event stays unacknowledged, and each append paid for one more index entry.
             # It is made when a site is first opened with a hub, and dropped when opened without one.
@@ -284,6 +296,8 @@ class Journal:
                                   " WHERE hub_seq IS NULL")
             else:
                 self.conn.execute("DROP INDEX IF EXISTS events_pending")
+            if refill:
+                self._refill_unlocked(refill)
         self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
         self._checkpointer = _Checkpointer(self.path)
         self._checkpointer.start()
@@ -447,8 +461,11 @@ class Journal:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 pending: dict[str, list[str]] = {}  # job -> its events applied here but not yet acknowledged
-                for eid, job in conn.execute("SELECT id, job FROM events WHERE hub_seq IS NULL AND job IS NOT NULL"):
-                    pending.setdefault(job, []).append(eid)
+                waiting: list[tuple[str, str]] = []  # (id, type) of every event applied here, not yet acknowledged
+                for eid, job, etype in conn.execute("SELECT id, job, type FROM events WHERE hub_seq IS NULL"):
+                    waiting.append((eid, etype))
+                    if job is not None:
+                        pending.setdefault(job, []).append(eid)
                 known: dict[str, int | None] = {}
                 ids = [e.id for _, e in rows]
                 for i in range(0, len(ids), 500):
@@ -486,14 +503,21 @@ class Journal:
                         first_fresh[e.job] = known[e.id]
                 refold = {job for job, hs in first_fresh.items()
                           if any(acked_at.get(eid, float("inf")) > hs for eid in pending[job])}
+                # The events applied here that now stand after an event new here: every one not yet
+                # acknowledged, and those acknowledged behind the first new one. A projector whose
+                # tables span jobs (metal drawn from a bench's stock, a characteristic's series, a
+                # tool's count) applied them before events that come first in the hub's order.
+                first_new = min((known[e.id] for e in fresh), default=None)
+                displaced = set() if first_new is None else {
+                    etype for eid, etype in waiting if acked_at.get(eid, float("inf")) > first_new}
                 judged = self._judged()
                 for i, p in enumerate(self.projectors):
                     if refold and hasattr(p, "refold"):
                         p.apply(conn, [e for e in fresh if e.job not in refold])
                         p.refold(conn, refold, self._job_events_unlocked)
-                    elif refold:
-                        # The order changed under applied events and this projector cannot fold one
-                        # job again: derive its tables again from every event, in canonical order.
+                    elif not hasattr(p, "refold") and _reads_any(p, displaced):
+                        # The order changed under events this projector applied, and it cannot fold
+                        # one job again: derive its tables again from every event, in canonical order.
                         stream = self._all_events_unlocked()
                         p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
                     else:
@@ -659,6 +683,37 @@ class Journal:
                 conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         return bad
 
+    def _refill_unlocked(self, tables: set[str]) -> None:
+        """Derive again, in canonical order, the tables of the projectors a migration made anew (and
+        only those: the others stand as they are), in one transaction."""
+        chosen = [p for p in self.projectors if set(p.tables) & tables]
+        if not chosen:
+            return
+        conn = self.conn
+        judged = self._judged()
+        with gc_paused():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                order = self._order_unlocked()
+                chunked = [p for p in chosen if hasattr(p, "rebuild_feed")]
+                if chunked:
+                    first = self.projectors[0]
+                    if judged and first not in chunked:
+                        # judged against the job tables as they stand: the job projector is not fed again
+                        self._feed(conn, [first, *chunked], order, judged, only=chunked)
+                    else:
+                        self._feed(conn, chunked, order, judged)
+                for p in chosen:
+                    if p not in chunked:
+                        stream = self._all_events_unlocked()
+                        i = self.projectors.index(p)
+                        p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
     def _feed(self, conn: sqlite3.Connection, feeders: list, order: str, judged: bool,
               only: list | None = None, bad: list | None = None) -> None:
         """One read of the journal feeds every projector that takes its events in chunks.
@@ -757,19 +812,33 @@ class Journal:
                 self.conn.execute(sql)
         return made
 
-    def state_digest(self) -> str:
-        """A SHA-256 over every derived table's rows in a fixed order: equal digests, equal state."""
-        h = hashlib.sha256()
+    def table_digests(self) -> dict[str, str]:
+        """A SHA-256 of each derived table's rows, by table name.
+
+        The rows are read in the order of all their columns, so the digest is that of the table's
+        contents, never of the order rows were written in: two benches that hold the same rows give
+        the same digest. No derived table holds a value local to one bench (a journal seq, a rowid),
+        so on a hub site every bench's digests equal those of a fresh replay of the hub's journal.
+        """
+        out: dict[str, str] = {}
         with self.lock:
             for t in self._derived_tables():
-                h.update(t.encode())
+                h = hashlib.sha256()
                 cols = [r[1] for r in self.conn.execute(f'PRAGMA main.table_info("{t}")')]
                 if not cols:
-                    h.update(b"\0missing")
+                    out[t] = "missing"
                     continue
                 order = ", ".join(f'"{c}"' for c in cols)
                 for row in self.conn.execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}'):
                     h.update(repr(row).encode())
+                out[t] = h.hexdigest()
+        return out
+
+    def state_digest(self) -> str:
+        """A SHA-256 over every derived table's digest (see table_digests): equal digests, equal state."""
+        h = hashlib.sha256()
+        for t, d in self.table_digests().items():
+            h.update(f"{t}\0{d}\n".encode())
         return h.hexdigest()
 
     def check_derived(self) -> "DerivedCheck":
