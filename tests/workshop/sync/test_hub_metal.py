@@ -78,3 +78,43 @@ def test_metal_moves_at_two_benches_give_the_same_tables_everywhere_and_as_a_rep
     check = hubsync.compare_with_hub(a)
     assert check.differing == [] and len(check.tables) == len(here)
     assert check.events == n
+
+
+def test_sync_compare_says_when_a_table_differs_from_a_replay_and_when_it_cannot_compare(make_kiosk, pg_hub, capsys):
+    import sqlite3
+
+    from floorkiosk.cli import main
+
+    a, b = make_kiosk("a", "casting"), make_kiosk("b", "cleanup")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    metal.receive_lot(a, "18KY", "50")
+    metal.return_metal(b, "18KY", "0.5", category="lemel", bench_id="cleanup", person_id="ana")  # a's lot not there
+    sync(sb, sa, sb)
+    for k in (a, b):
+        k.close()
+    capsys.readouterr()
+    assert main(["--site", str(a.dir), "sync", "compare"]) == 0
+    out = capsys.readouterr().out
+    assert "metal_balances" in out and "DIFFERS" not in out
+    assert "derived tables ok" in out and "fresh replay of the hub's" in out
+
+    db = sqlite3.connect(a.dir / "journal.db")
+    with db:  # a derived row edited by hand
+        db.execute("UPDATE metal_balances SET ug = ug + 1 WHERE acct = 'stock'")
+    db.close()
+    assert main(["--site", str(a.dir), "sync", "compare"]) == 1
+    cap = capsys.readouterr()
+    assert [ln.split()[0] for ln in cap.out.splitlines() if "DIFFERS" in ln] == ["metal_balances"]
+    assert "1 of" in cap.err and "metal_balances" in cap.err and "db rebuild" in cap.err
+    assert main(["--site", str(a.dir), "db", "rebuild", "--person", "farid"]) == 1  # it differed: rebuilt
+    assert main(["--site", str(a.dir), "sync", "run", "--once"]) == 0  # the rebuild's own event goes up
+    capsys.readouterr()
+    assert main(["--site", str(a.dir), "sync", "compare"]) == 0
+    capsys.readouterr()
+
+    # an event not yet on the hub: the bench cannot be compared with it yet, and says why
+    assert main(["--site", str(b.dir), "metal", "receive", "18KY", "10", "--person", "farid"]) == 0
+    capsys.readouterr()
+    assert main(["--site", str(b.dir), "sync", "compare"]) == 1
+    assert "not comparable yet" in capsys.readouterr().err
