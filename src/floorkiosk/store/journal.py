@@ -34,7 +34,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
-from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, read_chunks
+from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, malformed, read_chunks
 from floorkiosk.store.schema import migrate
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
@@ -522,6 +522,9 @@ class Journal:
                         p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
                     else:
                         p.apply(conn, list(admitted(conn, fresh)) if judged and i else fresh)
+                    spanning = getattr(p, "spanning_types", None)
+                    if spanning and hasattr(p, "refold") and not spanning.isdisjoint(displaced):
+                        p.refold_spanning(conn, self._events_of_types_unlocked(spanning))
                 if state:
                     conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                      [(k, str(v)) for k, v in state.items()])
@@ -535,6 +538,13 @@ class Journal:
             for fn in self._listeners:
                 fn(fresh)
         return result
+
+    def _events_of_types_unlocked(self, types: Iterable[str]) -> Iterator[ev.Event]:
+        """Every readable event of these types, in canonical order."""
+        t = sorted(types)
+        rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE type IN ({','.join('?' * len(t))})"
+                                 f" ORDER BY {CANON}", t)
+        return (event_of(r) for r in rows if malformed(r[9]) is None)
 
     def _job_events_unlocked(self, job: str) -> list[ev.Event]:
         return [event_of(r) for r in self.conn.execute(

@@ -1,13 +1,14 @@
-"""Metal moves recorded at two benches against a real PostgreSQL hub: every derived table the same on both,
-and the same as a fresh replay of the hub's journal.
+"""Every derived table the same on every bench and as a fresh replay of the hub's journal (real PostgreSQL).
 
 Weights, casting trees, scrap returns and the refiner's returns are order-dependent (metal drawn into
-work comes from the bench stock a person holds at that moment), so they are recorded at both benches
-while the other's events are not yet there, and synced in an order that puts a bench's events
-before the other's already applied ones.
+work comes from the bench stock a person holds at that moment), and so is a batch's list of job bags:
+they are recorded at two benches while the other's events are not yet there, and synced in an order
+that puts a bench's events before the other's already applied ones.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from hubkit import replay_from_hub
@@ -118,3 +119,22 @@ def test_sync_compare_says_when_a_table_differs_from_a_replay_and_when_it_cannot
     capsys.readouterr()
     assert main(["--site", str(b.dir), "sync", "compare"]) == 1
     assert "not comparable yet" in capsys.readouterr().err
+
+
+def test_job_bags_joining_one_batch_at_two_benches_are_listed_in_the_hubs_order(make_kiosk, pg_hub, tmp_path):
+    a, b = make_kiosk("a", "casting"), make_kiosk("b", "cleanup")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    jobs = verbs.create_jobs(a, [dict(CAST) for _ in range(5)], person_id="farid", bench_id="casting")
+    batch = verbs.create_batch(a, jobs[:1], design="Stacking ring", person_id="farid", bench_id="casting")
+    sync(sa, sb)
+    verbs.add_to_batch(a, batch, [jobs[1]], person_id="farid", bench_id="casting")  # offline from each other
+    verbs.add_to_batch(b, batch, [jobs[2], jobs[3]], person_id="farid", bench_id="cleanup")
+    sync(sb, sa, sb)  # b's first in the hub's order; a had put its own job bag in before b's came
+    verbs.close_batch(a, batch, person_id="farid", bench_id="casting")
+    sync(sa, sb)
+    listed = a.journal.query("SELECT jobs, closed_by FROM batches WHERE id = ?", (batch,))
+    assert listed == b.journal.query("SELECT jobs, closed_by FROM batches WHERE id = ?", (batch,))
+    assert json.loads(listed[0][0]) == [jobs[0], jobs[2], jobs[3], jobs[1]]
+    pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
+    assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
