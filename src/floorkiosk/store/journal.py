@@ -111,6 +111,26 @@ def _reads_any(p: Projector, types: set[str]) -> bool:
     return wanted is None or ev.CONFLICT_RESOLVED in types or not wanted.isdisjoint(types)
 
 
+def _reordered(p: Projector, types: set[str], moved: list[ev.Event], fresh: list[ev.Event]) -> bool:
+    """Whether the events applied here that now stand after new ones (`moved`, of these types) may have
+    given this projector other rows than the hub's order gives.
+
+    A projector may say what of its state each event reads or sets beyond sums that come out the
+    same in any order (``footprint(event)``: a set of keys, such as a job or a bench's stock): events
+    whose footprints do not meet give the same rows in either order. Without one, any moved event it
+    folds counts. A supervisor's decision stands for an event of any type: it always counts.
+    """
+    footprint = getattr(p, "footprint", None)
+    if footprint is None or ev.CONFLICT_RESOLVED in types:
+        return True
+    mine: set = set()
+    for e in moved:
+        mine |= footprint(e)
+    if not mine:
+        return False
+    return any(not mine.isdisjoint(footprint(e)) for e in fresh)
+
+
 def _helper_share(feeders: list) -> list:
     """Which projectors a rebuild's helper process folds: those that may be folded apart
     (``rebuild_apart``), chosen so that the two processes finish closest together.
@@ -508,23 +528,32 @@ class Journal:
                 # tables span jobs (metal drawn from a bench's stock, a characteristic's series, a
                 # tool's count) applied them before events that come first in the hub's order.
                 first_new = min((known[e.id] for e in fresh), default=None)
-                displaced = set() if first_new is None else {
-                    etype for eid, etype in waiting if acked_at.get(eid, float("inf")) > first_new}
+                moved = [] if first_new is None else [
+                    (eid, etype) for eid, etype in waiting if acked_at.get(eid, float("inf")) > first_new]
+                displaced = {etype for _, etype in moved}
                 judged = self._judged()
+                redo: list = []
+                moved_events: list[ev.Event] | None = None
                 for i, p in enumerate(self.projectors):
+                    reordered = False
+                    if not hasattr(p, "refold") and _reads_any(p, displaced):
+                        if moved_events is None:
+                            moved_events = self._events_by_id_unlocked([eid for eid, _ in moved])
+                        reordered = _reordered(p, displaced, moved_events, fresh)
                     if refold and hasattr(p, "refold"):
                         p.apply(conn, [e for e in fresh if e.job not in refold])
                         p.refold(conn, refold, self._job_events_unlocked)
-                    elif not hasattr(p, "refold") and _reads_any(p, displaced):
+                    elif reordered:
                         # The order changed under events this projector applied, and it cannot fold
-                        # one job again: derive its tables again from every event, in canonical order.
-                        stream = self._all_events_unlocked()
-                        p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
+                        # one job again: its tables are derived again from every event (below).
+                        redo.append(p)
                     else:
                         p.apply(conn, list(admitted(conn, fresh)) if judged and i else fresh)
                     spanning = getattr(p, "spanning_types", None)
                     if spanning and hasattr(p, "refold") and not spanning.isdisjoint(displaced):
                         p.refold_spanning(conn, self._events_of_types_unlocked(spanning))
+                if redo:
+                    self._rederive_unlocked(redo)
                 if state:
                     conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                      [(k, str(v)) for k, v in state.items()])
@@ -538,6 +567,35 @@ class Journal:
             for fn in self._listeners:
                 fn(fresh)
         return result
+
+    def _events_by_id_unlocked(self, ids: list[str]) -> list[ev.Event]:
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out += [event_of(r) for r in rows if malformed(r[9]) is None]
+        return out
+
+    def _rederive_unlocked(self, chosen: list) -> None:
+        """Derive these projectors' tables again from every event in canonical order, inside the
+        caller's transaction: those that take their events in chunks from one read of the journal
+        (judged against the job tables as they stand), the others each from their own."""
+        conn = self.conn
+        judged = self._judged()
+        order = self._order_unlocked()
+        chunked = [p for p in chosen if hasattr(p, "rebuild_feed")]
+        with gc_paused():
+            if chunked:
+                first = self.projectors[0]
+                if judged and first not in chunked:
+                    self._feed(conn, [first, *chunked], order, judged, only=chunked)
+                else:
+                    self._feed(conn, chunked, order, judged)
+            for p in chosen:
+                if p not in chunked:
+                    stream = self._all_events_unlocked()
+                    i = self.projectors.index(p)
+                    p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
 
     def _events_of_types_unlocked(self, types: Iterable[str]) -> Iterator[ev.Event]:
         """Every readable event of these types, in canonical order."""
@@ -700,29 +758,14 @@ class Journal:
         if not chosen:
             return
         conn = self.conn
-        judged = self._judged()
-        with gc_paused():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                order = self._order_unlocked()
-                chunked = [p for p in chosen if hasattr(p, "rebuild_feed")]
-                if chunked:
-                    first = self.projectors[0]
-                    if judged and first not in chunked:
-                        # judged against the job tables as they stand: the job projector is not fed again
-                        self._feed(conn, [first, *chunked], order, judged, only=chunked)
-                    else:
-                        self._feed(conn, chunked, order, judged)
-                for p in chosen:
-                    if p not in chunked:
-                        stream = self._all_events_unlocked()
-                        i = self.projectors.index(p)
-                        p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._rederive_unlocked(chosen)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _feed(self, conn: sqlite3.Connection, feeders: list, order: str, judged: bool,
               only: list | None = None, bad: list | None = None) -> None:

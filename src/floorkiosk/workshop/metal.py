@@ -220,6 +220,30 @@ class MetalProjector(ChunkedRebuild):
         self.site = site
         self.settings = metal_settings(site)
 
+    # -- what of the ledger an event reads or sets, for the journal (see store.journal._reordered) --
+    # Balances and day sums are whole micrograms added up: the same in any order. What is not: a
+    # piece's place and booked weight (its job), a tree's, a lot's row, and the bench stock a draw
+    # into work or a cast takes from (the person's, then the bench's common stock), which issues and
+    # returns to that bench change.
+    _TREE_EVENTS = frozenset({m.TREE_BUILT, m.TREE_JOINED, m.TREE_CAST, m.PIECE_CUT, m.TREE_CUT})
+
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        if e.type not in _RELEVANT:
+            return set()
+        p, t = e.payload, e.type
+        out: set[tuple[str, str | None]] = {("job", e.job)} if e.job else set()
+        if t in (m.METAL_ISSUED, m.METAL_RETURNED):
+            out.add(("stock", p.get("bench")))
+        elif t in (ev.WEIGHT_RECORDED, m.TREE_CAST):
+            out.add(("stock", e.bench))
+        if t in self._TREE_EVENTS:
+            out.add(("tree", p.get("tree")))
+            if t == m.TREE_BUILT:
+                out |= {("job", j) for j in p.get("jobs", ())}
+        if t in (m.LOT_RECEIVED, m.REFINER_RETURNED) and p.get("lot"):
+            out.add(("lot", p.get("lot")))
+        return out
+
     # -- loading state for an incremental apply --
     def _ledger(self, conn: sqlite3.Connection) -> m.Ledger:
         def load_tree(tree_id: str) -> m.Tree | None:

@@ -138,3 +138,34 @@ def test_job_bags_joining_one_batch_at_two_benches_are_listed_in_the_hubs_order(
     assert json.loads(listed[0][0]) == [jobs[0], jobs[2], jobs[3], jobs[1]]
     pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
     assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
+
+
+def test_the_metal_tables_are_derived_again_only_when_the_hubs_order_changes_what_they_hold(make_kiosk, pg_hub,
+                                                                                           tmp_path):
+    a, b = make_kiosk("a", "casting"), make_kiosk("b", "cleanup")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    metal.receive_lot(a, "18KY", "100")
+    metal.issue(a, "18KY", "10", bench_id="cleanup", person_id="ana")
+    job = verbs.create_job(a, **FAB, person_id="farid", bench_id="casting")
+    sync(sa, sb, sa)
+    (ledger,) = [p for p in b.journal.projectors if isinstance(p, metal.MetalProjector)]
+    derived = []
+    begin = ledger.rebuild_begin
+    ledger.rebuild_begin = lambda conn: (derived.append(1), begin(conn))
+
+    # metal issued to the casting bench, and a piece drawn into work at cleanup: nothing in common
+    metal.issue(a, "18KY", "20", bench_id="casting", person_id="ana")
+    verbs.start(b, job, "ana", "cleanup", "fabrication")
+    weigh(b, job, "ana", "cleanup", "6.20", "in", "fabrication")
+    sync(sa, sb, sa)  # a's issue comes first in the hub's order, before b's draw applied already
+    assert derived == []
+    assert a.journal.state_digest() == b.journal.state_digest()
+
+    # metal put in the cleanup bench's common stock while b weighs there: b derives its ledger again
+    metal.issue(a, "18KY", "20", bench_id="cleanup")
+    weigh(b, job, "ana", "cleanup", "6.10", "out", "fabrication")
+    sync(sa, sb, sa)
+    assert derived == [1]
+    pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
+    assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
