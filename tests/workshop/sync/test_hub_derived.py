@@ -169,3 +169,25 @@ def test_the_metal_tables_are_derived_again_only_when_the_hubs_order_changes_wha
     assert derived == [1]
     pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
     assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
+
+
+def test_one_mold_used_at_two_benches_offline_is_counted_and_dated_in_the_hubs_order(make_kiosk, pg_hub, tmp_path):
+    from floorkiosk.workshop import tooling
+
+    a, b = make_kiosk("a", "design"), make_kiosk("b", "design")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    jobs = verbs.create_jobs(a, [dict(CAST) for _ in range(2)], person_id="dev", bench_id="design")
+    sync(sa, sb, sa)
+    verbs.start(a, jobs[0], "dev", "design", "wax-injection")
+    verbs.start(b, jobs[1], "dev", "design", "wax-injection")
+    sync(sa, sb, sa)
+    tooling.use_tool(a, jobs[0], "M12", "dev", "design")  # offline from each other, a first
+    tooling.use_tool(b, jobs[1], "M12", "dev", "design")
+    sync(sb, sa, sb)  # b's use is first in the hub's order: a's is the mold's last use
+    last = a.journal.query("SELECT uses, last_used FROM tool_state WHERE tool = 'M12'")
+    assert last == b.journal.query("SELECT uses, last_used FROM tool_state WHERE tool = 'M12'")
+    mine = a.journal.query("SELECT ts FROM events WHERE type = 'tool.used' AND origin = ?", (a.journal.origin,))
+    assert last == [(2, mine[0][0])]
+    pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
+    assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
