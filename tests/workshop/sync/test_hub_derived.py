@@ -191,3 +191,24 @@ def test_one_mold_used_at_two_benches_offline_is_counted_and_dated_in_the_hubs_o
     assert last == [(2, mine[0][0])]
     pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
     assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
+
+
+def test_a_characteristics_points_are_numbered_in_the_hubs_order_on_every_bench(make_kiosk, pg_hub, tmp_path):
+    a, b = make_kiosk("a", "cleanup"), make_kiosk("b", "cleanup")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    jobs = verbs.create_jobs(a, [dict(FAB) for _ in range(4)], person_id="ana", bench_id="cleanup")
+    sync(sa, sb, sa)
+    # offline from each other, each bench runs fabrication on its own pieces: each finish is a point
+    # of the characteristic loss.fabrication, numbered in its place in the series
+    for shop, job, out in ((a, jobs[0], "6.10"), (b, jobs[1], "6.05"), (a, jobs[2], "6.12"), (b, jobs[3], "6.00")):
+        verbs.start(shop, job, "ana", "cleanup", "fabrication")
+        weigh(shop, job, "ana", "cleanup", "6.20", "in", "fabrication")
+        weigh(shop, job, "ana", "cleanup", out, "out", "fabrication")
+        verbs.finish(shop, job, "ana", "cleanup", "fabrication", checklist=a.site.stages["fabrication"].checklist)
+    sync(sb, sa, sb)
+    series = "SELECT seq, job FROM spc_points WHERE name = 'loss.fabrication' ORDER BY seq"
+    assert a.journal.query(series) == b.journal.query(series) == [(0, jobs[1]), (1, jobs[3]), (2, jobs[0]),
+                                                                  (3, jobs[2])]
+    pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
+    assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
