@@ -177,18 +177,33 @@ def test_one_mold_used_at_two_benches_offline_is_counted_and_dated_in_the_hubs_o
     a, b = make_kiosk("a", "design"), make_kiosk("b", "design")
     sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
     sync(sa, sb)
-    jobs = verbs.create_jobs(a, [dict(CAST) for _ in range(2)], person_id="dev", bench_id="design")
+    jobs = verbs.create_jobs(a, [dict(CAST) for _ in range(3)], person_id="dev", bench_id="design")
     sync(sa, sb, sa)
     verbs.start(a, jobs[0], "dev", "design", "wax-injection")
-    verbs.start(b, jobs[1], "dev", "design", "wax-injection")
+    for j in jobs[1:]:
+        verbs.start(b, j, "dev", "design", "wax-injection")
     sync(sa, sb, sa)
-    tooling.use_tool(a, jobs[0], "M12", "dev", "design")  # offline from each other, a first
+    (tools,) = [p for p in a.journal.projectors if isinstance(p, tooling.ToolProjector)]
+    derived = []
+    begin = tools.rebuild_begin
+    tools.rebuild_begin = lambda conn: (derived.append(1), begin(conn))
+
+    # two molds, one at each bench: a's use stands after b's in the hub's order, and nothing changes
+    tooling.use_tool(a, jobs[0], "M13", "dev", "design")
     tooling.use_tool(b, jobs[1], "M12", "dev", "design")
-    sync(sb, sa, sb)  # b's use is first in the hub's order: a's is the mold's last use
+    sync(sb, sa, sb)
+    assert derived == []
+    # one mold at both benches, offline from each other: b's use comes first in the hub's order, so
+    # a's is the mold's last use, on every bench
+    tooling.use_tool(a, jobs[0], "M12", "dev", "design")
+    tooling.use_tool(b, jobs[2], "M12", "dev", "design")
+    sync(sb, sa, sb)
+    assert derived == [1]
     last = a.journal.query("SELECT uses, last_used FROM tool_state WHERE tool = 'M12'")
     assert last == b.journal.query("SELECT uses, last_used FROM tool_state WHERE tool = 'M12'")
-    mine = a.journal.query("SELECT ts FROM events WHERE type = 'tool.used' AND origin = ?", (a.journal.origin,))
-    assert last == [(2, mine[0][0])]
+    mine = a.journal.query("SELECT ts FROM events WHERE type = 'tool.used' AND origin = ? AND payload LIKE '%M12%'",
+                           (a.journal.origin,))
+    assert last == [(3, mine[0][0])]
     pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
     assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
 
