@@ -113,7 +113,8 @@ def _reads_any(p: Projector, types: set[str]) -> bool:
 
 def _reordered(p: Projector, types: set[str], moved: list[ev.Event], fresh: list[ev.Event]) -> bool:
     """Whether the events applied here that now stand after new ones (`moved`, of these types) may have
-    given this projector other rows than the hub's order gives.
+    given this projector other rows than the hub's order gives (besides a moved event that the job
+    projector now holds back as a conflict, or no longer: that one always counts, see ingest_hub).
 
     A projector may say what of its state each event reads or sets beyond sums that come out the
     same in any order (``footprint(event)``: a set of keys, such as a job or a bench's stock): events
@@ -532,14 +533,19 @@ class Journal:
                     (eid, etype) for eid, etype in waiting if acked_at.get(eid, float("inf")) > first_new]
                 displaced = {etype for _, etype in moved}
                 judged = self._judged()
+                held_back = self._held_back_unlocked([eid for eid, _ in moved]) if judged else set()
                 redo: list = []
                 moved_events: list[ev.Event] | None = None
+                flipped: set[str] = set()  # types of moved events the job projector now admits, or no longer
                 for i, p in enumerate(self.projectors):
                     reordered = False
                     if not hasattr(p, "refold") and _reads_any(p, displaced):
                         if moved_events is None:
                             moved_events = self._events_by_id_unlocked([eid for eid, _ in moved])
-                        reordered = _reordered(p, displaced, moved_events, fresh)
+                            if judged:  # the job projector (the first) has judged the new order by now
+                                now = self._held_back_unlocked([e.id for e in moved_events])
+                                flipped = {e.type for e in moved_events if (e.id in now) != (e.id in held_back)}
+                        reordered = _reads_any(p, flipped) or _reordered(p, displaced, moved_events, fresh)
                     if refold and hasattr(p, "refold"):
                         p.apply(conn, [e for e in fresh if e.job not in refold])
                         p.refold(conn, refold, self._job_events_unlocked)
@@ -567,6 +573,15 @@ class Journal:
             for fn in self._listeners:
                 fn(fresh)
         return result
+
+    def _held_back_unlocked(self, ids: list[str]) -> set[str]:
+        """Those of these events that stand in `conflicts`: not seen by the other projectors where they are."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out |= {r[0] for r in self.conn.execute(
+                f"SELECT event_id FROM conflicts WHERE event_id IN ({','.join('?' * len(chunk))})", chunk)}
+        return out
 
     def _events_by_id_unlocked(self, ids: list[str]) -> list[ev.Event]:
         out = []

@@ -227,3 +227,23 @@ def test_a_characteristics_points_are_numbered_in_the_hubs_order_on_every_bench(
                                                                   (3, jobs[2])]
     pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
     assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
+
+
+def test_work_on_a_job_held_at_another_bench_meanwhile_leaves_no_trace_in_any_table(make_kiosk, pg_hub, tmp_path):
+    a, b = make_kiosk("a", "cleanup"), make_kiosk("b", "qc")
+    sa, sb = hubsync.Syncer(a), hubsync.Syncer(b)
+    sync(sa, sb)
+    metal.receive_lot(a, "18KY", "50")
+    metal.issue(a, "18KY", "10", bench_id="cleanup", person_id="ana")
+    job = verbs.create_job(a, **FAB, person_id="ana", bench_id="cleanup")
+    sync(sa, sb, sa)
+    verbs.hold(b, job, "eva", "qc", "client called: stop")  # offline from each other
+    verbs.start(a, job, "ana", "cleanup", "fabrication")
+    weigh(a, job, "ana", "cleanup", "6.20", "in", "fabrication")
+    sync(sb, sa, sb)  # the hold comes first in the hub's order: a's start and weigh-in are conflicts
+    assert {c.type for c in hubsync.conflicts(a)} == {"stage.started", "weight.recorded"}
+    for k in (a, b):
+        assert k.journal.query("SELECT count(*) FROM spc_runs")[0][0] == 0
+        assert k.journal.query("SELECT count(*) FROM metal_moves WHERE job = ?", (job,))[0][0] == 0
+    pulled, rebuilt, _ = replay_from_hub(pg_hub, tmp_path / "replay")
+    assert a.journal.state_digest() == b.journal.state_digest() == pulled == rebuilt
