@@ -46,7 +46,12 @@ class Projector(Protocol):
     A projector may also define ``refold(conn, jobs, events_of)``: derive the rows of these jobs again
     from ``events_of(job)`` (the job's events in canonical order). The journal calls it when events
     pulled from the hub land before events already applied here; projectors without it get the
-    pulled events through ``apply`` in the order they arrive.
+    pulled events through ``apply`` in the order they arrive. Rows such a projector keeps across jobs
+    it names by the event types that write them (``spanning_types``) and derives again with
+    ``refold_spanning(conn, events)`` (every event of those types, in canonical order), which the
+    journal calls when an event of those types applied here now stands after one pulled from the hub.
+    A projector without ``refold`` is derived again from every event then, where it folds any event
+    so displaced (``rebuild_types`` says which it folds).
 
     For a full rebuild a projector may take its events in chunks (``rebuild_begin/feed/end``), and
     say ``rebuild_apart = True`` when, rebuilding, it reads only its own tables: a large journal's
@@ -138,6 +143,9 @@ _BATCH_ROW = frozenset({ev.BATCH_CREATED, ev.BATCH_CLOSED})
 
 class JobProjector(ChunkedRebuild):
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
+    # A batch's row spans jobs: its list of job bags is in the order they joined, and the first close
+    # stands. Folding one job again does not touch it; these events derive it again (refold_spanning).
+    spanning_types = frozenset({ev.BATCH_CREATED, ev.BATCH_JOINED, ev.BATCH_CLOSED})
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
 
     def __init__(self, site: Site) -> None:
@@ -315,6 +323,13 @@ class JobProjector(ChunkedRebuild):
             else:
                 self.write(conn, state)
         out.flush()
+
+    def refold_spanning(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        """Derive every batch's row again from the batch events, in canonical order."""
+        conn.execute("DELETE FROM batches")
+        for e in events:
+            if (e.job is None and e.type in _BATCH_ROW) or (e.job and e.type == ev.BATCH_JOINED):
+                self._batch(conn, e)
 
     def _batch(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         """A batch's row: created with its first pieces, a piece added, closed."""

@@ -462,6 +462,22 @@ class SpcProjector(ChunkedRebuild):
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, list(events))
 
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        """What of these tables the event reads or sets (see store.journal._reordered): its job's rows,
+        and the series of each characteristic it adds a point to, fixes or acknowledges (a point's
+        place in its series, its limits and alerts follow the points before it)."""
+        if e.type not in _TYPES:
+            return set()
+        p = e.payload
+        out: set[tuple[str, str | None]] = {("job", e.job)} if e.job else set()
+        if e.type == ev.STAGE_FINISHED:
+            out.add(("char", f"loss.{p.get('stage')}"))
+        elif e.type == dq.QC_INSPECTED:
+            out |= {("char", name) for name, *_ in _qc_points(self.site, p)}
+        elif e.type in (SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED):
+            out.add(("char", p.get("name")))
+        return out
+
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         pass
 
