@@ -225,6 +225,7 @@ READ_ONLY = {
     "promise", "capacity show", "times", "schedule",
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
+    "web user add", "web user remove", "web user list", "web wall",  # the web's own file, no event in a journal
 }
 # Commands that name the person as their first argument rather than with --person.
 PERSON_FIRST = {"capacity declare"}
