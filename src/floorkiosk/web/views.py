@@ -88,7 +88,7 @@ def newest_photos(shop: Shop, jobs: list[str]) -> dict[str, str]:
 
 
 def board_view(shop: Shop, *, bench: str | None = None, person: str | None = None, alloy: str | None = None,
-               route: str | None = None, per_lane: int = 8) -> dict[str, Any]:
+               route: str | None = None, per_lane: int = 6) -> dict[str, Any]:
     site = shop.site
     b = kpi.board(shop, bench=bench, person=person, alloy=alloy, route=route, per_lane=per_lane)
     drift: dict[str, list[str]] = {}
@@ -96,18 +96,22 @@ def board_view(shop: Shop, *, bench: str | None = None, person: str | None = Non
         names = drift.setdefault(a.stage, [])
         if a.title not in names:
             names.append(a.title)
-    pieces = {p.job: p for ln in b.lanes for p in (*ln.oldest, *ln.late_pieces)}
+    pieces = {p.job for ln in b.lanes for p in (*ln.oldest, *ln.late_pieces)}
     photos = newest_photos(shop, sorted(pieces))
-    states = {j: shop.job(j) for j in pieces}
+    fields = cards.card_fields(shop, sorted(pieces))
+    names: dict[str | None, str] = {}
+    alloys = {code: a.name for code, a in site.alloys.items()}
     lanes = []
     for ln in b.lanes:
-        shown = list(ln.oldest) + [p for p in ln.late_pieces if p not in ln.oldest]
+        first = {p.job for p in ln.oldest}
+        shown = list(ln.oldest) + [p for p in ln.late_pieces if p.job not in first]
         cs = []
         for p in shown:
-            st = states[p.job]
-            al = site.alloys.get(p.alloy)
-            cs.append(Card(p, st.client, al.name if al else p.alloy, [line_text(s) for s in st.stones],
-                           shop.name(p.holder), photos.get(p.job)))
+            client, stones = fields.get(p.job, ("", []))
+            if p.holder not in names:
+                names[p.holder] = shop.name(p.holder)
+            cs.append(Card(p, client, alloys.get(p.alloy, p.alloy), [line_text(s) for s in stones], names[p.holder],
+                           photos.get(p.job)))
         lanes.append(LaneView(ln, cs, drift.get(ln.stage, [])))
     tables = [
         Table("lanes", "Lanes", ["stage", "name", "pieces", "waiting", "working", "to_verify", "on_hold", "late"],
