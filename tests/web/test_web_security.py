@@ -218,3 +218,17 @@ def test_the_wall_opens_with_its_token_only(client, floor):
     assert users.revoke_walls() == 1
     assert client.get(f"/wall/{token}").status_code == 404
     assert client.get(f"/wall/{token}/events").status_code == 404
+
+
+def test_a_page_kept_for_one_user_is_never_shown_to_another(app, floor):
+    from starlette.testclient import TestClient
+
+    with TestClient(app, follow_redirects=False) as a, TestClient(app, follow_redirects=False) as b:
+        sign_in(a, "eva")
+        sign_in(b, "sue")
+        pa, pb = a.get("/").text, b.get("/").text
+        assert "eva · manager" in pa and "sue · supervisor" in pb and "eva" not in pb.split("<main")[0]
+        assert csrf_of(pa) != csrf_of(pb)
+        # the live body is the same for both: it names no one
+        fa = a.get("/", headers={"X-Fragment": "1"}).text
+        assert fa == b.get("/", headers={"X-Fragment": "1"}).text and "Sign out" not in fa

@@ -250,7 +250,10 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
                 return problem(403, "Not for your role", f"The {page} page is not shown to {s.user.role}s.", user=s)
             fragment = request.headers.get("x-fragment") == "1"
             seq = live.seq
-            key = (page, str(request.url.path), str(request.url.query), s.user.role, fragment, seq)
+            # A whole page carries its user's name and sign-out token: kept for that session only. A
+            # fragment (the body a live page fetches) depends on the role alone: shared by every browser.
+            key = (page, str(request.url.path), str(request.url.query), s.user.role, fragment, seq,
+                   "" if fragment else s.token)
 
             def locked() -> Any:
                 with shop.journal.lock:
