@@ -1,7 +1,8 @@
 """The web board in a real browser (Debian's chromium, driven by Playwright; no browser is downloaded): the board,
 a card moving lanes after a FINISH at a bench, the job, the client's link, the phone and the wall.
 
-Screenshots are kept under the test's tmp folder (printed; pytest keeps the last runs' folders)."""
+Screenshots are kept as the run's artefacts in artefacts/web/ at the repository's root (ignored by git;
+$FLOORKIOSK_ARTEFACTS names another folder), each run's replacing the last's."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from conftest import CHECKLIST, PASSWORD
 
 CHROMIUM = os.environ.get("FLOORKIOSK_CHROMIUM", "/usr/bin/chromium")
+ARTEFACTS = Path(os.environ.get("FLOORKIOSK_ARTEFACTS") or Path(__file__).resolve().parents[2] / "artefacts") / "web"
 
 
 def _browser_or_skip():
@@ -50,8 +52,10 @@ def test_the_board_story_in_a_real_browser(browser, served, floor, shop, tmp_pat
     from floorkiosk.workshop import verbs
     from floorkiosk.workshop.site import open_shop
 
-    shots = tmp_path / "screens"
-    shots.mkdir()
+    shots = ARTEFACTS
+    if shots.exists():
+        shutil.rmtree(shots)
+    shots.mkdir(parents=True)
     url = served.url
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
