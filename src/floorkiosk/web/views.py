@@ -91,11 +91,7 @@ def board_view(shop: Shop, *, bench: str | None = None, person: str | None = Non
                route: str | None = None, per_lane: int = 6) -> dict[str, Any]:
     site = shop.site
     b = kpi.board(shop, bench=bench, person=person, alloy=alloy, route=route, per_lane=per_lane)
-    drift: dict[str, list[str]] = {}
-    for a in spc.open_alerts(shop.journal.conn):
-        names = drift.setdefault(a.stage, [])
-        if a.title not in names:
-            names.append(a.title)
+    drift = spc.drifting(shop.journal.conn)
     pieces = {p.job for ln in b.lanes for p in (*ln.oldest, *ln.late_pieces)}
     photos = newest_photos(shop, sorted(pieces))
     fields = cards.card_fields(shop, sorted(pieces))
