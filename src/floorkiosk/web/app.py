@@ -398,7 +398,8 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
         if not nxt.startswith("/") or nxt.startswith("//"):
             nxt = "/"
         resp = RedirectResponse(nxt, 303, headers=headers())
-        resp.set_cookie(COOKIE, s.token, max_age=int(sessions.seconds), httponly=True, samesite="strict",
+        # lax: a link to the board opened from a mail or a chat arrives signed in; no page changes anything on a GET
+        resp.set_cookie(COOKIE, s.token, max_age=int(sessions.seconds), httponly=True, samesite="lax",
                         secure=secure_cookies, path="/")
         resp.delete_cookie(CSRF_COOKIE, path="/login")
         return resp
