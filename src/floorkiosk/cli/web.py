@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "People sign in with a name and password set by `web user add`.")
     w.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1; 0.0.0.0: all)")
     w.add_argument("--port", type=int, default=8080, help="the port (default: 8080)")
+    w.add_argument("--https", action="store_true",
+                   help="people reach it over HTTPS (a proxy in front of it): its cookies go over HTTPS only")
     w.set_defaults(func=cmd_web)
     ws = w.add_subparsers(dest="web_cmd", metavar="ACTION")
     u = ws.add_parser("user", help="who may sign in to the web board").add_subparsers(dest="user_cmd", metavar="ACTION")
@@ -78,7 +80,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         if not users.list():
             print("note: no web users yet; add one with `floorkiosk web user add NAME --role manager`", file=sys.stderr)
         print(f"web board on http://{args.host}:{args.port}/ (Ctrl+C stops it)", flush=True)
-        uvicorn.run(make_app(shop, users=users), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(make_app(shop, users=users, secure_cookies=args.https), host=args.host, port=args.port, log_level="warning")
     finally:
         shop.close()
     return 0

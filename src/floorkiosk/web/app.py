@@ -199,7 +199,8 @@ def csv_text(table: views.Table) -> str:
 def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | None = None,
              limit: LoginLimit | None = None, poll: float = 0.1, hub: bool | None = None,
              secure_cookies: bool = False) -> Starlette:
-    """The web board of an open site. `hub`: pull from the site's hub (default: when site.toml names one)."""
+    """The web board of an open site. `hub`: pull from the site's hub (default: when site.toml names one);
+    `secure_cookies`: served over HTTPS (a proxy in front), so the cookies are sent over HTTPS only."""
     users = users or Users(shop.dir)
     sessions = sessions or Sessions()
     limit = limit or LoginLimit()
@@ -222,8 +223,7 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
     def html(text: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(text, status, headers=headers())
 
-    def problem(status: int, title: str, text: str, request: Request | None = None,
-                user: Session | None = None) -> HTMLResponse:
+    def problem(status: int, title: str, text: str, user: Session | None = None) -> HTMLResponse:
         return html(render("problem.html", title=title, text=text, user=user, fragment=False, seq=live.seq,
                            page="", live_url=""), status)
 
