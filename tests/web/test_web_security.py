@@ -232,3 +232,17 @@ def test_a_page_kept_for_one_user_is_never_shown_to_another(app, floor):
         # the live body is the same for both: it names no one
         fa = a.get("/", headers={"X-Fragment": "1"}).text
         assert fa == b.get("/", headers={"X-Fragment": "1"}).text and "Sign out" not in fa
+
+
+@pytest.mark.parametrize("https", [False, True])
+def test_cookies_go_over_https_only_when_served_so(shop, floor, https):
+    from starlette.testclient import TestClient
+
+    from floorkiosk.web.app import make_app
+
+    with TestClient(make_app(shop, users=floor["users"], hub=False, secure_cookies=https),
+                    base_url="https://testserver", follow_redirects=False) as c:
+        r = sign_in(c)
+        cookie = r.headers["set-cookie"]
+        assert "fk_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert ("Secure" in cookie) is https
