@@ -48,9 +48,34 @@ def test_the_job_page_shows_route_history_photos_and_stones(client, floor):
 @pytest.mark.parametrize("path", ["/kpis", "/schedule", "/spc", "/capa", "/metal"])
 def test_every_page_opens_for_a_manager(client, floor, path):
     sign_in(client)
+    if path == "/schedule":
+        _schedule_made(client)
     r = client.get(path)
     assert r.status_code == 200, r.text[:2000]
     assert "<h1>" in r.text and "CSV" in r.text
+
+
+def _schedule_made(client, timeout: float = 120.0) -> str:
+    """The schedule page once its schedule is made (in a thread of its own: the page does not wait long)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        t = client.get("/schedule").text
+        if 'id="schedule-making"' not in t:
+            return t
+        assert "could not be made" not in t, t
+        assert time.monotonic() < deadline, "the schedule was not made"
+        time.sleep(0.2)
+
+
+def test_the_schedule_is_made_aside_and_the_board_does_not_wait_for_it(client, floor, app):
+    sign_in(client)
+    first = client.get("/schedule")
+    assert first.status_code == 200 and "<h1>Master schedule</h1>" in first.text
+    t = _schedule_made(client)
+    assert "Capacity: planned work against declared hours" in t and "J000001" in t
+    assert client.get("/").status_code == 200
 
 
 def _csv(r) -> list[list[str]]:

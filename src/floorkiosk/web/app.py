@@ -154,7 +154,8 @@ class Pages:
         self.size = size
         self.renders = 0
 
-    def get(self, key: tuple, make: Callable[[], str]) -> str:
+    def get(self, key: tuple, make: Callable[[], str | tuple[str, bool]]) -> str:
+        """The page of `key`, made by `make` once; `make` may answer (page, False) for a page not to keep."""
         with self._lock:
             if key in self._done:
                 self._done.move_to_end(key)
@@ -164,10 +165,12 @@ class Pages:
             with self._lock:
                 if key in self._done:
                     return self._done[key]
-            html = make()
+            made = make()
+            html, keep = made if isinstance(made, tuple) else (made, True)
             self.renders += 1
             with self._lock:
-                self._done[key] = html
+                if keep:
+                    self._done[key] = html
                 while len(self._done) > self.size:
                     self._done.popitem(last=False)
                 self._busy.pop(key, None)
@@ -206,7 +209,7 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
     limit = limit or LoginLimit()
     live = Live(shop.journal.path, poll)
     pages = Pages()
-    schedules = views.ScheduleCache()
+    schedules = views.ScheduleCache(shop.dir)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(nav=views.NAV, pages=views.PAGES, site_name=shop.site.settings.name)
@@ -239,7 +242,7 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
     def session_of(request: Request) -> tuple[Session | None, bool]:
         return sessions.get(request.cookies.get(COOKIE))
 
-    def guarded(page: str, view: Callable[[Request, Session], Any], *, download: bool = False):
+    def guarded(page: str, view: Callable[[Request, Session], Any], *, download: bool = False, lock: bool = True):
         """A signed-in page: 401 and the sign-in form without a live session, 403 for a role it is not for."""
 
         async def endpoint(request: Request) -> Response:
@@ -256,13 +259,16 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
                    "" if fragment else s.token)
 
             def locked() -> Any:
+                if not lock:  # a view that reads no table of this connection (the schedule keeps its own)
+                    return view(request, s)
                 with shop.journal.lock:
                     return view(request, s)
 
-            def make() -> str:
+            def make() -> tuple[str, bool]:
                 template, ctx = locked()
-                return render(template, user=s, fragment=fragment, seq=seq, page=page, live_url="/events",
+                html = render(template, user=s, fragment=fragment, seq=seq, page=page, live_url="/events",
                               qs=str(request.url.query), **ctx)
+                return html, ctx.get("keep", True)  # not kept: a page still waiting for its figures
 
             try:
                 if download:
@@ -311,7 +317,7 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
         return "kpis.html", views.kpis_view(shop, views.parse_day(q(request, "from")), views.parse_day(q(request, "to")))
 
     def schedule(request: Request, s: Session):
-        return "schedule.html", views.schedule_view(shop, schedules)
+        return "schedule.html", views.schedule_view(schedules, 120.0 if "/csv/" in request.url.path else 3.0)
 
     def spc_page(request: Request, s: Session):
         return "spc.html", views.spc_view(shop)
@@ -509,6 +515,7 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
             for p in pull:
                 await asyncio.to_thread(p.stop)
             await live.stop()
+            schedules.close()
 
     routes = [
         Route("/", guarded("board", board)),
@@ -520,11 +527,12 @@ def make_app(shop: Shop, *, users: Users | None = None, sessions: Sessions | Non
         Route("/job/{job}/csv/{table}", guarded("job", job_csv, download=True)),
         Route("/photo/{kind}/{sha}", photo),
         Route("/kpis", guarded("kpis", kpis)),
-        Route("/schedule", guarded("schedule", schedule)),
+        Route("/schedule", guarded("schedule", schedule, lock=False)),
         Route("/spc", guarded("spc", spc_page)),
         Route("/capa", guarded("capa", capa_page)),
         Route("/metal", guarded("metal", metal_page)),
-        *[Route(f"/csv/{page}/{{table}}", guarded(page, csv_of(page), download=True)) for page in viewers],
+        *[Route(f"/csv/{page}/{{table}}", guarded(page, csv_of(page), download=True, lock=page != "schedule"))
+          for page in viewers],
         Route("/wall/{token}", wall),
         Route("/wall/{token}/events", wall_events),
         Route("/c/{job}/{token}", client),

@@ -220,22 +220,61 @@ def kpis_view(shop: Shop, start: str | None, end: str | None) -> dict[str, Any]:
 
 
 class ScheduleCache:
-    """The master schedule, made again at most once a minute: a solve takes seconds, the journal moves often."""
+    """The master schedule, made in a thread of its own on a connection of its own, again at most once a minute.
 
-    def __init__(self, seconds: float = 60.0) -> None:
+    A solve takes seconds on a small shop and much longer on a large one: no page waits for it under the
+    journal's lock (which would stop every other page), and a page asks for it at most `wait` seconds.
+    """
+
+    def __init__(self, site_dir: Any, seconds: float = 60.0) -> None:
+        self.site_dir = site_dir
         self.seconds = seconds
         self._m: Any = None
         self._at = 0.0
         self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._busy = False
+        self._shop: Shop | None = None
+        self.error: str | None = None
 
-    def get(self, shop: Shop) -> Any:
+    def _make(self) -> None:
         from floorkiosk.workshop.schedule import master_schedule  # OR-Tools loads only for this page
+        from floorkiosk.workshop.site import open_shop  # its own connection: the pages' is not held meanwhile
 
+        try:
+            if self._shop is None:
+                self._shop = open_shop(self.site_dir)
+            m = master_schedule(self._shop)
+            with self._lock:
+                self._m, self._at, self.error = m, time.monotonic(), None
+        except Exception as exc:  # said on the page; the next ask tries again
+            with self._lock:
+                self.error = str(exc) or type(exc).__name__
+        finally:
+            with self._lock:
+                self._busy = False
+            self._ready.set()
+
+    def get(self, wait: float) -> Any:
+        """The latest schedule (made again in the background when older than `seconds`), or None if none is
+        ready within `wait` seconds."""
         with self._lock:
-            if self._m is None or time.monotonic() - self._at > self.seconds:
-                self._m = master_schedule(shop)
-                self._at = time.monotonic()
-            return self._m
+            stale = self._m is None or time.monotonic() - self._at > self.seconds
+            if stale and not self._busy:
+                self._busy = True
+                self._ready.clear()
+                threading.Thread(target=self._make, name="floorkiosk-web-schedule", daemon=True).start()
+            m = self._m
+        if m is None:
+            self._ready.wait(wait)
+            with self._lock:
+                m = self._m
+        return m
+
+    def close(self) -> None:
+        if self._shop is not None:
+            self._shop.close()
+            self._shop = None
 
 
 def _heat(pct: float) -> str:
@@ -249,10 +288,12 @@ def _heat(pct: float) -> str:
     return "#f0a8a0"
 
 
-def schedule_view(shop: Shop, cache: ScheduleCache) -> dict[str, Any]:
+def schedule_view(cache: ScheduleCache, wait: float = 3.0) -> dict[str, Any]:
     from floorkiosk.domain.calendar import week_label  # with the schedule page only
 
-    ms = cache.get(shop)
+    ms = cache.get(wait)
+    if ms is None:
+        return {"m": None, "error": cache.error, "tables": [], "weeks": [], "heat": [], "made": "", "keep": False}
     plan = ms.plan
     late = set(plan.late)
     load = ms.load()
@@ -279,7 +320,8 @@ def schedule_view(shop: Shop, cache: ScheduleCache) -> dict[str, Any]:
         Table("placements", "Who does what, when", ["person", "start", "end", "job", "stage", "skill", "due", "late"],
               rows, shown=150),
     ]
-    return {"m": ms, "weeks": weeks, "heat": heat, "tables": tables, "made": f"{ms.made_at:%Y-%m-%d %H:%M}"}
+    return {"m": ms, "weeks": weeks, "heat": heat, "tables": tables, "made": f"{ms.made_at:%Y-%m-%d %H:%M}",
+            "error": None}
 
 
 def spc_view(shop: Shop) -> dict[str, Any]:
