@@ -222,9 +222,10 @@ READ_ONLY = {
     "metal tree list", "metal balance", "metal reconcile", "report", "board",
     "hub init", "sync status", "sync conflicts", "sync run",
     "spc", "spc show", "capa", "capa list", "capa show", "tool list", "tool show",
-    "promise", "capacity show", "times", "schedule",
+    "promise", "capacity show", "times", "schedule", "standards", "standards log", "standards diff",
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
+    "bench install",  # writes a bench machine's systemd unit: nothing in a journal
     "web user add", "web user remove", "web user list", "web wall",  # the web's own file, no event in a journal
 }
 # Commands that name the person as their first argument rather than with --person.

@@ -15,6 +15,7 @@ from PIL import Image
 
 from floorkiosk.devices.camera import (
     CameraScanner,
+    Decoder,
     Deduper,
     FolderCamera,
     OpenCvCamera,
@@ -206,3 +207,71 @@ def test_opencv_camera_reads_a_video_file(tmp_path):
         cam.close()
     with Image.open(io.BytesIO(jpeg)) as im:
         assert im.format == "JPEG" and im.size == (320, 240)
+
+
+# -- low contrast: the same photographs, washed out --------------------------------------------------
+
+def squeeze(gray: np.ndarray, levels: int, base: int = 100) -> np.ndarray:
+    """The picture's greys (0.5th to 99.5th percentile) put on `levels` grey levels from `base` up:
+    the same scene, washed out or dim (as benchmarks/bench_decode.py makes them)."""
+    g = gray.astype(np.float32)
+    lo, hi = np.percentile(g, (0.5, 99.5))
+    return np.clip(base + (g - lo) * (levels / max(1.0, hi - lo)), 0, 255).round().astype(np.uint8)
+
+
+def _gray(image: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(image)), cv2.COLOR_BGR2GRAY)
+
+
+def _reads(decoder: Decoder, levels: int) -> int:
+    return sum(expected(p) in [d.text for d in decoder.decode(squeeze(_gray(p), levels))] for p in IMAGES)
+
+
+@pytest.mark.parametrize("levels", [20, 15, 10])
+def test_the_camera_decoder_reads_washed_out_photos_that_it_could_not_before(levels):
+    full = sum(expected(p) in [d.text for d in Decoder("zxing").decode(_gray(p))] for p in IMAGES)
+    assert full == len(IMAGES) - 2  # qrcode-2/12 and 13 need the still-image passes at any contrast
+    assert _reads(Decoder("zxing"), levels) >= full - 1
+    assert _reads(Decoder("zxing", stretch=False), levels) <= len(IMAGES) // 2  # without the stretch: lost
+
+
+@pytest.mark.parametrize("levels", [20, 15, 10])
+def test_the_still_image_decoder_reads_washed_out_photos(levels):
+    assert _reads(Decoder("zxing", thorough=True), levels) >= len(IMAGES) - 1
+    assert _reads(Decoder("zxing", thorough=True, stretch=False), levels) <= len(IMAGES) // 2
+
+
+def test_finder_patterns_seen_but_not_read_are_read_again_on_their_place():
+    """At 20 grey levels, zxing's first pass sees this QR code's finder patterns and reads nothing;
+    the camera decoder goes back to that place with the still-image passes."""
+    image = CORPUS / "qrcode-2" / "28.webp"
+    low = squeeze(_gray(image), 20)
+    lo, hi = np.percentile(low, (1, 99))  # spread as the decoder spreads a washed-out frame
+    spread = np.clip((low.astype(np.float32) - lo) * (255 / (hi - lo)), 0, 255).astype(np.uint8)
+    first = zxingcpp.read_barcodes(spread, formats=zxingcpp.BarcodeFormat.QRCode,
+                                   binarizer=zxingcpp.Binarizer.GlobalHistogram, try_invert=False,
+                                   try_downscale=False, return_errors=True)
+    assert first and not any(r.valid for r in first)
+    assert expected(image) in [d.text for d in Decoder("zxing").decode(low)]
+
+
+def test_a_camera_scanner_reads_a_label_at_ten_grey_levels(tmp_path):
+    image = CORPUS / "qrcode-1" / "1.webp"
+    cv2.imwrite(str(tmp_path / "dim.png"), squeeze(_gray(image), 10))
+    got: queue.Queue[str] = queue.Queue()
+    sc = CameraScanner(tmp_path, got.put, dedupe_seconds=60, fps=100).start()
+    try:
+        assert got.get(timeout=5) == expected(image)
+    finally:
+        sc.stop()
+
+
+def test_a_dim_flat_frame_holds_no_code():
+    """The stretch spreads noise too: a dim, noisy bench top with nothing on it still reads as nothing."""
+    rng = np.random.default_rng(4)
+    bench = np.tile(np.linspace(90, 140, 1280, dtype=np.float32), (720, 1)) + rng.normal(0, 6, (720, 1280))
+    cv2.circle(bench, (400, 300), 80, 200, 12)  # a tray
+    cv2.line(bench, (700, 100), (1100, 500), 30, 18)  # pliers
+    frame = squeeze(np.clip(bench, 0, 255).astype(np.uint8), 10)
+    assert Decoder("zxing").decode(frame) == []
+    assert Decoder("zxing", thorough=True).decode(frame) == []

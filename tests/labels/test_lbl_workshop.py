@@ -188,7 +188,7 @@ def test_cli_badges_and_commands_to_files(shop, tmp_path, capsys):
     assert fk(shop.dir, "commands", "-o", str(tmp_path / "c.zpl"), "--format", "zpl") == 0
     from floorkiosk.domain.payloads import COMMANDS
 
-    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == len(COMMANDS) == 11  # one ZPL label per command card
+    assert (tmp_path / "c.zpl").read_bytes().count(b"^XA") == len(COMMANDS) == 14  # one ZPL label per command card
     assert fk(shop.dir, "list") == 0
     assert "job_bag" in capsys.readouterr().out
 

@@ -131,3 +131,31 @@ def test_accepted_late_is_recorded_with_the_earliest_date(shop):
     ws.record_accepted_late(shop, [j], "2026-11-20", p)
     (e,) = list(shop.journal.events(types=[PROMISE_ACCEPTED_LATE]))
     assert e.job == j and e.payload["earliest"] == p.earliest.isoformat()
+
+
+def test_a_benchs_standard_times_from_its_recent_runs_agree_with_the_whole_history(shop, clock):
+    """The kiosk's card reads the standard times of its bench's stages from their recent runs only (not a fold
+    of every event); on the same runs, a logout's pause included, it says what the whole history says."""
+    from decimal import Decimal
+
+    from scalereading import weigh  # tests/ is on the path (pytest rootdir)
+
+    from floorkiosk.workshop import sessions
+
+    for hours in (2, 3, 4):
+        j = fab(shop)
+        verbs.start(shop, j, "ana", "cleanup")
+        weigh(shop, j, "ana", "cleanup", Decimal("5.000"), phase="in", stage="fabrication")
+        clock.advance(hours=1)
+        sessions.logout(shop, "ana", "cleanup", why="idle")  # an hour away: not work time
+        clock.advance(hours=1)
+        sessions.login(shop, "FK:P:B1001", "cleanup")
+        clock.advance(hours=hours - 1)
+        weigh(shop, j, "ana", "cleanup", Decimal("4.900"), phase="out", stage="fabrication")
+        verbs.finish(shop, j, "ana", "cleanup", "fabrication", checklist=shop.site.stages["fabrication"].checklist)
+        clock.advance(minutes=10)
+    whole = capacity.standards(shop).of("fabrication", "fabrication", "Signet")
+    recent = capacity.recent_standards(shop, ["fabrication", "cleanup"]).of("fabrication", "fabrication", "Signet")
+    assert recent == whole and whole.runs == 3 and whole.basis == "design"
+    runs = [r.seconds / 3600 for r in capacity.work_clock(shop).runs if r.stage == "fabrication"]
+    assert runs[0] == pytest.approx(2.0)  # the first, inside one working day: three hours less the hour away

@@ -313,6 +313,11 @@ def cmd_job_show(args: argparse.Namespace) -> int:
         print(f"ON HOLD: {j.hold.reason}")
     print("route: " + "  ".join(f"{s.name}: {s.status}" + (f" (reopened: {s.reopened})" if s.reopened else "")
                                 for s in card.stages))
+    from floorkiosk.workshop import standards  # when the command runs: start-up cost
+
+    if standards.versions(shop):  # said once the standards have changed: before, every job runs under v1
+        mine, now = standards.job_version(shop, j.id), standards.current(shop)
+        print(f"standards: v{mine}" + (f" (v{now} in effect for new jobs)" if mine != now else ""))
     for o in card.overrides:
         print(f"OVERRIDE {o.ts}: {o.override}")
     print("history:")

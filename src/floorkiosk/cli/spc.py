@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 
 from floorkiosk.cli.core import open_site  # when the command runs: start-up cost
 from floorkiosk.errors import Refused
@@ -73,6 +74,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_capa_close)
 
 
+def _cols(text: str) -> int:
+    """The columns a text takes in a terminal: the macron of X̄ is a combining mark and takes none."""
+    return sum(1 for ch in text if not unicodedata.combining(ch))
+
+
 def _num(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -85,15 +91,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not charts:
         print("nothing measured yet: numeric QC checks and stage weighings make the charts")
         return 0
-    rows = [("CHARACTERISTIC", "POINTS", "CENTRE", "LCL", "UCL", "CPK", "STATE")]
+    xbars = spc.xbar_charts(shop)
+    # POINTS: the points of an individuals chart; for X̄-R (by batch) the batches, each a subgroup
+    rows = [("CHARACTERISTIC", "CHART", "POINTS", "CENTRE", "LCL", "UCL", "CPK", "STATE")]
     for c in charts:
-        lim = c.limits
-        rows.append((c.series.name, str(len(c.series.values)), _num(lim.center if lim else None),
-                     _num(lim.lcl if lim else None), _num(lim.ucl if lim else None),
-                     _num(c.capability.cpk if c.capability else None, 2), c.state))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        xbar = xbars.get(c.series.name)
+        for kind, x in (("I-MR", c), (f"X̄-R n={xbar.size}" if xbar else "", xbar)):
+            if x is None:
+                continue
+            lim = x.limits
+            rows.append((c.series.name, kind, str(len(x.means) if kind != "I-MR" else len(c.series.values)),
+                         _num(lim.center if lim else None), _num(lim.lcl if lim else None),
+                         _num(lim.ucl if lim else None), _num(x.capability.cpk if x.capability else None, 2), x.state))
+    widths = [max(_cols(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(v.ljust(w) if i in (0, 6) else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))).rstrip())
+        print("  ".join(v + " " * (w - _cols(v)) if i in (0, 1, 7) else " " * (w - _cols(v)) + v
+                        for i, (v, w) in enumerate(zip(r, widths))).rstrip())
     alerts = sum(len(c.alerts) for c in charts)
     if alerts:
         print(f"{alerts} open alert{'s' if alerts != 1 else ''}: `floorkiosk spc show NAME` shows the chart; "
@@ -152,7 +165,55 @@ def cmd_show(args: argparse.Namespace) -> int:
         state = "ALERT" if v in c.alerts else "before the baseline" if v.index < c.baseline_end else "acknowledged"
         print(f"  point {v.index + 1} ({p.ts[:16].replace('T', ' ')}, {p.job}, {shop.name(p.person)}): "
               f"rule {v.rule}, {v.text}  [{state}]")
+    x = spc.xbar_of(shop, c)
+    if x is not None:
+        show_xbar(x, args.width)
     return 0
+
+
+def draw_xbar(x, width: int = 78, height: int = 22) -> str:
+    """The X̄ chart above the R chart, one point per batch (plotext subplots)."""
+    import plotext as plt  # when a chart is drawn: start-up cost
+
+    xs = list(range(1, len(x.means) + 1))
+    plt.clear_figure()
+    plt.subplots(2, 1)
+    plt.plotsize(max(40, width), max(16, height))
+    plt.theme("clear")
+    for row, values, lines, what in (
+            (1, x.means, (x.limits.ucl, x.limits.center, x.limits.lcl) if x.limits else (), "X̄"),
+            (2, x.ranges, (x.limits.r_ucl, x.limits.r_center, x.limits.r_lcl) if x.limits else (), "R")):
+        plt.subplot(row, 1)
+        plt.theme("clear")
+        plt.plot(xs, values, marker="dot", label=f"{what} by batch")
+        for y in lines:
+            plt.hline(y)
+        bad = sorted({v.index for v in x.violations}) if row == 1 else x.range_out
+        if bad:
+            plt.scatter([i + 1 for i in bad], [values[i] for i in bad], marker="x", label="rule broken")
+        plt.title(f"{what}: {x.series.title} ({x.series.unit}), subgroups of {x.size}")
+    return plt.build()
+
+
+def show_xbar(x, width: int = 78) -> None:
+    left = f"; {x.left_out} batch{'es' if x.left_out != 1 else ''} with fewer left out" if x.left_out else ""
+    print(f"\nX̄-R by batch: {len(x.means)} batches of {x.size} pieces{left}")
+    print(draw_xbar(x, width))
+    if x.limits is None:
+        print(f"no X̄-R limits yet: {x.note}")
+        return
+    lim = x.limits
+    print(f"X̄ centre {_num(lim.center)}  LCL {_num(lim.lcl)}  UCL {_num(lim.ucl)};  R centre {_num(lim.r_center)}  "
+          f"LCL {_num(lim.r_lcl)}  UCL {_num(lim.r_ucl)} {x.series.unit}  (limits from {x.baseline})")
+    if x.capability is not None:
+        cp = f"Cp {_num(x.capability.cp, 2)}  " if x.capability.cp is not None else ""
+        print(f"{cp}Cpk {_num(x.capability.cpk, 2)} (sigma within batches {_num(lim.within, 4)})")
+    for v in x.violations:
+        print(f"  batch {x.batches[v.index]}: X̄ {_num(x.means[v.index])}, rule {v.rule}, {v.text}")
+    for i in x.range_out:
+        print(f"  batch {x.batches[i]}: range {_num(x.ranges[i])} beyond the R chart's limits")
+    if not x.violations and not x.range_out:
+        print("X̄-R: no rule broken")
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:

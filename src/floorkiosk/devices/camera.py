@@ -74,16 +74,22 @@ class Decoder:
     backend  "zxing" (zxing-cpp, the default) or "pyzbar" (where installed)
     formats  symbologies to look for; fewer is faster
     thorough for still images: when the first pass finds nothing, try again on a smoothed image
-             with a global-histogram binarizer (rescues low-contrast and screened prints).
-             Camera frames use the single fast pass: most frames hold no code at all.
+             with a global-histogram binarizer (rescues low-contrast and screened prints), and
+             on a washed-out or dim picture, again with its greys spread over the full range.
+             Camera frames use the fast passes: most frames hold no code at all.
+    stretch  spread the greys of a low-contrast picture or place before reading it (zxing's
+             binarizers see under ~24 grey levels as blank paper). False is the decoder as it was
+             before, for benchmarks/bench_decode.py to measure beside.
     """
 
-    def __init__(self, backend: str = "zxing", formats: Sequence[str] = DEFAULT_FORMATS, thorough: bool = False) -> None:
+    def __init__(self, backend: str = "zxing", formats: Sequence[str] = DEFAULT_FORMATS, thorough: bool = False,
+                 *, stretch: bool = True) -> None:
         if backend not in BACKENDS:
             raise FloorkioskError(f"unknown decoder backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.backend = backend
         self.formats = tuple(formats)
         self.thorough = thorough
+        self.stretch = stretch
         if backend == "zxing":
             self._zx_formats = _zxing_formats(self.formats)
             matrix = [f for f in self.formats if f in ("QRCode", "MicroQRCode", "DataMatrix", "Aztec")]
@@ -108,6 +114,22 @@ class Decoder:
         try_invert: bool = True,
         try_downscale: bool = True,
     ) -> list[Decoded]:
+        return self._zxing_all(gray, binarizer, formats, try_invert, try_downscale)[0]
+
+    def _zxing_all(
+        self,
+        gray: np.ndarray,
+        binarizer: zxingcpp.Binarizer,
+        formats: zxingcpp.BarcodeFormats | None = None,
+        try_invert: bool = True,
+        try_downscale: bool = True,
+        errors: bool = False,
+    ) -> tuple[list[Decoded], list[tuple[int, int, int, int]]]:
+        """The codes read, and (errors=True) where zxing saw a symbol it could not read: (x0, y0, x1, y1).
+
+        return_errors costs little on the global-histogram pass (+7 %), much on local-average (+40 %,
+        it keeps decoding every candidate), so it is asked for only where it pays.
+        """
         found = zxingcpp.read_barcodes(
             gray,
             formats=self._zx_formats if formats is None else formats,
@@ -115,30 +137,50 @@ class Decoder:
             try_invert=try_invert,
             try_downscale=try_downscale,
             text_mode=zxingcpp.TextMode.Plain,
+            return_errors=errors,
         )
-        return [Decoded(r.text, r.format.name) for r in found if r.valid]
+        seen: list[tuple[int, int, int, int]] = []
+        for r in found:
+            if not r.valid:
+                p = r.position
+                xs, ys = (p.top_left.x, p.top_right.x, p.bottom_right.x, p.bottom_left.x), (
+                    p.top_left.y, p.top_right.y, p.bottom_right.y, p.bottom_left.y)
+                seen.append((min(xs), min(ys), max(xs), max(ys)))
+        return [Decoded(r.text, r.format.name) for r in found if r.valid], seen
 
     def _fast(self, gray: np.ndarray) -> list[Decoded]:
         # Camera frames, measured in benchmarks/bench_decode.py (1280x720, one core). Most frames
         # hold no code, so what a frame without one costs is what counts:
         #  1. a global-histogram pass for QR alone at full size, without zxing's downscaled retries
-        #     (~0.5 ms): it finds most printed labels, and a frame holding one returns here;
+        #     (~0.5 ms): it finds most printed labels, and a frame holding one returns here. A
+        #     washed-out or dim frame (its greys span under LOW_CONTRAST levels, ~30 µs to tell)
+        #     has it again with its greys spread over 0-255, since zxing's binarizers take a code of
+        #     under ~24 levels for blank paper, and is read so from here on; that pass also says
+        #     where it saw a QR code's finder patterns but could not read the code (4.). Its places
+        #     (2.) are still found on the frame as it came, where the edge count allows for a dim
+        #     frame; spread, its noise would be edges everywhere;
         #  2. where could a code be (code_regions, ~1 ms): the places dense with sharp edges, found
         #     on a half-size copy. A bench top, tools, hands and pieces have none; a frame without
         #     any place returns [] here;
         #  3. only those places, cut out with a margin, are read for every format: a global-
         #     histogram pass (the label fills the cut-out, so one threshold suits it), and when it
-        #     finds nothing the local-average pass, the one that cost ~8 ms over a whole frame.
+        #     finds nothing the local-average pass, the one that cost ~8 ms over a whole frame;
+        #  4. nothing read, but finder patterns seen in 1.: the still-image passes on that place
+        #     alone, its greys spread. A frame without a code seldom gets here.
         # Inverted (light-on-dark) codes are skipped: our labels are printed dark on light, and
         # that retry doubles the cost. A frame holding a QR code returns after the first pass, so a
         # second, different code in the same frame is read once the first leaves the view.
-        if self._zx_matrix is not None:
-            found = self._zxing(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False,
-                                try_downscale=False)
+        as_it_came = gray
+        h, w = gray.shape[:2]
+        found, seen = self._first_pass(gray)
+        if found:
+            return found
+        if self.stretch and _span(gray) < LOW_CONTRAST:
+            gray = _stretched(gray)
+            found, seen = self._first_pass(gray, errors=True)
             if found:
                 return found
-        h, w = gray.shape[:2]
-        boxes = code_regions(gray)
+        boxes = code_regions(as_it_came, floor=_EDGE_FLOOR if self.stretch else _EDGE_FLOOR_BEFORE)
         if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes) > 0.6 * w * h:
             boxes = [(0, 0, w, h)]
         out: list[Decoded] = []
@@ -147,7 +189,27 @@ class Decoder:
             found = (self._zxing(crop, zxingcpp.Binarizer.GlobalHistogram, try_invert=False)
                      or self._zxing(crop, zxingcpp.Binarizer.LocalAverage, try_invert=False))
             out += [d for d in found if d not in out]
+        if out:
+            return out
+        for x0, y0, x1, y1 in _merged([_around(b, w, h) for b in seen]):
+            found = self._thorough(_stretched(gray[y0:y1, x0:x1]), try_invert=False)
+            out += [d for d in found if d not in out]
         return out
+
+    def _first_pass(self, gray: np.ndarray, errors: bool = False) -> tuple[list[Decoded], list[tuple[int, int, int, int]]]:
+        if self._zx_matrix is None:
+            return [], []
+        return self._zxing_all(gray, zxingcpp.Binarizer.GlobalHistogram, self._zx_matrix, try_invert=False,
+                               try_downscale=False, errors=errors)
+
+    def _thorough(self, gray: np.ndarray, try_invert: bool = True) -> list[Decoded]:
+        """The still-image passes: local-average; then, smoothed, global-histogram and local-average."""
+        found = self._zxing(gray, zxingcpp.Binarizer.LocalAverage, try_invert=try_invert)
+        if not found:
+            smooth = cv2.GaussianBlur(gray, (3, 3), 0)
+            found = (self._zxing(smooth, zxingcpp.Binarizer.GlobalHistogram, try_invert=try_invert)
+                     or self._zxing(smooth, zxingcpp.Binarizer.LocalAverage, try_invert=try_invert))
+        return found
 
     def _zbar(self, gray: np.ndarray) -> list[Decoded]:
         found = self._pyzbar.decode(gray, symbols=self._zbar_types)
@@ -163,17 +225,69 @@ class Decoder:
             return found
         if not self.thorough:
             return self._fast(gray)
-        found = self._zxing(gray, zxingcpp.Binarizer.LocalAverage)
-        if not found:
-            smooth = cv2.GaussianBlur(gray, (3, 3), 0)
-            found = self._zxing(smooth, zxingcpp.Binarizer.GlobalHistogram) or self._zxing(smooth, zxingcpp.Binarizer.LocalAverage)
+        found = self._thorough(gray)
+        if not found and self.stretch and _span(gray) < LOW_CONTRAST:
+            found = self._thorough(_stretched(gray))  # a washed-out or dim picture: spread its greys first
         return found
+
+
+LOW_CONTRAST = 48  # grey levels from a picture's dark to its light (1st to 99th percentile) under which its greys are spread
+
+
+def _ends(gray: np.ndarray) -> tuple[int, int]:
+    """The 1st and 99th percentile of a picture's greys, from a few thousand of its pixels."""
+    step = max(1, min(gray.shape[:2]) // 64)
+    cum = cv2.calcHist([gray[::step, ::step]], [0], None, [256], [0, 256]).ravel().cumsum()  # ~30 µs a frame
+    n = float(cum[-1])
+    return int(np.searchsorted(cum, 0.01 * n)), int(np.searchsorted(cum, 0.99 * n))
+
+
+def _span(gray: np.ndarray) -> int:
+    lo, hi = _ends(gray)
+    return hi - lo
+
+
+def _stretched(gray: np.ndarray) -> np.ndarray:
+    """The same picture with its greys spread over 0-255 (1st and 99th percentile to the ends)."""
+    lo, hi = _ends(gray)
+    if hi - lo < 2:
+        return gray
+    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+    return cv2.LUT(gray, lut)
+
+
+def _around(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int, int]:
+    """A symbol's box as a place in a w x h frame, with its quiet zone around it."""
+    x0, y0, x1, y1 = box
+    mx, my = int((x1 - x0) * _MARGIN) + 8, int((y1 - y0) * _MARGIN) + 8
+    return (max(0, x0 - mx), max(0, y0 - my), min(w, x1 + mx), min(h, y1 + my))
+
+
+def _merged(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Overlapping places as one: a code the edge count split in pieces is read whole."""
+    boxes = sorted(boxes)
+    changed = True
+    while changed:
+        changed = False
+        out: list[tuple[int, int, int, int]] = []
+        for b in boxes:
+            for i, a in enumerate(out):
+                if b[0] < a[2] and a[0] < b[2] and b[1] < a[3] and a[1] < b[3]:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    changed = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
 
 
 # Where a camera frame could hold a code (see code_regions): the edges counted on a half-size copy,
 # in windows of 15 x 15 of its pixels (30 x 30 of the frame's).
 _EDGE_LEVEL = 40         # a pixel is on an edge when its 3x3 neighbourhood spans this many grey levels ...
 _EDGE_LEVEL_SHARE = 0.25  # ... or this share of the frame's own span, when the frame is dim or flat
+_EDGE_FLOOR = 4.0        # ... but never under this: a code in a picture of only 10 grey levels still shows (bench_decode.py)
+_EDGE_FLOOR_BEFORE = 10.0  # the floor of the decoder without the stretch, as it was
 _EDGE_DENSITY = 0.55     # a place could hold a code when this share of a window is edges
 _COARSE_DENSITY = 0.80   # the same, at an eighth of the size, for codes too large for the windows
 _WINDOW, _COARSE_WINDOW = 15, 7
@@ -190,7 +304,7 @@ def _dense(small: np.ndarray, level: float, window: int, density: float) -> np.n
     return cv2.dilate(dense, np.ones((window, window), np.uint8))
 
 
-def code_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+def code_regions(gray: np.ndarray, floor: float = _EDGE_FLOOR) -> list[tuple[int, int, int, int]]:
     """The places of a grayscale frame that could hold a code: (x0, y0, x1, y1), margins included.
 
     A QR code or a barcode is a patch where nearly every pixel is on a sharp edge; a bench top,
@@ -203,7 +317,7 @@ def code_regions(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         return [(0, 0, w, h)]
     small = cv2.resize(gray, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     lo, hi = np.percentile(small[::4, ::4], (1, 99))
-    level = max(10.0, min(_EDGE_LEVEL, _EDGE_LEVEL_SHARE * float(hi - lo)))
+    level = max(floor, min(_EDGE_LEVEL, _EDGE_LEVEL_SHARE * float(hi - lo)))
     dense, scale = _dense(small, level, _WINDOW, _EDGE_DENSITY), 2
     if dense is None and min(h, w) >= 256:
         # a code filling much of the view has modules wider than the windows: look again, coarser

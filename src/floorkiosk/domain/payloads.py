@@ -35,7 +35,8 @@ class Kind(str, Enum):
     TOOL = "T"
 
 
-COMMANDS = ("START", "FINISH", "WEIGH", "PHOTO", "ACCEPT", "CANCEL", "HOLD", "VERIFY", "REJECT", "LOGOUT", "BATCH")
+COMMANDS = ("START", "FINISH", "WEIGH", "PHOTO", "ACCEPT", "CANCEL", "HOLD", "VERIFY", "REJECT", "LOGOUT", "BATCH",
+            "PAUSE", "RESUME", "CAPACITY")
 
 _JOB_RE = re.compile(r"^[Jj]?0*([0-9]{1,9})$", re.ASCII)
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", re.ASCII)

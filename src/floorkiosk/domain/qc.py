@@ -30,6 +30,7 @@ from floorkiosk.domain.units import FINEST, UnitError, bench_weight, canonical_u
 QC_INSPECTED = "qc.inspected"
 QC_SAMPLE_DRAWN = "qc.sample_drawn"
 QC_BATCH_ESCALATED = "qc.batch_escalated"
+DEFECT_SEEN = "defect.seen"  # the person a defect was charged to has seen it at their kiosk
 from floorkiosk.errors import Refused
 
 PASS, FAIL, NA = "pass", "fail", "n/a"

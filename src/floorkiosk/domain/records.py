@@ -130,6 +130,10 @@ class Person:
     def is_supervisor(self) -> bool:
         return "supervisor" in self.roles or "admin" in self.roles
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
 
 @dataclass(frozen=True)
 class OverrideReason:

@@ -17,6 +17,7 @@ from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as dm
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain import spc as dspc
+from floorkiosk.domain import standards as dstd
 from floorkiosk.domain import stones as ds
 from floorkiosk.domain import tooling as dtool
 
@@ -46,6 +47,7 @@ class JobCreated(TypedDict, total=False):
     stones: list[dict[str, Any]]
     priority: str
     batch: str
+    standards: int  # the version of the standards the job runs under (domain/standards.py)
 
 
 class JobStonesAdded(TypedDict, total=False):
@@ -400,12 +402,43 @@ class CapacityDeclared(TypedDict):
     hours: dict[str, float]  # skill -> hours that week
 
 
+class DefectSeen(TypedDict):
+    defect: str  # the id of the stage.rejected event that charged it
+    job: str
+
+
 class WorkPaused(TypedDict):
     stage: str
 
 
 class WorkResumed(TypedDict):
     stage: str
+
+
+class StandardsAdopted(TypedDict):
+    version: int  # 1
+    hash: str  # SHA-256 of the documents (domain.standards.content_hash)
+    docs: dict[str, str]  # routes.toml, qc.toml -> their full text
+
+
+class StandardsProposed(TypedDict, total=False):
+    version: Required[int]
+    hash: Required[str]
+    base: Required[int]  # the version in effect when it was proposed
+    docs: Required[dict[str, str]]  # every versioned document's full text in the new version
+    changed: Required[list[str]]  # the documents that differ from the base
+    why: Required[str]
+    capa: list[str]  # the corrective actions that asked for it (CA0001 …)
+
+
+class StandardsApproved(TypedDict):
+    version: int
+    hash: str  # what was approved: the proposal's hash
+
+
+# `from` is a keyword, so this shape is declared by its keys: the version the job ran under, the one it
+# runs under now, and why it was moved
+StandardsMoved = TypedDict("StandardsMoved", {"from": int, "to": int, "why": str})
 
 
 class PromiseAcceptedLate(TypedDict, total=False):
@@ -453,6 +486,7 @@ SHAPES: dict[str, type] = {
     dq.QC_INSPECTED: QcInspected,
     dq.QC_SAMPLE_DRAWN: QcSampleDrawn,
     dq.QC_BATCH_ESCALATED: QcBatchEscalated,
+    dq.DEFECT_SEEN: DefectSeen,
     ds.STONES_ISSUED: StonesIssued,
     **dict.fromkeys(ds.MOVE_EVENTS.values(), StonesMoved),
     ds.STONES_DISCREPANCY: StonesDiscrepancy,
@@ -474,6 +508,11 @@ SHAPES: dict[str, type] = {
     dtool.TOOL_USED: ToolUsed,
     dtool.TOOL_MAINTAINED: ToolMaintained,
     dtool.TOOL_RETIRED: ToolRetired,
+
+    dstd.STANDARDS_ADOPTED: StandardsAdopted,
+    dstd.STANDARDS_PROPOSED: StandardsProposed,
+    dstd.STANDARDS_APPROVED: StandardsApproved,
+    dstd.STANDARDS_MOVED: StandardsMoved,
 
     dc.CAPACITY_DECLARED: CapacityDeclared,
     dc.WORK_PAUSED: WorkPaused,

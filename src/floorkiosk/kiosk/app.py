@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from floorkiosk.domain.config import Person
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen, settle_heap
 from floorkiosk.kiosk.batch_screen import NewBatchScreen
+from floorkiosk.kiosk.capacity_screen import CapacityDialog
 from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.dialogs import PinDialog
 from floorkiosk.kiosk.messages import (
@@ -48,6 +53,7 @@ from floorkiosk.workshop.shop import Shop
 from floorkiosk.workshop.site import open_shop
 
 ENTER_KEYS = ("enter", "ctrl+j")
+LEAVE_SECONDS = 3.0  # after SIGHUP or SIGTERM, how long the app may take to exit before the process leaves anyway
 FOLLOW_SECONDS = 0.5  # how often the card and the worklist look for events from elsewhere
 
 
@@ -129,6 +135,7 @@ class KioskApp(App[int]):
         """
         try:
             reader = self.station.reader()
+            self.station.standards()  # the card's standard times, learned from the whole history (in a thread)
             for p in self.site.people.values():
                 if any(self.site.stages[s].skill in p.skills for s in self.bench.stages) or self.bench.qc:
                     cards.worklist(reader, self.bench.id, p.id)
@@ -225,7 +232,8 @@ class KioskApp(App[int]):
     def on_scale_update(self, message: ScaleUpdate) -> None:
         self.station.scale_event = message.event
         for screen in self.screen_stack[-2:]:
-            if isinstance(screen, KioskScreen):
+            # a dialog pushed but not yet composed shows the station's reading as it mounts
+            if isinstance(screen, KioskScreen) and screen.is_mounted:
                 screen.on_scale(message.event)
 
     def on_device_changed(self, message: DeviceChanged) -> None:
@@ -373,6 +381,8 @@ class KioskApp(App[int]):
             self.open_batch(p.value)
         elif p.kind is K.COMMAND and p.value == "BATCH":
             self.new_batch()
+        elif p.kind is K.COMMAND and p.value == "CAPACITY":
+            self.declare_capacity()
         elif p.kind is K.COMMAND and p.value == "LOGOUT":
             person = self.station.person
             if person is None:
@@ -384,6 +394,11 @@ class KioskApp(App[int]):
                 self.say(f"{p.value}: scan your badge first, then the job bag", "warn")
             else:
                 self.say(f"{p.value}: scan a job bag first", "warn")
+        elif p.kind is K.TOOL:
+            if self.station.person is None:
+                self.say(f"tool {p.value}: scan your badge first, then the job bag, then the tool's tag", "warn")
+            else:
+                self.say(f"tool {p.value}: open the job's card first (scan its bag), then scan the tool's tag", "warn")
         else:
             self.say(f"{text}: stone parcels are booked at the stone safe, not at a bench; nothing was changed", "warn")
 
@@ -409,9 +424,17 @@ class KioskApp(App[int]):
         person = self.station.person
         if person is not None:
             try:
+                under_way = self.shop.journal.query(
+                    "SELECT job, stage FROM job_stages WHERE status = 'in progress' AND started_by = ? ORDER BY job",
+                    (person.id,))
                 sessions.logout(self.shop, person.id, self.bench.id, why=why)
             except FloorkioskError:
-                pass
+                under_way = []
+            if under_way and message:
+                # the logout pauses their work under way (work time, domain/worktime.py); the badge resumes it
+                names = ", ".join(f"{self.site.stages[s].name if s in self.site.stages else s} on {j}"
+                                  for j, s in under_way[:3]) + (" …" if len(under_way) > 3 else "")
+                message += f"; paused until {person.name.split()[0]} badges in again: {names}"
         self.station.person = None
         self._to_base()
         self.switch_screen("idle")
@@ -458,6 +481,8 @@ class KioskApp(App[int]):
             self.say(f"scan your badge first, then the job bag {job_id}", "warn")
             return
         card = cards.job_card(self.shop, job_id)  # NotFound: says so
+        if self.screen is not self.card_screen:
+            self.card_screen.returned = []  # told on the card while it was open: the card opens anew
         self.card_screen.show(card)
         self.station.last_message = (f"{card.id}: {card.job.design}", "info")
         self.card_screen.say(*self.station.last_message)
@@ -478,6 +503,15 @@ class KioskApp(App[int]):
         if self.screen is not self.worklist_screen:
             self.switch_screen("worklist")
         self.push_screen(NewBatchScreen(self.station))
+
+    def declare_capacity(self) -> None:
+        """CAPACITY: the person at the bench declares this week's and next week's hours by skill."""
+        if self.station.person is None:
+            self.say("CAPACITY: scan your badge first, then CAPACITY to declare your hours", "warn")
+            return
+        if isinstance(self.screen, CapacityDialog):
+            return
+        self.push_screen(CapacityDialog(self.station))
 
     def open_batch(self, batch_id: str) -> None:
         if self.station.person is None:
@@ -522,5 +556,38 @@ def make_app(site_dir: str | Path, bench: str, *, demo: bool = False, clock: Cal
 def run_kiosk(site_dir: str | Path, bench: str, demo: bool = False) -> int:
     """Run the kiosk full screen until it is quit; the exit code."""
     app = make_app(site_dir, bench, demo=demo)
-    result = app.run()
+    with _ends_on_hangup(app):
+        result = app.run()
     return int(result or 0)
+
+
+@contextmanager
+def _ends_on_hangup(app: KioskApp) -> Iterator[None]:
+    """While the kiosk runs: a closed terminal (SIGHUP) or a stop (SIGTERM, systemd) ends it cleanly.
+
+    Without this either signal kills the process where it stands, and the simulated balance's
+    folder (/tmp/floorkiosk-sim-*) and its pty stay behind. The devices are stopped at once, in the
+    handler, because after a hang-up the terminal is gone and the app's own way out may not finish
+    drawing; the app is then asked to exit, and if it has not within a few seconds the process
+    leaves without it (the journal is SQLite: a transaction cut short is rolled back, and what was
+    acknowledged is on disk).
+    """
+    def handler(signum: int, frame: object) -> None:
+        try:
+            app.devices.stop()
+        finally:
+            code = 128 + signum  # the shell's convention for "ended by signal N"
+            threading.Thread(target=_leave_after, args=(LEAVE_SECONDS, code), daemon=True).start()
+            app.exit(code)
+
+    before = {s: signal.signal(s, handler) for s in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+
+
+def _leave_after(seconds: float, code: int) -> None:
+    time.sleep(seconds)  # a deadline, not a wait on a condition: the app had its chance to exit
+    os._exit(code)

@@ -28,7 +28,7 @@ from floorkiosk.kiosk.dialogs import (
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.supervisor import verify_dialog
-from floorkiosk.workshop import judge, verbs
+from floorkiosk.workshop import capacity, judge, tooling, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
@@ -79,7 +79,7 @@ class JobFlows:
     def run(self, what: str) -> None:
         fn = {"start": self.start, "finish": self.finish, "weigh": self.weigh, "photo": self.photo,
               "hold": self.hold, "verify": self.verify, "reject": self.reject, "inspect": self.inspect,
-              "label": self.label}.get(what)
+              "label": self.label, "pause": self.pause, "resume": self.resume}.get(what)
         if fn is None:
             self.say(f"unknown action {what!r}", "error")
             return
@@ -141,6 +141,45 @@ class JobFlows:
             self.app.call_later(self.weigh)
         elif "photo" in stage.start_evidence:
             self.app.call_later(self.photo)
+
+    # -- pause and resume ----------------------------------------------------------------------------
+    def _own_stage_here(self) -> str | None:
+        """The stage this person has under way on the job at this bench (None: the verb says what is wrong)."""
+        state = self.state()
+        bench = self.station.bench
+        mine = [s for s in state.in_progress() if state.stage(s).started_by == self.person and bench.serves(s)]
+        return mine[0] if mine else None
+
+    def pause(self, override: Override | None = None) -> None:
+        """PAUSE: the clock of this person's stage under way stops (as `floorkiosk work pause`)."""
+        sid = self.call(lambda: capacity.pause_work(self.shop, self.job, self.person, self.bench,
+                                                    self._own_stage_here()), "pause", lambda o: None)
+        if sid is not None:
+            self.done(f"paused {self.stage_name(sid)} on {self.job}: its clock has stopped; RESUME goes on with it",
+                      "warn")
+
+    def resume(self, override: Override | None = None) -> None:
+        """RESUME: the paused stage's clock runs again (as `floorkiosk work resume`)."""
+        sid = self.call(lambda: capacity.resume_work(self.shop, self.job, self.person, self.bench,
+                                                     self._own_stage_here()), "resume", lambda o: None)
+        if sid is not None:
+            self.done(f"resumed {self.stage_name(sid)} on {self.job}: its clock runs again")
+
+    # -- tools ---------------------------------------------------------------------------------------
+    def use_tool(self, code: str) -> None:
+        """A tool's tag (FK:T:M12) scanned on the card: its use recorded against the stage under way here
+        (as `floorkiosk tool use`); a retired tool, or one at its limit, refused in words."""
+        state = self.state()
+        bench = self.station.bench
+        mine = [s for s in state.in_progress() if bench.serves(s)]
+        res = self.call(lambda: tooling.use_tool(self.shop, self.job, code, self.person, self.bench,
+                                                 mine[0] if mine else None), "tool", lambda o: None)
+        if res is None:
+            return
+        e, note = res
+        if tooling.view(self.shop, e.payload["tool"]).condition.startswith("BLOCKED"):
+            note += " — at its limit now: the next use is refused until a supervisor signs off its maintenance"
+        self.done(note, "warn" if "maintenance due" in note or "at its limit" in note else "ok")
 
     # -- weigh ---------------------------------------------------------------------------------------
     def weigh(self, override: Override | None = None, then: Callable[[], None] | None = None) -> None:

@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain import tooling as dtool
 from floorkiosk.domain.state import DONE, JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
@@ -33,7 +34,7 @@ from floorkiosk.kiosk.flows import JobFlows
 from floorkiosk.kiosk.images import halfblock
 from floorkiosk.kiosk.messages import EditStones, Logout, NewBatch, OpenJob, ScaleEvent, Say, ScanRead
 from floorkiosk.kiosk.station import Station
-from floorkiosk.kiosk.supervisor import SupervisorWork
+from floorkiosk.kiosk.supervisor import SupervisorWork, age_words
 from floorkiosk.kiosk.widgets import (
     BlockedPanel,
     CodeEntry,
@@ -43,8 +44,10 @@ from floorkiosk.kiosk.widgets import (
     TopBar,
     route_text,
 )
-from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop import capacity, cards, judge, returns, verbs
+from floorkiosk.workshop.capacity import StageTime
 from floorkiosk.workshop.cards import JobCard, SupervisorItem, WorkItem
+from floorkiosk.workshop.returns import Returned
 
 K = payloads.Kind
 
@@ -71,6 +74,7 @@ def due_words(days_left: int | None, late: bool) -> tuple[str, str]:
     return f"{days_left} days left", ""
 
 
+KIOSK_COMMANDS = ("LOGOUT", "BATCH", "CAPACITY")  # command cards the kiosk answers on every screen
 LOGOUT_AGAIN_S = 5.0  # on the worklist, Esc or CANCEL a second time within this long logs out
 
 
@@ -313,6 +317,7 @@ class WorklistScreen(BenchScreen):
         Binding("k", "kpis", "KPIs", show=False),
         Binding("l", "logout", "log out", show=False),
         Binding("n", "new_batch", "new batch", show=False),
+        Binding("p", "plan", "Capacity", show=False),
     ]
 
     def __init__(self, station: Station) -> None:
@@ -323,6 +328,7 @@ class WorklistScreen(BenchScreen):
 
     def compose_body(self) -> ComposeResult:
         yield SupervisorWork(self.station, id="sup-work")  # a supervisor's: what waits for them
+        yield Static(id="wl-returned")  # defects QC charged to this person's work, not yet seen
         yield Static(id="wl-title")
         yield DataTable(id="worklist", cursor_type="row", zebra_stripes=True)
 
@@ -349,13 +355,15 @@ class WorklistScreen(BenchScreen):
             items = cards.worklist(reader, st.bench.id, person_id)
             waiting = cards.supervisor_work(reader, st.bench.id, person_id) if reader.person(person_id).is_supervisor \
                 else None
+            back = returns.unseen(reader, person_id)
         except FloorkioskError as exc:
             self.tell(str(exc), "error")
             return
         if not get_current_worker().is_cancelled:  # a newer read is on its way
-            self.app.call_from_thread(self._fill, person_id, items, waiting)
+            self.app.call_from_thread(self._fill, person_id, items, waiting, back)
 
-    def _fill(self, person_id: str, items: list[WorkItem], waiting: list[SupervisorItem] | None = None) -> None:
+    def _fill(self, person_id: str, items: list[WorkItem], waiting: list[SupervisorItem] | None = None,
+              back: list[Returned] | None = None) -> None:
         st = self.station
         person = st.person
         if person is None or person.id != person_id:
@@ -365,6 +373,7 @@ class WorklistScreen(BenchScreen):
         self.items = items
         sup = self.query_one(SupervisorWork)
         sup.show(waiting)
+        self._show_returned(back or [])
         if first and waiting and self.focused is self.query_one("#worklist", DataTable):
             sup.table.focus()  # a supervisor's first work is what waits for them
         t = self.query_one("#worklist", DataTable)
@@ -392,6 +401,22 @@ class WorklistScreen(BenchScreen):
             title.append(" — nothing waiting; scan a job bag to see its card")
         self.query_one("#wl-title", Static).update(title)
         self.query_one(KeysBar).show(self.keys())
+
+    def _show_returned(self, back: list[Returned]) -> None:
+        """'↩ returned to you: defect … from QC', one line each, until the job's card has shown it."""
+        w = self.query_one("#wl-returned", Static)
+        w.display = bool(back)
+        if not back:
+            return
+        t = Text()
+        for r in back[:4]:
+            t.append("↩ ", "bold")
+            t.append(r.said(), "bold")
+            age = age_words(r.ts, self.station.now())
+            t.append(f" ({age if age == 'just now' else age + ' ago'}; scan {r.job} to see it)\n")
+        if len(back) > 4:
+            t.append(f"… and {len(back) - 4} more\n")
+        w.update(t)
 
     def _ensure_measured(self, t: DataTable, tries: int) -> None:
         """Prompt the table until its columns are as wide as its first row (each refresh, a few times)."""
@@ -421,6 +446,8 @@ class WorklistScreen(BenchScreen):
                 out.append(("B", "Board"))
             if has_module("floorkiosk.kiosk.kpi_screen"):
                 out.append(("K", "KPIs"))
+            if has_module("floorkiosk.kiosk.plan_screen"):
+                out.append(("P", "Capacity"))
         return out
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -439,9 +466,15 @@ class WorklistScreen(BenchScreen):
 
             self.app.push_screen(KpiScreen(self.station.shop))
 
+    def action_plan(self) -> None:
+        if self._may_open("floorkiosk.kiosk.plan_screen"):
+            from floorkiosk.kiosk.plan_screen import PlanScreen  # loads the scheduler (OR-Tools): when first opened
+
+            self.app.push_screen(PlanScreen(self.station))
+
     def _may_open(self, module: str) -> bool:
         if not self.station.supervisor:
-            self.tell("the board and the KPIs are for supervisors", "warn")
+            self.tell("the board, the KPIs and the capacity heatmap are for supervisors", "warn")
             return False
         if not has_module(module):
             self.tell("that screen is not installed in this build", "warn")
@@ -474,7 +507,12 @@ class WorklistScreen(BenchScreen):
 # -- the job card ----------------------------------------------------------------------------------
 
 COMMAND_ACTIONS = {"START": "start", "FINISH": "finish", "WEIGH": "weigh", "PHOTO": "photo", "HOLD": "hold",
-                   "VERIFY": "verify", "REJECT": "reject"}
+                   "VERIFY": "verify", "REJECT": "reject", "PAUSE": "pause", "RESUME": "resume"}
+
+
+def hours_words(h: float) -> str:
+    """Work hours as a person reads them: '25 min' under an hour, else '1.4 h'."""
+    return f"{round(h * 60)} min" if h < 1 else f"{h:.1f} h"
 
 
 class JobCardScreen(BenchScreen):
@@ -499,6 +537,8 @@ class JobCardScreen(BenchScreen):
         super().__init__(station)
         self.card: JobCard | None = None
         self.decisions: dict[str, g.Decision] = {}
+        self.times: dict[str, StageTime] = {}  # each stage's standard time beside the time spent so far
+        self.returned: list[Returned] = []  # defects charged to this person's work on this job, told here
         self._thumbs_for: tuple[str, tuple[str, ...]] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -511,6 +551,7 @@ class JobCardScreen(BenchScreen):
         yield Static(id="route")
         with Horizontal(id="card-body"):
             with VerticalScroll(id="card-left"):
+                yield Static(id="card-returned")
                 yield Static(id="status")
                 yield BlockedPanel(id="card-blocked")
                 yield Static(id="reopened")
@@ -532,8 +573,30 @@ class JobCardScreen(BenchScreen):
         st = self.station
         if st.person is not None:
             self.decisions = judge.allowed_actions(st.shop, card.job, st.person.id, st.bench.id)
+        try:
+            self.times = {t.stage: t for t in capacity.stage_times(st.shop, card.id, st.standards())}
+        except FloorkioskError:
+            self.times = {}
+        self._note_returned(card.id)
         if self.is_mounted:
             self._fill()
+
+    def _note_returned(self, job_id: str) -> None:
+        """Defects QC charged to this person's work on this job: shown on the card while it is open, and
+        recorded as seen the first time (the worklist then no longer lists them)."""
+        st = self.station
+        keep = self.returned if self.returned and self.returned[0].job == job_id else []
+        if st.person is None:
+            self.returned = []
+            return
+        try:
+            new = returns.unseen(st.shop, st.person.id, job=job_id)
+            if new:
+                returns.seen(st.shop, st.person.id, new, st.bench.id)
+        except FloorkioskError as exc:
+            self.tell(str(exc), "error")
+            new = []
+        self.returned = keep + [r for r in new if r.id not in {k.id for k in keep}]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -585,6 +648,10 @@ class JobCardScreen(BenchScreen):
             alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
         self.query_one("#alloy", Static).update(alloy)
         self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
+        back = self.query_one("#card-returned", Static)
+        back.display = bool(self.returned)
+        if self.returned:
+            back.update(Text("\n".join("↩ " + r.said() for r in self.returned), "bold"))
         self._fill_status()
         status = self.query_one("#status", Static)
         status.display = bool(str(status.content).strip())
@@ -653,6 +720,8 @@ class JobCardScreen(BenchScreen):
             run = j.stage(stage.id)
             t = Text(f"▶ {stage.name} IN PROGRESS", "bold")
             t.append(f" — started by {st.shop.name(run.started_by)}, {short_ts(st, run.started_at or '')}")
+            t.append(self._time_words(stage.id))
+            t.append(self._tool_words(stage.id))
             todo = self._still_to_do(stage.id)
             t.append("\n   still to do: " + (" · ".join(todo) if todo else "nothing; finish it (F)"))
             status.update(t)
@@ -671,7 +740,10 @@ class JobCardScreen(BenchScreen):
             if d is None:
                 status.update("")
             elif d.allowed:
-                status.update(Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold"))
+                t = Text(f"✓ READY: {stage.name if stage else 'the stage'} can start here (S or START)", "bold")
+                if stage is not None and stage.id in self.times:
+                    t.append(f"\n   standard time {self.times[stage.id].standard}")
+                status.update(t)
                 status.add_class("-ready")
             elif stage is not None and j.stage(stage.id).complete and all(r.code == "state" for r in d.reasons):
                 # nothing was tried: the work here is done, so say where the piece goes now, calmly
@@ -697,6 +769,36 @@ class JobCardScreen(BenchScreen):
             ov.display = True
         else:
             ov.display = False
+
+    def _time_words(self, stage_id: str) -> Text:
+        """'time so far 25 min · standard 3.0 h (default)', and whether its clock is paused."""
+        t = Text()
+        tm = self.times.get(stage_id)
+        if tm is None:
+            return t
+        spent = hours_words(tm.spent_hours) if tm.spent_hours is not None else "-"
+        t.append(f"\n   time so far {spent} · standard {tm.standard}")
+        if tm.paused:
+            t.append("   ⏸ PAUSED: RESUME goes on", "bold black on yellow")
+        return t
+
+    def _tool_words(self, stage_id: str) -> Text:
+        """The tools scanned for this run of the stage, or which kind of tool's tag it wants scanned."""
+        t = Text()
+        card = self.card
+        kinds = dtool.tooling_config(self.station.site).for_stage(stage_id)
+        if card is None or not kinds:
+            return t
+        used = [r[0] for r in self.station.shop.journal.query(
+            "SELECT tool FROM tool_uses WHERE job = ? AND stage = ? AND run = ? ORDER BY ts",
+            (card.id, stage_id, card.job.stage(stage_id).runs))]
+        if used:
+            t.append("\n   tools: " + ", ".join(used))
+        else:
+            names = " or ".join(k.name.lower() for k in kinds)
+            need = " (needed to finish)" if any(k.required for k in kinds) else ""
+            t.append(f"\n   tools: none scanned yet; scan the {names}'s tag (FK:T:…){need}")
+        return t
 
     def _still_to_do(self, stage_id: str) -> list[str]:
         card = self.card
@@ -826,7 +928,11 @@ class JobCardScreen(BenchScreen):
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
         if p.kind is K.BADGE:
             return self._verify_here(p.value)
-        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):  # the kiosk's, on every screen
+        if p.kind is K.TOOL:
+            if self.card is not None and self.station.person is not None:
+                JobFlows(self.station, self.app, self.card.id, self.reload, self._seen).use_tool(p.value)
+            return True
+        if p.kind is not K.COMMAND or p.value in KIOSK_COMMANDS:  # the kiosk's, on every screen
             return False
         if p.value == "CANCEL":
             self.back()
@@ -918,7 +1024,7 @@ class BatchScreen(BenchScreen):
         self.app.pop_screen()
 
     def on_scan(self, p: payloads.Payload, text: str) -> bool:
-        if p.kind is not K.COMMAND or p.value in ("LOGOUT", "BATCH"):
+        if p.kind is not K.COMMAND or p.value in KIOSK_COMMANDS:
             return False
         if p.value == "CANCEL":
             self.back()

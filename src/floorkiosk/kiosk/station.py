@@ -8,19 +8,25 @@ changed they ask for with a message (kiosk.messages).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from floorkiosk.devices.scaleparse import ScaleStatus
+from floorkiosk.domain.worktime import Standards
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.units import fmt
 from floorkiosk.kiosk.base import has_module
 from floorkiosk.kiosk.devices import BenchDevices
 from floorkiosk.kiosk.messages import ScaleEvent
+from floorkiosk.workshop import capacity
 from floorkiosk.workshop.shop import Shop
 from floorkiosk.workshop.site import open_shop
+
+
+STANDARDS_FOR = 600.0  # seconds a reading of the standard times is kept
 
 
 @dataclass(eq=False)
@@ -36,6 +42,8 @@ class Station:
     scale_event: ScaleEvent | None = None  # the balance's latest reading or state
     last_message: tuple[str, str] = ("", "info")  # (text, kind): a screen shown later shows it too
     demo_jobs: list[tuple[str, str]] | None = None  # the demo's job bags to try, found once
+    _standards: tuple[float, Standards] | None = field(default=None, repr=False)
+    _standards_reading: bool = field(default=False, repr=False)
     _reader: Shop | None = field(default=None, repr=False)
     _reader_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -71,6 +79,42 @@ class Station:
     def can_inspect(self) -> bool:
         """Inspections are done at a QC station, by a supervisor (and with the inspection screen in the build)."""
         return self.bench.qc and self.supervisor and has_module("floorkiosk.kiosk.qc_screen")
+
+    # -- standard times ----------------------------------------------------------------------------
+    def standards(self) -> Standards:
+        """Each stage's standard time, learned from the site's history, as last read: read again in a
+        thread of its own when older than STANDARDS_FOR seconds (a median of twenty runs moves slowly,
+        and on a big site the read folds millions of events: a scan never waits for it). Until the
+        first read is done: the config's standard hours."""
+        got = self._standards
+        if got is None or time.monotonic() - got[0] > STANDARDS_FOR:
+            self._standards_soon()
+        if got is None:
+            plan = self.site.planning
+            return Standards([], {}, plan.standard_hours, plan.default_hours, plan.history_runs)
+        return got[1]
+
+    def read_standards(self, shop: Shop | None = None) -> Standards:
+        """Read the standard times now (the reader's, by default) and keep them. Safe from any thread."""
+        std = capacity.recent_standards(shop or self.reader(), list(self.bench.stages))
+        self._standards = (time.monotonic(), std)
+        return std
+
+    def _standards_soon(self) -> None:
+        with self._reader_lock:
+            if self._standards_reading:
+                return
+            self._standards_reading = True
+
+        def read() -> None:
+            try:
+                self.read_standards()
+            except Exception:  # a busy or closed store: the last reading (or the config's) stays
+                pass
+            finally:
+                self._standards_reading = False
+
+        threading.Thread(target=read, name="standards", daemon=True).start()
 
     # -- a second reader ---------------------------------------------------------------------------
     def reader(self) -> Shop:

@@ -37,7 +37,7 @@ from floorkiosk.workshop.cards import StageEvidence, SupervisorItem
 
 K = payloads.Kind
 AGES_EVERY_S = 20.0  # how often the ages on screen are worked out again
-KIND_WORDS = {"verify": "TO VERIFY", "hold": "ON HOLD", "conflict": "CONFLICT"}
+KIND_WORDS = {"verify": "TO VERIFY", "hold": "ON HOLD", "conflict": "CONFLICT", "drift": "DRIFT"}
 
 
 def age_words(since: str, now: datetime) -> str:
@@ -117,6 +117,8 @@ class SupervisorWork(Vertical):
         title = Text(f"WAITING FOR A SUPERVISOR: {counts['verify']} to verify · {counts['hold']} on hold")
         if self.station.site.settings.hub is not None:
             title.append(f" · {counts['conflict']} conflict{'s' if counts['conflict'] != 1 else ''}")
+        if counts["drift"]:
+            title.append(f" · {counts['drift']} drifting")
         if not self.items:
             title.append(" — nothing waits")
         elif len(self.items) > 1:
@@ -127,8 +129,12 @@ class SupervisorWork(Vertical):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # the worklist's own rows open a job; these are opened here
         value = event.row_key.value or ""
-        kind, job = value.split(":")[:2]
-        if kind == "conflict":
+        kind, job, _stage, ref = (value.split(":", 3) + ["", "", ""])[:4]
+        if kind == "drift":
+            from floorkiosk.kiosk.spc_screen import SpcAlertScreen  # loads textual-plotext: when a drift is opened
+
+            self.app.push_screen(SpcAlertScreen(self.station, ref))
+        elif kind == "conflict":
             self.call_later(self.app.run_action, "app.conflicts")  # the kiosk's C: the hub's conflicts, to decide
         else:
             self.app.post_message(OpenJob(job))

@@ -8,6 +8,8 @@ again, without a pause event of its own.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,9 +24,10 @@ from floorkiosk.domain.calendar import (
     parse_week,
     week_label,
 )
-from floorkiosk.domain.state import IN_PROGRESS
+from floorkiosk.domain.state import DONE, IN_PROGRESS, VERIFIED
 from floorkiosk.domain.worktime import WORK_EVENTS, Standards, WorkClock
 from floorkiosk.errors import Refused
+from floorkiosk.store.projection import ChunkedRebuild
 from floorkiosk.workshop.shop import Area, Shop
 
 
@@ -79,8 +82,22 @@ def capacity_of(shop: Shop, person_id: str, monday: date,
 
 # --- PAUSE and RESUME -------------------------------------------------------------------------
 def _clock_of_job(shop: Shop, job_id: str) -> WorkClock:
+    """The job's runs, with the badge events (a logout pauses, the next badge-in resumes) of whoever has
+    one under way, from when the earliest of those runs began."""
     clock = WorkClock(shop.site.planning.calendar)
-    clock.feed(e for e in shop.journal.events(job=job_id) if e.type in WORK_EVENTS)
+    own = [e for e in shop.journal.events(job=job_id) if e.type in WORK_EVENTS]
+    clock.feed(own)
+    if clock.open:
+        starts = {(e.job, e.payload.get("stage", "")): e.seq or 0 for e in own if e.type == ev.STAGE_STARTED}
+        first = min(starts.get(k, 0) for k in clock.open)
+        people = sorted({r.person for r in clock.open.values()})
+        q = ",".join("?" * len(people))
+        badges = [ev.Event(t, None, p, None, {}, ts=at, seq=seq) for seq, p, t, at in shop.journal.query(
+            f"SELECT seq, person, type, ts FROM work_badges WHERE person IN ({q}) AND seq > ? ORDER BY seq",
+            [*people, first])]
+        if badges:
+            clock = WorkClock(shop.site.planning.calendar)
+            clock.feed(sorted(own + badges, key=lambda e: e.seq or 0))
     return clock
 
 
@@ -101,7 +118,7 @@ def pause_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = N
     """The PAUSE card: the person's stage under way on this job stops counting as work time."""
     jid, sid = _own_stage(shop, job_id, person_id, stage)
     if _clock_of_job(shop, jid).is_paused(jid, sid):
-        raise Refused(f"{sid} on {jid} is paused already: RESUME goes on with it")
+        raise Refused(f"{shop.site.stages[sid].name} on {jid} is paused already: RESUME goes on with it")
     shop.journal.append(shop.event(WORK_PAUSED, jid, person_id, bench_id, {"stage": sid}))
     return sid
 
@@ -110,7 +127,7 @@ def resume_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = 
     """The RESUME card: work time counts again."""
     jid, sid = _own_stage(shop, job_id, person_id, stage)
     if not _clock_of_job(shop, jid).is_paused(jid, sid):
-        raise Refused(f"{sid} on {jid} is not paused")
+        raise Refused(f"{shop.site.stages[sid].name} on {jid} is not paused: PAUSE stops its clock")
     shop.journal.append(shop.event(WORK_RESUMED, jid, person_id, bench_id, {"stage": sid}))
     return sid
 
@@ -130,6 +147,41 @@ def standards(shop: Shop, clock: WorkClock | None = None) -> Standards:
     return Standards(clock.runs, jobs, plan.standard_hours, plan.default_hours, plan.history_runs)
 
 
+def recent_standards(shop: Shop, stages: list[str], per_stage: int = 200) -> Standards:
+    """Standard times of these stages from their most recent finished runs only (`per_stage` jobs each):
+    what a bench's card shows, read without folding the site's whole history (on a site of millions of
+    events that fold takes seconds and a hundred megabytes). Each sampled job's clock is its own events
+    and its people's badge events between its first and last."""
+    plan = shop.site.planning
+    if not stages:
+        return Standards([], {}, plan.standard_hours, plan.default_hours, plan.history_runs)
+    jobs: set[str] = set()
+    for sid in stages:
+        rows = shop.journal.query(
+            "SELECT job FROM job_stages WHERE stage = ? AND status IN (?, ?) AND finished_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?", (sid, DONE, VERIFIED, per_stage))
+        jobs.update(r[0] for r in rows)
+    runs = []
+    for jid in sorted(jobs):
+        own = [e for e in shop.journal.events(job=jid) if e.type in WORK_EVENTS]
+        if not own:
+            continue
+        people = sorted({e.person for e in own if e.person})
+        q = ",".join("?" * len(people))
+        badges = [ev.Event(t, None, p, None, {}, ts=at, seq=seq) for seq, p, t, at in shop.journal.query(
+            f"SELECT seq, person, type, ts FROM work_badges WHERE person IN ({q}) AND seq > ? AND seq < ? ORDER BY seq",
+            [*people, own[0].seq or 0, own[-1].seq or 0])] if people else []
+        clock = WorkClock(plan.calendar)
+        clock.feed(sorted(own + badges, key=lambda e: e.seq or 0))
+        runs += [r for r in clock.runs if r.stage in stages]
+    info = {}
+    if jobs:
+        q = ",".join("?" * len(jobs))
+        info = {r[0]: (r[1], r[2]) for r in shop.journal.query(f"SELECT id, route, design FROM jobs WHERE id IN ({q})",
+                                                                sorted(jobs))}
+    return Standards(runs, info, plan.standard_hours, plan.default_hours, plan.history_runs)
+
+
 @dataclass(frozen=True)
 class StageTime:
     """A stage's time on the job card: the standard beside the time spent so far."""
@@ -140,10 +192,12 @@ class StageTime:
     paused: bool
 
 
-def stage_times(shop: Shop, job_id: str) -> list[StageTime]:
+def stage_times(shop: Shop, job_id: str, std: Standards | None = None) -> list[StageTime]:
+    """Each stage of the job's route: its standard time (std: as read before, else learned now from the
+    site's history) beside the time spent on it so far (the run under way, else the last run)."""
     job = shop.job(job_id)
     clock = _clock_of_job(shop, job.id)
-    std = standards(shop)
+    std = std or standards(shop)
     now = shop.clock()
     out = []
     route = shop.site.routes.get(job.route)
@@ -157,6 +211,39 @@ def stage_times(shop: Shop, job_id: str) -> list[StageTime]:
     return out
 
 
+# --- the derived table: badge events by person, for a job's clock ------------------------------
+def _m001(db) -> None:  # sqlite_utils.Database
+    # a run's clock needs its person's logouts and logins since it began: read by person, not by a pass
+    # over every event since then
+    db.execute("CREATE TABLE work_badges (seq INTEGER PRIMARY KEY, person TEXT NOT NULL, type TEXT NOT NULL,"
+               " ts TEXT NOT NULL)")
+    db.execute("CREATE INDEX work_badges_person ON work_badges (person, seq)")
+    # a site older than the table: its badge events so far (one pass, once)
+    db.execute("INSERT INTO work_badges (seq, person, type, ts) SELECT seq, person, type, ts FROM events"
+               " WHERE type IN (?, ?) AND person IS NOT NULL", [ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT])
+
+
+_BADGES = frozenset({ev.PERSON_LOGGED_IN, ev.PERSON_LOGGED_OUT})
+
+
+class BadgeProjector(ChunkedRebuild):
+    tables = ("work_badges",)
+    rebuild_apart = True  # reads only its own events
+    rebuild_types = _BADGES
+    rebuild_weight = 0
+
+    def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
+        rows = [(e.seq, e.person, e.type, e.ts) for e in events if e.type in _BADGES and e.person and e.seq]
+        if rows:
+            conn.executemany("INSERT OR REPLACE INTO work_badges (seq, person, type, ts) VALUES (?,?,?,?)", rows)
+
+    def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        self.apply(conn, list(events))
+
+    def rebuild_end(self, conn: sqlite3.Connection) -> None:
+        pass
+
+
 # --- the area: its events in a job's history -------------------------------------------------
 def _said_capacity(shop: Shop, e: ev.Event) -> str:
     hours = ", ".join(f"{h:g} h {sk}" for sk, h in e.payload.get("hours", {}).items()) or "no hours"
@@ -165,6 +252,8 @@ def _said_capacity(shop: Shop, e: ev.Event) -> str:
 
 AREA = Area(
     name="capacity",
+    projectors=lambda site: [BadgeProjector()],
+    migrations=(("capacity_001_badges", _m001),),
     describers={
         CAPACITY_DECLARED: _said_capacity,
         WORK_PAUSED: lambda shop, e: f"{shop.name(e.person)} paused {e.payload.get('stage')}",

@@ -288,7 +288,7 @@ def list_batches(shop: Shop, *, include_closed: bool = False, limit: int = 100) 
 class SupervisorItem:
     """One thing waiting for a supervisor: a stage to verify, a job on hold, or a hub conflict."""
 
-    kind: str  # "verify", "hold" or "conflict"
+    kind: str  # "verify", "hold", "conflict" or "drift" (a characteristic's open SPC alerts; ref: its name)
     job: str
     since: str  # when it began to wait (finished, put on hold, refused in the hub's order), ISO UTC
     stage: str | None = None
@@ -344,8 +344,30 @@ def supervisor_work(shop: Shop, bench_id: str, person_id: str, limit: int = 30) 
             why = "; ".join(ev.loads(reasons)) if reasons else ""
             out.append(SupervisorItem("conflict", job, ts, stage, site.stages[stage].name if stage in site.stages else "",
                                       "", f"{type_}: {why}", ref=event_id))
+    out += drift_items(shop)
     out.sort(key=lambda i: (i.since, i.job))
     return out[:limit]
+
+
+def drift_items(shop: Shop) -> list[SupervisorItem]:
+    """One item per characteristic with open SPC alerts (not yet acknowledged): since its oldest, with
+    the latest rule broken and the job of that point. Read from the spc area's tables (few rows)."""
+    site = shop.site
+    rows = shop.journal.query(
+        "SELECT a.name, c.title, c.stage, a.rule, a.text, a.ts, a.job FROM spc_alerts a JOIN spc_chars c"
+        " ON c.name = a.name WHERE a.seq >= c.acked AND a.seq >= c.upto ORDER BY a.ts, a.seq")
+    by: dict[str, list[tuple]] = {}
+    for r in rows:
+        by.setdefault(r[0], []).append(r)
+    out = []
+    for name, alerts in by.items():
+        _, title, stage, rule, text, _ts, job = alerts[-1]
+        n = len(alerts)
+        out.append(SupervisorItem("drift", job or "", alerts[0][5], stage or None,
+                                  site.stages[stage].name if stage in site.stages else (stage or ""), "",
+                                  f"{title}: {n} alert{'s' if n != 1 else ''}, latest {text} (rule {rule})",
+                                  ref=name))
+    return out
 
 
 @dataclass

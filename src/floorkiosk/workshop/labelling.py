@@ -30,6 +30,9 @@ COMMAND_HINTS = {
     "REJECT": "QC: reject the stage, send to rework",
     "LOGOUT": "Leave the bench: log out whoever is in",
     "BATCH": "A new batch: scan its job bags, then ACCEPT",
+    "PAUSE": "Pause your stage on the job: the clock stops",
+    "RESUME": "Go on with the paused stage: the clock runs",
+    "CAPACITY": "Declare your hours by skill, this week and next",
 }
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite_utils  # the migrations' type; the library is loaded only to migrate
 
-from floorkiosk.workshop import cards, judge, verbs
+from floorkiosk.workshop import cards, judge, standards, verbs
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
@@ -352,13 +352,14 @@ class Inspection:
         return dq.evaluate(self.checks, answers, self.facts, sources)
 
 
-def _cfg(shop: Shop) -> dq.QcConfig:
-    return dq.qc_config(shop.site)
+def _cfg(shop: Shop, job: JobState | None = None) -> dq.QcConfig:
+    """The QC config in effect; for a job, that of the standards it runs under (its plans and tolerances)."""
+    return dq.qc_config(standards.site_for(shop, job) if job is not None else shop.site)
 
 
 def find_target(shop: Shop, state: JobState, bench: Any) -> Target | None:
     """The stage of this job the QC station inspects now, with its plan; None if nothing is due."""
-    site, cfg = shop.site, _cfg(shop)
+    site, cfg = shop.site, _cfg(shop, state)
     route = site.routes.get(state.route)
     if route is None:
         return None
@@ -381,8 +382,9 @@ def find_target(shop: Shop, state: JobState, bench: Any) -> Target | None:
 
 
 def _target(shop: Shop, state: JobState, sid: str, mode: str) -> Target:
-    stage = shop.site.stages[sid]
-    plan = _cfg(shop).plan_for(sid, state.route, state.design)
+    own = standards.site_for(shop, state)  # the plan and checklist of the job's version of the standards
+    stage = own.stages.get(sid) or shop.site.stages[sid]
+    plan = dq.qc_config(own).plan_for(sid, state.route, state.design)
     checks = plan.checks if plan else ()
     if mode == "stage" or plan is None:
         # the QC stage is finished with its checklist: each item must have been judged
@@ -533,7 +535,7 @@ def record_inspection(shop: Shop, job_id: str, person_id: str, bench_id: str, an
     """
 
     insp = begin(shop, job_id, person_id, bench_id)
-    state, target, cfg = insp.job, insp.target, _cfg(shop)
+    state, target, cfg = insp.job, insp.target, _cfg(shop, insp.job)
     evaluation = insp.evaluate(answers, sources)
     if not evaluation.complete:
         raise Refused(f"not answered yet: {', '.join(evaluation.missing)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import html
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 from floorkiosk.workshop import kpi
 from floorkiosk.workshop import metal as metal_mod
 from floorkiosk.workshop import spc
+from floorkiosk.workshop import standards
 from floorkiosk.workshop import verbs
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as m
@@ -122,7 +124,58 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                             [[m.ACCOUNT_WORDS.get(b.acct, b.acct), b.bench, b.person, b.stage, b.alloy, _q(b.gross),
                               _q(from_grams(b.gross, "dwt"), 4), _q(from_grams(b.gross, "ozt"), 5), _q(b.fine, 4),
                               _q(from_grams(b.fine, "dwt"), 4), _q(from_grams(b.fine, "ozt"), 5)] for b in bal]))
+    files.append(write_csv(out / "standards.csv", STANDARDS_HEADER, standards_rows(shop)))
     return files
+
+
+# --- before and after each change of the standards --------------------------------------------------
+STANDARDS_HEADER = ["version", "approved_at", "changed", "why", "capa", "jobs_under", "figure", "before", "after"]
+_TOP_DEFECTS = 5  # the defects of the Pareto compared per change: the most frequent before or after
+
+
+def _f(x: float | None, digits: int = 1) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def _standards_figures(c: standards.Comparison) -> list[tuple[str, str, str]]:
+    b, a = c.before, c.after
+    out = [("jobs", str(b.jobs), str(a.jobs)), ("completed", str(b.completed), str(a.completed)),
+           ("first-time-right %", _f(b.ftr_pct), _f(a.ftr_pct)), ("metal loss %", _f(b.loss_pct, 2), _f(a.loss_pct, 2)),
+           ("QC inspections", str(b.inspections), str(a.inspections)), ("QC yield %", _f(b.yield_pct), _f(a.yield_pct))]
+    codes = [code for code, _ in sorted(Counter(dict(b.defects)) + Counter(dict(a.defects)), key=lambda kv: -kv[1])]
+    for code in codes[:_TOP_DEFECTS]:
+        out.append((f"{code} per 100 inspections", _f(b.per_100(code)), _f(a.per_100(code))))
+    return out
+
+
+def standards_rows(shop: Shop) -> list[list[Any]]:
+    rows = []
+    for c in standards.compare(shop):
+        v = c.change
+        for figure, before, after in _standards_figures(c):
+            rows.append([v.number, v.approved_at, " ".join(v.changed), v.why, " ".join(v.capa),
+                         f"v{c.before.version} / v{c.after.version}", figure, before, after])
+    return rows
+
+
+def standards_section(shop: Shop) -> str:
+    """For each approved change of the standards: the jobs made under it against those under the version before."""
+    e = html.escape
+    parts = ["<h2>Standards: before and after each change</h2>",
+             '<p class="muted">Each approved change of routes.toml or qc.toml, with the KPIs and the defect profile '
+             "of every job made under it beside those of the jobs under the version it replaced (whatever the "
+             "period: a change is judged on the jobs it governed; standards.csv).</p>"]
+    comparisons = standards.compare(shop)
+    if not comparisons:
+        parts.append('<p class="empty">no change of the standards approved yet</p>')
+    for c in comparisons:
+        v = c.change
+        capa = f" — corrective action {', '.join(v.capa)}" if v.capa else ""
+        parts.append(f"<h3>v{v.number} ({e(', '.join(v.changed))}), approved {e((v.approved_at or '')[:10])} by "
+                     f"{e(shop.name(v.approved_by))}: {e(v.why)}{e(capa)}</h3>")
+        parts.append(_table(["figure", f"before (v{c.before.version})", f"after (v{c.after.version})"],
+                            _standards_figures(c)))
+    return "\n".join(parts)
 
 
 # --- SVG charts ---------------------------------------------------------------------------------
@@ -219,11 +272,21 @@ def spc_section(shop: Shop, start: date, end: date) -> str:
              '<p class="muted">Every numeric QC check and each stage\'s metal loss, with its control limits '
              "(individuals chart), Cpk against its tolerance, and the Nelson rules broken since its baseline "
              "(open alerts until a supervisor acknowledges them).</p>"]
-    parts.append(_table(["characteristic", "what", "points", "centre", "LCL", "UCL", "Cpk", "state"],
-                        [[c.series.name, c.series.title, len(c.series.values),
-                          *(f"{x:.3f}" if c.limits else "-" for x in ((c.limits.center, c.limits.lcl, c.limits.ucl)
-                                                                       if c.limits else (0, 0, 0))),
-                          f"{c.capability.cpk:.2f}" if c.capability else "-", c.state] for c in charts]))
+    xbars = spc.xbar_charts(shop, since=start.isoformat())
+
+    def row(name: str, title: str, chart: str, points: int, x: Any) -> list[Any]:
+        lim = x.limits
+        return [name, title, chart, points,
+                *(f"{v:.3f}" if lim else "-" for v in ((lim.center, lim.lcl, lim.ucl) if lim else (0, 0, 0))),
+                f"{x.capability.cpk:.2f}" if x.capability else "-", x.state]
+
+    rows = []
+    for c in charts:
+        rows.append(row(c.series.name, c.series.title, "I-MR", len(c.series.values), c))
+        x = xbars.get(c.series.name)
+        if x is not None:  # measured on several pieces of each batch: one subgroup per batch
+            rows.append(row(c.series.name, c.series.title, f"X̄-R, {x.size} a batch", len(x.means), x))
+    parts.append(_table(["characteristic", "what", "chart", "points", "centre", "LCL", "UCL", "Cpk", "state"], rows))
     for c in charts:
         if c.alerts and c.limits is not None:
             vals = c.series.values[-300:]
@@ -340,6 +403,7 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
                             [[ts[:16].replace("T", " "), job, names.get(st, st), ph, g_, shop.name(p), shop.name(by),
                               why] for ts, job, st, ph, g_, p, by, why in typed]))
     parts.append(spc_section(shop, r.start, r.end))
+    parts.append(standards_section(shop))
     if r.reconciliation is not None:
         parts.append("<h2>Metal reconciliation</h2>")
         parts.append('<p class="muted">brought forward + issued − returned − finished − in work = difference; a '

@@ -102,6 +102,15 @@ class Shop:
             raise Refused(f"{p.name} is not a supervisor: only a supervisor {what}")
         return p
 
+    def admin(self, person_id: str | None, what: str) -> Person:
+        """The named person, who must have the admin role to do `what` ("approves a change to the standards")."""
+        if person_id is None:
+            raise Refused(f"say who {what} (--person): an admin")
+        p = self.person(person_id)
+        if not p.is_admin:
+            raise Refused(f"{p.name} is not an admin: only an admin {what}; nothing was recorded")
+        return p
+
     def bench(self, bench_id: str) -> Bench:
         b = self.site.benches.get(bench_id)
         if b is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -239,6 +240,116 @@ def one(shop: Shop, name: str, **dims: str) -> Chart:
                                                         else "; nothing has been measured yet"))
     s = found[name].where(**dims) if dims else found[name]
     return chart(conn, shop.site, s, shop.name)
+
+
+# --- X-bar-R for characteristics measured on several pieces of one batch ----------------------------
+
+@dataclass
+class XbarChart:
+    """The X-bar-R chart of a characteristic measured on several pieces of each batch (the batch's sample
+    at a QC check, or its pieces' loss at a stage): one subgroup per batch, in the order batches came."""
+
+    series: Series
+    size: int  # pieces per subgroup: the size most batches have
+    batches: list[str]
+    means: list[float]
+    ranges: list[float]
+    limits: spc.Limits | None
+    baseline: str  # in words
+    baseline_end: int  # subgroups before this index made the limits
+    violations: list[spc.Violation]  # run rules broken on the X-bar chart
+    range_out: list[int]  # subgroups whose range is beyond the R chart's limits
+    capability: spc.Capability | None
+    left_out: int  # batches with fewer pieces measured than the subgroup size
+    note: str = ""
+
+    @property
+    def state(self) -> str:
+        if self.limits is None:
+            return "no variation" if "do not vary" in self.note else "too few batches"
+        broken = len(self.violations) + len(self.range_out)
+        return f"{broken} rule{'s' if broken != 1 else ''} broken" if broken else "in control"
+
+
+def batch_subgroups(rows: Iterable[tuple[str, float, int]]) -> tuple[int, list[tuple[str, list[float], int]], int]:
+    """(size, [(batch, values, last seq)], batches left out) from (batch, value, seq) rows in order.
+
+    The subgroup size is the commonest number of pieces measured per batch (2 to 10; the smaller on a
+    tie); a batch with more (every piece inspected after a failure) gives its first that many, the
+    drawn sample; a batch with fewer is left out (counted)."""
+    groups: dict[str, list[tuple[float, int]]] = {}
+    for batch, value, seq in rows:
+        if batch:
+            groups.setdefault(batch, []).append((value, seq))
+    sizes = Counter(min(len(v), 10) for v in groups.values() if len(v) >= 2)
+    if not sizes:
+        return 0, [], 0
+    n = max(sizes, key=lambda k: (sizes[k], -k))
+    kept = [(b, [x for x, _ in v[:n]], v[n - 1][1]) for b, v in groups.items() if len(v) >= n]
+    return n, kept, len(groups) - len(kept)
+
+
+def xbar_chart(conn: sqlite3.Connection, site: Site, series: Series, rows: list[tuple[str, float, int]],
+               name_of=lambda p: p or "-") -> XbarChart | None:
+    """The X-bar-R chart of a series from its batched points; None when no batch has two pieces measured."""
+    n, groups, left = batch_subgroups(rows)
+    if not groups:
+        return None
+    rules = rules_of(site)
+    st = _state(conn, series.name) or _State(series.name)
+    means = [sum(v) / n for _, v, _ in groups]
+    ranges = [max(v) - min(v) for _, v, _ in groups]
+    if st.fixed is not None:
+        # the supervisor's baseline: the batches measured before it was fixed
+        end = sum(1 for _, _, last in groups if last < st.upto)
+        words = f"the batches before the baseline {name_of(st.fixed.person)} fixed {st.fixed.ts[:10]}"
+    else:
+        end = max(spc.MIN_BASELINE, -(-rules.baseline // n))  # as many pieces as an individuals baseline
+        words = f"the first {end} batches"
+    base = [v for _, v, _ in groups[:end]]
+    limits, note = None, ""
+    if len(base) < end or len(base) < spc.MIN_BASELINE:
+        note = (f"{len(groups)} batch{'es' if len(groups) != 1 else ''} of {n}; limits need "
+                f"{max(end, spc.MIN_BASELINE)}")
+    else:
+        try:
+            limits = spc.xbar_r(base)
+        except spc.TooFewPoints as exc:
+            note = str(exc)
+    if limits is None:
+        return XbarChart(series, n, [b for b, _, _ in groups], means, ranges, None, words, end, [], [], None, left,
+                         note)
+    found = spc.violations(means, limits, rules.rules)
+    out = [i for i, r in enumerate(ranges) if r > limits.r_ucl or r < limits.r_lcl]
+    cap = None
+    try:
+        cap = spc.capability(limits.center, limits.within, series.lsl, series.usl)
+    except spc.NoTolerance as exc:
+        note = str(exc)
+    return XbarChart(series, n, [b for b, _, _ in groups], means, ranges, limits, words, end, found, out, cap, left,
+                     note)
+
+
+def xbar_charts(shop: Shop, since: str | None = None) -> dict[str, XbarChart]:
+    """The X-bar-R chart of every characteristic measured on several pieces of one batch, by name."""
+    conn = shop.journal.conn
+    rows: dict[str, list[tuple[str, float, int]]] = {}
+    q = "SELECT name, batch, value, seq FROM spc_points WHERE batch IS NOT NULL" + (" AND ts >= ?" if since else "")
+    for name, batch, value, seq in conn.execute(q + " ORDER BY name, seq", (since,) if since else ()):
+        rows.setdefault(name, []).append((batch, value, seq))
+    series = read_series(conn, shop.site, since=since, full=False)
+    out = {}
+    for name, r in rows.items():
+        c = xbar_chart(conn, shop.site, series[name], r, shop.name) if name in series else None
+        if c is not None:
+            out[name] = c
+    return out
+
+
+def xbar_of(shop: Shop, c: Chart) -> XbarChart | None:
+    """The X-bar-R chart of one chart's points (as `one` read them, split by person, alloy … or not)."""
+    rows = [(p.batch or "", p.value, p.seq) for p in c.series.points]
+    return xbar_chart(shop.journal.conn, shop.site, c.series, rows, shop.name)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from floorkiosk.domain.state import JobState
 from floorkiosk.domain.stones import line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
-from floorkiosk.workshop import cards, evidence, judge
+from floorkiosk.workshop import cards, evidence, judge, standards
 from floorkiosk.workshop.judge import Blocked, Override
 from floorkiosk.workshop.shop import Area, Shop
 
@@ -129,7 +129,8 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
     def after(state: JobState, e: ev.Event) -> list[ev.Event]:
         if phase != "out":
             return []
-        s = shop.site.stages[e.payload["stage"]]
+        # the tolerance of the standards the job runs under, not necessarily those in effect now
+        s = standards.site_for(shop, state).stages.get(e.payload["stage"]) or shop.site.stages[e.payload["stage"]]
         st = state.stage(s.id)
         if st.weight_in is None:
             return []
@@ -270,8 +271,9 @@ def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, ben
 
     def build(conn: sqlite3.Connection) -> list[ev.Event]:
         numbers = shop.numbers.take(conn, "job", len(specs))
+        version = standards.created_payload(conn)  # the standards in effect: the job keeps them
         return [shop.event(ev.JOB_CREATED, payloads.job_number(n), person_id, bench_id,
-                           {k: v for k, v in s.items() if v not in (None, "")} | {"route": s["route"]})
+                           {k: v for k, v in s.items() if v not in (None, "")} | {"route": s["route"]} | version)
                 for n, s in zip(numbers, specs)]
 
     return [e.job for e in shop.journal.append_many(build=build)]
