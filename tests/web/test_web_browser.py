@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHECKLIST, PASSWORD
+from webkit import CHECKLIST, PASSWORD
 
 CHROMIUM = os.environ.get("FLOORKIOSK_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = Path(os.environ.get("FLOORKIOSK_ARTEFACTS") or Path(__file__).resolve().parents[2] / "artefacts") / "web"

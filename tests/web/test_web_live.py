@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from conftest import CHECKLIST, PASSWORD, csrf_of
+from webkit import CHECKLIST, PASSWORD, csrf_of
 
 
 def _signed_in(url: str) -> httpx.Client:

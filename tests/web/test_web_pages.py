@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from conftest import sign_in
+from webkit import sign_in
 
 
 def test_a_page_asks_for_a_sign_in_and_then_shows_the_board(client, floor):

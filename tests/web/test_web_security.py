@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import INJECT, PASSWORD, csrf_of, sign_in
+from webkit import INJECT, PASSWORD, csrf_of, sign_in
 from floorkiosk.workshop import clientlinks
 
 RAW = "<script>alert('x')</script>"
