@@ -10,11 +10,17 @@ one in twenty a rush job. Then, in this one run:
   building the lanes, the list plans and CP-SAT within planning.toml's time limit — wall time;
 - the earliest-due-date list schedule of the very same inputs: the baseline whose late jobs the
   solver must not exceed (printed: by how many it does better);
-- a promise (`promise(shop, …)`) for new work against that schedule, p50 and max of --promises runs.
+- a promise (`promise(shop, …)`) for new work against that schedule, p50 and max of --promises runs;
+- a quote (`costing.quote(shop, …)`: hours per stage from the history × rates + metal + expected loss)
+  for custom work, p50 and max of --promises runs, beside the bare fold of the history's work runs
+  (standard times) that every quote rests on. The history is --history finished jobs (every stage
+  started and finished over the eight weeks before, 5 to 25 minutes each), appended after the
+  schedule and the promises were measured, so their figures are those of the shop without it.
 
     python benchmarks/bench_schedule.py [--jobs 2000] [--people 30] [--limit 3.0] [--promises 5] [--seed 1]
 
-Targets (issue "Time intelligence"): full schedule <= 5 s; promise <= 1 s; solver's late jobs <= EDD's.
+Targets (issue "Time intelligence"): full schedule <= 5 s; promise <= 1 s; solver's late jobs <= EDD's;
+a quote, promise-like, <= 1 s.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine  # noqa: E402
 
+from floorkiosk.domain import events as ev  # noqa: E402
 from floorkiosk.domain import schedule as ds  # noqa: E402
+from floorkiosk.workshop import capacity, costing  # noqa: E402
 from floorkiosk.workshop import schedule as ws  # noqa: E402
 from floorkiosk.workshop import verbs  # noqa: E402
 from floorkiosk.workshop.site import init_site, open_shop  # noqa: E402
@@ -79,8 +87,43 @@ def write_config(folder: Path, people: int, rng: random.Random) -> list[str]:
                    f'skills = [{", ".join(repr(s).replace(chr(39), chr(34)) for s in sk)}]\ncapacity = {{ {cap} }}\n')
     (folder / "people.toml").write_text("\n".join(ppl))
     std = "\n".join(f'"{sid}" = {rng.choice([0.1, 0.15, 0.2, 0.25, 0.3, 0.4]):g}' for sid, _ in stages)
-    (folder / "planning.toml").write_text(f'[standard_hours]\n{std}\n\n[planning]\ntime_limit_s = {ARGS.limit}\n')
+    rates = "\n".join(f"{sk} = {30 + 5 * i}" for i, sk in enumerate(SKILLS))
+    (folder / "planning.toml").write_text(f'[standard_hours]\n{std}\n\n[rates]\n{rates}\n\n'
+                                          f'[planning]\ntime_limit_s = {ARGS.limit}\n')
     return route_ids
+
+
+def history(shop, routes: list[str], rng: random.Random, now: list) -> int:
+    """Finished jobs over the eight weeks before START: each stage started and finished, 5-25 minutes of work,
+    appended as events (the verbs' judgement is not what is measured here)."""
+    if not ARGS.history:
+        return 0
+    people = {sk: [p.id for p in shop.site.people.values() if sk in p.skills] for sk in SKILLS}
+    bench_of = {sid: b.id for b in shop.site.benches.values() for sid in b.stages}
+    day0 = START.date() - timedelta(days=56)
+    days = [day0 + timedelta(days=d) for d in range(56) if (day0 + timedelta(days=d)).weekday() < 5]
+    specs, when = [], []
+    for i in range(ARGS.history):
+        d = days[i % len(days)]
+        when.append(datetime(d.year, d.month, d.day, 9, 0, tzinfo=timezone.utc))
+        specs.append(dict(route=rng.choice(routes), design=f"Design {rng.randint(1, 40)}", alloy="18KY",
+                          due=(d + timedelta(days=14)).isoformat()))
+    now[0] = when[0] - timedelta(days=1)
+    ids = verbs.create_jobs(shop, specs)
+    n = 0
+    for jid, spec, t0 in zip(ids, specs, when):
+        evs = []
+        t = t0
+        for step in shop.site.routes[spec["route"]].stage_ids:
+            sk = shop.site.stages[step].skill
+            person = rng.choice(people[sk])
+            now[0] = t
+            evs.append(shop.event(ev.STAGE_STARTED, jid, person, bench_of[step], {"stage": step}))
+            now[0] = t = t + timedelta(minutes=rng.randint(5, 25))
+            evs.append(shop.event(ev.STAGE_FINISHED, jid, person, bench_of[step], {"stage": step, "checklist": []}))
+            n += 1
+        shop.journal.append_many(evs)
+    return n
 
 
 def main() -> int:
@@ -88,7 +131,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-schedule-"))
     routes = write_config(tmp / "config", ARGS.people, rng)
     init_site(tmp / "site", tmp / "config", origin="bench")
-    shop = open_shop(tmp / "site", clock=lambda: START)
+    now = [START]
+    shop = open_shop(tmp / "site", clock=lambda: now[0])
     # due dates: spread over the eight weeks in step with the work, tight enough that some are late
     specs = []
     for j in range(ARGS.jobs):
@@ -102,6 +146,7 @@ def main() -> int:
     print(f"# bench_schedule — {machine()}")
     print(f"shop: {ARGS.jobs} open jobs, {n_stages} stages ({n_stages / ARGS.jobs:.1f} a job), {ARGS.people} people, "
           f"12 routes (6 with parallel branches), {shop.site.planning.horizon_weeks} weeks; created in {made:.1f} s")
+
 
     t = time.perf_counter()
     m = ws.master_schedule(shop, fresh=True)
@@ -136,6 +181,27 @@ def main() -> int:
     print(f"promise (against the schedule kept in schedule.json): p50 {statistics.median(times):.2f} s, "
           f"max {max(times):.2f} s over {len(times)}{'  TARGET MISSED (<= 1 s)' if max(times) > 1 else ''}; "
           f"last: {p.earliest} — {p.why()}")
+    # the quotes' history, appended after the schedule and the promises were measured (their figures
+    # stay those of a shop with no history, as before)
+    t = time.perf_counter()
+    n_runs = history(shop, routes, rng, now)
+    now[0] = START
+    print(f"history for the quotes: {ARGS.history} finished jobs, {n_runs} runs of a stage, appended in "
+          f"{time.perf_counter() - t:.1f} s")
+    costing.record_price(shop, "Au", "82.40", person_id="p00")
+    t = time.perf_counter()
+    capacity.standards(shop)
+    fold = time.perf_counter() - t
+    qtimes = []
+    for i in range(ARGS.promises):
+        t = time.perf_counter()
+        q, _ = costing.quote(shop, rng.choice(routes), f"Design {rng.randint(1, 40)}", "18KY", "6.5")
+        qtimes.append(time.perf_counter() - t)
+    print(f"quote (hours per stage from {n_runs} runs × rates + metal + expected loss): p50 "
+          f"{statistics.median(qtimes):.2f} s, max {max(qtimes):.2f} s over {len(qtimes)}"
+          f"{'  TARGET MISSED (<= 1 s)' if max(qtimes) > 1 else ''} | baseline: the bare fold of the work runs "
+          f"(standard times) {fold:.2f} s; last: {q.route} {q.total:.2f} (p25-p75 {q.total_low:.2f}-{q.total_high:.2f}), "
+          f"{sum(s.runs for s in q.stages)} runs behind its stages")
     shop.close()
     return 0
 
@@ -146,6 +212,7 @@ if __name__ == "__main__":
     ap.add_argument("--people", type=int, default=30)
     ap.add_argument("--limit", type=float, default=3.0, help="the solver's time limit (planning.toml time_limit_s)")
     ap.add_argument("--promises", type=int, default=5)
+    ap.add_argument("--history", type=int, default=400, help="finished jobs of history the quotes rest on")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", action="store_true", help="where one promise spends its time (cProfile)")
     ARGS = ap.parse_args()

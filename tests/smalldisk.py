@@ -20,8 +20,9 @@ def _mount(*args: str) -> None:
 
 
 def _umount(where: Path) -> None:
-    subprocess.run(["umount", str(where)], capture_output=True)
-    if os.path.ismount(where):
+    # A bind mount of a folder on the same disk is not seen by os.path.ismount (same device), so the
+    # answer of umount itself decides: busy (a connection still open under it) -> detach it lazily.
+    if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 

@@ -146,7 +146,7 @@ def test_job_import_refuses_a_file_without_the_columns_it_needs(site, capsys, tm
     code, out, err = run(site, capsys, "job", "import", f)
     assert code == 2
     assert err.splitlines() == [
-        f"{f}:1: unknown column 'colour'; columns: route, design, alloy, due, client, spec, rush, stones, count",
+        f"{f}:1: unknown column 'colour'; columns: route, design, alloy, due, client, spec, rush, stones, count, price",
         f"{f}:1: no 'alloy' column: every job needs its alloy",
         f"{f}:1: no 'due' column: every job needs its due date",
         f"{f}: nothing was recorded"]
@@ -222,7 +222,7 @@ READ_ONLY = {
     "metal tree list", "metal balance", "metal reconcile", "report", "board",
     "hub init", "sync status", "sync conflicts", "sync run",
     "spc", "spc show", "capa", "capa list", "capa show", "tool list", "tool show",
-    "promise", "capacity show", "times", "schedule", "standards", "standards log", "standards diff",
+    "promise", "capacity show", "times", "schedule", "standards", "standards log", "standards diff", "cost", "quote",
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
     "bench install",  # writes a bench machine's systemd unit: nothing in a journal

@@ -203,3 +203,34 @@ def test_domain_imports_no_io_libraries():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_the_stones_set_are_taken_off_the_setting_weigh_out():
+    from decimal import Decimal as D
+
+    from floorkiosk.domain import stones as ds
+    from floorkiosk.domain.guardrails import weight_loss
+    from floorkiosk.domain.records import Stage
+    from floorkiosk.domain.state import StageState
+
+    stage = Stage("stone-setting", "Stone setting", "setting", max_loss_pct=D("1.0"))
+    # 5.990 in, 6.184 out with a 1.02 ct diamond (0.204 g): 0.010 g of metal lost, within 1 %
+    ok = weight_loss(stage, D("5.990"), D("6.184"), D("0.001"), D("1.02") * ds.GRAMS_PER_CT)
+    assert (ok.grams, ok.pct, ok.beyond, ok.stones) == (D("0.010"), D("0.17"), False, D("0.204"))
+    # 6.014 out: heavier than it came in, yet 0.180 g of metal lost, beyond 1 %
+    bad = weight_loss(stage, D("5.990"), D("6.014"), D("0.001"), D("0.204"))
+    assert (bad.grams, bad.pct, bad.beyond) == (D("0.180"), D("3.01"), True)
+    # without the stones the same weighing read as a gain: what hid the loss
+    assert weight_loss(stage, D("5.990"), D("6.014"), D("0.001")).grams < 0
+    # carats set: the parcels' (issued less returned, broken, lost) when stones were issued, else the card's lines
+    lines = [{"count": 1, "ct": "1.02"}, {"count": 18, "ct": "0.36"}, {"count": 1}]
+    assert ds.carats_set(lines, []) == D("1.38")
+    assert ds.carats_set(lines, [D("1.02"), D("0.30")]) == D("1.32")
+    # in the piece from the setting weigh-out on; its weigh-in is of the metal alone
+    setting = {"stone-setting": StageState("stone-setting", status="in progress")}
+    assert ds.in_the_piece(setting, "stone-setting", "stone-setting", "out")
+    assert not ds.in_the_piece(setting, "stone-setting", "stone-setting", "in")
+    assert not ds.in_the_piece(setting, "stone-setting", "polishing", "in")
+    done = {"stone-setting": StageState("stone-setting", status="done")}
+    assert ds.in_the_piece(done, "stone-setting", "polishing", "in")
+    assert not ds.in_the_piece(done, None, "polishing", "in")

@@ -33,3 +33,15 @@ def test_fine_weight():
 def test_unknown_unit():
     with pytest.raises(u.UnitError, match="unknown weight unit 'lb'"):
         u.to_grams("1", "lb")
+
+
+def test_grams_are_shown_to_the_readability_of_the_scale_that_weighed_them():
+    g = Decimal("4.5")
+    assert u.fmt(g, "g", Decimal("0.001")) == "4.500 g"  # a 0.001 g balance: three decimals
+    assert u.fmt(Decimal("4.51"), "g", Decimal("0.01")) == "4.51 g"  # a 0.01 g one: two, not a made-up third
+    assert u.fmt(Decimal("4.5123"), "g", Decimal("0.0001")) == "4.5123 g"
+    assert u.fmt(Decimal("1235"), "g", Decimal("5")) == "1,235 g"
+    assert u.fmt(g, "g") == "4.500 g" and u.fmt(g, "g", None) == "4.500 g"  # no readability known: three
+    assert u.fmt(Decimal("3.11034768"), "dwt", Decimal("0.01")) == "2.000 dwt"  # other units keep their own
+    assert u.fmt_many(Decimal("3.11"), ["g", "dwt"], Decimal("0.01")) == "3.11 g  (2.000 dwt)"
+    assert u.places_of(Decimal("0.010")) == 2 and u.places_of(None) is None and u.places_of(0) is None

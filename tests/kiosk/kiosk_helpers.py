@@ -110,7 +110,7 @@ def build_site(root: Path) -> Jobs:
             _stage(shop, j, "casting", "ana", "casting", w_in="6.200", w_out="6.050")
             _stage(shop, j, "cleanup", "ana", "cleanup", w_in="6.050", w_out="5.990")
         clock.advance(days=1)
-        _stage(shop, set_done, "stone-setting", "ben", "setting", w_in="6.194", w_out="6.190", photos=shas[:1])
+        _stage(shop, set_done, "stone-setting", "ben", "setting", w_in="6.194", w_out="6.394", photos=shas[:1])
         for j in batch_jobs + [held]:
             _stage(shop, j, "wax-injection", "dev", "design")
         batch = verbs.create_batch(shop, batch_jobs, "Stacking ring batch", person_id="farid", bench_id="casting")

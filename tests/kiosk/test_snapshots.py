@@ -125,7 +125,7 @@ def test_checklist_dialog(snap_compare, workshop, jobs, clock):
         await scan(pilot, "FK:P:B1002")
         verbs.start(app.shop, jobs.set, "ben", "setting")
         scale_weigh(app.shop, jobs.set, "ben", "setting", "5.99", phase="in")
-        scale_weigh(app.shop, jobs.set, "ben", "setting", "5.98", phase="out")
+        scale_weigh(app.shop, jobs.set, "ben", "setting", "6.184", phase="out")
         sha = app.shop.job(jobs.set_done).stage("stone-setting").photos[0]
         verbs.attach_photo(app.shop, jobs.set, "ben", "setting", sha)
         await scan(pilot, f"FK:J:{jobs.set}")

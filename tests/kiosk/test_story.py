@@ -128,7 +128,7 @@ async def test_setting_bench_start_photo_finish(workshop, jobs, clock):
 
         await scan(pilot, "FK:C:FINISH")  # weigh-out still missing: weighed first
         await until(pilot, lambda: isinstance(app.screen, WeighDialog))
-        await weigh(pilot, "5.98")
+        await weigh(pilot, "6.184")
         await scan(pilot, "FK:C:ACCEPT")
         await until(pilot, lambda: isinstance(app.screen, ChecklistDialog))
         for _ in range(3):  # stones tight, prongs even, stone count matches the bag
@@ -136,7 +136,7 @@ async def test_setting_bench_start_photo_finish(workshop, jobs, clock):
         await until(pilot, lambda: app.shop.job(jobs.set).stage("stone-setting").status == "done")
         st = app.shop.job(jobs.set).stage("stone-setting")
         assert st.checklist == ["stones tight", "prongs even", "stone count matches the bag"]
-        assert Decimal(st.weight_out) == Decimal("5.98") and st.finished_by == "ben"
+        assert Decimal(st.weight_out) == Decimal("6.184") and st.finished_by == "ben"
 
 
 async def test_cancel_on_the_checklist_finishes_nothing(workshop, jobs, clock):
@@ -155,7 +155,7 @@ async def test_cancel_on_the_checklist_finishes_nothing(workshop, jobs, clock):
         await until(pilot, lambda: isinstance(app.screen, JobCardScreen))
         await scan(pilot, "FK:C:FINISH")
         await until(pilot, lambda: isinstance(app.screen, WeighDialog))
-        await weigh(pilot, "5.98")
+        await weigh(pilot, "6.184")
         await scan(pilot, "FK:C:ACCEPT")
         await until(pilot, lambda: isinstance(app.screen, ChecklistDialog))
         await scan(pilot, "FK:C:ACCEPT")

@@ -95,7 +95,7 @@ async def test_an_artisan_sees_no_supervisor_part_and_a_supervisor_never_the_sta
         shop = app.shop
         verbs.start(shop, jobs.set, "eva", "setting")
         scale_weigh(shop, jobs.set, "eva", "setting", "5.99", phase="in")
-        scale_weigh(shop, jobs.set, "eva", "setting", "5.98", phase="out")
+        scale_weigh(shop, jobs.set, "eva", "setting", "6.184", phase="out")
         sha = shop.job(jobs.set_done).stage("stone-setting").photos[0]
         verbs.attach_photo(shop, jobs.set, "eva", "setting", sha)
         verbs.finish(shop, jobs.set, "eva", "setting", checklist=shop.site.stages["stone-setting"].checklist)
@@ -177,7 +177,7 @@ async def test_the_verify_dialog_shows_the_photos_and_weights_before_the_pin_is_
         await until(pilot, lambda: isinstance(app.screen, VerifyDialog))
         dialog = app.screen
         weights = str(dialog.query_one("#verify-weights").render())
-        assert "in 6.194 g" in weights and "out 6.190 g" in weights and "loss 0.004 g" in weights
+        assert "in 6.194 g" in weights and "out 6.394 g" in weights and "with 0.204 g" in weights and "loss 0.004 g" in weights
         assert "(0.06%), within 1.0%" in weights
         await shown(pilot)
         thumb = dialog.query_one("#verify-photo-0").render()
@@ -226,7 +226,7 @@ async def test_a_stage_without_the_photo_the_rules_need_is_said_so_and_verifying
         # the rush ring's setting finished without its photo, on Farid's override (the camera was down)
         verbs.start(shop, jobs.set, "ben", "setting")
         scale_weigh(shop, jobs.set, "ben", "setting", "5.99", phase="in")
-        scale_weigh(shop, jobs.set, "ben", "setting", "5.98", phase="out")
+        scale_weigh(shop, jobs.set, "ben", "setting", "6.184", phase="out")
         verbs.finish(shop, jobs.set, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist,
                      override=Override("farid", "DEVICE-DOWN", "1357"))
         await scan(pilot, "FK:P:B2001")
@@ -323,7 +323,7 @@ def test_snapshot_verify_dialog_without_the_photo_the_rules_need(snap_compare, w
         shop = pilot.app.shop
         verbs.start(shop, jobs.set, "ben", "setting")
         scale_weigh(shop, jobs.set, "ben", "setting", "5.99", phase="in")
-        scale_weigh(shop, jobs.set, "ben", "setting", "5.98", phase="out")
+        scale_weigh(shop, jobs.set, "ben", "setting", "6.184", phase="out")
         verbs.finish(shop, jobs.set, "ben", "setting", checklist=shop.site.stages["stone-setting"].checklist,
                      override=Override("farid", "DEVICE-DOWN", "1357"))
         await scan(pilot, "FK:P:B2001")

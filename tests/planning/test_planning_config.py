@@ -23,6 +23,13 @@ def test_the_example_planning_is_read(cfg):
     assert p.standard_hours["stone-setting"] == 3.0 and p.rates["setting"] == 65.0
 
 
+def test_a_rate_may_say_it_is_per_hour_and_the_currency_is_read(cfg):
+    edit(cfg / "planning.toml", "setting = 65.0", 'setting = "65/h"')
+    edit(cfg / "planning.toml", 'currency = "EUR"', 'currency = "CHF"')
+    p = load_site(cfg).planning
+    assert p.rates["setting"] == 65.0 and p.currency == "CHF"
+
+
 def test_without_planning_toml_the_shop_works_monday_to_friday_nine_to_five(cfg):
     (cfg / "planning.toml").unlink()
     p = load_site(cfg).planning
@@ -49,6 +56,10 @@ def test_a_bad_capacity_is_refused_at_its_line(cfg, old, new, said):
 @pytest.mark.parametrize("old, new, said", [
     ("setting = 65.0", "setting = -65.0", "the rate of 'setting' must be a cost per hour of 0 or more, not -65.0"),
     ("setting = 65.0", "enamel = 65.0", "[rates] names skill 'enamel', which no stage needs"),
+    ("setting = 65.0", 'setting = "520/day"', "the rate of 'setting' is given per 'day': rates are a cost per hour"),
+    ("setting = 65.0", 'setting = "lots"', "the rate of 'setting' must be a cost per hour such as 65"),
+    ('currency = "EUR"', 'currency = "euro"', "'currency' must be a three-letter code"),
+    ('currency = "EUR"', 'currancy = "EUR"', "unknown key 'currancy' in [costs]"),
     ('hours = "09:00-17:00"', 'hours = "17:00-09:00"', "'hours' must be opening and closing time"),
     ('hours = "09:00-17:00"', 'hours = "9 to 5"', "'hours' must be opening and closing time"),
     ('days = ["mon", "tue", "wed", "thu", "fri"]', 'days = ["mon", "funday"]', "'days' must be a list of weekdays"),

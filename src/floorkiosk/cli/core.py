@@ -25,7 +25,7 @@ def open_site(args: argparse.Namespace):
     return open_shop(site_dir(args))
 
 
-IMPORT_COLUMNS = ("route", "design", "alloy", "due", "client", "spec", "rush", "stones", "count")
+IMPORT_COLUMNS = ("route", "design", "alloy", "due", "client", "spec", "rush", "stones", "count", "price")
 _IMPORT_REQUIRED = ("route", "design", "alloy", "due")
 
 
@@ -67,6 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"a stone line of the job card, e.g. '{STONE_EXAMPLE}' (N × … ct: each stone's weight; "
                         "'0.36 ct tw': the line's total; repeat for more lines)")
     p.add_argument("--count", type=int, default=1, help="create this many identical jobs")
+    p.add_argument("--price", help="what the client pays for each piece, in planning.toml [costs] currency "
+                                   "(its margin is then shown by `floorkiosk cost`)")
     _job_options(p)
     p.add_argument("--accept-late", action="store_true",
                    help="the schedule cannot keep --due: record that the promise was made knowing it")
@@ -163,7 +165,7 @@ def cmd_job_add(args: argparse.Namespace) -> int:
         return _refuse(wrong + ["nothing was recorded"])
     shop = open_site(args)
     spec = dict(route=args.route, design=args.design, alloy=args.alloy, due=args.due, client=args.client,
-                spec=args.spec, priority="rush" if args.rush else "normal", stones=stones)
+                spec=args.spec, priority="rush" if args.rush else "normal", stones=stones, price=args.price)
     from floorkiosk.cli.plan import check_due  # when the command runs: start-up cost
 
     late = check_due(shop, args)  # warns when the schedule cannot keep the date
@@ -278,7 +280,8 @@ def cmd_job_import(args: argparse.Namespace) -> int:
         wrong += bad
         spec = dict(route=cells.get("route", ""), design=cells.get("design", ""), alloy=cells.get("alloy", ""),
                     due=cells.get("due", ""), client=cells.get("client", ""), spec=cells.get("spec", ""),
-                    priority="rush" if rush in ("yes", "y", "true", "1", "rush", "x") else "normal", stones=stones)
+                    priority="rush" if rush in ("yes", "y", "true", "1", "rush", "x") else "normal", stones=stones,
+                    price=cells.get("price", ""))
         wrong += verbs.job_problems(shop, spec, allow_past=args.allow_past)
         problems += [f"{name}:{line}: {w}" for w in wrong]
         specs += [dict(spec) for _ in range(count)]
@@ -304,7 +307,7 @@ def cmd_job_show(args: argparse.Namespace) -> int:
     print(f"client: {j.client or '-'} ({j.client_initials})  spec: {j.spec or '-'}")
     due = f"due {j.due}" + (f" ({card.days_left} days left)" if card.days_left is not None and card.days_left >= 0 else
                             f" ({-card.days_left} days LATE)" if card.late else "")
-    print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units) if j.last_weight else '-'}")
+    print(f"alloy: {card.alloy_name}  {due}  weight: {fmt_many(j.last_weight, units, card.weight_step) if j.last_weight else '-'}")
     if j.stones:
         from floorkiosk.domain.stones import line_text  # when the command runs: start-up cost
 

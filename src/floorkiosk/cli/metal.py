@@ -1,4 +1,4 @@
-"""Metal sub-commands: receive, issue, return, refine, refiner-return, tree build|cast|cut|list, balance, reconcile."""
+"""Metal sub-commands: receive, price, issue, return, refine, refiner-return, tree build|cast|cut|list, balance, reconcile."""
 
 from __future__ import annotations
 
@@ -96,6 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = tree.add_parser("list", help="trees with their metal in, pieces, sprue, buttons, loss and YVR")
     p.set_defaults(func=cmd_tree_list)
 
+    p = ms.add_parser("price", help="record the day's price of a metal, per gram of fine metal (jobs' metal is costed at it)")
+    p.add_argument("--metal", required=True, help="Au, Ag, Pt … (as the alloys of site.toml name them)")
+    p.add_argument("--per-gram", required=True, help="the price of one gram of fine metal, e.g. 82.40")
+    p.add_argument("--currency", help="default: planning.toml [costs] currency (another is refused)")
+    p.add_argument("--date", help="the day it holds for (default: today)")
+    p.add_argument("--person", required=True, help="who records it")
+    p.set_defaults(func=cmd_price)
+
     p = ms.add_parser("balance", help="metal held now, gross and fine, in g, dwt and ozt")
     p.add_argument("--by", default="bench", choices=["bench", "person", "alloy", "account"])
     p.set_defaults(func=cmd_balance)
@@ -117,6 +125,17 @@ def cmd_receive(args: argparse.Namespace) -> int:
     lot = metal.receive_lot(shop, args.alloy, args.weight, unit=args.unit, supplier=args.supplier, lot=args.lot,
                             note=args.note, person_id=args.by)
     print(f"{lot}: {args.weight} {args.unit} {args.alloy} received into stock")
+    return 0
+
+
+def cmd_price(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import costing  # when the command runs: start-up cost
+
+    shop = open_site(args)
+    e = costing.record_price(shop, args.metal, args.per_gram, person_id=args.person, currency=args.currency,
+                             day=args.date)
+    p = e.payload
+    print(f"{p['metal']} {p['per_gram']} {p['currency']} a gram of fine metal on {p['day']}")
     return 0
 
 

@@ -42,6 +42,7 @@ class ScaleSimulator:
     link         where to put the stable name of the port (default: a fresh temp folder)
     settle_time  seconds a put() weight moves before it settles by itself
     seed         for the wobble and the garbage bytes, so runs repeat
+    readability  grams a digit of the simulated balance is worth (the bench's scale readability)
     """
 
     def __init__(
@@ -51,8 +52,11 @@ class ScaleSimulator:
         link: str | Path | None = None,
         settle_time: float = 0.3,
         seed: int = 7,
+        readability: Decimal | str | None = None,
     ) -> None:
         self.profile = load_profile(profile)
+        # a balance of this readability shows grams to its last digit (the profile's sim decimals otherwise)
+        self._g_places = units.places_of(readability)
         self.sim = self.profile.sim
         if not self.sim.get("weight"):
             raise FloorkioskError(f"profile {self.profile.name} has no [sim] weight template")
@@ -247,6 +251,8 @@ class ScaleSimulator:
         return self._motion == "stable"
 
     def _decimals(self) -> int:
+        if self.unit == "g" and self._g_places is not None:
+            return self._g_places
         return int(self.sim.get("decimals", {}).get(self.unit, 2))
 
     def _fields(self, grams: Decimal, stable: bool) -> dict[str, str]:

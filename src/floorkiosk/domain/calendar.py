@@ -193,9 +193,33 @@ class PlanningSettings:
     hold_days: int = 1  # a job on hold is planned to go on after this many working days
     history_runs: int = 20  # standard times: the median of this many recent runs
     horizon_weeks: int = 8  # `schedule` and the heatmap look this far ahead
+    currency: str = "EUR"  # [costs] currency: what rates, prices and metal prices are in
 
 
-_FILE_KEYS = frozenset({"calendar", "standard_hours", "rates", "planning"})
+_FILE_KEYS = frozenset({"calendar", "standard_hours", "rates", "planning", "costs"})
+_COST_KEYS = frozenset({"currency"})
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+# a rate may say its unit: 65, "65/h", "65 per hour"; any other unit is a mistake the file names
+_RATE_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:(?:/|per)\s*([a-z]+))?\s*$", re.I)
+_PER_HOUR = frozenset({"h", "hr", "hrs", "hour", "hours"})
+
+
+def parse_rate(v: Any) -> tuple[float | None, str]:
+    """A labour rate from planning.toml: (cost per hour, '') or (None, what is wrong)."""
+    if isinstance(v, bool):
+        return None, f"must be a cost per hour of 0 or more, not {v!r}"
+    if isinstance(v, (int, float)):
+        return (float(v), "") if v >= 0 else (None, f"must be a cost per hour of 0 or more, not {v!r}")
+    m = _RATE_RE.match(v) if isinstance(v, str) else None
+    if not m:
+        return None, f"must be a cost per hour such as 65 or \"65/h\", not {v!r}"
+    unit = (m.group(2) or "h").lower()
+    if unit not in _PER_HOUR:
+        return None, f"is given per {unit!r}: rates are a cost per hour, such as 65 or \"65/h\", not {v!r}"
+    rate = float(m.group(1))
+    if rate < 0:
+        return None, f"must be a cost per hour of 0 or more, not {v!r}"
+    return rate, ""
 _CAL_KEYS = frozenset({"days", "hours", "holidays"})
 _PLAN_KEYS = frozenset({"time_limit_s", "hold_days", "history_runs", "horizon_weeks", "default_hours"})
 
@@ -267,10 +291,23 @@ def load_planning(reader: Any | None, people_reader: Any, skills: set[str], pers
         for sk, v in rates_raw.items():
             if sk not in skills:
                 r.problem(r.line("rates", sk), f"[rates] names skill {sk!r}, which no stage needs; skills: {', '.join(sorted(skills))}")
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                r.problem(r.line("rates", sk), f"the rate of {sk!r} must be a cost per hour of 0 or more, not {v!r}")
             else:
-                rates[sk] = float(v)
+                rate, wrong = parse_rate(v)
+                if rate is None:
+                    r.problem(r.line("rates", sk), f"the rate of {sk!r} {wrong}")
+                else:
+                    rates[sk] = rate
+        costs = r.data.get("costs", {})
+        if not isinstance(costs, dict):
+            r.problem(r.line("costs"), "[costs] must be a table")
+            costs = {}
+        r.check_keys(costs, _COST_KEYS, "[costs]", "costs")
+        if "currency" in costs:
+            cur = costs["currency"]
+            if not isinstance(cur, str) or not _CURRENCY_RE.match(cur):
+                r.problem(r.line("costs", "currency"), f"'currency' must be a three-letter code such as \"EUR\", not {cur!r}")
+            else:
+                opts["currency"] = cur
         p = r.data.get("planning", {})
         if not isinstance(p, dict):
             r.problem(r.line("planning"), "[planning] must be a table")

@@ -74,10 +74,11 @@ class Action:
 
 @dataclass(frozen=True)
 class Loss:
-    grams: Decimal  # weigh-in minus weigh-out; negative is a gain
+    grams: Decimal  # weigh-in minus weigh-out (of metal: the stones set between them taken off); negative is a gain
     pct: Decimal  # of the weigh-in
     limit_pct: Decimal | None
     readability: Decimal  # differences below it are the scale's noise, not loss
+    stones: Decimal = Decimal(0)  # grams of stones set between the weighings (in the weigh-out, not the weigh-in)
 
     @property
     def beyond(self) -> bool:
@@ -86,10 +87,13 @@ class Loss:
         return self.pct > self.limit_pct
 
 
-def weight_loss(stage: Stage, w_in: Decimal, w_out: Decimal, readability: Decimal = Decimal("0")) -> Loss:
-    lost = w_in - w_out
+def weight_loss(stage: Stage, w_in: Decimal, w_out: Decimal, readability: Decimal = Decimal("0"),
+                stones: Decimal = Decimal("0")) -> Loss:
+    """The metal lost between a stage's weighings. `stones`: grams of stones set between them (the setting
+    weigh-out holds them, its weigh-in did not), taken off the weigh-out so that they do not hide metal lost."""
+    lost = w_in - (w_out - stones)
     pct = (lost / w_in * 100) if w_in > 0 else Decimal(0)
-    return Loss(lost, pct.quantize(Decimal("0.01")), stage.max_loss_pct, readability)
+    return Loss(lost, pct.quantize(Decimal("0.01")), stage.max_loss_pct, readability, stones)
 
 
 def _name(site: Site, pid: str | None) -> str:

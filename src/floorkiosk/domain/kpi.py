@@ -495,6 +495,9 @@ class AtRisk:
     late: bool  # already past its due date
     design: str = ""
     route: str = ""
+    planned_end: date | None = None  # the master schedule's end of its work (basis "schedule")
+    why: str = ""  # the stage that makes it late, in words (basis "schedule")
+    basis: str = "lead time"  # "schedule": the master schedule says it; "lead time": the mean lead times
 
 
 def at_risk(open_jobs: Iterable[tuple[str, date, list[str], str, str]], lead_h: dict[str, float], today: date,

@@ -29,6 +29,7 @@ from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain.stones import GRAMS_PER_CT
 from floorkiosk.domain.units import fine_weight
 
 # --- event types ------------------------------------------------------------------------------
@@ -42,6 +43,7 @@ TREE_JOINED = "casting.tree_joined"  # one per job on the tree (the job's histor
 TREE_CAST = "casting.tree_cast"  # metal in, and the tree's weight after devesting
 PIECE_CUT = "casting.piece_cut"  # one per job: the piece's weight after cut-off
 TREE_CUT = "casting.tree_cut"  # sprue and buttons back; the tree is closed and its loss known
+METAL_PRICED = "metal.priced"  # the day's price of a metal, per gram of fine metal (costing reads it)
 
 METAL_EVENTS = (LOT_RECEIVED, METAL_ISSUED, METAL_RETURNED, REFINER_SENT, REFINER_RETURNED, TREE_BUILT,
                 TREE_JOINED, TREE_CAST, PIECE_CUT, TREE_CUT)
@@ -399,7 +401,9 @@ class Ledger:
             return  # the tree's cut-off weights stand for the pieces cast on it
         try:
             ug = to_ug(p["grams"])
-        except (MetalError, KeyError):
+            # stones set in the piece are weighed with it and are no metal (a carat is 0.2 g)
+            ug = max(0, ug - to_ug(Decimal(str(p.get("stones_ct") or 0)) * GRAMS_PER_CT))
+        except (MetalError, KeyError, InvalidOperation):
             return
         here = Account(WORK, e.bench, e.person, stage)
         if p.get("phase") == "in":

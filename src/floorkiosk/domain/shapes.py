@@ -48,6 +48,7 @@ class JobCreated(TypedDict, total=False):
     priority: str
     batch: str
     standards: int  # the version of the standards the job runs under (domain/standards.py)
+    price: str  # what the client pays, in [costs] currency (a decimal string)
 
 
 class JobStonesAdded(TypedDict, total=False):
@@ -72,6 +73,7 @@ class WeightRecorded(_Judged, total=False):
     profile: str  # the scale's protocol profile, for a scale reading
     stable: bool  # the scale said the reading was stable
     manual: ManualWeight
+    stones_ct: str  # carats of stones set in the piece and weighed with it (the metal is grams less ct x 0.2)
 
 
 class PhotoAttached(_Judged, total=False):
@@ -447,6 +449,13 @@ class PromiseAcceptedLate(TypedDict, total=False):
     bottleneck: str  # the skill that held it back
 
 
+class MetalPriced(TypedDict, total=False):
+    metal: Required[str]  # Au, Ag, Pt … as the alloys of site.toml name them
+    per_gram: Required[str]  # the price of a gram of fine metal, a decimal string
+    currency: Required[str]  # [costs] currency
+    day: Required[str]  # the day the price holds for, 2026-12-03
+
+
 class ClientLinkMade(TypedDict):
     token_sha256: str  # the SHA-256 of the link's token: the journal (and the hub) never hold the token itself
     expires: str  # the last day the link opens, 2027-06-01
@@ -518,6 +527,9 @@ SHAPES: dict[str, type] = {
     dc.WORK_PAUSED: WorkPaused,
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
+    dm.METAL_PRICED: MetalPriced,
+
+
     ev.CLIENT_LINK_MADE: ClientLinkMade,
     ev.CLIENT_LINK_REVOKED: ClientLinkRevoked,
     ev.CLIENT_PHOTO_MARKED: ClientPhotoMarked,

@@ -27,6 +27,7 @@ MOVE_EVENTS = {m: f"stones.{m}" for m in MOVES}  # stones.set, stones.returned, 
 EVENT_MOVES = {v: k for k, v in MOVE_EVENTS.items()}
 OPEN, BALANCED, DISCREPANCY = "open", "balanced", "discrepancy"
 CT = Decimal("0.001")
+GRAMS_PER_CT = Decimal("0.2")  # the metric carat, exactly (domain.units holds the same)
 
 
 def stones_word(n: int) -> str:
@@ -47,6 +48,8 @@ def line_text(stone: dict[str, Any]) -> str:
         text += f", {ct_text(stone['ct'])}"
     if stone.get("cert"):
         text += f" ({stone['cert']})"
+    if stone.get("cost") not in (None, ""):
+        text += f", cost {stone['cost']}"
     return text
 
 
@@ -106,19 +109,60 @@ class Parcel:
         return f"{self.issued_n} {self.shape} {self.kind}".replace("  ", " ").strip()
 
 
+def carats_set(lines: list[dict[str, Any]], parcels_kept: list[Decimal]) -> Decimal:
+    """The carat weight of the stones set in a piece. When stones were issued from the stone safe, what its
+    parcels issued and did not take back as returned, broken or lost (`parcels_kept`, one figure per
+    parcel: the setter weighs the piece out before counting the set stones in); else every stone line of
+    its job card (the card's stones are the ones set)."""
+    if parcels_kept:
+        return sum(parcels_kept, Decimal(0))
+    total = Decimal(0)
+    for ln in lines:
+        try:
+            total += Decimal(str(ln.get("ct") or 0))
+        except InvalidOperation:
+            continue  # a line without a usable carat weight weighs nothing here
+    return total
+
+
+def in_the_piece(stages: dict[str, Any], setting_stage: str | None, stage: str | None, phase: str | None) -> bool:
+    """Whether the stones are in the piece at this weighing: from the setting stage's weigh-out on.
+
+    `stages` is a job's StageState by stage id. The setting weigh-in is of the bare metal; its
+    weigh-out, and every weighing after the setting is done, include the stones set.
+    """
+    if not setting_stage or not stage:
+        return False
+    if stage == setting_stage:
+        return phase == "out"
+    st = stages.get(setting_stage)
+    return st is not None and (st.status in ("done", "verified") or st.weight_out is not None)
+
+
 # A stone line as a person writes it on a job card:
 #     3 × round diamond 0.05 ct, GIA 2141438171     three stones of 0.05 ct each (0.150 ct in all)
 #     18 x round diamond 0.36 ct tw                 eighteen stones weighing 0.36 ct together
 #     1 oval sapphire                               no carat weight yet (given when it is issued)
 # The carat weight after "N ×" is each stone's, as the trade writes it; "tw" (total weight) or "total"
 # after it makes it the line's. A certificate follows the first comma. Stored as the job card keeps a
-# line: count, shape, kind, ct (the line's total), cert.
+# line: count, shape, kind, ct (the line's total), cert. A line may end with what its stones cost
+# together, "… cost 480" (in the site's currency): the job's cost counts it, and a stone broken or
+# lost at setting is scrap at the line's cost per stone.
 STONE_EXAMPLE = "3 × round diamond 0.05 ct, GIA 2141438171"
 SHAPES = frozenset({"round", "oval", "pear", "marquise", "princess", "cushion", "emerald", "baguette", "heart",
                     "radiant", "asscher", "trillion", "trilliant", "cabochon", "briolette", "rose", "square",
                     "tapered", "baguette", "old-mine", "old-european", "kite", "hexagon", "octagon"})
 _COUNT = re.compile(r"^\s*(\d+)\s*(?:[×xX*✕]\s*)?(?=\D|$)(.*)$", re.S)
 _CT = re.compile(r"(?:^|\s)(\S+)\s*(ct|cts|carats?)\.?(?:\s+(each|ea|tw|t\.w\.|tcw|total))?\s*$", re.I)
+_COST = re.compile(r"(?:^|\s|,)cost\s+(\S+)\s*$", re.I)
+_THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+
+
+def _plain(t: str) -> str:
+    """An amount's thousands' commas taken out; any other comma (a decimal comma, 0,95) is no amount."""
+    if "," in t and not _THOUSANDS.match(t):
+        raise ValueError(t)
+    return t.replace(",", "")
 _BARE_NUMBER = re.compile(r"(?:^|\s)(\d+(?:[.,]\d+)?|\.\d+)\s*(g|mm)?\s*$", re.I)
 
 
@@ -132,6 +176,16 @@ def parse_line(text: str) -> dict[str, Any]:
 
     if not raw:
         raise wrong("nothing written")
+    cost: Decimal | None = None
+    k = _COST.search(raw)
+    if k:
+        try:
+            cost = Decimal(_plain(k.group(1)))
+        except (InvalidOperation, ValueError):
+            raise wrong(f"cost {k.group(1)!r} is not an amount such as 480 (the line's stones together)") from None
+        if not cost.is_finite() or cost < 0 or cost != cost.quantize(Decimal("0.01")):
+            raise wrong(f"cost {k.group(1)} must be an amount of 0 or more, to the cent")
+        raw = raw[:k.start()].rstrip(" ,")
     m = _COUNT.match(raw)
     if not m:
         raise wrong("start with the number of stones")
@@ -178,6 +232,8 @@ def parse_line(text: str) -> dict[str, Any]:
         line["ct"] = str(ct)
     if cert:
         line["cert"] = cert
+    if cost is not None:
+        line["cost"] = str(cost)
     return line
 
 

@@ -95,21 +95,36 @@ def convert(value: Decimal | str | int | float, src: str, dst: str) -> Decimal:
     return from_grams(to_grams(value, src), dst)
 
 
-def fmt(grams: Decimal | str | int | float | None, unit: str = "g") -> str:
-    """Show a weight held in grams in a display unit: fmt(Decimal('3.11034768'), 'dwt') -> '2.000 dwt'."""
+def places_of(step: Decimal | str | int | float | None) -> int | None:
+    """The decimals a scale of this readability shows (0.01 -> 2, 0.001 -> 3, 5 -> 0); None for no readability."""
+    if step in (None, "", 0):
+        return None
+    d = to_decimal(step).normalize()
+    return max(0, -d.as_tuple().exponent) if d > 0 else None  # type: ignore[operator]
+
+
+def fmt(grams: Decimal | str | int | float | None, unit: str = "g", step: Decimal | None = None) -> str:
+    """Show a weight held in grams in a display unit: fmt(Decimal('3.11034768'), 'dwt') -> '2.000 dwt'.
+
+    `step` is the readability of the scale that weighed it: grams are shown to its last digit and no
+    further (a 0.01 g scale's 4.51 g is not 4.510 g; a 0.001 g scale's 4.512 g is not 4.51 g).
+    """
     if grams is None:
         return "—"
     u = canonical_unit(unit)
     places = DISPLAY_PLACES.get(u, 3)
+    if u == "g" and (p := places_of(step)) is not None:
+        places = p
     v = from_grams(grams, u).quantize(Decimal(1).scaleb(-places))
     return f"{v:,.{places}f} {LABELS[u]}"
 
 
-def fmt_many(grams: Decimal | str | int | float | None, units: list[str] | tuple[str, ...]) -> str:
-    """Side by side in every unit the site shows: '3.110 g  (2.000 dwt)'."""
+def fmt_many(grams: Decimal | str | int | float | None, units: list[str] | tuple[str, ...],
+             step: Decimal | None = None) -> str:
+    """Side by side in every unit the site shows: '3.110 g  (2.000 dwt)'; grams to `step` (see fmt)."""
     if grams is None:
         return "—"
-    parts = [fmt(grams, u) for u in units]
+    parts = [fmt(grams, u, step) for u in units]
     return parts[0] + ("  (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
 
 

@@ -198,7 +198,7 @@ class BenchDevices:
             if url.startswith("sim:"):
                 from floorkiosk.devices.sim import ScaleSimulator  # the demo's simulated balance only
 
-                self.sim = ScaleSimulator(url[4:] or profile, settle_time=0.8)
+                self.sim = ScaleSimulator(url[4:] or profile, settle_time=0.8, readability=self.readability or None)
                 if cfg.get("unit"):
                     self.sim.set_unit(str(cfg.get("unit")))  # the simulated balance is set as the bench says
                 url = self.sim.start()

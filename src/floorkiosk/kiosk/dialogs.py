@@ -22,7 +22,8 @@ from textual.widgets import Digits, Input, Static
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
 from floorkiosk.domain.config import Person, Stage
-from floorkiosk.domain.units import fmt_many
+from floorkiosk.domain.stones import GRAMS_PER_CT
+from floorkiosk.domain.units import fmt_many, places_of
 from floorkiosk.devices.scaleparse import Reading
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.kiosk.base import KioskScreen
@@ -412,12 +413,13 @@ class WeighDialog(KioskDialog[Reading]):
                 Binding("2", "demo(2)", show=False)]
 
     def __init__(self, station: Station, job: str, stage: Stage | None, phase: str, *, expected: Decimal | None = None,
-                 weight_in: str | Decimal | None = None) -> None:
+                 weight_in: str | Decimal | None = None, stones_ct: Decimal = Decimal(0)) -> None:
         super().__init__()
         self.station = station
         self.job = job
         self.stage = stage
         self.phase = phase
+        self.stones_ct = stones_ct  # carats set at this stage: in the weigh-out, not in the weigh-in
         self.expected = expected
         self.weight_in = Decimal(weight_in) if weight_in is not None else None
         self.latest: ScaleEvent | None = None
@@ -437,18 +439,27 @@ class WeighDialog(KioskDialog[Reading]):
 
     @property
     def places(self) -> int:
-        r = self.station.devices.readability
-        return max(0, -r.as_tuple().exponent) if r else 3
+        p = places_of(self.station.devices.readability)
+        return 3 if p is None else p
+
+    @property
+    def step(self) -> Decimal | None:
+        """This bench's readability: every weight in the dialog is shown to it."""
+        return self.station.devices.readability or None
 
     def on_mount(self) -> None:
         st = self.station
         name = self.stage.name if self.stage else "the stage"
         self.query_one("#weigh-title", Static).update(f"WEIGH {self.phase.upper()} — {name} — {self.job}")
         units = st.site.settings.units
+        step = self.step
         if self.phase == "out" and self.weight_in is not None:
-            exp = Text(f"weigh-in at this stage: {fmt_many(self.weight_in, units)}")
+            exp = Text(f"weigh-in at this stage: {fmt_many(self.weight_in, units, step)}")
+            if self.stones_ct:
+                exp.append(f"; stones set: {self.stones_ct.normalize():f} ct = "
+                           f"{fmt_many(self.stones_ct * GRAMS_PER_CT, units, step)}, not metal")
         elif self.expected is not None:
-            exp = Text(f"expected about {fmt_many(self.expected, units)} (the last recorded weight)")
+            exp = Text(f"expected about {fmt_many(self.expected, units, step)} (the last recorded weight)")
         else:
             exp = Text("no earlier weight of this job", "dim")
         self.query_one("#weigh-expected", Static).update(exp)
@@ -479,7 +490,7 @@ class WeighDialog(KioskDialog[Reading]):
         sign.update("● STABLE" if event.stable else "~ MOVING: wait")
         units = self.station.site.settings.units
         self.query_one("#weigh-units", Static).update(
-            Text(fmt_many(grams, units), "bold") + Text(f" · the balance shows {event.value} {event.unit}", "dim"))
+            Text(fmt_many(grams, units, self.step), "bold") + Text(f" · the balance shows {event.value} {event.unit}", "dim"))
         self._show_loss(grams)
 
     def _show_status(self, text: str, kind: str) -> None:
@@ -494,11 +505,13 @@ class WeighDialog(KioskDialog[Reading]):
         if self.phase != "out" or self.weight_in is None or self.stage is None:
             if self.expected is not None:
                 diff = grams - self.expected
-                loss_w.update(f"difference from expected: {fmt_many(diff, self.station.site.settings.units)}")
+                loss_w.update(f"difference from expected: {fmt_many(diff, self.station.site.settings.units, self.step)}")
             return
-        loss = g.weight_loss(self.stage, self.weight_in, grams, self.station.devices.readability)
+        loss = g.weight_loss(self.stage, self.weight_in, grams, self.station.devices.readability,
+                             self.stones_ct * GRAMS_PER_CT)
         units = self.station.site.settings.units
-        t = Text(f"loss {fmt_many(loss.grams, units)} = {loss.pct}% of the weigh-in")
+        t = Text(f"loss {fmt_many(loss.grams, units, self.step)} = {loss.pct}% of the weigh-in"
+                 + (" (metal: the stones set taken off)" if loss.stones else ""))
         if loss.limit_pct is None:
             t.append(" (no tolerance set for this stage)")
         elif loss.beyond:

@@ -8,6 +8,7 @@ override it with their badge (and PIN) and a reason code; the override is record
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from textual.app import App
@@ -28,7 +29,7 @@ from floorkiosk.kiosk.dialogs import (
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.supervisor import verify_dialog
-from floorkiosk.workshop import capacity, judge, tooling, verbs
+from floorkiosk.workshop import capacity, cards, judge, tooling, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
@@ -193,6 +194,9 @@ class JobFlows:
         stage = self.shop.site.stages.get(sid or "")
         w_in = state.stage(sid).weight_in if sid else None
         expected = verbs.expected_weight(self.shop, self.job)
+        # the stones set at this stage are in its weigh-out and not in its weigh-in (shown, not counted as metal)
+        stones_ct = (cards.stones_in(self.shop, state, sid, "out") - cards.stones_in(self.shop, state, sid, "in")
+                     if phase == "out" and sid else 0)
 
         def weighed(reading: Any) -> None:
             if reading is None:
@@ -208,9 +212,12 @@ class JobFlows:
             if res is None:
                 return
             units = self.shop.site.settings.units
-            text = f"weighed {phase} {self.stage_name(sid)}: {fmt_many(res.grams, units)}"
+            step = self.station.devices.readability or None
+            text = f"weighed {phase} {self.stage_name(sid)}: {fmt_many(res.grams, units, step)}"
             if res.loss is not None:
-                text += f", loss {fmt_many(res.loss.grams, units)} ({res.loss.pct}%)"
+                text += f", loss {fmt_many(res.loss.grams, units, step)} ({res.loss.pct}%)"
+                if res.loss.stones:
+                    text += f" after {fmt_many(res.loss.stones, units, step)} of stones set"
             if res.held:
                 self.done(text + " — BEYOND TOLERANCE: the job is ON HOLD until a supervisor releases it", "error")
                 return
@@ -218,7 +225,8 @@ class JobFlows:
             if then is not None:
                 self.app.call_later(then)
 
-        self.app.push_screen(WeighDialog(self.station, self.job, stage, phase, expected=expected, weight_in=w_in),
+        self.app.push_screen(WeighDialog(self.station, self.job, stage, phase, expected=expected, weight_in=w_in,
+                                         stones_ct=Decimal(stones_ct)),
                              weighed)
 
     # -- photo ---------------------------------------------------------------------------------------

@@ -338,24 +338,34 @@ class WorklistScreen(BenchScreen):
         super().on_mount()
 
     def load(self) -> None:
-        """Ask for the worklist in a worker: on a big site the query takes a while, the screen must not."""
+        """Read the worklist and show it; in a worker while the site's reader is not open yet (opening it is slow)."""
         person = self.station.person
         if person is None or not self.is_mounted:
+            return
+        reader = self.station.open_reader()
+        if reader is not None:
+            # The reads take a few milliseconds whatever the site's size (indexes in their order, see
+            # cards.worklist): here they need no worker, whose start a loaded machine delays by 0.1-0.2 s.
+            try:
+                self._fill(person.id, *self._read(reader, person.id))
+            except FloorkioskError as exc:
+                self.tell(str(exc), "error")
             return
         if self._loaded_for != person.id:
             self.query_one("#worklist", DataTable).clear()
             self.query_one("#wl-title", Static).update(Text(f"looking up the jobs for {person.name}…", "bold"))
         self._fetch(person.id)
 
+    def _read(self, reader, person_id: str) -> tuple[list[WorkItem], list[SupervisorItem] | None, list[Returned]]:
+        bench = self.station.bench.id
+        items = cards.worklist(reader, bench, person_id)
+        waiting = cards.supervisor_work(reader, bench, person_id) if reader.person(person_id).is_supervisor else None
+        return items, waiting, returns.unseen(reader, person_id)
+
     @work(thread=True, exclusive=True, group="worklist", exit_on_error=False)
     def _fetch(self, person_id: str) -> None:
-        st = self.station
         try:
-            reader = st.reader()
-            items = cards.worklist(reader, st.bench.id, person_id)
-            waiting = cards.supervisor_work(reader, st.bench.id, person_id) if reader.person(person_id).is_supervisor \
-                else None
-            back = returns.unseen(reader, person_id)
+            items, waiting, back = self._read(self.station.reader(), person_id)
         except FloorkioskError as exc:
             self.tell(str(exc), "error")
             return
@@ -645,7 +655,7 @@ class JobCardScreen(BenchScreen):
         if j.stones:
             alloy.append(" · " + "; ".join(line_text(s) for s in j.stones))
         if j.last_weight:
-            alloy.append(f" · last weight {fmt_many(j.last_weight, units)}")
+            alloy.append(f" · last weight {fmt_many(j.last_weight, units, card.weight_step)}")
         self.query_one("#alloy", Static).update(alloy)
         self.query_one("#route", Static).update(route_text(card.stages, wide=self.size.width >= 110))
         back = self.query_one("#card-returned", Static)

@@ -69,7 +69,7 @@ class Station:
         e = self.scale_event
         if e is None or isinstance(e, ScaleStatus):
             return ""
-        return f"{fmt(e.grams, 'g')} {'stable' if e.stable else '~ moving'}"
+        return f"{fmt(e.grams, 'g', self.devices.readability or None)} {'stable' if e.stable else '~ moving'}"
 
     # -- who may do what ---------------------------------------------------------------------------
     @property
@@ -126,6 +126,11 @@ class Station:
         with self._reader_lock:
             if self._reader is None:
                 self._reader = open_shop(self.shop.dir, clock=self.clock, origin=self.shop.journal.origin)
+            return self._reader
+
+    def open_reader(self) -> Shop | None:
+        """The reader if it is open already (None: reader() would open it, which takes a while on a big site)."""
+        with self._reader_lock:
             return self._reader
 
     def close_reader(self) -> None:

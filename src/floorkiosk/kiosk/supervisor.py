@@ -210,12 +210,14 @@ class VerifyDialog(PinDialog):
             t.append("weights: none at this stage", "dim")
             return t
         t.append("in ", "bold")
-        t.append(fmt_many(e.weight_in, units) if e.weight_in is not None else "— (none)")
+        t.append(fmt_many(e.weight_in, units, e.step) if e.weight_in is not None else "— (none)")
         t.append("   out ", "bold")
-        t.append(fmt_many(e.weight_out, units) if e.weight_out is not None else "— (none)")
+        t.append(fmt_many(e.weight_out, units, e.step) if e.weight_out is not None else "— (none)")
+        if e.loss is not None and e.loss.stones:
+            t.append(f" with {fmt_many(e.loss.stones, units, e.step)} of stones set")
         if e.loss is not None:
             t.append("   loss ", "bold")
-            t.append(f"{fmt_many(e.loss.grams, units)} ({e.loss.pct}%)")
+            t.append(f"{fmt_many(e.loss.grams, units, e.step)} ({e.loss.pct}%)")
             if e.loss.limit_pct is not None:
                 t.append(f" — beyond the {e.loss.limit_pct}% tolerance" if e.loss.beyond
                          else f", within {e.loss.limit_pct}%", "bold" if e.loss.beyond else "")

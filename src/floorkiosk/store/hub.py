@@ -459,6 +459,10 @@ def init_hub(admin: HubAddress, benches: list[str], credentials_dir: Path | None
     roles, files = {}, {}
     try:
         with conn.transaction():
+            # Two hub inits on one cluster at once (two shops' schemas in one database) both rewrite the
+            # database's own privileges, and PostgreSQL refuses the second ("tuple concurrently
+            # updated"): they take turns. Only an admin runs init; a push never waits on this lock.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('floorkiosk hub init'))")
             for stmt in _ddl(schema):
                 conn.execute(stmt)
             for stmt in hub_anchors.ddl(schema, group_role(schema)):  # the benches' signed checkpoints

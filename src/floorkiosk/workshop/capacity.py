@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, timedelta
 
 from floorkiosk.domain import events as ev
@@ -133,10 +134,37 @@ def resume_work(shop: Shop, job_id: str, person_id: str, bench_id: str | None = 
 
 
 # --- work time and standard times -------------------------------------------------------------
+class _WorkEvent(NamedTuple):
+    """What the work clock reads of an event: read straight off the journal's columns (the stage, and a
+    rejection's redo, out of the payload by SQLite), at half the cost of whole events."""
+
+    type: str
+    job: str | None
+    person: str | None
+    ts: str
+    payload: dict
+
+
+_WORK_SQL = ("SELECT seq, type, job, person, ts, json_extract(payload, '$.stage'), json_extract(payload, '$.redo')"
+             f" FROM events WHERE seq > ? AND type IN ({','.join('?' * len(WORK_EVENTS))}) ORDER BY seq LIMIT 20000")
+
+
+def _work_events(shop: Shop):
+    last = 0
+    while True:
+        rows = shop.journal.query(_WORK_SQL, (last, *WORK_EVENTS))
+        if not rows:
+            return
+        for _, type_, job, person, at, stage, redo in rows:
+            p = {} if stage is None else {"stage": stage} if redo is None else {"stage": stage, "redo": redo}
+            yield _WorkEvent(type_, job, person, at, p)
+        last = rows[-1][0]
+
+
 def work_clock(shop: Shop) -> WorkClock:
     """Every run of the site's history folded: the finished runs, and the runs under way."""
     clock = WorkClock(shop.site.planning.calendar)
-    clock.feed(shop.journal.events(types=WORK_EVENTS))
+    clock.feed(_work_events(shop))
     return clock
 
 

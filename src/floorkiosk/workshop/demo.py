@@ -12,9 +12,11 @@ from pathlib import Path
 from floorkiosk.devices.photos import PhotoStore
 from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads
+from floorkiosk.domain import qc as dq
+from floorkiosk.domain.stones import GRAMS_PER_CT
 from floorkiosk.domain.batching import next_stage
 from floorkiosk.errors import FloorkioskError, Refused
-from floorkiosk.workshop import judge, kpi, metal, qc, verbs
+from floorkiosk.workshop import cards, judge, kpi, metal, qc, verbs
 from floorkiosk.workshop.site import init_site, open_shop
 
 DESIGNS = [
@@ -179,6 +181,8 @@ def _do_stage(shop, job: str, stage_id: str, weight: Decimal | None, rng, clock,
         limit = float(stage.max_loss_pct or 1)
         loss_pct = rng.uniform(0.05, limit * 0.9) if rng.random() > 0.04 else limit * 1.6
         weight = (weight * Decimal(str(1 - loss_pct / 100))).quantize(step)
+        if stage_id == dq.qc_config(site).stones.setting_stage:  # the piece now holds its stones
+            weight = (weight + cards.carats_set(shop, shop.job(job)) * GRAMS_PER_CT).quantize(step)
         res = verbs.record_weight(shop, job, who, bench, weight, phase="out", stage=stage_id, raw="demo",
                                   source=DEMO_SCALE)
         if res.held:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import sqlite_utils  # the migrations' type; the library is loaded only to migrate
@@ -126,6 +126,17 @@ def _m004_promises(db: sqlite_utils.Database) -> None:
         conn.execute("UPDATE kpi_jobs SET due = ?, client_delay_days = ?, relabelled = ? WHERE job = ?",
                      (st.due or first, days, st.relabelled, job))
         conn.execute("UPDATE kpi_stages SET due = ? WHERE job = ?", (st.due or first, job))
+
+
+def _m005_worklist(db: sqlite_utils.Database) -> None:
+    # A bench's worklist is read from these stage rows (they hold the promise, the priority and the hold):
+    # indexes of just the waiting rows, in the worklist's order, give each stage's first rows without
+    # reading or sorting the others, however many pieces wait (cards.worklist).
+    db.execute("CREATE INDEX kpi_stages_waiting ON kpi_stages (stage, (priority = 'rush') DESC, due, job)"
+               " WHERE active = 1 AND ready = 1 AND on_hold = 0")
+    db.execute("CREATE INDEX kpi_stages_to_verify ON kpi_stages (stage, (priority = 'rush') DESC, due, job)"
+               " WHERE active = 1 AND status = 'done' AND on_hold = 0")
+    db.execute("CREATE INDEX kpi_stages_busy ON kpi_stages (stage, started_by) WHERE active = 1 AND status = 'in progress'")
 
 
 class FlowProjector(ChunkedRebuild):
@@ -521,13 +532,17 @@ class KpiReport:
     reconciliation: m.Reconciliation | None = None
     late_total: int = 0  # open jobs past their due date (at_risk lists the first of them)
     at_risk_total: int = 0  # open jobs not yet late whose remaining work ends after their due date
+    risk_from: datetime | None = None  # at risk from the master schedule made then; None: from mean lead times
 
 
 def report(shop: Shop, start: date, end: date, *, with_metal: bool = True, detail: bool = False,
-           risk_window_days: int = 90) -> KpiReport:
+           risk_window_days: int = 90, schedule: Any = None) -> KpiReport:
     """Every KPI over start..end (calendar days, inclusive); WIP, bottleneck age and risk are as of now.
 
     detail: also every promise of the period and every late job (for the report files), not only the counts.
+    schedule: the master schedule (workshop.schedule.Master) the jobs at risk are read from; without one,
+    the one kept in schedule.json if it is recent (workshop.outlook.kept_for_risk: a file read, no solve),
+    else the remaining stages at their mean lead time.
     """
     site = shop.site
     d1, d2 = start.isoformat(), end.isoformat()
@@ -608,13 +623,22 @@ def report(shop: Shop, start: date, end: date, *, with_metal: bool = True, detai
                 candidates.append((job, date.fromisoformat(due[:10]), (remaining or "").split(), design or "", rt or ""))
             except (TypeError, ValueError):
                 continue
-    risk = k.at_risk(candidates, lead, today)
+    from floorkiosk.workshop import outlook  # the schedule's modules load when a report asks, not at start-up
+
+    sched = schedule if schedule is not None else outlook.kept_for_risk(shop)
+    if sched is not None:
+        risk, unknown = outlook.at_risk(sched, candidates, today)
+        # jobs added since the schedule was made: their remaining stages at the mean lead times
+        risk = sorted(risk + k.at_risk(unknown, lead, today), key=lambda r: (r.days_left, -r.remaining_h, r.job))
+    else:
+        risk = k.at_risk(candidates, lead, today)
     risk_total = sum(1 for a in risk if not a.late)
 
     recon = metal_mod.reconcile(shop, start, end) if with_metal else None
     return KpiReport(start, end, today, k.yield_by(batches, "alloy"), k.yield_by(batches, "method"),
                      k.yield_total(batches), overall, stage_lines, person_lines, route_lines, adherence, wip, flows, tp,
-                     neck, risk, trees, promises, recon, late_total, risk_total)
+                     neck, risk, trees, promises, recon, late_total, risk_total,
+                     sched.made_at if sched is not None else None)
 
 
 def summary_lines(shop: Shop, r: KpiReport) -> list[tuple[str, str]]:
@@ -633,7 +657,9 @@ def summary_lines(shop: Shop, r: KpiReport) -> list[tuple[str, str]]:
         ("Throughput", f"{r.throughput.delivered} delivered, {r.throughput.per_day}/day"),
         ("Work in progress", f"{sum(w.total for w in r.wip)} pieces at {len(r.wip)} stage{'s' if len(r.wip) != 1 else ''}"),
         ("Bottleneck", f"{stage_name}: {r.bottleneck.why}" if r.bottleneck.stage else f"none: {r.bottleneck.why}"),
-        ("At risk", f"{r.at_risk_total} at risk, {r.late_total} late"),
+        ("At risk", f"{r.at_risk_total} at risk, {r.late_total} late"
+                    + (f" (from the master schedule of {r.risk_from.astimezone(metal_mod.settings_of(shop).tz):%Y-%m-%d %H:%M})"
+                       if r.risk_from is not None else "")),
     ]
 
 
@@ -687,5 +713,5 @@ def demo_after(shop: Shop) -> None:
 
 AREA = Area("kpi", projectors=lambda site: [FlowProjector(site)],
             migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor),
-                        ("kpi_004_promises", _m004_promises)),
+                        ("kpi_004_promises", _m004_promises), ("kpi_005_worklist", _m005_worklist)),
             describers={k.JOB_DELAYED: describe_delay})

@@ -917,5 +917,10 @@ def demo_after(shop: Shop, clock: dict, now) -> None:
     refiner_return(shop, "Au", "0.045", shipment=shipment)
 
 
+def describe_price(shop: Shop, e: ev.Event) -> str:
+    p = e.payload
+    return f"{shop.name(e.person)} recorded {p.get('metal')} at {p.get('per_gram')} {p.get('currency')} a gram for {p.get('day')}"
+
+
 AREA = Area("metal", projectors=lambda site: [MetalProjector(site)], migrations=(("metal_001_ledger", _m001_ledger),),
-            describers=dict.fromkeys(m.METAL_EVENTS, describe))
+            describers={**dict.fromkeys(m.METAL_EVENTS, describe), m.METAL_PRICED: describe_price})

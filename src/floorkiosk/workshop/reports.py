@@ -15,11 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from floorkiosk.workshop import kpi
+from floorkiosk.workshop import capacity, costing, kpi, outlook
 from floorkiosk.workshop import metal as metal_mod
+from floorkiosk.workshop import schedule as ws
 from floorkiosk.workshop import spc
 from floorkiosk.workshop import standards
 from floorkiosk.workshop import verbs
+from floorkiosk.domain import costing as dc
 from floorkiosk.domain import kpi as dk
 from floorkiosk.domain import metal as m
 from floorkiosk.domain.units import from_grams
@@ -102,9 +104,9 @@ def write_csvs(shop: Shop, r: kpi.KpiReport, out: Path) -> list[Path]:
                      f.queue_growth, f.lead_h, f.wait_h, f.work_h] for f in r.flows]),
         write_csv(out / "throughput.csv", ["day", "jobs_delivered"], r.throughput.days),
         write_csv(out / "at_risk.csv", ["job", "design", "route", "due", "days_left", "late", "remaining_h",
-                                         "remaining_stages"],
+                                         "remaining_stages", "planned_end", "held_back_by", "basis"],
                    [[a.job, a.design, a.route, a.due, a.days_left, int(a.late), a.remaining_h,
-                     " ".join(a.remaining_stages)] for a in r.at_risk]),
+                     " ".join(a.remaining_stages), a.planned_end or "", a.why, a.basis] for a in r.at_risk]),
         write_csv(out / "trees.csv", ["tree", "alloy", "method", "jobs", "cast_at", "cut_at", "metal_in_g", "tree_g",
                                        "pieces_g", "sprue_g", "buttons_g", "loss_g", "yvr_pct"],
                    [[t.id, t.alloy, t.method, len(t.jobs), t.cast_at, t.cut_at, _q(m.grams(t.metal_in)),
@@ -322,7 +324,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], flag_col: int |
     return "".join(out)
 
 
-def render_html(shop: Shop, r: kpi.KpiReport) -> str:
+def render_html(shop: Shop, r: kpi.KpiReport, master: ws.Master | None = None, costs: list | None = None) -> str:
     site = shop.site
     e = html.escape
     names = {s.id: s.name for s in site.stages.values()}
@@ -390,9 +392,22 @@ def render_html(shop: Shop, r: kpi.KpiReport) -> str:
     parts.append(svg_columns(f"Jobs delivered per day ({r.throughput.delivered} in all, {r.throughput.per_day}/day)",
                              [(d[5:], float(n)) for d, n in r.throughput.days]))
     parts.append("<h2>Jobs at risk of missing their promised date</h2>")
-    parts.append(_table(["job", "design", "route", "due", "days left", "remaining work (h)", "stages to do"],
-                        [[a.job, a.design, routes.get(a.route, a.route), a.due, a.days_left, a.remaining_h,
-                          ", ".join(names.get(s, s) for s in a.remaining_stages)] for a in r.at_risk[:200]]))
+    if r.risk_from is not None:
+        parts.append(f'<p class="muted">From the master schedule made {r.risk_from:%Y-%m-%d %H:%M}: a job is at risk when '
+                     "the schedule finishes it after its due date; the stage that makes it late is the one that waits "
+                     "longest for its person (or, where nothing waits, the longest). Jobs added since: their remaining "
+                     "stages at the mean lead time.</p>")
+    else:
+        parts.append('<p class="muted">No recent master schedule: the remaining stages at their mean lead time.</p>')
+    parts.append(_table(["job", "design", "route", "due", "days left", "planned end", "remaining work (h)",
+                         "held back by", "stages to do"],
+                        [[a.job, a.design, routes.get(a.route, a.route), a.due, a.days_left, a.planned_end or "",
+                          a.remaining_h, a.why, ", ".join(names.get(s, s) for s in a.remaining_stages)]
+                         for a in r.at_risk[:200]]))
+    if master is not None:
+        parts.append(outlook_section(shop, master, r.today))
+    if costs is not None:
+        parts.append(cost_section(shop, costs))
 
     typed = typed_weights(shop, r)
     parts.append("<h2>Weights typed by hand</h2>")
@@ -428,8 +443,259 @@ def write_report(shop: Shop, start: date, end: date, out: str | Path) -> list[Pa
     """Write the period's CSV files and report.html into `out` (created); return the files written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    r = kpi.report(shop, start, end, detail=True)
+    clock = capacity.work_clock(shop)  # the history's work runs, folded once for the schedule and the costs
+    master = ws.master_schedule(shop, clock=clock)  # kept in schedule.json while nothing moves
+    r = kpi.report(shop, start, end, detail=True, schedule=master)
     files = write_csvs(shop, r, out)
+    files += outlook_csvs(master, r.today, out)
+    d1, d2 = start.isoformat(), end.isoformat()
+    ids = [j for (j,) in shop.journal.query("SELECT job FROM kpi_jobs WHERE open = 1 OR completed_day BETWEEN ? AND ?"
+                                            " ORDER BY job", (d1, d2))]
+    costs = costing.job_costs(shop, ids, clock) if ids else []
+    files += cost_csvs(costs, out)
     page = out / "report.html"
-    page.write_text(render_html(shop, r), encoding="utf-8")
+    page.write_text(render_html(shop, r, master, costs), encoding="utf-8")
     return [*files, page]
+
+
+# --- the weeks ahead: views of the master schedule ----------------------------------------------
+_PALETTE = ("#6b4fbb", "#2f7f6f", "#c77d1a", "#3a6fb0", "#a23b72", "#5c8a2e", "#8a5a44", "#1f8a9e", "#7a6f1c",
+            "#b0413e")
+
+
+def _heat_color(pct: float | None) -> str:
+    if pct is None:
+        return "#f4f4f4"
+    if pct > 100:
+        return "#e8a0a0"
+    if pct >= 85:
+        return "#f3d08a"
+    return "#cfe8d5" if pct >= 40 else "#eaf5ec"
+
+
+def svg_heatmap(skills: list[str], weeks: list[str], cells: dict) -> str:
+    """Load against declared hours, a cell per skill per week: red over 100 %, amber from 85 %."""
+    e = html.escape
+    if not skills or not weeks:
+        return '<p class="empty">capacity heatmap: no skill has declared hours</p>'
+    label_w, cw, ch, top = 110, 92, 34, 40
+    w, h = label_w + cw * len(weeks) + 4, top + ch * len(skills) + 4
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img"'
+           f' aria-label="capacity heatmap" style="{_FONT}">',
+           '<text x="0" y="14" font-weight="bold">Load against declared hours, per skill and week</text>']
+    for j, wk in enumerate(weeks):
+        out.append(f'<text x="{label_w + j * cw + cw / 2}" y="{top - 6}" text-anchor="middle">{e(wk)}</text>')
+    for i, sk in enumerate(skills):
+        y = top + i * ch
+        out.append(f'<text x="{label_w - 6}" y="{y + ch / 2 + 4}" text-anchor="end">{e(sk)}</text>')
+        for j, wk in enumerate(weeks):
+            c = cells[(sk, wk)]
+            x = label_w + j * cw
+            pct = c.pct
+            words = f"{c.load_h:.0f}/{c.declared_h:.0f} h" + (f" {pct:.0f}%" if pct is not None else "")
+            out.append(f'<rect x="{x}" y="{y}" width="{cw - 2}" height="{ch - 2}" fill="{_heat_color(pct)}">'
+                       f'<title>{e(sk)} {e(wk)}: {c.load_h:.1f} h planned, {c.declared_h:.1f} h declared</title></rect>')
+            out.append(f'<text x="{x + cw / 2 - 1}" y="{y + ch / 2 + 4}" text-anchor="middle" font-size="11">'
+                       f'{e(words) if (c.load_h or c.declared_h) else "-"}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_timeline(rows: list, today: datetime, *, width: int = 1060, days: int | None = None) -> str:
+    """A Gantt of open jobs: each stage a bar on its person's time, the critical stage outlined in red,
+    each due date a black diamond, today a red line."""
+    e = html.escape
+    if not rows:
+        return '<p class="empty">timeline: no open job to plan</p>'
+    label_w, row_h, top = 150, 18, 34
+    last = max([b.end for r in rows for b in r.bars] + [today + timedelta(days=7)])
+    due_last = max((datetime.combine(r.due, datetime.max.time(), today.tzinfo) for r in rows if r.due), default=last)
+    first = min([today] + [b.start for r in rows for b in r.bars])
+    span_days = days or max(7, min(70, (max(last, due_last) - first).days + 2))
+    end_t = first + timedelta(days=span_days)
+    px = (width - label_w - 10) / (span_days * 86400)
+
+    def x(t: datetime) -> float:
+        t = min(max(t, first), end_t)
+        return label_w + (t - first).total_seconds() * px
+
+    skills = sorted({b.skill for r in rows for b in r.bars})
+    color = {sk: _PALETTE[i % len(_PALETTE)] for i, sk in enumerate(skills)}
+    h = top + row_h * len(rows) + 30
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" viewBox="0 0 {width} {h}" role="img"'
+           f' aria-label="timeline of open jobs" style="{_FONT}">',
+           '<text x="0" y="14" font-weight="bold">Timeline of open jobs (planned stages; ◆ due date; red line: today;'
+           ' red outline: the critical stage)</text>']
+    d = first.date()
+    while datetime.combine(d, datetime.min.time(), first.tzinfo) < end_t:
+        t = datetime.combine(d, datetime.min.time(), first.tzinfo)
+        if d.weekday() == 0:
+            out.append(f'<line x1="{x(t):.1f}" y1="{top - 4}" x2="{x(t):.1f}" y2="{h - 26}" stroke="#ddd"/>'
+                       f'<text x="{x(t) + 2:.1f}" y="{top - 8}" font-size="10">{d:%m-%d}</text>')
+        d += timedelta(days=1)
+    for i, r in enumerate(rows):
+        y = top + i * row_h
+        tag = (" RUSH" if r.rush else "") + (" LATE" if r.late else "")
+        fill = ' fill="#b00020"' if r.late else ""
+        out.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end"{fill}>{e(r.job)}{e(tag)}</text>')
+        for b in r.bars:
+            x1, x2 = x(b.start), x(b.end)
+            stroke = ' stroke="#b00020" stroke-width="2"' if b.critical else ""
+            out.append(f'<rect x="{x1:.1f}" y="{y + 3}" width="{max(1.5, x2 - x1):.1f}" height="{row_h - 6}"'
+                       f' fill="{color[b.skill]}"{stroke}><title>{e(r.job)} {e(b.stage)} ({e(b.skill)}, {e(b.person)}) '
+                       f'{b.start:%a %m-%d %H:%M} → {b.end:%a %m-%d %H:%M}{" — critical" if b.critical else ""}'
+                       f'</title></rect>')
+        if r.due:
+            dx = x(datetime.combine(r.due, datetime.max.time(), first.tzinfo))
+            out.append(f'<path d="M{dx:.1f},{y + 3} l4,6 l-4,6 l-4,-6 z" fill="#111"><title>{e(r.job)} due {r.due}'
+                       f'</title></path>')
+    tx = x(today)
+    out.append(f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{h - 26}" stroke="#b00020" stroke-dasharray="4 2"/>')
+    lx = label_w
+    for sk in skills:
+        out.append(f'<rect x="{lx}" y="{h - 18}" width="10" height="10" fill="{color[sk]}"/>'
+                   f'<text x="{lx + 14}" y="{h - 9}" font-size="11">{e(sk)}</text>')
+        lx += 24 + 7 * len(sk)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_person_week(week: dict, monday: date, tz, when, *, width: int = 1060) -> str:
+    """Each person's week: a row per person, the week's seven days across, each planned stage a bar."""
+    e = html.escape
+    if not week:
+        return '<p class="empty">nobody has planned work this week</p>'
+    label_w, row_h, top = 110, 26, 34
+    a = datetime.combine(monday, datetime.min.time(), tz)
+    b = a + timedelta(days=7)
+    px = (width - label_w - 10) / (7 * 86400)
+
+    def x(t: datetime) -> float:
+        return label_w + (min(max(t, a), b) - a).total_seconds() * px
+
+    h = top + row_h * len(week) + 6
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" viewBox="0 0 {width} {h}" role="img"'
+           f' aria-label="each person\'s week" style="{_FONT}">',
+           f'<text x="0" y="14" font-weight="bold">Each person\'s week from {monday} (planned stages)</text>']
+    for k in range(7):
+        t = a + timedelta(days=k)
+        out.append(f'<line x1="{x(t):.1f}" y1="{top - 4}" x2="{x(t):.1f}" y2="{h}" stroke="#ddd"/>'
+                   f'<text x="{x(t) + 3:.1f}" y="{top - 8}" font-size="10">{t:%a %m-%d}</text>')
+    for i, (person, ps) in enumerate(week.items()):
+        y = top + i * row_h
+        out.append(f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end">{e(person)}</text>')
+        for j, p in enumerate(ps):
+            s, t = when(p.start), when(p.end)
+            x1, x2 = x(s), x(t)
+            out.append(f'<rect x="{x1:.1f}" y="{y + 3}" width="{max(1.5, x2 - x1):.1f}" height="{row_h - 8}"'
+                       f' fill="{_PALETTE[j % len(_PALETTE)]}"><title>{e(p.job)} {e(p.stage)} ({e(p.skill)}) '
+                       f'{s:%a %H:%M} → {t:%a %H:%M}</title></rect>')
+            if x2 - x1 > 44:
+                out.append(f'<text x="{x1 + 2:.1f}" y="{y + 15}" font-size="9" fill="#fff">{e(p.job)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def outlook_section(shop: Shop, master, today: date, *, gantt_rows: int = 60) -> str:
+    """The weeks ahead, read off the master schedule: projected CDPA, the heatmap, the timeline, each person's week."""
+    e = html.escape
+    plan = master.plan
+    parts = ["<h2>The weeks ahead: the master schedule</h2>",
+             f'<p class="muted">{len(plan.ends)} open jobs, {len(plan.placements)} stages planned, {len(plan.late)} '
+             f"finishing late; {e(plan.method)}, made {master.made_at:%Y-%m-%d %H:%M}. Derived from the journal, never "
+             "edited (schedule.csv has every stage).</p>"]
+    for u in plan.unplaceable:
+        parts.append(f'<p class="flag">Cannot plan {e(u.job)}: stage {e(u.stage)} needs {e(u.skill)}: {e(u.why)}</p>')
+    weeks = outlook.projected(master, today)
+    parts.append("<h3>Projected CDPA, next four weeks</h3>")
+    parts.append('<p class="muted">Promises falling due each week that the schedule finishes on or before their date '
+                 "÷ promises falling due × 100.</p>")
+    parts.append(_table(["week", "from", "promises due", "kept by the schedule", "projected CDPA %", "late"],
+                        [[w.label, w.monday, w.due, w.kept, _pct(w.cdpa), " ".join(w.late[:12])
+                          + (f" … +{len(w.late) - 12}" if len(w.late) > 12 else "")] for w in weeks]))
+    parts.append("<h3>Capacity heatmap</h3>")
+    parts.append(svg_heatmap(*outlook.heatmap(master)))
+    rows = outlook.timeline(master, gantt_rows)
+    parts.append("<h3>Timeline of every open job</h3>")
+    if len(master.info) > gantt_rows:
+        parts.append(f'<p class="muted">The {gantt_rows} most urgent of {len(master.info)} (late first, then by due date); '
+                     "schedule.csv has them all.</p>")
+    parts.append(svg_timeline(rows, master.when(0)))
+    monday = outlook.this_monday(master)
+    parts.append("<h3>Each person's week</h3>")
+    parts.append(svg_person_week(outlook.person_week(master, monday), monday, master.axis.cal.tz, master.when))
+    return "\n".join(parts)
+
+
+def outlook_csvs(master, today: date, out: Path) -> list[Path]:
+    skills, weeks, cells = outlook.heatmap(master)
+    crit = outlook.critical_stages(master)
+    late = set(master.plan.late)
+    info = master.info
+    files = [
+        write_csv(out / "schedule.csv", ["job", "stage", "skill", "person", "start", "end", "due", "planned_end",
+                                         "late", "critical"],
+                  [[p.job, p.stage, p.skill, p.person, master.when(p.start).isoformat(timespec="minutes"),
+                    master.when(p.end).isoformat(timespec="minutes"),
+                    info[p.job].due if p.job in info else "", master.end_date(p.job),
+                    "yes" if p.job in late else "", "yes" if crit.get(p.job) == p.stage else ""]
+                   for p in sorted(master.plan.placements, key=lambda p: (p.job, p.start))]),
+        write_csv(out / "capacity_load.csv", ["skill", "week", "planned_h", "declared_h", "load_pct"],
+                  [[c.skill, c.week, round(c.load_h, 2), round(c.declared_h, 2),
+                    "" if c.pct is None else round(c.pct, 1)] for c in cells.values()]),
+        write_csv(out / "projected_cdpa.csv", ["week", "monday", "due", "kept", "cdpa_pct", "late_jobs"],
+                  [[w.label, w.monday, w.due, w.kept, _pct(w.cdpa), " ".join(w.late)]
+                   for w in outlook.projected(master, today)]),
+    ]
+    return files
+
+
+# --- costs --------------------------------------------------------------------------------------
+def cost_section(shop: Shop, costs: list) -> str:
+    cur = shop.site.planning.currency
+    parts = ["<h2>Labour, cost and margin</h2>",
+             f'<p class="muted">Per job ({e_(cur)}): labour (work time × the rate of the stage\'s skill), rework (runs '
+             "of a stage after its first), metal (fine weight × the price of its lot), loss (at that price), stones "
+             "(the cost on their line), scrap (stones broken or lost). An open job: so far. Cost of poor quality = "
+             "rework + scrap (job_costs.csv, copq.csv).</p>"]
+    done = [c for c in costs if not c.open]
+    priced = [c for c in done if c.price is not None]
+    if priced:
+        rev = sum((c.price for c in priced), dc.ZERO)
+        tot = sum((c.total for c in priced), dc.ZERO)
+        parts.append(f"<p><b>Finished jobs with a price: {len(priced)}; revenue {dc.money(rev)}, cost {dc.money(tot)}, "
+                     f"margin {((rev - tot) / rev * 100):.1f} %</b></p>" if rev else "")
+    parts.append(f"<p><b>Cost of poor quality: {dc.money(sum((c.copq for c in costs), dc.ZERO))} {e_(cur)}</b> over "
+                 f"{len(costs)} jobs.</p>")
+    parts.append('<div class="grid">' + "".join(
+        svg_hbars(f"CoPQ by {by} ({cur})", [(ln.key, float(ln.total), dc.money(ln.total))
+                                            for ln in dc.copq_by(costs, by)[:12]], width=520)
+        for by in dc.BY) + "</div>")
+    shown = sorted(costs, key=lambda c: (c.margin_pct is None, c.margin_pct if c.margin_pct is not None else 0, c.job))
+    parts.append(_table(["job", "design", "route", "hours", "labour", "rework", "metal", "loss", "stones", "scrap",
+                         "cost", "price", "margin", "margin %", "open"],
+                        [[c.job, c.design, c.route, f"{c.hours + c.rework_hours:.1f}", dc.money(c.labour),
+                          dc.money(c.rework), dc.money(c.metal), dc.money(c.loss), dc.money(c.stones),
+                          dc.money(c.scrap), dc.money(c.total), dc.money(c.price), dc.money(c.margin),
+                          "" if c.margin_pct is None else c.margin_pct, "so far" if c.open else ""]
+                         for c in shown[:200]]))
+    return "\n".join(parts)
+
+
+def e_(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def cost_csvs(costs: list, out: Path) -> list[Path]:
+    return [
+        write_csv(out / "job_costs.csv", ["job", "design", "route", "alloy", "open", "hours", "labour", "rework_hours",
+                                          "rework", "metal", "loss", "stones", "scrap", "cost", "price", "margin",
+                                          "margin_pct", "lot", "not_costed"],
+                  [[c.job, c.design, c.route, c.alloy, int(c.open), round(c.hours, 2), _q(c.labour, 2),
+                    round(c.rework_hours, 2), _q(c.rework, 2), _q(c.metal, 2), _q(c.loss, 2), _q(c.stones, 2),
+                    _q(c.scrap, 2), _q(c.total, 2), _q(c.price, 2), _q(c.margin, 2), c.margin_pct, c.lot,
+                    "; ".join(c.missing)] for c in costs]),
+        write_csv(out / "copq.csv", ["by", "key", "jobs", "rework_hours", "rework", "scrap", "copq"],
+                  [[by, ln.key, ln.jobs, round(ln.rework_hours, 2), _q(ln.rework, 2), _q(ln.scrap, 2), _q(ln.total, 2)]
+                   for by in dc.BY for ln in dc.copq_by(costs, by)]),
+    ]

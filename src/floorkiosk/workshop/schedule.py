@@ -201,10 +201,12 @@ def _work_minutes(jobs: list[ds.Job]) -> dict[tuple[str, str], int]:
     return {(j.id, t.stage): t.minutes for j in jobs for t in j.tasks}
 
 
-def master_schedule(shop: Shop, *, fresh: bool = False, solver: bool = True, jobs: bool = True) -> Master:
+def master_schedule(shop: Shop, *, fresh: bool = False, solver: bool = True, jobs: bool = True,
+                    clock: WorkClock | None = None) -> Master:
     """The site's master schedule: from schedule.json while nothing has moved, else made again
     (by CP-SAT within planning.toml's time_limit_s; `solver=False`: the list plan alone). `jobs=False`:
-    the jobs' states are not read back with a kept schedule (a promise needs only the lanes)."""
+    the jobs' states are not read back with a kept schedule (a promise needs only the lanes). `clock`: the
+    history's work runs when the caller has folded them already (a report costing the same jobs)."""
     now = shop.clock()
     position = shop.journal.position()
     sig = _config_signature(shop)
@@ -213,7 +215,7 @@ def master_schedule(shop: Shop, *, fresh: bool = False, solver: bool = True, job
         cached = _load(shop, path, position, sig, now, jobs)
         if cached is not None:
             return cached
-    inp = gather(shop, now)
+    inp = gather(shop, now, clock)
     if solver:
         plan = ds.solve(inp.jobs, inp.lanes, shop.site.planning.time_limit_s)
     else:

@@ -21,7 +21,7 @@ from floorkiosk.domain import guardrails as g
 from floorkiosk.domain import payloads, units
 from floorkiosk.domain import qc as dq
 from floorkiosk.domain.state import JobState
-from floorkiosk.domain.stones import line_text
+from floorkiosk.domain.stones import GRAMS_PER_CT, line_text
 from floorkiosk.domain.units import fmt_many
 from floorkiosk.errors import FloorkioskError, NotFound, Refused
 from floorkiosk.workshop import cards, evidence, judge, standards
@@ -118,13 +118,18 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
     except units.UnitError as exc:
         raise Refused(str(exc)) from None
     origin = _weight_source(shop, source, person_id, bench_id, raw)
-    sid, auto_phase = weigh_phase(shop, job_id, bench_id, stage)
+    job_now = shop.job(job_id)
+    sid, auto_phase = weigh_phase(shop, job_now, bench_id, stage)
     phase = phase or auto_phase
     if phase not in ("in", "out"):
         raise Refused(f"phase must be 'in' or 'out', not {phase!r}")
     kind = g.WEIGH_IN if phase == "in" else g.WEIGH_OUT
     resolution = readability(shop, bench_id)
     result: dict[str, Any] = {}
+    # The stones set in the piece (from the setting weigh-out on) are recorded with the weight: the
+    # metal ledger and the loss count metal only, and a setting weigh-out holds stones its weigh-in did not.
+    stones_ct = cards.stones_in(shop, job_now, sid or stage, phase)
+    stones_before = cards.stones_in(shop, job_now, sid or stage, "in") if phase == "out" else stones_ct
 
     def after(state: JobState, e: ev.Event) -> list[ev.Event]:
         if phase != "out":
@@ -134,10 +139,12 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
         st = state.stage(s.id)
         if st.weight_in is None:
             return []
-        loss = g.weight_loss(s, Decimal(st.weight_in), grams, resolution)
+        loss = g.weight_loss(s, Decimal(st.weight_in), grams, resolution,
+                             (stones_ct - stones_before) * GRAMS_PER_CT)
         result["loss"] = loss
         if loss.beyond and state.hold is None:
-            reason = (f"weight loss at {s.name} {loss.pct}% ({fmt_many(loss.grams, shop.site.settings.units)})"
+            reason = (f"weight loss at {s.name} {loss.pct}% "
+                      f"({fmt_many(loss.grams, shop.site.settings.units, resolution or None)})"
                       f" is beyond the {s.max_loss_pct}% tolerance")
             result["held"] = True
             return [shop.event(ev.JOB_HELD, state.id, person_id, bench_id,
@@ -145,6 +152,8 @@ def record_weight(shop: Shop, job_id: str, person_id: str, bench_id: str, grams:
         return []
 
     payload = {"phase": phase, "grams": str(grams), "raw": raw, "unit": unit, **origin}
+    if stones_ct:
+        payload["stones_ct"] = str(stones_ct)
     events = judge.act(shop, kind, ev.WEIGHT_RECORDED, job_id, person_id, bench_id, sid or stage, payload,
                        grams=grams, override=override, after=after)
     return WeighResult(events[0], phase, grams, result.get("loss"), bool(result.get("held")))
@@ -249,6 +258,13 @@ def job_problems(shop: Shop, spec: dict, *, allow_past: bool = True) -> list[str
                    "broken is usually a typing mistake; if it is meant, say so with --allow-past")
     if spec.get("priority", "normal") not in ("normal", "rush"):
         out.append(f"priority must be normal or rush, not {spec.get('priority')!r}")
+    if spec.get("price") not in (None, ""):
+        from floorkiosk.domain.costing import parse_money  # only a job with a price needs the costing module
+
+        try:
+            spec["price"] = str(parse_money(spec["price"], "price"))
+        except ValueError as exc:
+            out.append(str(exc))
     stones = spec.get("stones") or []
     if not isinstance(stones, list) or not all(isinstance(x, dict) for x in stones):
         out.append("stones must be stone lines (count, shape, kind, ct, cert)")
@@ -513,7 +529,7 @@ def _rejected(shop: Shop, e: ev.Event) -> str:
 
 def _weighed(shop: Shop, e: ev.Event) -> str:
     w = _Words(shop, e)
-    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units)
+    grams = fmt_many(Decimal(w.p["grams"]), shop.site.settings.units, cards.bench_step(shop, e.bench))
     manual = w.p.get("manual")
     how = (f" — TYPED BY HAND, approved by {shop.name(manual.get('by'))}: {manual.get('reason', '')}" if manual
            else "")

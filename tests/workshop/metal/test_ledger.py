@@ -222,3 +222,31 @@ def test_rebuild_derives_the_same_ledger(shop, two_days):
     shop.journal.rebuild()
     assert shop.journal.state_digest() == before
     assert line(metal.reconcile(shop, DAY1, DAY2), "person", "ana")[-1] == D("0.149")
+
+
+def test_the_stones_set_are_not_metal_in_the_setting_line_nor_after_it(shop, clock, photo):
+    """A ring set with a 1.02 ct diamond (0.204 g): the setting weigh-out holds it, the metal does not."""
+    metal.receive_lot(shop, "18KY", "100")
+    metal.issue(shop, "18KY", "30", bench_id="casting", person_id="ana")
+    stones = [{"kind": "diamond", "shape": "round", "count": 1, "ct": "1.02"}]
+    j = verbs.create_job(shop, route="custom-ring", design="Solitaire", alloy="18KY", due="2026-12-24", stones=stones)
+    design_stages(shop, j)
+    weigh_stage(shop, j, "ana", "casting", "casting", "6.20", "6.10")
+    weigh_stage(shop, j, "ana", "cleanup", "cleanup", "6.100", "6.050")
+    # 0.030 g of gold lost at setting, behind 0.204 g of diamond: the piece weighs out heavier than it came in
+    verbs.start(shop, j, "ben", "setting", "stone-setting")
+    weigh(shop, j, "ben", "setting", "6.050", phase="in", stage="stone-setting")
+    weigh(shop, j, "ben", "setting", "6.224", phase="out", stage="stone-setting")
+    verbs.attach_photo(shop, j, "ben", "setting", photo, stage="stone-setting")
+    verbs.finish(shop, j, "ben", "setting", "stone-setting", checklist=shop.site.stages["stone-setting"].checklist)
+    outs = [e.payload for e in shop.journal.events(job=j) if e.type == "weight.recorded"]
+    assert outs[-1]["stones_ct"] == "1.02" and "stones_ct" not in outs[-2]  # the weigh-out holds them, not the weigh-in
+    r = metal.reconcile(shop, DAY1, DAY1)
+    # setting: 6.050 of metal in, 6.020 of metal out (6.224 less the stone), 0.030 lost: not a 0.174 g gain
+    assert line(r, "stage", "stone-setting") == (0, D("6.050"), 0, D("6.020"), 0, D("0.030"))
+    # polishing weighs the ring with its stone in and out: its metal is booked without the stone too
+    verbs.verify(shop, j, "eva", "qc", "stone-setting", pin=shop.person("eva").pin)
+    weigh_stage(shop, j, "chloe", "polishing", "polishing", "6.224", "6.204")
+    r = metal.reconcile(shop, DAY1, DAY1)
+    assert line(r, "stage", "polishing") == (0, D("6.020"), 0, D("6.000"), 0, D("0.020"))
+    assert line(r, "bench", m.TRANSIT_LINE)[-1] == 0  # no gain between setting and polishing: the stone is no metal

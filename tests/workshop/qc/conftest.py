@@ -11,7 +11,7 @@ from handclock import HandClock  # tests/ is on the path (pytest rootdir)
 from photofile import photo_hash, stored_photo
 
 from scalereading import weigh  # tests/ is on the path (pytest rootdir)
-from floorkiosk.workshop import judge, verbs
+from floorkiosk.workshop import cards, judge, verbs
 from floorkiosk.domain import guardrails as g
 
 PHOTO = photo_hash(0)  # a real photo, put in each test site's photo store (see qc_template)
@@ -40,6 +40,9 @@ def do_stage(shop, job: str, stage_id: str, grams: Decimal, *, verify_by: str = 
     if stage.needs("weigh-out"):
         # a little loss, well inside every stage's tolerance
         grams = (grams * Decimal("0.998")).quantize(Decimal("0.001"))
+        # the setting weigh-out is of the piece and the stones set in it
+        state = shop.job(job)
+        grams += (cards.stones_in(shop, state, stage_id, "out") - cards.stones_in(shop, state, stage_id, "in")) * Decimal("0.2")
         weigh(shop, job, who, bench, grams, phase="out", stage=stage_id)
     for _ in range(stage.photos_needed):
         verbs.attach_photo(shop, job, who, bench, PHOTO, stage=stage_id)

@@ -247,10 +247,12 @@ async def test_weight_from_the_bench_scale(site, open_site):
         screen = await inspect(pilot, "B2001", job)
         await until(pilot, lambda: app.devices.has_scale)
         assert screen._step().check.id == "weight"
-        app.devices.sim.put("4.98")  # the simulated balance reads to 0.01 g
+        # the ring with its stones, a little under its last weight; the QC balance reads 0.001 g: three decimals
+        w = str(Decimal(app.shop.job(job).last_weight) - Decimal("0.012"))
+        app.devices.sim.put(w)
         app.devices.sim.settle()
-        await until(pilot, lambda: screen.query_one("#qc-answer").value == "4.98")
-        assert "4.980 g" in str(screen.query_one("#qc-scale").render()) and "stable" in str(screen.query_one("#qc-scale").render())
+        await until(pilot, lambda: screen.query_one("#qc-answer").value == w)
+        assert f"{w} g" in str(screen.query_one("#qc-scale").render()) and "stable" in str(screen.query_one("#qc-scale").render())
         await pilot.press("enter")
         assert screen.sources["weight"] == "scale" and screen.raws["weight"]
         for answer in ("p", "0.5", "p"):
@@ -260,7 +262,7 @@ async def test_weight_from_the_bench_scale(site, open_site):
         await until(pilot, lambda: screen.outcome is not None)
     shop = open_site(path)
     checks = shop.journal.query("SELECT checks FROM qc_inspections WHERE job = ?", (job,))[0][0]
-    assert '"source": "scale"' in checks and '"value": "4.98"' in checks and '"raw": "S S       4.98 g"' in checks
+    assert '"source": "scale"' in checks and f'"value": "{w}"' in checks and f' {w} g"' in checks and '"raw": "S S ' in checks
 
 
 async def test_screen_on_its_own_with_a_scale_monitor(qshop):
@@ -284,9 +286,10 @@ async def test_screen_on_its_own_with_a_scale_monitor(qshop):
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: isinstance(app.screen, QcScreen) and app.screen.insp is not None)
                 screen = app.screen
-                sim.put("4.97")
+                w = str((Decimal(shop.job(job).last_weight) - Decimal("0.02")).quantize(Decimal("0.01")))
+                sim.put(w)  # this balance reads to 0.01 g (its profile's)
                 sim.settle()
-                await until(pilot, lambda: screen.query_one("#qc-answer").value == "4.97")
+                await until(pilot, lambda: screen.query_one("#qc-answer").value == w)
                 await pilot.press("enter")
                 assert screen.sources["weight"] == "scale" and screen.results["weight"].result == "pass"
                 await pilot.press(*"p", "enter", *"3.1", "enter")  # no wedge here: keys go straight in

@@ -19,16 +19,18 @@ def count(shop) -> int:
 
 
 def test_pass_at_final_qc_weighs_out_and_finishes_the_stage(shop, ring_at_qc):
-    job, grams = ring_at_qc
-    answers = final_answers(shop, job, weight="4.990")
+    job, grams = ring_at_qc  # the ring with its stones set (1.38 ct, 0.276 g)
+    weight = grams + Decimal("0.030")
+    answers = final_answers(shop, job, weight=str(weight))
     out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, pin="1357")
     assert out.result == "pass" and not out.pending, out.text()
     st = shop.job(job).stage("qc")
-    assert st.status == "done" and st.weight_out == "4.990" and st.finished_by == "farid"
+    assert st.status == "done" and st.weight_out == str(weight) and st.finished_by == "farid"
     # every checklist item of the QC stage was judged by the inspection and confirmed with the finish
     assert st.checklist == ["stones secure", "finish as specified", "hallmark legible"]
     row = shop.journal.query("SELECT result, plan, sampled, checks FROM qc_inspections WHERE job = ?", (job,))[0]
-    assert row[:3] == ("pass", "final-ring", 0) and '"deviation_pct": "0.60"' in row[3]  # (4.990-4.960)/4.960
+    dev = (Decimal("0.030") / grams * 100).quantize(Decimal("0.01"))
+    assert row[:3] == ("pass", "final-ring", 0) and f'"deviation_pct": "{dev}"' in row[3]  # 0.030 g over the last weight
 
 
 def test_without_a_photo_the_qc_stage_stays_open_and_says_why(shop, ring_at_qc):
@@ -168,10 +170,10 @@ def test_tables_rebuild_to_the_same_state(shop, ring_at_qc):
 
 @pytest.mark.parametrize("how,typed", [("typed", True), ("scale", False)])
 def test_a_weight_typed_at_the_inspection_is_marked_typed_and_a_scale_reading_is_not(shop, ring_at_qc, how, typed):
-    job, _ = ring_at_qc
-    answers = final_answers(shop, job, weight="4.990")
+    job, grams = ring_at_qc
+    answers = final_answers(shop, job, weight=str(grams + Decimal("0.030")))
     out = qc.record_inspection(shop, job, "farid", "qc", answers, photo=PHOTO, sources={"weight": how}, pin="1357")
-    assert ("weighed out 4.990 g" in out.text()) and ("typed by hand" in out.text()) is typed
+    assert (f"weighed out {grams + Decimal('0.030')} g" in out.text()) and ("typed by hand" in out.text()) is typed
     e = [e for e in shop.journal.events(job=job) if e.type == "weight.recorded"][-1]
     assert e.payload["source"] == ("manual" if typed else "scale")
     line = next(h.text for h in cards.job_card(shop, job).history if "weighed out Quality control" in h.text)
