@@ -528,8 +528,6 @@ SHAPES: dict[str, type] = {
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
     dm.METAL_PRICED: MetalPriced,
-
-
     ev.CLIENT_LINK_MADE: ClientLinkMade,
     ev.CLIENT_LINK_REVOKED: ClientLinkRevoked,
     ev.CLIENT_PHOTO_MARKED: ClientPhotoMarked,
