@@ -256,6 +256,16 @@ def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list
     return out
 
 
+def card_fields(shop: Shop, job_ids: list[str]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Each job's client and stone lines, read from its stored state without folding it (for a board of cards)."""
+    if not job_ids:
+        return {}
+    q = ",".join("?" * len(job_ids))
+    rows = shop.journal.query(f"SELECT id, json_extract(state, '$.client'), json_extract(state, '$.stones') FROM jobs"
+                              f" WHERE id IN ({q})", job_ids)
+    return {j: (client or "", json.loads(stones) if stones else []) for j, client, stones in rows}
+
+
 def label_fields(shop: Shop, job_id: str) -> dict[str, Any]:
     job = shop.job(job_id)
     alloy = shop.site.alloys.get(job.alloy)

