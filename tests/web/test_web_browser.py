@@ -67,7 +67,8 @@ def test_the_board_story_in_a_real_browser(browser, served, floor, shop, tmp_pat
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#lane-consultation #card-J000002")
-    page.wait_for_function("document.body.dataset.live === 'open'")  # the live feed is connected
+    # the live feed is connected (waited on by the attribute: the page's CSP forbids a predicate evaluated in it)
+    page.locator("body[data-live='open']").wait_for(state="attached")
     page.evaluate("window.__notReloaded = true")
     page.screenshot(path=str(shots / "1-board.png"), full_page=True)
     assert page.locator("#lane-cad-approval #card-J000001 img.thumb").count() == 1

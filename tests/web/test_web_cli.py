@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-import httpx
+import httpx2 as httpx  # the httpx fork Starlette's TestClient uses (the test extra)
 import pytest
 
 from floorkiosk.cli import main

@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 
-import httpx
+import httpx2 as httpx  # the httpx fork Starlette's TestClient uses (the test extra)
 
 from webkit import CHECKLIST, PASSWORD, csrf_of
 
