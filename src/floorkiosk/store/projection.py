@@ -188,6 +188,8 @@ class JobProjector(ChunkedRebuild):
             return got
         site = self.site_of(n, self._docs.get(n), conn) if self.site_of is not None else None
         if site is None:  # no such version recorded (yet): the site as loaded, until one is
+            if conn is None:
+                return self.site, self.needs_verify  # not looked for in the journal: not remembered
             self._unknown.add(n)
             site = self.site
         got = self._versions[n] = (site, self.needs_verify if site is self.site else
