@@ -306,7 +306,8 @@ def list_schedule(jobs: list[Job], lanes: list[Lane], order: str = "edd") -> Pla
         candidates = set(freed)
         for sk in touched:
             candidates |= idle_of[sk]
-        for lid in sorted(candidates, key=lambda i: -pace[i]):  # the fastest lane takes first
+        # the fastest lane takes first (ties by lane id: the same journal gives the same plan in every process)
+        for lid in sorted(candidates, key=lambda i: (-pace[i], i)):
             ln = lane_by_id[lid]
             if any(lid in idle_of[sk] for sk in ln.skills):
                 take(ln, now)
@@ -484,7 +485,7 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
                 if (j.id, a) in ends:
                     model.add(starts[(j.id, t.stage)] >= ends[(j.id, a)])
         w = RUSH_WEIGHT if j.rush else 1
-        sink_ends = [ends[(j.id, s)] for s in sinks]
+        sink_ends = [ends[(j.id, s)] for s in sorted(sinks)]  # sorted: the same model whatever the hash seed
         hint_end = hint.ends[j.id]
         tard = new_int(0, horizon, "")
         due = max(j.due, 0)
