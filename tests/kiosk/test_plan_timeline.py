@@ -143,10 +143,42 @@ async def test_the_timeline_is_a_supervisors(workshop, clock):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-def test_snapshot_timeline(snap_compare, workshop, clock, size):
+def test_snapshot_timeline(snap_compare, workshop, clock, size, one_solver_worker):
     async def run_before(pilot):
         await open_timeline(pilot)
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(workshop(), "polishing", clock=clock, devices="none"), terminal_size=size,
                         run_before=run_before)
+
+
+async def test_the_kpi_risk_list_says_the_planned_end_and_the_stage_holding_a_job_back(workshop, clock):
+    from floorkiosk.kiosk.kpi_screen import KpiScreen  # the KPI screen, only for this test
+
+    app = make_app(workshop(), "polishing", clock=clock, devices="none")
+    async with app.run_test(size=(100, 32)) as pilot:
+        await scan(pilot, "FK:P:B2001")
+        await worklist_loaded(pilot)
+        # no schedule kept yet: the mean lead times, as before (no planned end)
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, KpiScreen) and app.screen.report is not None, timeout=60)
+        before = app.screen.query_one("#kpi-risk").render().plain
+        assert "J000004" in before and "planned end" not in before and "held back by" not in before
+        assert all(a.basis == "lead time" for a in app.screen.report.at_risk)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WorklistScreen))
+        # the capacity screen makes the schedule (kept in schedule.json): the KPI screen reads it
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen) and app.screen.master is not None, timeout=60)
+        m = app.screen.master
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, WorklistScreen))
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, KpiScreen) and app.screen.report is not None, timeout=60)
+        r = app.screen.report
+        shown = app.screen.query_one("#kpi-risk").render().plain
+        (late,) = [a for a in r.at_risk if a.job == "J000004"]
+        assert late.basis == "schedule" and late.planned_end == m.end_date("J000004") and late.why
+        assert f"J000004 due {late.due} ({-late.days_left} d late, planned end {late.planned_end})" in shown
+        assert f"held back by {late.why}" in shown and late.why.split()[0] == outlook.critical_stages(m)["J000004"]
+        assert "needs" not in shown
