@@ -182,3 +182,26 @@ async def test_the_kpi_risk_list_says_the_planned_end_and_the_stage_holding_a_jo
         assert f"J000004 due {late.due} ({-late.days_left} d late, planned end {late.planned_end})" in shown
         assert f"held back by {late.why}" in shown and late.why.split()[0] == outlook.critical_stages(m)["J000004"]
         assert "needs" not in shown
+
+
+async def test_many_jobs_scroll_at_80x24_and_the_scale_follows_the_width(workshop, clock):
+    from floorkiosk.workshop import verbs  # to add jobs to this test's copy only
+
+    app = make_app(workshop(), "polishing", clock=clock, devices="none")
+    specs = [dict(route="casting-line", design=f"Band {i}", alloy="14KY", due=f"2026-04-{1 + i % 28:02d}")
+             for i in range(30)]
+    verbs.create_jobs(app.shop, specs)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_timeline(pilot)
+        t = screen.query_one("#gantt")
+        assert t.row_count == 38 and t.has_focus
+        assert screen.region.height == 24 and t.region.bottom <= 24 - 2  # above the message and the keys
+        narrow = screen.scale.per_day
+        for _ in range(5):  # PgDn, as the keys line says, to the last job
+            await pilot.press("pagedown")
+        await until(pilot, lambda: t.cursor_row == 37 and t.scroll_y > 0)
+        # the last row (the latest due date) is on screen
+        assert t.get_row_at(37)[0].plain == screen.timeline[-1].job
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: screen.scale.per_day > narrow)
+        assert t.virtual_size.width <= 160 and t.cursor_row == 37
