@@ -340,7 +340,7 @@ def skill_colours(rows: list[outlook.TimelineRow]) -> dict[str, str]:
 
 def gantt_bar(row: outlook.TimelineRow, scale: Scale, now: datetime, colours: dict[str, str]) -> Text:
     """One job's stages as bars of blocks on the day axis: the critical stage red, ◆ its due date, │ today
-    where no stage is; ‹ or › where its work goes on before or beyond the axis."""
+    where no stage is; › where its work goes on beyond the axis, » where its due date lies beyond it."""
     w = scale.width
     chars = [" "] * w
     styles = [""] * w
