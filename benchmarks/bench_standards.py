@@ -69,7 +69,12 @@ def main() -> None:
         assert standards.site_for(shop, last) is not shop.site
         # what the verbs add, alone (robust to a loaded machine): the job's site looked up, and the
         # version a new job records, each 5,000 times
-        lookups, stamps = [], []
+        lookups, stamps, folds = [], [], []
+        state = shop.job(last)
+        for _ in range(5000):
+            t0 = time.perf_counter()
+            shop.jobs.site_for(state)  # what each fold and each guardrail check adds: the job's route
+            folds.append(time.perf_counter() - t0)
         for _ in range(5000):
             t0 = time.perf_counter()
             standards.site_for(shop, last)
@@ -94,6 +99,8 @@ def main() -> None:
     print(f"a version's site built the first time: {ms(first_build)} (cached after)")
     print(f"the job's site looked up (site_for, cached): p50 {ms(pct(lookups, 50))}  p99 {ms(pct(lookups, 99))}")
     print(f"the version a new job records: p50 {ms(pct(stamps, 50))}  p99 {ms(pct(stamps, 99))}")
+    print(f"the job's route looked up per fold and guardrail check (JobProjector.site_for): "
+          f"p50 {ms(pct(folds, 50))}  p99 {ms(pct(folds, 99))}")
 
 
 if __name__ == "__main__":

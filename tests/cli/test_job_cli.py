@@ -226,6 +226,8 @@ READ_ONLY = {
     "hub add-origin",  # the hub's admin registers a bench's origin: no event in a journal
     "sync recover",  # a bench's own events brought back from the hub, as they were recorded
     "bench install",  # writes a bench machine's systemd unit: nothing in a journal
+    "sync compare",  # a replay of the hub's journal in a temporary folder: nothing recorded here
+    "web user add", "web user remove", "web user list", "web wall",  # the web's own file, no event in a journal
 }
 # Commands that name the person as their first argument rather than with --person.
 PERSON_FIRST = {"capacity declare"}

@@ -126,3 +126,40 @@ def test_the_report_compares_the_jobs_before_and_after_each_change(site, capsys,
     assert tmp_path / "out" / "standards.csv" in files
     jobs = next(r for r in rows if r["figure"] == "jobs")
     assert (jobs["version"], jobs["before"], jobs["after"], jobs["changed"]) == ("2", "1", "2", "routes.toml")
+
+
+def test_job_show_lists_the_route_of_the_jobs_version_until_it_is_moved(site, capsys, tmp_path):
+    assert run(site, capsys, "job", "add", *RING, "--person", "dev")[0] == 0  # J000001, under v1
+    text = (tmp_path / "shop" / "config" / "routes.toml").read_text()
+    old = '  { stage = "wax-print" },\n  { stage = "casting" },\n'
+    assert text.count(old) == 1
+    new = tmp_path / "routes-wax-injection.toml"
+    new.write_text(text.replace(old, '  { stage = "wax-print" },\n  { stage = "wax-injection" },\n'
+                                     '  { stage = "casting" },\n'))
+    assert run(site, capsys, "standards", "propose", "--file", str(new), "--why", "inject the wax",
+               "--person", "farid")[0] == 0
+    assert run(site, capsys, "standards", "approve", "2", "--person", "eva")[0] == 0
+    assert run(site, capsys, "job", "add", *RING, "--person", "dev")[0] == 0  # J000002, under v2
+    shown = {}
+    for j in ("J000001", "J000002"):
+        code, out, err = run(site, capsys, "job", "show", j)
+        assert code == 0, err
+        shown[j] = next(line for line in out.splitlines() if line.startswith("route: "))
+    assert "Wax injection" not in shown["J000001"] and "Wax print: to do  Casting" in shown["J000001"]
+    assert "Wax print: to do  Wax injection: to do  Casting" in shown["J000002"]
+    code, out, err = run(site, capsys, "standards", "move", "J000001", "--to", "2", "--why", "inject the wax",
+                         "--person", "eva")
+    assert code == 0, err
+    code, out, err = run(site, capsys, "job", "show", "J000001")
+    assert "Wax print: to do  Wax injection: to do  Casting" in out and "standards: v2" in out
+    code, out, err = run(site, capsys, "db", "rebuild")
+    # the jobs fold to the same state; the flow KPIs (kpi_*) still follow the routes as the config stands
+    differed = [line for line in (out + err).splitlines() if "DIFFERED from the journal in" in line]
+    assert code == 0 or differed, err
+    for line in differed:
+        tables = line.split("DIFFERED from the journal in ", 1)[1].split(";", 1)[0].split(", ")
+        assert all(t.startswith("kpi_") for t in tables), line
+    code, out, _ = run(site, capsys, "job", "show", "J000001")
+    assert "Wax injection: to do" in out
+    code, out, _ = run(site, capsys, "job", "show", "J000002")
+    assert "Wax injection: to do" in out

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from kiosk_helpers import Clock, Jobs, build_site, write_config
-
-from floorkiosk.domain import schedule as ds
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +40,3 @@ def jobs(template_site) -> Jobs:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def one_solver_worker(monkeypatch):
-    """CP-SAT on one worker: of several equally good schedules it finds the same one each run (two workers
-    race, and another person may get a stage), so a snapshot of the schedule is the same each time."""
-    monkeypatch.setattr(ds, "solve", functools.partial(ds.solve, workers=1))

@@ -71,7 +71,7 @@ async def test_the_capacity_screen_is_a_supervisors(workshop, clock):
         assert isinstance(app.screen, WorklistScreen)
 
 
-def test_snapshot_capacity_screen(snap_compare, workshop, clock, one_solver_worker):
+def test_snapshot_capacity_screen(snap_compare, workshop, clock):
     async def run_before(pilot):
         app = pilot.app
         await scan(pilot, "FK:P:B2001")

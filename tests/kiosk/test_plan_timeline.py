@@ -143,7 +143,7 @@ async def test_the_timeline_is_a_supervisors(workshop, clock):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
-def test_snapshot_timeline(snap_compare, workshop, clock, size, one_solver_worker):
+def test_snapshot_timeline(snap_compare, workshop, clock, size):
     async def run_before(pilot):
         await open_timeline(pilot)
         await pilot.pause(0.2)

@@ -105,3 +105,22 @@ async def test_a_stone_does_not_hide_the_metal_lost_at_setting(workshop, jobs, c
         await scan(pilot, "FK:C:ACCEPT")
         await until(pilot, lambda: app.shop.job(jobs.set).hold is not None)
         assert "weight loss at Stone setting 3.01%" in app.shop.job(jobs.set).hold.reason
+
+
+async def test_the_simulated_pan_at_a_setting_weigh_out_holds_the_piece_with_its_stones(workshop, jobs, clock):
+    # the demo's "1" at the setting bench's weigh-out: the piece as expected is its metal less a little
+    # loss plus the stones now set in it; judged as metal, it is within the stage's tolerance (no hold)
+    app = make_app(workshop(), "setting", clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await _weigh_in_at_setting(app, pilot, jobs.set, "5.990")
+        await scan(pilot, "FK:C:WEIGH")
+        await until(pilot, lambda: isinstance(app.screen, WeighDialog) and app.screen.phase == "out")
+        await pilot.press("1")
+        await until(pilot, lambda: getattr(app.scale_event, "stable", False)
+                    and app.scale_event.grams > Decimal("5.990"), timeout=10)
+        assert "BEYOND" not in str(app.screen.query_one("#weigh-units").render())
+        await scan(pilot, "FK:C:ACCEPT")
+        await until(pilot, lambda: app.shop.job(jobs.set).stage("stone-setting").weight_out is not None)
+        out = Decimal(app.shop.job(jobs.set).stage("stone-setting").weight_out)
+        assert Decimal("5.990") < out < Decimal("5.990") + STONE_G
+        assert app.shop.job(jobs.set).hold is None

@@ -99,3 +99,30 @@ def test_work_pause_and_resume_and_times(site_dir, capsys):
     assert run(site_dir, "work", "resume", "J1", "--person", "ana") == 0
     assert run(site_dir, "times", "--route", "fabrication") == 0
     assert "stone-setting          3.0 h (default)" in capsys.readouterr().out
+
+
+def test_the_same_work_gives_the_same_schedule_in_every_process(site_dir, capsys):
+    # a schedule made again from the same data (another process: Python's string hashes differ) must not
+    # reshuffle who does what when; ties between equal people or equal plans are broken the same way
+    import os
+    import subprocess
+    import sys  # a fresh interpreter per run: its PYTHONHASHSEED is what differs
+
+    for i, route in enumerate(["custom-ring", "fabrication", "custom-ring", "fabrication"] * 3):
+        assert run(site_dir, "job", "add", "--route", route, "--design", f"D{i % 3}", "--alloy", "18KY",
+                   "--due", f"2027-01-{5 + i:02d}", "--accept-late") == 0
+    capsys.readouterr()
+    plan = (  # made at one fixed moment, so that only the process differs
+        "import sys\nfrom datetime import datetime, timezone\n"
+        "from floorkiosk.workshop.schedule import master_schedule\nfrom floorkiosk.workshop.site import open_shop\n"
+        "shop = open_shop(sys.argv[1], clock=lambda: datetime(2026, 12, 3, 9, 30, tzinfo=timezone.utc))\n"
+        "m = master_schedule(shop, fresh=True)\n"
+        "print(sorted((p.job, p.stage, p.person, p.start, p.end) for p in m.plan.placements), sorted(m.plan.late))\n")
+    plans = []
+    for seed in ("1", "2", "3", "4"):
+        done = subprocess.run([sys.executable, "-c", plan, str(site_dir)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, timeout=300)
+        assert done.returncode == 0, done.stderr
+        plans.append(done.stdout)
+    assert "J000012" in plans[0]
+    assert plans[1:] == plans[:1] * 3

@@ -9,7 +9,8 @@ from handclock import HandClock
 from scalereading import weigh
 from floorkiosk.domain import standards as dstd
 from floorkiosk.errors import ConfigError, NotFound, Refused
-from floorkiosk.workshop import capa, qc, standards, verbs
+from floorkiosk.workshop import capa, cards, qc, standards, verbs
+from floorkiosk.workshop.judge import Blocked
 from floorkiosk.workshop.site import init_site, open_shop
 
 DESIGN_STAGES = ("consultation", "cad-approval", "wax-print")
@@ -260,3 +261,136 @@ def test_a_route_renamed_that_a_qc_plan_still_names_points_at_the_qc_plan_of_the
     line = qc_text[: qc_text.index('routes = ["custom-ring"]')].count("\n") + 1
     assert [p for p in exc.value.problems if p.startswith(f"qc.toml of v1:{line}:")], exc.value.problems
     assert standards.versions(shop) == []
+
+
+# --- the route follows the job's version -----------------------------------------------------------
+
+WAX_THEN_CAST = '  { stage = "wax-print" },\n  { stage = "casting" },\n'
+
+
+def route_with_wax_injection(tmp_path, shop) -> str:
+    """A new routes.toml: the custom ring gains a stage (wax injection) between the wax print and the
+    casting, which is now the casting's prerequisite."""
+    text = (shop.dir / "config" / "routes.toml").read_text()
+    assert text.count(WAX_THEN_CAST) == 1
+    new = tmp_path / "routes-wax-injection.toml"
+    new.write_text(text.replace(WAX_THEN_CAST, '  { stage = "wax-print" },\n  { stage = "wax-injection" },\n'
+                                               '  { stage = "casting" },\n'))
+    return str(new)
+
+
+def consultation_verified(tmp_path, shop) -> str:
+    """A new routes.toml: the consultation must be verified before the CAD approval starts."""
+    text = (shop.dir / "config" / "routes.toml").read_text()
+    old = 'id = "consultation"\nname = "Consultation"\n'
+    assert text.count(old) == 1
+    new = tmp_path / "routes-consultation-verified.toml"
+    new.write_text(text.replace(old, old + "verify = true\n"))
+    return str(new)
+
+
+def designed(shop, j: str) -> None:
+    for st in DESIGN_STAGES:
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=shop.site.stages[st].checklist)
+
+
+def card_route(shop, j: str) -> list[str]:
+    return [s.id for s in cards.job_card(shop, j).stages]
+
+
+def adopt(tmp_path, shop, file: str) -> None:
+    standards.propose(shop, file, why="the route changes", person_id="farid")
+    standards.approve(shop, standards.versions(shop)[-1].number, person_id="eva")
+
+
+def test_a_running_job_keeps_its_route_while_a_new_job_gets_the_stage_added(tmp_path, shop, site_dir):
+    old = ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    new = ring(shop)
+    assert "wax-injection" not in card_route(shop, old)
+    assert card_route(shop, new)[2:5] == ["wax-print", "wax-injection", "casting"]
+    for j in (old, new):
+        designed(shop, j)
+    assert verbs.start(shop, old, "ana", "casting").payload["stage"] == "casting"  # its route: casting is next
+    with pytest.raises(Blocked) as exc:
+        verbs.start(shop, new, "ana", "casting", stage="casting")  # the new route: wax injection comes first
+    assert "wax-injection" in str(exc.value) or "Wax injection" in str(exc.value)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())  # reopened on the new config: the same routes
+    try:
+        assert "wax-injection" not in card_route(again, old) and "wax-injection" in card_route(again, new)
+        assert "wax-injection" not in again.job(old).stages
+        with pytest.raises(Blocked):
+            verbs.start(again, new, "ana", "casting", stage="casting")
+        verbs.start(again, new, "dev", "design")  # wax injection, then the casting may start
+        verbs.finish(again, new, "dev", "design")
+        assert verbs.start(again, new, "ana", "casting").payload["stage"] == "casting"
+    finally:
+        again.close()
+
+
+def test_a_running_job_keeps_the_verification_its_stages_needed(tmp_path, shop):
+    old = ring(shop)
+    adopt(tmp_path, shop, consultation_verified(tmp_path, shop))
+    new = ring(shop)
+    checklist = shop.site.stages["consultation"].checklist
+    for j in (old, new):
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=checklist)
+    assert standards.site_for(shop, new).stages["consultation"].verify
+    assert not standards.site_for(shop, old).stages["consultation"].verify
+    assert verbs.start(shop, old, "dev", "design").payload["stage"] == "cad-approval"  # not verified: allowed
+    with pytest.raises(Blocked):
+        verbs.start(shop, new, "dev", "design", stage="cad-approval")  # to be verified first
+    assert [r[0] for r in shop.journal.query("SELECT stage FROM job_stages WHERE job = ? AND ready = 1",
+                                             (old,))] == []  # the CAD approval is under way
+    assert [r[0] for r in shop.journal.query("SELECT stage FROM job_stages WHERE job = ? AND ready = 1",
+                                             (new,))] == []  # the consultation awaits its verification
+
+
+def test_a_running_job_moves_onto_the_new_route_only_on_purpose(tmp_path, shop):
+    moved, stays = ring(shop), ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    for j in (moved, stays):
+        designed(shop, j)
+    assert standards.move(shop, [moved], to=2, person_id="eva", why="inject the wax from now on") == [moved]
+    assert "wax-injection" in card_route(shop, moved) and "wax-injection" not in card_route(shop, stays)
+    with pytest.raises(Blocked):
+        verbs.start(shop, moved, "ana", "casting", stage="casting")
+    assert verbs.start(shop, stays, "ana", "casting").payload["stage"] == "casting"
+    verbs.start(shop, moved, "dev", "design")
+    assert shop.job(moved).stages["wax-injection"].status == "in_progress" or \
+        shop.job(moved).stages["wax-injection"].runs == 1
+    # moved back to v1 before anything was done at it: the stage its route no longer has is dropped
+    other = ring(shop)
+    assert standards.job_version(shop, other) == 2 and "wax-injection" in shop.job(other).stages
+    standards.move(shop, [other], to=1, person_id="eva", why="back to the old route")
+    assert "wax-injection" not in shop.job(other).stages and "wax-injection" not in card_route(shop, other)
+
+
+def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, site_dir):
+    old = ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    new, moved = ring(shop), ring(shop)
+    for j in (old, new, moved):
+        designed(shop, j)
+    standards.move(shop, [moved], to=1, person_id="eva", why="the old route for this one")
+    verbs.start(shop, old, "ana", "casting")
+    jobs = (old, new, moved)
+    before = {j: (shop.job(j).to_dict(), card_route(shop, j)) for j in jobs}
+    stage_rows = "SELECT job, stage, status, ready FROM job_stages ORDER BY job, stage"
+    ready = shop.journal.query(stage_rows)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())  # on the new config (v2 in config/), folded afresh
+    try:
+        check = again.journal.check_derived()
+        # the flow KPIs (kpi_*) still fold every job on the routes as the config stands
+        assert not [t.table for t in check.differing if not t.table.startswith("kpi_")]
+        assert not check.refused and not check.unreadable
+        for apart in (False, True):  # folded here, or in the helper process
+            again.journal.rebuild(apart=apart)
+            assert {j: (again.job(j).to_dict(), card_route(again, j)) for j in jobs} == before
+            assert again.journal.query(stage_rows) == ready
+    finally:
+        again.close()

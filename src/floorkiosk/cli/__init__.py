@@ -6,13 +6,14 @@ import argparse
 import os
 import sys
 
-from floorkiosk.cli import batch, bench, core, cost, devices, hub, kiosk, labels, metal, plan, qc, report, spc, standards, tooling
+from floorkiosk.cli import (batch, bench, core, cost, devices, hub, kiosk, labels, metal, plan, qc, report, spc,
+                            standards, tooling, web)
 from floorkiosk.errors import ConfigError, FloorkioskError
 
 # Each module defines register(subparsers) and sets `func` on its parsers; func(args) -> int exit code.
 # They import what a command needs when it runs (the workshop, devices, labels, the kiosk): building
 # the parser must stay cheap, so `floorkiosk --help` or `check` does not load every area.
-AREAS = (core, batch, kiosk, bench, devices, labels, qc, spc, tooling, metal, report, hub, plan, standards, cost)
+AREAS = (core, batch, kiosk, bench, devices, labels, qc, spc, tooling, metal, report, hub, plan, standards, cost, web)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = s.add_parser("recover", help="bring this kiosk's own events back from the hub (a journal restored from a "
                                      "backup, or cut short), checked by hash and chain")
     p.set_defaults(func=cmd_sync_recover)
+    p = s.add_parser("compare", help="every derived table here beside a fresh replay of the hub's journal "
+                                     "(a digest per table)")
+    p.set_defaults(func=cmd_sync_compare)
     p = s.add_parser("run", help="sync in the foreground (a kiosk without the screen, or a one-off catch-up)")
     p.add_argument("--once", action="store_true", help="one round, then exit (non-zero when the hub is unreachable)")
     p.add_argument("--bench", help="the bench this kiosk is at (shown in the lag table)")
@@ -180,6 +183,30 @@ def cmd_sync_resolve(args: argparse.Namespace) -> int:
         decision = "accept" if args.accept else "dismiss"
         sync.resolve_conflict(shop, matches[0].event_id, decision, args.by, args.bench, args.note, args.pin)
         print(f"{decision}ed: {matches[0].type} on {matches[0].job}; it reaches the other benches at the next sync")
+        return 0
+    finally:
+        shop.close()
+
+
+def cmd_sync_compare(args: argparse.Namespace) -> int:
+    from floorkiosk.workshop import sync  # when the command runs: start-up cost
+
+    shop = _open(args)
+    try:
+        c = sync.compare_with_hub(shop)  # a hub that cannot be reached or read: a HubError, said plainly
+        for table, mine, theirs in c.tables:
+            mark = "same" if mine == theirs else "DIFFERS"
+            print(f"{table:<18} here {mine[:16]}  replay {theirs[:16]}  {mark}")
+        if not c.comparable:
+            print(f"not comparable yet: this bench holds {c.here} events ({c.pending} not yet sent), the hub "
+                  f"{c.events}; sync first (`floorkiosk sync run --once`)", file=sys.stderr)
+            return 1
+        if c.differing:
+            print(f"DERIVED: {len(c.differing)} of {len(c.tables)} tables differ from a fresh replay of the hub's "
+                  f"{c.events} events: {', '.join(c.differing)}; `floorkiosk db rebuild` derives them again",
+                  file=sys.stderr)
+            return 1
+        print(f"derived tables ok: {len(c.tables)} tables, each as a fresh replay of the hub's {c.events} events gives it")
         return 0
     finally:
         shop.close()

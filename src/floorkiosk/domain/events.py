@@ -39,6 +39,11 @@ CONFLICT_RESOLVED = "conflict.resolved"
 PIN_REFUSED = "person.pin_refused"
 # `db rebuild` found the derived tables other than the journal gives them, and put the journal's in place.
 DB_REBUILT = "db.rebuilt"
+# The client's private link to one job (the web): made (its token's SHA-256, never the token), withdrawn;
+# and a photo of the job a supervisor shows to the client on that link (or no longer shows).
+CLIENT_LINK_MADE = "client.link_made"
+CLIENT_LINK_REVOKED = "client.link_revoked"
+CLIENT_PHOTO_MARKED = "client.photo_marked"
 
 
 def now_iso() -> str:

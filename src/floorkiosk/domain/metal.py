@@ -99,7 +99,8 @@ class Move(NamedTuple):
     job: str | None = None
     tree: str | None = None
     lot: str | None = None
-    seq: int | None = None
+    event: str | None = None  # the id of the event that made the move: the same on every bench
+    n: int = 0  # its place among that event's moves
 
 
 @dataclass(slots=True)
@@ -223,7 +224,9 @@ class Ledger:
         self._load_piece = load_piece or (lambda job: None)
         self._load_tree = load_tree or (lambda tree: None)
         self._load_balance = load_balance or (lambda alloy, acct: 0)
-        self.refiner: list[tuple] = []  # (seq, ts, kind, alloy, metal, gross_ug, fine Decimal, category, ref)
+        # (event id, n, ts, kind, alloy, metal, gross_ug, fine Decimal, category, ref): n is the line's place among
+        # its event's lines (a tree cut sends sprue and buttons)
+        self.refiner: list[tuple] = []
         self.lots: list[tuple] = []  # (lot, alloy, ug, supplier, ts, note)
 
     # -- state access --
@@ -265,7 +268,7 @@ class Ledger:
         def move(alloy: str, ug: int, book: int, src: Account, dst: Account | None, kind: str, **kw) -> None:
             if not day:
                 day.append(local_day(e.ts, self.s.tz))
-            m = Move(e.ts, day[0], alloy, ug, book, src, dst, kind, seq=e.seq, **kw)
+            m = Move(e.ts, day[0], alloy, ug, book, src, dst, kind, event=e.id, n=len(out), **kw)
             self._book(m)
             out.append(m)
 
@@ -302,7 +305,7 @@ class Ledger:
             self._refiner_sent(e, p["alloy"], ug, p.get("category"))
         elif t == REFINER_RETURNED:
             fine = Decimal(str(p["fine_grams"]))
-            self.refiner.append((e.seq, e.ts, "returned", None, p.get("metal"), 0, fine, None, p.get("shipment")))
+            self.refiner.append((e.id, 0, e.ts, "returned", None, p.get("metal"), 0, fine, None, p.get("shipment")))
             if p.get("alloy") and p.get("grams"):
                 ug = to_ug(p["grams"])
                 move(p["alloy"], ug, ug, Account(SUPPLIER), Account(STOCK), "receive", lot=p.get("lot"),
@@ -452,7 +455,8 @@ class Ledger:
 
     def _refiner_sent(self, e: ev.Event, alloy: str, ug: int, category: str | None) -> None:
         fin = self.s.fineness.get(alloy, Decimal(0))
-        self.refiner.append((e.seq, e.ts, "sent", alloy, self.s.metal_of.get(alloy), ug,
+        n = sum(1 for r in self.refiner[-4:] if r[0] == e.id)
+        self.refiner.append((e.id, n, e.ts, "sent", alloy, self.s.metal_of.get(alloy), ug,
                              fine_weight(grams(ug), fin), category, e.payload.get("shipment")))
 
 

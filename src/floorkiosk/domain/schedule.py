@@ -306,8 +306,7 @@ def list_schedule(jobs: list[Job], lanes: list[Lane], order: str = "edd") -> Pla
         candidates = set(freed)
         for sk in touched:
             candidates |= idle_of[sk]
-        # the fastest lane takes first (ties by lane id: the same journal gives the same plan in every process)
-        for lid in sorted(candidates, key=lambda i: (-pace[i], i)):
+        for lid in sorted(candidates, key=lambda i: (-pace[i], i)):  # the fastest lane takes first (ties by id)
             ln = lane_by_id[lid]
             if any(lid in idle_of[sk] for sk in ln.skills):
                 take(ln, now)
@@ -440,7 +439,7 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
                 merged.append([a, b])
         per_lane[lid].extend(model.new_fixed_size_interval_var(a, b - a, "") for a, b in merged)
     for j in free:
-        sinks = set(t.stage for t in j.tasks) - {a for t in j.tasks for a in t.after}
+        sinks = sorted(set(t.stage for t in j.tasks) - {a for t in j.tasks for a in t.after})  # in one order
         movable = j.id in late_in_hint and alternatives > 1 and movable_left >= len(j.tasks)
         if movable:
             movable_left -= len(j.tasks)
@@ -485,7 +484,7 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
                 if (j.id, a) in ends:
                     model.add(starts[(j.id, t.stage)] >= ends[(j.id, a)])
         w = RUSH_WEIGHT if j.rush else 1
-        sink_ends = [ends[(j.id, s)] for s in sorted(sinks)]  # sorted: the same model whatever the hash seed
+        sink_ends = [ends[(j.id, s)] for s in sinks]
         hint_end = hint.ends[j.id]
         tard = new_int(0, horizon, "")
         due = max(j.due, 0)
@@ -513,7 +512,10 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
     remaining = time_limit_s - (time.perf_counter() - t0)
     # keep back the time to read the plan out of the solver (about a second for 25,000 stages)
     solver.parameters.max_time_in_seconds = max(0.1, remaining - 0.05 - len(starts) * 8e-6)
-    solver.parameters.num_workers = workers
+    # A small shop's model is solved in a moment: one worker, whose search is deterministic, gives the
+    # same plan each time the same work is planned (two workers race, and tie between equal plans by
+    # whichever finishes first), so a schedule made again does not reshuffle the weeks' hours.
+    solver.parameters.num_workers = 1 if len(starts) < 1000 else workers
     # a full shop's presolve and symmetry search take longer than the whole time limit; the hint
     # is a complete feasible plan, so the search starts from it and improves it instead
     solver.parameters.cp_model_presolve = len(starts) < 1000

@@ -456,6 +456,20 @@ class MetalPriced(TypedDict, total=False):
     day: Required[str]  # the day the price holds for, 2026-12-03
 
 
+class ClientLinkMade(TypedDict):
+    token_sha256: str  # the SHA-256 of the link's token: the journal (and the hub) never hold the token itself
+    expires: str  # the last day the link opens, 2027-06-01
+
+
+class ClientLinkRevoked(TypedDict, total=False):
+    reason: str  # every link of the job made before this event is withdrawn
+
+
+class ClientPhotoMarked(TypedDict):
+    sha256: str  # a photo of the job (photo.attached)
+    shown: bool  # True: the client's link shows it; False: no longer
+
+
 SHAPES: dict[str, type] = {
     ev.JOB_CREATED: JobCreated,
     ev.JOB_STONES_ADDED: JobStonesAdded,
@@ -514,6 +528,9 @@ SHAPES: dict[str, type] = {
     dc.WORK_RESUMED: WorkResumed,
     dc.PROMISE_ACCEPTED_LATE: PromiseAcceptedLate,
     dm.METAL_PRICED: MetalPriced,
+    ev.CLIENT_LINK_MADE: ClientLinkMade,
+    ev.CLIENT_LINK_REVOKED: ClientLinkRevoked,
+    ev.CLIENT_PHOTO_MARKED: ClientPhotoMarked,
 }
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain import standards as dstd
+from floorkiosk.domain.standards import FIRST
 from floorkiosk.domain.config import Route
 
 TODO, IN_PROGRESS, DONE, VERIFIED, REWORK = "todo", "in progress", "done", "verified", "rework"
@@ -72,6 +74,7 @@ class JobState:
     events: int = 0
     reprints: int = 0
     printed: int = 0  # job-bag labels printed as the first (label.printed events)
+    standards: int = 1  # the version of the standards it runs under (its route comes from it)
 
     # --- reading ---
     def stage(self, stage_id: str) -> StageState:
@@ -137,7 +140,7 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
                        client=p.get("client", ""), client_initials=p.get("client_initials", ""),
                        spec=p.get("spec", ""), alloy=p.get("alloy", ""), stones=list(p.get("stones", [])),
                        due=p.get("due", ""), priority=p.get("priority", "normal"), batch=p.get("batch"),
-                       created_at=e.ts)
+                       created_at=e.ts, standards=p.get("standards", FIRST))
         if routes and job.route in routes:
             for step in routes[job.route].steps:
                 job.stage(step.stage)
@@ -220,6 +223,17 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
             job.printed += 1
         case ev.BATCH_CREATED | ev.BATCH_JOINED:
             job.batch = p.get("batch")
+        case dstd.STANDARDS_MOVED:
+            # moved on purpose onto another version: `routes` are that version's. The stages its route
+            # adds are to do; a stage it no longer has is dropped if nothing was ever done at it
+            job.standards = p.get("to", job.standards)
+            route = routes.get(job.route) if routes else None
+            if route is not None:
+                keep = set(route.stage_ids)
+                for sid in [k for k, st in job.stages.items() if k not in keep and _untouched(st)]:
+                    del job.stages[sid]
+                for step in route.steps:
+                    job.stage(step.stage)
     if (t == ev.STAGE_FINISHED or t == ev.STAGE_VERIFIED) and routes and needs_verify is not None:
         route = routes.get(job.route)
         if route is not None:
@@ -234,6 +248,10 @@ def apply(job: JobState | None, e: ev.Event, routes: dict[str, Route] | None = N
 
 
 _COMPLETE = (DONE, VERIFIED)
+
+
+def _untouched(st: StageState) -> bool:
+    return st.status == TODO and st.runs == 0 and not st.overridden and not st.photos and st.weight_in is None
 
 
 @functools.lru_cache(maxsize=512)

@@ -554,7 +554,7 @@ class WeighDialog(KioskDialog[Reading]):
         limit = (self.stage.max_loss_pct if self.stage and self.stage.max_loss_pct is not None else Decimal("1"))
         if self.phase == "out":
             pct = limit * (Decimal("0.4") if which == 1 else Decimal("1.8"))
-            grams = base * (1 - pct / 100)
+            grams = base * (1 - pct / 100) + self.stones_ct * GRAMS_PER_CT  # the stones set weigh too
         else:
             grams = base if which == 1 else base * Decimal("0.9")
         st.devices.demo_put(grams.quantize(Decimal(1).scaleb(-self.places)))

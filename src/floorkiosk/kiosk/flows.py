@@ -29,7 +29,7 @@ from floorkiosk.kiosk.dialogs import (
 from floorkiosk.kiosk.messages import PrintLabel, Say
 from floorkiosk.kiosk.station import Station
 from floorkiosk.kiosk.supervisor import verify_dialog
-from floorkiosk.workshop import capacity, cards, judge, tooling, verbs
+from floorkiosk.workshop import capacity, cards, judge, standards, tooling, verbs
 from floorkiosk.workshop.judge import Blocked, Override
 
 # (what is recorded, what the list shows)
@@ -386,7 +386,8 @@ class JobFlows:
             self.blocked(d, "reject", lambda o: self.reject(o))
             return
         sid = d.stage
-        route = self.shop.site.routes[self.state().route]
+        state = self.state()
+        route = standards.site_for(self.shop, state).routes[state.route]  # the route of the job's version
         before = list(route.stage_ids[: route.stage_ids.index(sid) + 1]) if sid in route.stage_ids else [sid]
         redo_options = [(s, f"redo {self.stage_name(s)}") for s in reversed(before)]
 
@@ -425,7 +426,8 @@ class JobFlows:
         if stage is None:
             out = [(d.code, d.text or d.code) for d in cfg.defects.values()]
         else:
-            route = self.shop.site.routes.get(self.state().route)
+            state = self.state()
+            route = standards.site_for(self.shop, state).routes.get(state.route)
             out = [(d.code, d.text or d.code) for d in cfg.defects_for(stage, route)]
         return out or DEFAULT_DEFECTS
 

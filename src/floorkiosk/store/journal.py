@@ -34,7 +34,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
-from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, read_chunks
+from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, malformed, read_chunks
 from floorkiosk.store.schema import migrate
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
@@ -98,6 +98,38 @@ HELPER_PATIENCE = 120.0
 # How many events a rebuild folds at a time. At the end of each chunk the projectors write what it
 # touched and forget what it did not, so what they hold is that of the jobs at work (see each one).
 REBUILD_CHUNK = 20_000
+
+
+def _reads_any(p: Projector, types: set[str]) -> bool:
+    """Whether the projector folds any of these event types (all, if it does not say which it folds).
+
+    A supervisor's decision on a conflict may stand for an event of any type (see projection.admitted).
+    """
+    if not types:
+        return False
+    wanted = getattr(p, "rebuild_types", None)
+    return wanted is None or ev.CONFLICT_RESOLVED in types or not wanted.isdisjoint(types)
+
+
+def _reordered(p: Projector, types: set[str], moved: list[ev.Event], fresh: list[ev.Event]) -> bool:
+    """Whether the events applied here that now stand after new ones (`moved`, of these types) may have
+    given this projector other rows than the hub's order gives (besides a moved event that the job
+    projector now holds back as a conflict, or no longer: that one always counts, see ingest_hub).
+
+    A projector may say what of its state each event reads or sets beyond sums that come out the
+    same in any order (``footprint(event)``: a set of keys, such as a job or a bench's stock): events
+    whose footprints do not meet give the same rows in either order. Without one, any moved event it
+    folds counts. A supervisor's decision stands for an event of any type: it always counts.
+    """
+    footprint = getattr(p, "footprint", None)
+    if footprint is None or ev.CONFLICT_RESOLVED in types:
+        return True
+    mine: set = set()
+    for e in moved:
+        mine |= footprint(e)
+    if not mine:
+        return False
+    return any(not mine.isdisjoint(footprint(e)) for e in fresh)
 
 
 def _helper_share(feeders: list) -> list:
@@ -274,8 +306,9 @@ class Journal:
         self.projectors: list[Projector] = list(projectors)
         self._listeners: list[Callable[[list[ev.Event]], None]] = []
         self._migrations = [*JOURNAL_MIGRATIONS, *migrations]
+        refill: set[str] = set()
         with self.lock, _plain_faults(self.path):
-            migrate(self.conn, self._migrations)
+            migrate(self.conn, self._migrations, refill)
             # The index of events not yet acknowledged by the hub is of use only where there is a hub:
             # elsewhere every event stays unacknowledged, and each append paid for one more index entry.
             # It is made when a site is first opened with a hub, and dropped when opened without one.
@@ -284,6 +317,8 @@ class Journal:
                                   " WHERE hub_seq IS NULL")
             else:
                 self.conn.execute("DROP INDEX IF EXISTS events_pending")
+            if refill:
+                self._refill_unlocked(refill)
         self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
         self._checkpointer = _Checkpointer(self.path)
         self._checkpointer.start()
@@ -447,8 +482,11 @@ class Journal:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 pending: dict[str, list[str]] = {}  # job -> its events applied here but not yet acknowledged
-                for eid, job in conn.execute("SELECT id, job FROM events WHERE hub_seq IS NULL AND job IS NOT NULL"):
-                    pending.setdefault(job, []).append(eid)
+                waiting: list[tuple[str, str]] = []  # (id, type) of every event applied here, not yet acknowledged
+                for eid, job, etype in conn.execute("SELECT id, job, type FROM events WHERE hub_seq IS NULL"):
+                    waiting.append((eid, etype))
+                    if job is not None:
+                        pending.setdefault(job, []).append(eid)
                 known: dict[str, int | None] = {}
                 ids = [e.id for _, e in rows]
                 for i in range(0, len(ids), 500):
@@ -486,18 +524,42 @@ class Journal:
                         first_fresh[e.job] = known[e.id]
                 refold = {job for job, hs in first_fresh.items()
                           if any(acked_at.get(eid, float("inf")) > hs for eid in pending[job])}
+                # The events applied here that now stand after an event new here: every one not yet
+                # acknowledged, and those acknowledged behind the first new one. A projector whose
+                # tables span jobs (metal drawn from a bench's stock, a characteristic's series, a
+                # tool's count) applied them before events that come first in the hub's order.
+                first_new = min((known[e.id] for e in fresh), default=None)
+                moved = [] if first_new is None else [
+                    (eid, etype) for eid, etype in waiting if acked_at.get(eid, float("inf")) > first_new]
+                displaced = {etype for _, etype in moved}
                 judged = self._judged()
+                held_back = self._held_back_unlocked([eid for eid, _ in moved]) if judged else set()
+                redo: list = []
+                moved_events: list[ev.Event] | None = None
+                flipped: set[str] = set()  # types of moved events the job projector now admits, or no longer
                 for i, p in enumerate(self.projectors):
+                    reordered = False
+                    if not hasattr(p, "refold") and _reads_any(p, displaced):
+                        if moved_events is None:
+                            moved_events = self._events_by_id_unlocked([eid for eid, _ in moved])
+                            if judged:  # the job projector (the first) has judged the new order by now
+                                now = self._held_back_unlocked([e.id for e in moved_events])
+                                flipped = {e.type for e in moved_events if (e.id in now) != (e.id in held_back)}
+                        reordered = _reads_any(p, flipped) or _reordered(p, displaced, moved_events, fresh)
                     if refold and hasattr(p, "refold"):
                         p.apply(conn, [e for e in fresh if e.job not in refold])
                         p.refold(conn, refold, self._job_events_unlocked)
-                    elif refold:
-                        # The order changed under applied events and this projector cannot fold one
-                        # job again: derive its tables again from every event, in canonical order.
-                        stream = self._all_events_unlocked()
-                        p.rebuild(conn, admitted(conn, stream) if judged and i else stream)
+                    elif reordered:
+                        # The order changed under events this projector applied, and it cannot fold
+                        # one job again: its tables are derived again from every event (below).
+                        redo.append(p)
                     else:
                         p.apply(conn, list(admitted(conn, fresh)) if judged and i else fresh)
+                    spanning = getattr(p, "spanning_types", None)
+                    if spanning and hasattr(p, "refold") and not spanning.isdisjoint(displaced):
+                        p.refold_spanning(conn, self._events_of_types_unlocked(spanning))
+                if redo:
+                    self._rederive_unlocked(redo)
                 if state:
                     conn.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
                                      [(k, str(v)) for k, v in state.items()])
@@ -511,6 +573,51 @@ class Journal:
             for fn in self._listeners:
                 fn(fresh)
         return result
+
+    def _held_back_unlocked(self, ids: list[str]) -> set[str]:
+        """Those of these events that stand in `conflicts`: not seen by the other projectors where they are."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            out |= {r[0] for r in self.conn.execute(
+                f"SELECT event_id FROM conflicts WHERE event_id IN ({','.join('?' * len(chunk))})", chunk)}
+        return out
+
+    def _events_by_id_unlocked(self, ids: list[str]) -> list[ev.Event]:
+        out = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+            out += [event_of(r) for r in rows if malformed(r[9]) is None]
+        return out
+
+    def _rederive_unlocked(self, chosen: list) -> None:
+        """Derive these projectors' tables again from every event in canonical order, inside the
+        caller's transaction: those that take their events in chunks from one read of the journal
+        (judged against the job tables as they stand), the others each from their own."""
+        conn = self.conn
+        judged = self._judged()
+        order = self._order_unlocked()
+        chunked = [p for p in chosen if hasattr(p, "rebuild_feed")]
+        with gc_paused():
+            if chunked:
+                first = self.projectors[0]
+                if judged and first not in chunked:
+                    self._feed(conn, [first, *chunked], order, judged, only=chunked)
+                else:
+                    self._feed(conn, chunked, order, judged)
+            for p in chosen:
+                if p not in chunked:
+                    stream = self._all_events_unlocked()
+                    i = self.projectors.index(p)
+                    p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+
+    def _events_of_types_unlocked(self, types: Iterable[str]) -> Iterator[ev.Event]:
+        """Every readable event of these types, in canonical order."""
+        t = sorted(types)
+        rows = self.conn.execute(f"SELECT {EVENT_COLS} FROM events WHERE type IN ({','.join('?' * len(t))})"
+                                 f" ORDER BY {CANON}", t)
+        return (event_of(r) for r in rows if malformed(r[9]) is None)
 
     def _job_events_unlocked(self, job: str) -> list[ev.Event]:
         return [event_of(r) for r in self.conn.execute(
@@ -659,6 +766,22 @@ class Journal:
                 conn.execute(f"PRAGMA cache_size = {CACHE_KIB}")
         return bad
 
+    def _refill_unlocked(self, tables: set[str]) -> None:
+        """Derive again, in canonical order, the tables of the projectors a migration made anew (and
+        only those: the others stand as they are), in one transaction."""
+        chosen = [p for p in self.projectors if set(p.tables) & tables]
+        if not chosen:
+            return
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._rederive_unlocked(chosen)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
     def _feed(self, conn: sqlite3.Connection, feeders: list, order: str, judged: bool,
               only: list | None = None, bad: list | None = None) -> None:
         """One read of the journal feeds every projector that takes its events in chunks.
@@ -757,19 +880,33 @@ class Journal:
                 self.conn.execute(sql)
         return made
 
-    def state_digest(self) -> str:
-        """A SHA-256 over every derived table's rows in a fixed order: equal digests, equal state."""
-        h = hashlib.sha256()
+    def table_digests(self) -> dict[str, str]:
+        """A SHA-256 of each derived table's rows, by table name.
+
+        The rows are read in the order of all their columns, so the digest is that of the table's
+        contents, never of the order rows were written in: two benches that hold the same rows give
+        the same digest. No derived table holds a value local to one bench (a journal seq, a rowid),
+        so on a hub site every bench's digests equal those of a fresh replay of the hub's journal.
+        """
+        out: dict[str, str] = {}
         with self.lock:
             for t in self._derived_tables():
-                h.update(t.encode())
+                h = hashlib.sha256()
                 cols = [r[1] for r in self.conn.execute(f'PRAGMA main.table_info("{t}")')]
                 if not cols:
-                    h.update(b"\0missing")
+                    out[t] = "missing"
                     continue
                 order = ", ".join(f'"{c}"' for c in cols)
                 for row in self.conn.execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}'):
                     h.update(repr(row).encode())
+                out[t] = h.hexdigest()
+        return out
+
+    def state_digest(self) -> str:
+        """A SHA-256 over every derived table's digest (see table_digests): equal digests, equal state."""
+        h = hashlib.sha256()
+        for t, d in self.table_digests().items():
+            h.update(f"{t}\0{d}\n".encode())
         return h.hexdigest()
 
     def check_derived(self) -> "DerivedCheck":

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from floorkiosk.domain import events as ev
 from floorkiosk.domain import guardrails as g
+from floorkiosk.domain import standards as dstd
 from floorkiosk.domain.config import Bench, Person, Site
 from floorkiosk.domain.state import REWORK, TODO, JobState, apply, prerequisites_met
 from floorkiosk.store.rows import CANON, EVENT_COLS, event_by_id, event_of, malformed
@@ -46,7 +47,12 @@ class Projector(Protocol):
     A projector may also define ``refold(conn, jobs, events_of)``: derive the rows of these jobs again
     from ``events_of(job)`` (the job's events in canonical order). The journal calls it when events
     pulled from the hub land before events already applied here; projectors without it get the
-    pulled events through ``apply`` in the order they arrive.
+    pulled events through ``apply`` in the order they arrive. Rows such a projector keeps across jobs
+    it names by the event types that write them (``spanning_types``) and derives again with
+    ``refold_spanning(conn, events)`` (every event of those types, in canonical order), which the
+    journal calls when an event of those types applied here now stands after one pulled from the hub.
+    A projector without ``refold`` is derived again from every event then, where it folds any event
+    so displaced (``rebuild_types`` says which it folds).
 
     For a full rebuild a projector may take its events in chunks (``rebuild_begin/feed/end``), and
     say ``rebuild_apart = True`` when, rebuilding, it reads only its own tables: a large journal's
@@ -132,18 +138,32 @@ class _Out:
             self.photos = []
 
 
+# The events that record a version of the standards with its documents (no job).
+_VERSION_DOCS = frozenset({dstd.STANDARDS_ADOPTED, dstd.STANDARDS_PROPOSED})
+
 # The batch's own events (no job): they write its row of the batches table.
 _BATCH_ROW = frozenset({ev.BATCH_CREATED, ev.BATCH_CLOSED})
 
 
 class JobProjector(ChunkedRebuild):
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
+    # A batch's row spans jobs: its list of job bags is in the order they joined, and the first close
+    # stands. Folding one job again does not touch it; these events derive it again (refold_spanning).
+    spanning_types = frozenset({ev.BATCH_CREATED, ev.BATCH_JOINED, ev.BATCH_CLOSED})
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
 
     def __init__(self, site: Site) -> None:
         self.site = site
         self.routes = site.routes
         self.needs_verify = {s.id: s.verify for s in site.stages.values()}
+        # Each job is folded and judged on the route of the version of the standards it runs under.
+        # `site_of(version, docs, conn)`: that version's site (None when no such version is known: then
+        # the site as loaded), set by the standards area; `docs` are the version's documents when this
+        # projector has seen them go by (a rebuild meets them before any job that runs under them).
+        self.site_of: Callable[[int, dict[str, str] | None, sqlite3.Connection | None], Site | None] | None = None
+        self._versions: dict[int, tuple[Site, dict[str, bool]]] = {}
+        self._docs: dict[int, dict[str, str]] = {}
+        self._unknown: set[int] = set()  # versions looked for and not found: folded on the site as loaded
         self.hub = bool(site.settings.hub)
         # conflicts are derived only where there is an order to disagree with
         self.tables: tuple[str, ...] = self.BASE_TABLES + (("conflicts",) if self.hub else ())
@@ -156,8 +176,42 @@ class JobProjector(ChunkedRebuild):
         self.audit: list[tuple[ev.Event, list[str]]] | None = None
 
     # -- folding ---------------------------------------------------------------------------------
-    def fold(self, state: JobState | None, e: ev.Event) -> JobState:
-        return apply(state, e, self.routes, self.needs_verify)
+    def fold(self, state: JobState | None, e: ev.Event, conn: sqlite3.Connection | None = None) -> JobState:
+        if state is None or e.type == ev.JOB_CREATED:
+            n = e.payload.get("standards", dstd.FIRST)
+        elif e.type == dstd.STANDARDS_MOVED:
+            n = e.payload.get("to", state.standards)
+        else:
+            n = state.standards
+        site, needs_verify = self._version(n, conn)
+        return apply(state, e, site.routes, needs_verify)
+
+    def site_for(self, state: JobState, conn: sqlite3.Connection | None = None) -> Site:
+        """The site as the job's version of the standards has it: its route, stages and their rules."""
+        return self._version(state.standards, conn)[0]
+
+    def _version(self, n: int, conn: sqlite3.Connection | None) -> tuple[Site, dict[str, bool]]:
+        got = self._versions.get(n)
+        if got is not None:
+            return got
+        site = self.site_of(n, self._docs.get(n), conn) if self.site_of is not None else None
+        if site is None:  # no such version recorded (yet): the site as loaded, until one is
+            if conn is None:
+                return self.site, self.needs_verify  # not looked for in the journal: not remembered
+            self._unknown.add(n)
+            site = self.site
+        got = self._versions[n] = (site, self.needs_verify if site is self.site else
+                                   {s.id: s.verify for s in site.stages.values()})
+        return got
+
+    def _seen(self, e: ev.Event) -> None:
+        """A version of the standards recorded: its documents kept (the first of a number keeps it)."""
+        if e.type in _VERSION_DOCS and isinstance(e.payload.get("version"), int):
+            n = e.payload["version"]
+            self._docs.setdefault(n, e.payload.get("docs") or {})
+            if n in self._unknown:
+                self._unknown.discard(n)
+                self._versions.pop(n, None)
 
     def load(self, conn: sqlite3.Connection, job_id: str) -> JobState | None:
         row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -171,7 +225,7 @@ class JobProjector(ChunkedRebuild):
         for e in admitted(conn, (event_of(r) for r in rows if malformed(r[9]) is None)):
             if e.type == CONFLICT_RESOLVED or (state is None and e.type != ev.JOB_CREATED):
                 continue
-            state = self.fold(state, e)
+            state = self.fold(state, e, conn)
         return state
 
     def lend(self, event_id: str, state: JobState) -> None:
@@ -209,7 +263,7 @@ class JobProjector(ChunkedRebuild):
         person, codes = self._judge(e.person), ORDER_REASONS
         if self.hub:
             person, codes = self._person(e.person), HUB_REASONS
-        decision = g.check(self.site, state, action, person, self._any_bench)
+        decision = g.check(self.site_for(state), state, action, person, self._any_bench)
         reasons = [r for r in decision.reasons if r.code in codes]
         if not reasons:
             return []
@@ -248,7 +302,7 @@ class JobProjector(ChunkedRebuild):
                     (e.id, e.job, e.type, e.payload.get("stage"), e.person, e.bench, e.origin, e.ts,
                      json.dumps(reasons, ensure_ascii=False)))
                 return state
-        state = self.fold(state, e)
+        state = self.fold(state, e, conn)
         if e.type == ev.PHOTO_ATTACHED:
             out.photo(e)
         return state
@@ -265,7 +319,7 @@ class JobProjector(ChunkedRebuild):
         if accept:
             orig = event_by_id(conn, target)
             if orig is not None:
-                state = self.fold(state, orig)
+                state = self.fold(state, orig, conn)
                 if orig.type == ev.PHOTO_ATTACHED:
                     out.photo(orig)
         return state
@@ -281,6 +335,7 @@ class JobProjector(ChunkedRebuild):
                 self._batch(conn, e)
                 continue
             if not e.job:
+                self._seen(e)
                 continue
             if e.type == ev.BATCH_JOINED:
                 self._batch(conn, e)
@@ -288,7 +343,7 @@ class JobProjector(ChunkedRebuild):
                 lend = lent.get(e.job)
                 loaded = lend[1] if lend is not None and lend[0] == e.id else self.load(conn, e.job)
                 if loaded is not None:
-                    before[e.job] = self.stage_rows(loaded)
+                    before[e.job] = self.stage_rows(loaded, conn)
                 states[e.job] = loaded
             states[e.job] = self._step(conn, states[e.job], e, out)
         out.flush()
@@ -316,6 +371,13 @@ class JobProjector(ChunkedRebuild):
                 self.write(conn, state)
         out.flush()
 
+    def refold_spanning(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
+        """Derive every batch's row again from the batch events, in canonical order."""
+        conn.execute("DELETE FROM batches")
+        for e in events:
+            if (e.job is None and e.type in _BATCH_ROW) or (e.job and e.type == ev.BATCH_JOINED):
+                self._batch(conn, e)
+
     def _batch(self, conn: sqlite3.Connection, e: ev.Event) -> None:
         """A batch's row: created with its first pieces, a piece added, closed."""
         bid = e.payload["batch"]
@@ -331,21 +393,22 @@ class JobProjector(ChunkedRebuild):
             conn.execute("UPDATE batches SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
                          (e.ts, e.person, bid))
 
-    def rows(self, s: JobState) -> tuple[tuple, list[tuple]]:
+    def rows(self, s: JobState, conn: sqlite3.Connection | None = None) -> tuple[tuple, list[tuple]]:
         current = ", ".join(s.in_progress())
         job_row = (s.id, s.route, s.design, s.client, s.alloy, s.due, s.priority, s.batch,
                    "complete" if s.complete else "open", 1 if s.hold else 0, s.hold.reason if s.hold else None,
                    s.holder, s.bench, current, float(s.last_weight) if s.last_weight else None,
                    s.created_at, s.updated_at, s.completed_at,
                    s.to_json())
-        return job_row, self.stage_rows(s)
+        return job_row, self.stage_rows(s, conn)
 
-    def stage_rows(self, s: JobState) -> list[tuple]:
-        route = self.routes.get(s.route)
+    def stage_rows(self, s: JobState, conn: sqlite3.Connection | None = None) -> list[tuple]:
+        site, needs_verify = self._version(s.standards, conn)
+        route = site.routes.get(s.route)
         stage_rows = []
         for sid, st in s.stages.items():
             ready = int(route is not None and st.status in (TODO, REWORK)
-                        and prerequisites_met(s, route, sid, self.needs_verify))
+                        and prerequisites_met(s, route, sid, needs_verify))
             stage_rows.append((s.id, sid, st.status, ready, st.started_by, st.started_at, st.finished_by,
                                st.finished_at, st.verified_by, st.verified_at,
                                float(st.weight_in) if st.weight_in else None,
@@ -361,12 +424,15 @@ class JobProjector(ChunkedRebuild):
 
     def write(self, conn: sqlite3.Connection, s: JobState, before: list[tuple] | None = None) -> None:
         """Write the job's row, and those of its stage rows that differ from `before` (all without it)."""
-        job_row, stage_rows = self.rows(s)
+        job_row, stage_rows = self.rows(s, conn)
         conn.execute(self._JOB_SQL, job_row)
         if before is not None:
             # most events change one stage or none: rewriting every stage row was most of an append
             old = set(before)
             stage_rows = [r for r in stage_rows if r not in old]
+            gone = [(s.id, r[1]) for r in before if r[1] not in s.stages]
+            if gone:  # moved onto a route without some stage never worked at
+                conn.executemany("DELETE FROM job_stages WHERE job = ? AND stage = ?", gone)
         if stage_rows:
             conn.executemany(self._STAGE_SQL, stage_rows)
 
@@ -391,6 +457,8 @@ class JobProjector(ChunkedRebuild):
             if not job:
                 if job is None and e.type in _BATCH_ROW:
                     self._batch(conn, e)
+                else:
+                    self._seen(e)
                 continue
             if e.type == ev.BATCH_JOINED:
                 self._batch(conn, e)
@@ -418,7 +486,7 @@ class JobProjector(ChunkedRebuild):
     def _write_many(self, conn: sqlite3.Connection, states: list[JobState]) -> None:
         job_rows, stage_rows = [], []
         for s in states:
-            j, st = self.rows(s)
+            j, st = self.rows(s, conn)
             job_rows.append(j)
             stage_rows.extend(st)
         if job_rows:

@@ -77,8 +77,9 @@ def _m008_held_jobs(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS jobs_on_hold ON jobs (id) WHERE on_hold = 1")
 
 
-# A named migration: applied once per database, in order, each in its own transaction.
-Migration = tuple[str, Callable[["sqlite_utils.Database"], None]]
+# A named migration: applied once per database, in order, each in its own transaction. A migration that
+# makes derived tables anew returns their names: the journal derives them again from the events.
+Migration = tuple[str, Callable[["sqlite_utils.Database"], "Iterable[str] | None"]]
 
 MIGRATIONS: list[Migration] = [
     ("001_journal", _m001_journal),
@@ -91,8 +92,9 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection, extra: Iterable[Migration] = ()) -> list[str]:
-    """Apply the migrations not yet applied; return their names.
+def migrate(conn: sqlite3.Connection, extra: Iterable[Migration] = (), refill: set[str] | None = None) -> list[str]:
+    """Apply the migrations not yet applied; return their names. The derived tables a migration says
+    it made anew (its return value) are added to `refill`, for the caller to derive them again.
 
     sqlite-utils (which loads numpy, a third of a second) is imported only when one is pending: a
     site opened as it was left, by every CLI call and kiosk start, reads one table and goes on.
@@ -109,7 +111,9 @@ def migrate(conn: sqlite3.Connection, extra: Iterable[Migration] = ()) -> list[s
     for name, fn in pending:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            fn(db)
+            made = fn(db)
+            if made and refill is not None:
+                refill.update(made)
             conn.execute("INSERT INTO migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
             conn.execute("COMMIT")
         except BaseException:

@@ -256,6 +256,10 @@ class CapaProjector(ChunkedRebuild):
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, [e for e in events if e.type in self.rebuild_types])
 
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        """The corrective action's row: see store.journal._reordered."""
+        return {("capa", e.payload.get("capa"))} if e.type in self.rebuild_types else set()
+
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         pass
 

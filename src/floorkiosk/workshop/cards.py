@@ -22,6 +22,7 @@ from floorkiosk.domain.state import DONE, IN_PROGRESS, REWORK, TODO, VERIFIED, J
 from floorkiosk.errors import NotFound
 from floorkiosk.store.rows import CANON
 from floorkiosk.store.where import Where
+from floorkiosk.workshop import standards
 from floorkiosk.workshop.shop import Shop
 
 
@@ -77,12 +78,13 @@ class WorkItem:
 
 def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
     job = shop.job(job_id)
-    route = shop.site.routes.get(job.route) or Route(job.route, job.route, ())
-    needs_verify = {s.id: s.verify for s in shop.site.stages.values()}
+    site = standards.site_for(shop, job)  # the route and stages of the job's version of the standards
+    route = site.routes.get(job.route) or Route(job.route, job.route, ())
+    needs_verify = {s.id: s.verify for s in site.stages.values()}
     views = []
     for step in route.steps:
         st = job.stage(step.stage)
-        stage = shop.site.stages.get(step.stage)
+        stage = site.stages.get(step.stage)
         name = stage.name if stage else step.stage
         status = st.status
         who = ""
@@ -103,7 +105,7 @@ def job_card(shop: Shop, job_id: str, history: int = 15) -> JobCard:
             who = f"{shop.name(st.finished_by)}; verified by {shop.name(st.verified_by)}"
         why = ""
         if st.reopened and st.status == REWORK:
-            up = shop.site.stages.get(st.reopened)
+            up = site.stages.get(st.reopened)
             why = f"{up.name if up else st.reopened} was sent back"
         views.append(StageView(step.stage, name, status, who, bool(st.overridden), why, st.runs))
     recent = shop.journal.recent(job.id, history)
@@ -254,6 +256,16 @@ def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list
         out.append(WorkItem(job, stage, shop.site.stages[stage].name, design, due, priority,
                             "to verify" if status == DONE else status, left, late))
     return out
+
+
+def card_fields(shop: Shop, job_ids: list[str]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Each job's client and stone lines, read from its stored state without folding it (for a board of cards)."""
+    if not job_ids:
+        return {}
+    q = ",".join("?" * len(job_ids))
+    rows = shop.journal.query(f"SELECT id, json_extract(state, '$.client'), json_extract(state, '$.stones') FROM jobs"
+                              f" WHERE id IN ({q})", job_ids)
+    return {j: (client or "", json.loads(stones) if stones else []) for j, client, stones in rows}
 
 
 def label_fields(shop: Shop, job_id: str) -> dict[str, Any]:

@@ -92,7 +92,8 @@ MIGRATIONS = (("jobs_001_pin_refusals", _m_pin_refusals),)
 
 def _judge(shop: Shop, conn: sqlite3.Connection, state: JobState, action: g.Action, person: Person,
            bench: Bench) -> g.Decision:
-    decision = g.check(shop.site, state, action, person, bench)
+    # the job's route, stages and their rules as its version of the standards has them
+    decision = g.check(shop.jobs.site_for(state, conn), state, action, person, bench)
     extra = shop.guard(conn, state, action, person, bench)
     if extra:
         decision = g.Decision(decision.action, decision.stage, decision.reasons + tuple(extra))
@@ -105,7 +106,8 @@ def decide(shop: Shop, kind: str, job: JobState | str, person_id: str, bench_id:
     state = shop.job(job) if isinstance(job, str) else job
     bench = shop.bench(bench_id)
     person = shop.person(person_id)
-    action = g.Action(kind, stage or g.actionable_stage(shop.site, state, bench, kind), tuple(checklist), grams)
+    site = shop.jobs.site_for(state, shop.journal.conn)
+    action = g.Action(kind, stage or g.actionable_stage(site, state, bench, kind), tuple(checklist), grams)
     with shop.journal.lock:
         return _judge(shop, shop.journal.conn, state, action, person, bench)
 
@@ -117,10 +119,11 @@ def allowed_actions(shop: Shop, job: JobState | str, person_id: str, bench_id: s
     person = shop.person(person_id)
     out = {}
     with shop.journal.lock:
+        site = shop.jobs.site_for(state, shop.journal.conn)
         for kind in CARD_ACTIONS:
-            sid = g.actionable_stage(shop.site, state, bench, kind)
+            sid = g.actionable_stage(site, state, bench, kind)
             # the kiosk asks for the checklist at finish; judging "may I finish", assume it will be confirmed
-            stage = shop.site.stages.get(sid or "") if kind == g.FINISH else None
+            stage = site.stages.get(sid or "") if kind == g.FINISH else None
             action = g.Action(kind, sid, stage.checklist if stage else (), None)
             out[kind] = _judge(shop, shop.journal.conn, state, action, person, bench)
     return out
@@ -158,7 +161,7 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
         state = shop.jobs.replay(conn, job_norm)
         if state is None:
             raise NotFound(f"no job {job_norm} in this workshop")
-        sid = stage or g.actionable_stage(shop.site, state, bench, kind)
+        sid = stage or g.actionable_stage(shop.jobs.site_for(state, conn), state, bench, kind)
         decision = _judge(shop, conn, state, g.Action(kind, sid, checklist, grams), person, bench)
         pl = dict(payload)
         if sid:
@@ -166,13 +169,14 @@ def act(shop: Shop, kind: str, type_: str, job_id: str, person_id: str, bench_id
         if not decision.allowed:
             if override is None or not decision.overridable:
                 raise Blocked(decision, job_norm)
-            refusal = g.override_refusal(shop.site, state, decision, person, shop.person(override.by))
+            refusal = g.override_refusal(shop.jobs.site_for(state, conn), state, decision, person,
+                                         shop.person(override.by))
             if refusal:
                 raise Refused(refusal)
             pl["override"] = {"by": override.by, "code": override.code, "note": override.note,
                               "reasons": [r.text for r in decision.reasons]}
         e = shop.event(type_, job_norm, person_id, bench_id, pl)
-        followers = [] if after is None else after(shop.jobs.fold(JobState.from_dict(state.to_dict()), e), e)
+        followers = [] if after is None else after(shop.jobs.fold(JobState.from_dict(state.to_dict()), e, conn), e)
         shop.jobs.lend(e.id, state)  # judging (and `after`, on its copy) left it as loaded: the fold starts from it
         return [e, *followers]
 

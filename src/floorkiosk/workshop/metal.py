@@ -170,6 +170,30 @@ def _m001_ledger(db: sqlite_utils.Database) -> None:
         shipment TEXT)""")
 
 
+def _m002_event_ids(db: sqlite_utils.Database) -> tuple[str, ...]:
+    # metal_moves.seq and metal_refiner.seq held the journal seq of the event behind each row: a number
+    # local to each bench (every bench numbers the events it stores in the order they reached it), so
+    # two benches holding the same events had different tables. Each row is keyed by its event's id and
+    # its place among that event's rows instead. The tables are made anew and derived again from the
+    # journal (in canonical order) when the site is next opened: returned, they are refilled then.
+    db.execute("DROP TABLE metal_moves")
+    db.execute("""CREATE TABLE metal_moves (
+        event TEXT NOT NULL, n INTEGER NOT NULL, ts TEXT NOT NULL, day TEXT NOT NULL, alloy TEXT NOT NULL,
+        ug INTEGER NOT NULL, book_ug INTEGER NOT NULL, kind TEXT NOT NULL, category TEXT,
+        src_acct TEXT NOT NULL, src_bench TEXT NOT NULL, src_person TEXT NOT NULL, src_stage TEXT NOT NULL,
+        dst_acct TEXT NOT NULL, dst_bench TEXT NOT NULL, dst_person TEXT NOT NULL, dst_stage TEXT NOT NULL,
+        job TEXT, tree TEXT, lot TEXT, PRIMARY KEY (event, n)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX metal_moves_day ON metal_moves (day, ts)")
+    db.execute("CREATE INDEX metal_moves_job ON metal_moves (job) WHERE job IS NOT NULL")
+    db.execute("DROP TABLE metal_refiner")
+    db.execute("""CREATE TABLE metal_refiner (
+        event TEXT NOT NULL, n INTEGER NOT NULL, ts TEXT, kind TEXT, alloy TEXT, metal TEXT, gross_ug INTEGER,
+        fine TEXT, category TEXT, shipment TEXT, PRIMARY KEY (event, n)) WITHOUT ROWID""")
+    # every metal table is derived again: the balances, day sums, pieces and trees of a hub site were
+    # folded in the order events reached this bench, which need not be the hub's
+    return MetalProjector.tables
+
+
 def _e(x: str | None) -> str:
     return x or ""
 
@@ -195,6 +219,30 @@ class MetalProjector(ChunkedRebuild):
     def __init__(self, site: Site) -> None:
         self.site = site
         self.settings = metal_settings(site)
+
+    # -- what of the ledger an event reads or sets, for the journal (see store.journal._reordered) --
+    # Balances and day sums are whole micrograms added up: the same in any order. What is not: a
+    # piece's place and booked weight (its job), a tree's, a lot's row, and the bench stock a draw
+    # into work or a cast takes from (the person's, then the bench's common stock), which issues and
+    # returns to that bench change.
+    _TREE_EVENTS = frozenset({m.TREE_BUILT, m.TREE_JOINED, m.TREE_CAST, m.PIECE_CUT, m.TREE_CUT})
+
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        if e.type not in _RELEVANT:
+            return set()
+        p, t = e.payload, e.type
+        out: set[tuple[str, str | None]] = {("job", e.job)} if e.job else set()
+        if t in (m.METAL_ISSUED, m.METAL_RETURNED):
+            out.add(("stock", p.get("bench")))
+        elif t in (ev.WEIGHT_RECORDED, m.TREE_CAST):
+            out.add(("stock", e.bench))
+        if t in self._TREE_EVENTS:
+            out.add(("tree", p.get("tree")))
+            if t == m.TREE_BUILT:
+                out |= {("job", j) for j in p.get("jobs", ())}
+        if t in (m.LOT_RECEIVED, m.REFINER_RETURNED) and p.get("lot"):
+            out.add(("lot", p.get("lot")))
+        return out
 
     # -- loading state for an incremental apply --
     def _ledger(self, conn: sqlite3.Connection) -> m.Ledger:
@@ -302,8 +350,9 @@ class MetalProjector(ChunkedRebuild):
             conn.executemany("INSERT OR REPLACE INTO metal_lots (lot, alloy, ug, supplier, received_at, note)"
                              " VALUES (?,?,?,?,?,?)", [lot for lot in ledger.lots if lot[0]])
         if ledger.refiner:
-            conn.executemany("INSERT INTO metal_refiner (seq, ts, kind, alloy, metal, gross_ug, fine, category, shipment)"
-                             " VALUES (?,?,?,?,?,?,?,?,?)", [(*r[:6], str(r[6]), *r[7:]) for r in ledger.refiner])
+            conn.executemany("INSERT INTO metal_refiner (event, n, ts, kind, alloy, metal, gross_ug, fine, category,"
+                             " shipment) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                             [(*r[:7], str(r[7]), *r[8:]) for r in ledger.refiner])
 
 
 def _load_pieces(conn: sqlite3.Connection, jobs: list[str]) -> dict[str, m.Piece]:
@@ -321,11 +370,12 @@ def _insert_moves(conn: sqlite3.Connection, moves: list[m.Move]) -> None:
         return
     none = m.Account("")
     conn.executemany(
-        "INSERT INTO metal_moves (seq, ts, day, alloy, ug, book_ug, kind, category, src_acct, src_bench, src_person,"
-        " src_stage, dst_acct, dst_bench, dst_person, dst_stage, job, tree, lot) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [(x.seq, x.ts, x.day, x.alloy, x.ug, x.book, x.kind, x.category, x.src.kind, _e(x.src.bench), _e(x.src.person),
-          _e(x.src.stage), (x.dst or none).kind, _e((x.dst or none).bench), _e((x.dst or none).person),
-          _e((x.dst or none).stage), x.job, x.tree, x.lot) for x in moves])
+        "INSERT INTO metal_moves (event, n, ts, day, alloy, ug, book_ug, kind, category, src_acct, src_bench, src_person,"
+        " src_stage, dst_acct, dst_bench, dst_person, dst_stage, job, tree, lot)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [(x.event, x.n, x.ts, x.day, x.alloy, x.ug, x.book, x.kind, x.category, x.src.kind, _e(x.src.bench),
+          _e(x.src.person), _e(x.src.stage), (x.dst or none).kind, _e((x.dst or none).bench),
+          _e((x.dst or none).person), _e((x.dst or none).stage), x.job, x.tree, x.lot) for x in moves])
 
 
 def _upsert_daily(conn: sqlite3.Connection, daily: dict[tuple, list[int]]) -> None:
@@ -771,7 +821,7 @@ def moves(shop: Shop, start: date, end: date) -> list[tuple]:
     """Every move of metal in the period, oldest first (for the report's CSV and audits)."""
     return shop.journal.query(
         "SELECT ts, alloy, kind, category, src_acct, src_bench, src_person, src_stage, dst_acct, dst_bench, dst_person,"
-        " dst_stage, ug, book_ug, job, tree, lot FROM metal_moves WHERE day BETWEEN ? AND ? ORDER BY ts, rowid",
+        " dst_stage, ug, book_ug, job, tree, lot FROM metal_moves WHERE day BETWEEN ? AND ? ORDER BY ts, event, n",
         (start.isoformat(), end.isoformat()))
 
 
@@ -922,5 +972,5 @@ def describe_price(shop: Shop, e: ev.Event) -> str:
     return f"{shop.name(e.person)} recorded {p.get('metal')} at {p.get('per_gram')} {p.get('currency')} a gram for {p.get('day')}"
 
 
-AREA = Area("metal", projectors=lambda site: [MetalProjector(site)], migrations=(("metal_001_ledger", _m001_ledger),),
+AREA = Area("metal", projectors=lambda site: [MetalProjector(site)], migrations=(("metal_001_ledger", _m001_ledger), ("metal_002_event_ids", _m002_event_ids)),
             describers={**dict.fromkeys(m.METAL_EVENTS, describe), m.METAL_PRICED: describe_price})

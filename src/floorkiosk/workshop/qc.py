@@ -145,6 +145,20 @@ class QcProjector(ChunkedRebuild):
         self._created = None
         conn.execute(f"DROP TABLE IF EXISTS temp.{self._CREATED}")
 
+    def footprint(self, e: ev.Event) -> set[tuple]:
+        """What of these tables the event reads or sets (see store.journal._reordered): its job's rows
+        (runs, holds, defects charged to a run), a batch stage's sample (the first drawn stands), a
+        stone parcel's counts."""
+        if e.type not in self._TYPES:
+            return set()
+        p = e.payload
+        out: set[tuple] = {("job", e.job)} if e.job else set()
+        if e.type in (QC_SAMPLE_DRAWN, QC_BATCH_ESCALATED):
+            out.add(("sample", p.get("batch"), p.get("stage")))
+        elif p.get("parcel") is not None:
+            out.add(("parcel", p.get("parcel")))
+        return out
+
     def _created_of(self, conn: sqlite3.Connection, job: str) -> tuple | None:
         """A job's (design, alloy) while rebuilding: from this chunk's job.created, else the earlier ones'."""
         assert self._created is not None

@@ -36,6 +36,7 @@ class Area:
     migrations: tuple[Migration, ...] = ()
     guard: Guard | None = None
     describers: Mapping[str, Describer] = field(default_factory=dict)  # event type -> its history line
+    wire: Callable[["Shop"], None] | None = None  # called as the shop opens, before its journal does
 
 
 class Numbers:
@@ -65,6 +66,9 @@ class Shop:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.areas = tuple(areas)
         self.jobs = JobProjector(site)
+        for a in self.areas:
+            if a.wire is not None:
+                a.wire(self)
         projectors: list[Projector] = [self.jobs]
         for a in self.areas:
             projectors.extend(a.projectors(site))

@@ -14,14 +14,16 @@ from floorkiosk.domain.config import load_site
 from floorkiosk.errors import NotFound, Refused
 from floorkiosk.paths import default_site_dir, example_config_dir
 from floorkiosk.store import anchors
-from floorkiosk.workshop import anchoring, capa, capacity, kpi, metal, qc, returns, spc, standards, tooling, verbs
+from floorkiosk.workshop import (anchoring, capa, capacity, clientlinks, kpi, metal, qc, returns, spc, standards, tooling,
+                                 verbs)
 from floorkiosk.workshop.shop import Area, Shop
 
 NODE_FILE = "node.toml"
 
 # The trade areas of every site, in the order their projectors fold each event.
 AREAS: tuple[Area, ...] = (verbs.AREA, qc.AREA, metal.AREA, kpi.AREA, spc.AREA, capa.AREA, tooling.AREA,
-                           capacity.AREA, standards.AREA, returns.AREA)
+                           capacity.AREA, standards.AREA, returns.AREA,
+                           clientlinks.AREA)
 
 
 def init_site(site_dir: str | Path, config_src: str | Path | None = None, *, origin: str | None = None) -> Path:

@@ -373,6 +373,17 @@ def open_alerts(conn: sqlite3.Connection, stage: str | None = None) -> list[Aler
     return [Alert(*r) for r in rows]
 
 
+def drifting(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """Each stage's characteristics with an open alert, by title: what a board marks (one probe per characteristic,
+    however many alerts are open)."""
+    out: dict[str, list[str]] = {}
+    for stage, title in conn.execute(
+            "SELECT c.stage, c.title FROM spc_chars c WHERE EXISTS (SELECT 1 FROM spc_alerts a WHERE a.name = c.name"
+            " AND a.seq >= c.acked AND a.seq >= c.upto) ORDER BY c.stage, c.name"):
+        out.setdefault(stage, []).append(title)
+    return out
+
+
 # --- recording -------------------------------------------------------------------------------------
 
 def fix_baseline(shop: Shop, name: str, person_id: str | None, last: int | None = None,
@@ -461,6 +472,22 @@ class SpcProjector(ChunkedRebuild):
 
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, list(events))
+
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        """What of these tables the event reads or sets (see store.journal._reordered): its job's rows,
+        and the series of each characteristic it adds a point to, fixes or acknowledges (a point's
+        place in its series, its limits and alerts follow the points before it)."""
+        if e.type not in _TYPES:
+            return set()
+        p = e.payload
+        out: set[tuple[str, str | None]] = {("job", e.job)} if e.job else set()
+        if e.type == ev.STAGE_FINISHED:
+            out.add(("char", f"loss.{p.get('stage')}"))
+        elif e.type == dq.QC_INSPECTED:
+            out |= {("char", name) for name, *_ in _qc_points(self.site, p)}
+        elif e.type in (SPC_BASELINE_FIXED, SPC_ALERT_ACKNOWLEDGED):
+            out.add(("char", p.get("name")))
+        return out
 
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         pass

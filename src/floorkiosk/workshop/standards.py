@@ -38,6 +38,7 @@ from floorkiosk.domain.state import JobState
 from floorkiosk.domain.tomlread import TomlReader
 from floorkiosk.errors import ConfigError, NotFound, Refused
 from floorkiosk.store.projection import ChunkedRebuild
+from floorkiosk.store.rows import CANON
 from floorkiosk.workshop.shop import Area, Shop
 
 ADOPTED, PROPOSED, APPROVED, MOVED = (dstd.STANDARDS_ADOPTED, dstd.STANDARDS_PROPOSED, dstd.STANDARDS_APPROVED,
@@ -154,17 +155,60 @@ def site_of_version(shop: Shop, number: int) -> Site:
     rows = shop.journal.query("SELECT docs FROM standards_versions WHERE version = ?", (number,))
     if not rows:
         return shop.site  # nothing recorded: the config as it is
-    docs = json.loads(rows[0][0])
-    if _is_loaded(shop, docs):
-        built[number] = shop.site
-        return shop.site
     try:
-        other = _compose(shop, docs)
+        return _built(shop, number, json.loads(rows[0][0]))
     except ConfigError as exc:
         raise Refused(f"standards v{number} no longer loads with the site's config ({'; '.join(exc.problems[:3])}): "
                       f"move its jobs on with `floorkiosk standards move JOB… --to {current(shop)} --person P`") from None
-    built[number] = other
-    return other
+
+
+def _built(shop: Shop, number: int, docs: dict[str, str]) -> Site:
+    """The site of version `number` from its documents, built once per open shop (ConfigError if it no
+    longer loads with the rest of the site's config)."""
+    built = _BUILT.setdefault(shop, {})
+    if number not in built:
+        built[number] = shop.site if _is_loaded(shop, docs) else _compose(shop, docs)
+    return built[number]
+
+
+def _projector_site(shop: Shop, number: int, docs: dict[str, str] | None,
+                    conn: sqlite3.Connection | None) -> Site | None:
+    """What the job projector folds and judges a job of version `number` on (see JobProjector.site_of):
+    the documents it saw go by, else those the derived table keeps; None when neither knows the version."""
+    got = _BUILT.get(shop, {}).get(number)
+    if got is not None:
+        return got
+    if docs is None and conn is not None:
+        docs = _recorded_docs(conn, number)
+    if docs is None:
+        return None
+    try:
+        return _built(shop, number, docs)
+    except ConfigError:
+        return shop.site  # a version that no longer loads: its jobs follow the config until moved on
+
+
+def _recorded_docs(conn: sqlite3.Connection, number: int) -> dict[str, str] | None:
+    """A version's documents as the journal recorded them (the first event of that number keeps it).
+
+    Read from the events, not the derived table: a rebuild folds a job recorded before versioning
+    began (version 1) before it meets version 1's `standards.adopted`, while that table is refilled."""
+    rows = conn.execute(f"SELECT payload FROM events WHERE type IN ('{ADOPTED}', '{PROPOSED}') ORDER BY {CANON}")
+    for (payload,) in rows:
+        p = json.loads(payload)
+        if p.get("version") == number:
+            return p.get("docs") or {}
+    return None
+
+
+def _wire(shop: Shop) -> None:
+    ref = weakref.ref(shop)  # the shop holds its projector: the projector does not hold the shop
+
+    def site_of(number: int, docs: dict[str, str] | None, conn: sqlite3.Connection | None) -> Site | None:
+        s = ref()
+        return None if s is None else _projector_site(s, number, docs, conn)
+
+    shop.jobs.site_of = site_of
 
 
 def _compose(shop: Shop, docs: dict[str, str], *, shown: dict[str, str] | None = None) -> Site:
@@ -448,6 +492,12 @@ def _m001(db) -> None:  # sqlite_utils.Database
     db.execute("CREATE INDEX job_standards_version ON job_standards (version)")
 
 
+def _m002(db) -> None:  # sqlite_utils.Database
+    # The versions' own events, read when a job's version is folded, without reading the journal: an
+    # index of just those events, which costs the other appends nothing (the journal has no index by type)
+    db.execute(f"CREATE INDEX IF NOT EXISTS events_standards ON events (seq) WHERE type IN ('{ADOPTED}', '{PROPOSED}')")
+
+
 class StandardsProjector(ChunkedRebuild):
     tables = ("standards_versions", "job_standards")
     rebuild_apart = True
@@ -503,5 +553,5 @@ def describe(shop: Shop, e: ev.Event) -> str:
     return f"{who} moved {e.job} from standards v{p['from']} to v{p['to']}: {p['why']}"
 
 
-AREA = Area("standards", projectors=lambda site: [StandardsProjector(site)], migrations=(("standards_001", _m001),),
-            describers=dict.fromkeys((ADOPTED, PROPOSED, APPROVED, MOVED), describe))
+AREA = Area("standards", projectors=lambda site: [StandardsProjector(site)], migrations=(("standards_001", _m001), ("standards_002_version_events", _m002)),
+            describers=dict.fromkeys((ADOPTED, PROPOSED, APPROVED, MOVED), describe), wire=_wire)

@@ -528,6 +528,53 @@ def check_own_history(journal, conn: psycopg.Connection, origin: str) -> None:
                      "the hub's history back and puts the events recorded here since after it")
 
 
+# -- a bench's derived state beside a fresh replay of the hub's journal ------------------------------
+
+@dataclass(frozen=True)
+class ReplayCheck:
+    """Each derived table's digest here and in a store built from the hub's journal alone."""
+
+    tables: list[tuple[str, str, str]]  # (table, sha256 here, sha256 of the replay)
+    events: int  # the events the replay pulled: the hub's
+    here: int  # the events in this bench's journal
+    pending: int  # this bench's events not yet on the hub
+
+    @property
+    def differing(self) -> list[str]:
+        return [t for t, mine, theirs in self.tables if mine != theirs]
+
+    @property
+    def comparable(self) -> bool:
+        """This bench holds exactly the hub's events: its tables must then be the replay's."""
+        return self.pending == 0 and self.here == self.events
+
+
+def compare_with_hub(shop: Shop, address: HubAddress | None = None, folder: Path | None = None) -> ReplayCheck:
+    """Build a fresh store from the hub's journal alone (pulled read-only into a temporary folder, in
+    the hub's order) and compare its derived tables with this bench's, table by table.
+
+    Every table is digested in the order of its columns (Journal.table_digests) and holds nothing
+    local to one bench, so a bench that holds the hub's events holds the same tables as the replay.
+    """
+    address = address or hub.address_for(shop.site.settings.hub, shop.dir)
+    with tempfile.TemporaryDirectory(prefix="floorkiosk-replay-", dir=folder) as tmp:
+        replay = Shop(shop.site, tmp, origin=f"{shop.journal.origin}-replay", areas=shop.areas, clock=shop.clock)
+        try:
+            s = Syncer(replay, address=address, readonly=True)
+            try:
+                s.sync_once()
+            except psycopg.Error as exc:
+                raise HubError(f"the hub could not be read for a replay: {address.scrub(str(exc).strip())}") from None
+            finally:
+                s.close()
+            theirs, n = replay.journal.table_digests(), replay.journal.count()
+        finally:
+            replay.close()
+    mine = shop.journal.table_digests()
+    rows = [(t, mine.get(t, "missing"), theirs.get(t, "missing")) for t in sorted(set(mine) | set(theirs))]
+    return ReplayCheck(rows, n, shop.journal.count(), shop.journal.pending_count())
+
+
 @dataclass(frozen=True)
 class Recovery:
     recovered: int  # this kiosk's own events brought back from the hub

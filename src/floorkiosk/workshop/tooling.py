@@ -212,6 +212,10 @@ class ToolProjector(ChunkedRebuild):
     def rebuild_feed(self, conn: sqlite3.Connection, events: Iterable[ev.Event]) -> None:
         self.apply(conn, [e for e in events if e.type in self.rebuild_types])
 
+    def footprint(self, e: ev.Event) -> set[tuple[str, str | None]]:
+        """The tool's row (its last use, uses since maintenance, retirement): see store.journal._reordered."""
+        return {("tool", e.payload.get("tool"))} if e.type in self.rebuild_types else set()
+
     def rebuild_end(self, conn: sqlite3.Connection) -> None:
         pass
 

@@ -82,11 +82,12 @@ def finish(shop: Shop, job_id: str, person_id: str, bench_id: str, stage: str | 
 def weigh_phase(shop: Shop, job: JobState | str, bench_id: str, stage: str | None = None) -> tuple[str | None, str]:
     """(stage, "in" or "out"): what the next weighing of this job at this bench records."""
     state = shop.job(job) if isinstance(job, str) else job
-    sid = stage or g.actionable_stage(shop.site, state, shop.bench(bench_id), g.WEIGH_IN)
+    site = standards.site_for(shop, state)
+    sid = stage or g.actionable_stage(site, state, shop.bench(bench_id), g.WEIGH_IN)
     if not sid:
         return None, "in"
     st = state.stage(sid)
-    s = shop.site.stages.get(sid)
+    s = site.stages.get(sid)
     if s and s.needs("weigh-in") and st.weight_in is None:
         return sid, "in"
     if s and not s.needs("weigh-in") and not s.needs("weigh-out"):
@@ -297,7 +298,7 @@ def create_jobs(shop: Shop, specs: list[dict], person_id: str | None = None, ben
 
 def stone_lines_here(shop: Shop, bench_id: str, job: JobState) -> bool:
     """Whether stone lines are added to this job's card at this bench: where its route begins (the design bench)."""
-    route = shop.site.routes.get(job.route)
+    route = standards.site_for(shop, job).routes.get(job.route)
     return bool(route and route.stage_ids and shop.bench(bench_id).serves(route.stage_ids[0]))
 
 

@@ -60,8 +60,9 @@ def hub_config(dest: Path, dsn: str) -> Path:
     return dest
 
 
-def replay_from_hub(pg_hub: Hub, dest: Path) -> tuple[str, str, int]:
-    """Build a fresh store from the hub alone: (digest as pulled, digest after a full rebuild, events)."""
+def replay_from_hub(pg_hub: Hub, dest: Path, tables: dict | None = None) -> tuple[str, str, int]:
+    """Build a fresh store from the hub alone: (digest as pulled, digest after a full rebuild, events).
+    `tables`, if given, is filled with each derived table's digest after the rebuild."""
     from floorkiosk.workshop import sync
     from floorkiosk.workshop.site import init_site, open_shop
 
@@ -76,6 +77,8 @@ def replay_from_hub(pg_hub: Hub, dest: Path) -> tuple[str, str, int]:
         pulled = shop.journal.state_digest()
         # in the hub's order, through the helper process too (it folds there unless a conflict is open)
         shop.journal.rebuild(apart=True)
+        if tables is not None:
+            tables.update(shop.journal.table_digests())
         return pulled, shop.journal.state_digest(), shop.journal.count()
     finally:
         shop.close()
