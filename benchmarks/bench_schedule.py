@@ -126,6 +126,34 @@ def history(shop, routes: list[str], rng: random.Random, now: list) -> int:
     return n
 
 
+def timeline_view(shop, m) -> None:
+    """The kiosk's timeline view (capacity screen, T) of this schedule: the worker's part (the most urgent
+    rows and projected CDPA, workshop.outlook) and the screen's (the text Gantt's rows at 160 columns),
+    beside the HTML report's Gantt (an SVG) of the same rows."""
+    from floorkiosk.kiosk import plan_screen as ps  # the kiosk's drawing: only for this figure
+    from floorkiosk.workshop import outlook, reports
+    from floorkiosk.workshop.kpi import today_of
+
+    t = time.perf_counter()
+    rows = outlook.timeline(m, ps.GANTT_ROWS)
+    weeks = outlook.projected(m, today_of(shop))
+    worker = time.perf_counter() - t
+    now = m.when(0)
+    t = time.perf_counter()
+    first = datetime.combine(now.date(), datetime.min.time(), now.tzinfo)
+    last = max([b.end for r in rows for b in r.bars] + [now + timedelta(days=7)])
+    scale = ps.Scale.fit(first, min(last, first + timedelta(days=91)), 160 - 62)
+    colours = ps.skill_colours(rows)
+    drawn = [ps.gantt_bar(r, scale, now, colours) for r in rows] + [ps.gantt_axis(scale, now)]
+    draw = time.perf_counter() - t
+    t = time.perf_counter()
+    reports.svg_timeline(rows, now)
+    svg = time.perf_counter() - t
+    print(f"kiosk timeline view: worker {worker:.3f} s (the {len(rows)} most urgent rows and {len(weeks)} weeks of "
+          f"projected CDPA); the screen draws {len(drawn) - 1} rows in {draw:.3f} s ({scale.words()}) | the report's "
+          f"SVG Gantt of the same rows {svg:.3f} s")
+
+
 def main() -> int:
     rng = random.Random(ARGS.seed)
     tmp = Path(tempfile.mkdtemp(prefix="bench-schedule-"))
@@ -168,6 +196,7 @@ def main() -> int:
     print(f"  the schedule has {better} fewer late jobs than EDD ({100 * better / max(1, len(edd.late)):.1f} % fewer), "
           f"{rush_late(edd) - rush_late(m.plan)} fewer late rush jobs; lateness (a rush job's x{ds.RUSH_WEIGHT}) "
           f"{ws_[2] / 60:.0f} h against {es_[2] / 60:.0f} h{'  WORSE THAN EDD' if ws_ > es_ else ''}")
+    timeline_view(shop, m)
     if ARGS.profile:
         import cProfile
         import pstats

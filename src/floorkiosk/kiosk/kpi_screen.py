@@ -30,13 +30,21 @@ def _f(v: Any) -> float:
 
 
 def risk_text(r: kpi.KpiReport, shown: int = 8) -> Text:
-    """The late and at-risk jobs, each with its promise and days late or left (domain.kpi.lateness)."""
+    """The late and at-risk jobs, each with its promise and days late or left (domain.kpi.lateness); where the
+    master schedule says it, its planned end and the stage holding it back, else the days its remaining
+    stages need at their mean lead time."""
     risk = Text("Late and at risk\n", "bold")
     for a in r.at_risk[:shown]:
         style = "bold red" if a.late else "yellow"
-        words = f"{-a.days_left} d late" if a.late else f"{a.days_left} d left, needs {a.remaining_h / 24:.1f} d"
+        words = f"{-a.days_left} d late" if a.late else f"{a.days_left} d left"
+        if a.basis != "schedule":
+            words += "" if a.late else f", needs {a.remaining_h / 24:.1f} d"
+        elif a.planned_end is not None:
+            words += f", planned end {a.planned_end}"
         risk.append(f"{a.job} ", style)
         risk.append(f"due {a.due} ({words}) {a.design[:18]}\n")
+        if a.basis == "schedule" and a.why:
+            risk.append(f"  held back by {a.why}\n", "dim")
     if not r.at_risk:
         risk.append("none\n", "green")
     elif len(r.at_risk) > shown:
