@@ -9,6 +9,7 @@ from handclock import HandClock
 from scalereading import weigh
 from floorkiosk.cli import main
 from floorkiosk.domain import standards as dstd
+from floorkiosk.store import apart as apart_mod
 from floorkiosk.errors import ConfigError, NotFound, Refused
 from floorkiosk.workshop import capa, cards, qc, standards, verbs
 from floorkiosk.workshop.judge import Blocked
@@ -370,7 +371,22 @@ def test_a_running_job_moves_onto_the_new_route_only_on_purpose(tmp_path, shop):
     assert "wax-injection" not in shop.job(other).stages and "wax-injection" not in card_route(shop, other)
 
 
-def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, site_dir, capsys):
+def helper_spied(monkeypatch) -> list:
+    """What each rebuild's helper process said when it finished (None: it folded its tables itself), and
+    whether the flow KPIs were among its tables."""
+    said: list = []
+    real = apart_mod.Helper.finish
+
+    def finish(self, conn, timeout=None):
+        why = real(self, conn, timeout)
+        said.append((why, "kpi_stages" in self.tables))
+        return why
+
+    monkeypatch.setattr(apart_mod.Helper, "finish", finish)
+    return said
+
+
+def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, site_dir, capsys, monkeypatch):
     old = ring(shop)
     adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
     new, moved = ring(shop), ring(shop)
@@ -393,12 +409,14 @@ def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, si
         # every derived table, the flow KPIs (kpi_*) among them: each job on its own version's route
         assert not check.differing and not check.refused and not check.unreadable
         digest = again.journal.state_digest()
+        said = helper_spied(monkeypatch)
         for apart in (False, True):  # folded here, or in the helper process
             again.journal.rebuild(apart=apart)
             assert {j: (again.job(j).to_dict(), card_route(again, j)) for j in jobs} == before
             assert again.journal.query(stage_rows) == ready
             assert again.journal.query(flow_rows) == flows
             assert again.journal.state_digest() == digest
+        assert said == [(None, True)]  # the flow KPIs among what the helper process folded
     finally:
         again.close()
     assert main(["--site", str(site_dir), "audit", "verify"]) == 0
@@ -459,3 +477,29 @@ def test_a_job_moved_to_another_version_is_offered_on_its_new_route(tmp_path, sh
         ["wax-injection", "casting"]
     check = shop.journal.check_derived()
     assert not check.differing
+
+
+def test_a_stage_its_version_verifies_is_offered_for_verification_where_the_config_no_longer_verifies_it(tmp_path, shop):
+    adopt(tmp_path, shop, consultation_verified(tmp_path, shop))
+    verified = ring(shop)  # under v2: its consultation must be verified
+    adopt(tmp_path, shop, unverified(tmp_path, shop))
+    plain = ring(shop)  # under v3: it need not be
+    checklist = shop.site.stages["consultation"].checklist
+    for j in (verified, plain):
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=checklist)
+    to_verify = [(w.job, w.stage) for w in cards.worklist(shop, "qc", "eva") if w.status == "to verify"]
+    assert to_verify == [(verified, "consultation")]
+    with pytest.raises(Blocked):
+        verbs.start(shop, verified, "dev", "design", stage="cad-approval")  # to be verified first
+    assert verbs.start(shop, plain, "dev", "design").payload["stage"] == "cad-approval"
+
+
+def unverified(tmp_path, shop) -> str:
+    """A new routes.toml: the consultation verified no more (as before the change)."""
+    text = (shop.dir / "config" / "routes.toml").read_text()
+    new = tmp_path / "routes-consultation-unverified.toml"
+    new.write_text(text.replace('id = "consultation"\nname = "Consultation"\nverify = true\n',
+                                'id = "consultation"\nname = "Consultation"\n'))
+    assert new.read_text() != text
+    return str(new)
