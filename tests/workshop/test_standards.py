@@ -503,3 +503,46 @@ def unverified(tmp_path, shop) -> str:
                                 'id = "consultation"\nname = "Consultation"\n'))
     assert new.read_text() != text
     return str(new)
+
+
+def as_before_versions(shop) -> None:
+    """The flow tables as a site kept them before they knew each job's version (folded on the config's routes)."""
+    conn = shop.journal.conn
+    with shop.journal.lock:
+        conn.execute("ALTER TABLE kpi_jobs DROP COLUMN standards")
+        conn.execute("DELETE FROM migrations WHERE name = 'kpi_007_versions'")
+        conn.commit()
+
+
+def test_an_existing_sites_flow_tables_are_folded_again_on_each_jobs_version(tmp_path, shop, site_dir):
+    old = ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    new = ring(shop)
+    designed(shop, new)
+    with shop.journal.lock:  # the new job's stage rows as the config before the change had them
+        shop.journal.conn.execute("DELETE FROM kpi_stages WHERE job = ? AND stage = 'wax-injection'", (new,))
+        shop.journal.conn.commit()
+    as_before_versions(shop)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())
+    try:
+        assert waiting_at(again, "wax-injection") == [new]
+        assert again.journal.query("SELECT job, standards FROM kpi_jobs ORDER BY job") == [(old, 1), (new, 2)]
+        check = again.journal.check_derived()
+        assert not check.differing
+    finally:
+        again.close()
+
+
+def test_a_site_that_never_changed_its_standards_keeps_its_flow_tables_as_they_are(shop, site_dir):
+    j = ring(shop)
+    with shop.journal.lock:  # a mark that a fold would not keep
+        shop.journal.conn.execute("UPDATE kpi_jobs SET design = 'kept as it was' WHERE job = ?", (j,))
+        shop.journal.conn.commit()
+    as_before_versions(shop)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())
+    try:
+        assert again.journal.query("SELECT design, standards FROM kpi_jobs") == [("kept as it was", 1)]
+    finally:
+        again.close()

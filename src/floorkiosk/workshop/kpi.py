@@ -146,9 +146,12 @@ def _m005_worklist(db: sqlite_utils.Database) -> None:
 
 def _m007_versions(db: sqlite_utils.Database) -> tuple[str, ...]:
     # Each job is folded on the route of its own version of the standards (kept here, as job.created and
-    # standards.moved say), not on the routes of the config as it stands: the tables are derived again.
+    # standards.moved say), not on the routes of the config as it stands: where a version was ever
+    # proposed the tables are derived again; elsewhere every job runs under version 1 and they stand.
     db.execute(f"ALTER TABLE kpi_jobs ADD COLUMN standards INTEGER NOT NULL DEFAULT {dstd.FIRST}")
-    return FlowProjector.tables
+    versioned = db.execute("SELECT 1 FROM events WHERE type IN (?, ?) LIMIT 1",
+                           [dstd.STANDARDS_ADOPTED, dstd.STANDARDS_PROPOSED]).fetchone()
+    return FlowProjector.tables if versioned else ()
 
 
 class FlowProjector(ChunkedRebuild):
