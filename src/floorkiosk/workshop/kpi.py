@@ -5,6 +5,8 @@ delays, delivery, rework; its ``due`` is the promise as ``domain.kpi.moved`` mov
 job and stage (``kpi_stages``: when it became ready, who first finished it, whether it is on the
 board now) and per-day counters per stage, route and person (``kpi_stage_daily``). The board reads only the pieces on it; the KPI report reads counters and one
 row per job, so both stay fast on years of history. Formulas are in ``floorkiosk.domain.kpi``.
+Each job is folded on the route of its own version of the standards (workshop.standards), as the
+guardrails judge it.
 """
 
 from __future__ import annotations
