@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_foundation import VERBS, verb_path  # noqa: E402
 from common import machine, ms, pct  # noqa: E402
 
-from floorkiosk.workshop import standards  # noqa: E402
+from floorkiosk.workshop import kpi, standards  # noqa: E402
 from floorkiosk.workshop.site import init_site, open_shop  # noqa: E402
 
 
@@ -69,8 +69,15 @@ def main() -> None:
         assert standards.site_for(shop, last) is not shop.site
         # what the verbs add, alone (robust to a loaded machine): the job's site looked up, and the
         # version a new job records, each 5,000 times
-        lookups, stamps, folds = [], [], []
+        lookups, stamps, folds, books = [], [], [], []
         state = shop.job(last)
+        flow = next(p for p in shop.journal.projectors if isinstance(p, kpi.FlowProjector))
+        n = standards.job_version(shop, last)
+        with shop.journal.lock:
+            for _ in range(5000):  # what each flow KPI fold adds: the routes of the job's version
+                t0 = time.perf_counter()
+                flow.book(n, shop.journal.conn)
+                books.append(time.perf_counter() - t0)
         for _ in range(5000):
             t0 = time.perf_counter()
             shop.jobs.site_for(state)  # what each fold and each guardrail check adds: the job's route
@@ -101,6 +108,8 @@ def main() -> None:
     print(f"the version a new job records: p50 {ms(pct(stamps, 50))}  p99 {ms(pct(stamps, 99))}")
     print(f"the job's route looked up per fold and guardrail check (JobProjector.site_for): "
           f"p50 {ms(pct(folds, 50))}  p99 {ms(pct(folds, 99))}")
+    print(f"the job's route looked up per flow KPI fold (FlowProjector.book, cached): "
+          f"p50 {ms(pct(books, 50))}  p99 {ms(pct(books, 99))}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ import pytest
 from config_helpers import copy_example, edit  # tests/ is on the path (pytest rootdir)
 from handclock import HandClock
 from scalereading import weigh
+from floorkiosk.cli import main
 from floorkiosk.domain import standards as dstd
+from floorkiosk.store import apart as apart_mod
 from floorkiosk.errors import ConfigError, NotFound, Refused
 from floorkiosk.workshop import capa, cards, qc, standards, verbs
 from floorkiosk.workshop.judge import Blocked
@@ -369,7 +371,22 @@ def test_a_running_job_moves_onto_the_new_route_only_on_purpose(tmp_path, shop):
     assert "wax-injection" not in shop.job(other).stages and "wax-injection" not in card_route(shop, other)
 
 
-def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, site_dir):
+def helper_spied(monkeypatch) -> list:
+    """What each rebuild's helper process said when it finished (None: it folded its tables itself), and
+    whether the flow KPIs were among its tables."""
+    said: list = []
+    real = apart_mod.Helper.finish
+
+    def finish(self, conn, timeout=None):
+        why = real(self, conn, timeout)
+        said.append((why, "kpi_stages" in self.tables))
+        return why
+
+    monkeypatch.setattr(apart_mod.Helper, "finish", finish)
+    return said
+
+
+def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, site_dir, capsys, monkeypatch):
     old = ring(shop)
     adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
     new, moved = ring(shop), ring(shop)
@@ -381,16 +398,151 @@ def test_the_routes_of_each_version_rebuild_to_the_same_state(tmp_path, shop, si
     before = {j: (shop.job(j).to_dict(), card_route(shop, j)) for j in jobs}
     stage_rows = "SELECT job, stage, status, ready FROM job_stages ORDER BY job, stage"
     ready = shop.journal.query(stage_rows)
+    flow_rows = "SELECT job, stage, status, ready, active FROM kpi_stages ORDER BY job, stage"
+    flows = shop.journal.query(flow_rows)
+    assert ("wax-injection" in {r[1] for r in flows if r[0] == new}
+            and "wax-injection" not in {r[1] for r in flows if r[0] in (old, moved)})
     shop.close()
     again = open_shop(site_dir, clock=HandClock())  # on the new config (v2 in config/), folded afresh
     try:
         check = again.journal.check_derived()
-        # the flow KPIs (kpi_*) still fold every job on the routes as the config stands
-        assert not [t.table for t in check.differing if not t.table.startswith("kpi_")]
-        assert not check.refused and not check.unreadable
+        # every derived table, the flow KPIs (kpi_*) among them: each job on its own version's route
+        assert not check.differing and not check.refused and not check.unreadable
+        digest = again.journal.state_digest()
+        said = helper_spied(monkeypatch)
         for apart in (False, True):  # folded here, or in the helper process
             again.journal.rebuild(apart=apart)
             assert {j: (again.job(j).to_dict(), card_route(again, j)) for j in jobs} == before
             assert again.journal.query(stage_rows) == ready
+            assert again.journal.query(flow_rows) == flows
+            assert again.journal.state_digest() == digest
+        assert said == [(None, True)]  # the flow KPIs among what the helper process folded
+    finally:
+        again.close()
+    assert main(["--site", str(site_dir), "audit", "verify"]) == 0
+    assert main(["--site", str(site_dir), "db", "rebuild", "--person", "eva"]) == 0
+    assert "state identical" in capsys.readouterr().out
+
+
+def casting_list(shop) -> list[str]:
+    """The jobs the casting bench's worklist offers Ana at the casting."""
+    return [w.job for w in cards.worklist(shop, "casting", "ana") if w.stage == "casting"]
+
+
+def waiting_at(shop, stage: str) -> list[str]:
+    return [r[0] for r in shop.journal.query("SELECT job FROM kpi_stages WHERE stage = ? AND active = 1 AND ready = 1"
+                                             " ORDER BY job", (stage,))]
+
+
+def test_the_bench_worklist_offers_each_job_as_its_own_route_allows(tmp_path, shop, site_dir):
+    old = ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    new = ring(shop)
+    for j in (old, new):
+        designed(shop, j)
+    # the old job may start casting (its route); the new one waits for its wax injection
+    assert casting_list(shop) == [old] and waiting_at(shop, "wax-injection") == [new]
+    with pytest.raises(Blocked):
+        verbs.start(shop, new, "ana", "casting", stage="casting")
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())  # on the new config (v2 in config/)
+    try:
+        for apart in (None, False, True):  # as folded when the events came, then rebuilt here and apart
+            if apart is not None:
+                again.journal.rebuild(apart=apart)
+            assert casting_list(again) == [old] and waiting_at(again, "wax-injection") == [new]
+            assert [w.job for w in cards.worklist(again, "design", "dev") if w.stage == "wax-injection"] == [new]
+        verbs.start(again, new, "dev", "design")  # the wax injection
+        verbs.finish(again, new, "dev", "design")
+        assert casting_list(again) == [old, new]
+        assert verbs.start(again, old, "ana", "casting").payload["stage"] == "casting"
+        assert waiting_at(again, "casting") == [new]
+    finally:
+        again.close()
+
+
+def test_a_job_moved_to_another_version_is_offered_on_its_new_route(tmp_path, shop, site_dir):
+    stays, moved, back = ring(shop), ring(shop), None
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    back = ring(shop)  # made under v2, moved back to v1: its wax injection, never started, is dropped
+    for j in (stays, moved, back):
+        designed(shop, j)
+    standards.move(shop, [moved], to=2, person_id="eva", why="inject the wax from now on")
+    standards.move(shop, [back], to=1, person_id="eva", why="the old route for this one")
+    assert casting_list(shop) == [stays, back]
+    assert waiting_at(shop, "wax-injection") == [moved]
+    assert [r[0] for r in shop.journal.query("SELECT stage FROM kpi_stages WHERE job = ? AND stage = 'wax-injection'",
+                                             (back,))] == []
+    assert shop.journal.query("SELECT remaining FROM kpi_jobs WHERE job = ?", (moved,))[0][0].split()[:2] == \
+        ["wax-injection", "casting"]
+    check = shop.journal.check_derived()
+    assert not check.differing
+
+
+def test_a_stage_its_version_verifies_is_offered_for_verification_where_the_config_no_longer_verifies_it(tmp_path, shop):
+    adopt(tmp_path, shop, consultation_verified(tmp_path, shop))
+    verified = ring(shop)  # under v2: its consultation must be verified
+    adopt(tmp_path, shop, unverified(tmp_path, shop))
+    plain = ring(shop)  # under v3: it need not be
+    checklist = shop.site.stages["consultation"].checklist
+    for j in (verified, plain):
+        verbs.start(shop, j, "dev", "design")
+        verbs.finish(shop, j, "dev", "design", checklist=checklist)
+    to_verify = [(w.job, w.stage) for w in cards.worklist(shop, "qc", "eva") if w.status == "to verify"]
+    assert to_verify == [(verified, "consultation")]
+    with pytest.raises(Blocked):
+        verbs.start(shop, verified, "dev", "design", stage="cad-approval")  # to be verified first
+    assert verbs.start(shop, plain, "dev", "design").payload["stage"] == "cad-approval"
+
+
+def unverified(tmp_path, shop) -> str:
+    """A new routes.toml: the consultation verified no more (as before the change)."""
+    text = (shop.dir / "config" / "routes.toml").read_text()
+    new = tmp_path / "routes-consultation-unverified.toml"
+    new.write_text(text.replace('id = "consultation"\nname = "Consultation"\nverify = true\n',
+                                'id = "consultation"\nname = "Consultation"\n'))
+    assert new.read_text() != text
+    return str(new)
+
+
+def as_before_versions(shop) -> None:
+    """The flow tables as a site kept them before they knew each job's version (folded on the config's routes)."""
+    conn = shop.journal.conn
+    with shop.journal.lock:
+        conn.execute("ALTER TABLE kpi_jobs DROP COLUMN standards")
+        conn.execute("DELETE FROM migrations WHERE name = 'kpi_007_versions'")
+        conn.commit()
+
+
+def test_an_existing_sites_flow_tables_are_folded_again_on_each_jobs_version(tmp_path, shop, site_dir):
+    old = ring(shop)
+    adopt(tmp_path, shop, route_with_wax_injection(tmp_path, shop))
+    new = ring(shop)
+    designed(shop, new)
+    with shop.journal.lock:  # the new job's stage rows as the config before the change had them
+        shop.journal.conn.execute("DELETE FROM kpi_stages WHERE job = ? AND stage = 'wax-injection'", (new,))
+        shop.journal.conn.commit()
+    as_before_versions(shop)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())
+    try:
+        assert waiting_at(again, "wax-injection") == [new]
+        assert again.journal.query("SELECT job, standards FROM kpi_jobs ORDER BY job") == [(old, 1), (new, 2)]
+        check = again.journal.check_derived()
+        assert not check.differing
+    finally:
+        again.close()
+
+
+def test_a_site_that_never_changed_its_standards_keeps_its_flow_tables_as_they_are(shop, site_dir):
+    j = ring(shop)
+    with shop.journal.lock:  # a mark that a fold would not keep
+        shop.journal.conn.execute("UPDATE kpi_jobs SET design = 'kept as it was' WHERE job = ?", (j,))
+        shop.journal.conn.commit()
+    as_before_versions(shop)
+    shop.close()
+    again = open_shop(site_dir, clock=HandClock())
+    try:
+        assert again.journal.query("SELECT design, standards FROM kpi_jobs") == [("kept as it was", 1)]
     finally:
         again.close()

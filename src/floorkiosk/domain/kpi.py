@@ -39,6 +39,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 
 from floorkiosk.domain import events as ev
+from floorkiosk.domain import standards as dstd
 from floorkiosk.domain.config import Route
 from floorkiosk.domain.state import downstream
 
@@ -559,6 +560,7 @@ class JobRow:
     reworks: int = 0
     on_hold: int = 0
     relabelled: int = 0  # client delays recorded after the promise they moved had passed
+    standards: int = dstd.FIRST  # the version of the standards it runs under: its route is that version's
 
 
 @dataclass
@@ -595,6 +597,22 @@ def _seconds(a: str | None, b: str | None) -> float:
     return max(0.0, round(_epoch(b) - _epoch(a), 3))
 
 
+@dataclass(frozen=True)
+class RouteBook:
+    """One version of the standards as the flow reads it: its routes, the stages that must be verified,
+    each stage's prerequisites and each route's delivery stage."""
+
+    routes: dict[str, Route]
+    needs_verify: frozenset[str]
+    after: dict[str, dict[str, tuple[str, ...]]]
+    delivery: dict[str, str | None]
+
+    @classmethod
+    def of(cls, routes: dict[str, Route], needs_verify: frozenset[str] | set[str]) -> RouteBook:
+        return cls(routes, frozenset(needs_verify), {rid: {st.stage: st.after for st in r.steps} for rid, r in routes.items()},
+                   {rid: delivery_stage(r) for rid, r in routes.items()})
+
+
 class Flow:
     """Folds job events into each job's stage rows and per-day flow counters (arrivals, starts, completions).
 
@@ -602,22 +620,28 @@ class Flow:
     be) and adds what the board and the KPIs need and the job state does not keep: when each stage
     became ready, who first finished it, whether it was first time right. A rework takes back the
     completion it undoes, so counters always describe the pieces as they are.
-    ``load`` fetches a job not yet in memory (None if unknown).
+    ``load`` fetches a job not yet in memory (None if unknown). Each job is folded on the route of the
+    version of the standards it runs under (``JobRow.standards``): ``book_of(version)`` gives that
+    version's ``RouteBook``; without it, or for the book given, the routes given.
     """
 
-    def __init__(self, routes: dict[str, Route], needs_verify: frozenset[str] | set[str],
-                 day_of, load=None) -> None:
-        self.routes = routes
-        self.needs_verify = needs_verify
-        # route -> stage -> its prerequisites, looked up on every completion
-        self.after = {rid: {st.stage: st.after for st in r.steps} for rid, r in routes.items()}
-        self.delivery = {rid: delivery_stage(r) for rid, r in routes.items()}
+    def __init__(self, routes: dict[str, Route] | RouteBook, needs_verify: frozenset[str] | set[str] = frozenset(),
+                 day_of=None, load=None, book_of: Callable[[int], RouteBook] | None = None) -> None:
+        self.book = routes if isinstance(routes, RouteBook) else RouteBook.of(routes, needs_verify)
+        self.routes = self.book.routes
+        self.needs_verify = self.book.needs_verify
+        self._book_of = book_of
         self.day_of = day_of  # ts -> the workshop's calendar day
         self._load = load or (lambda job: None)
         self.jobs: dict[str, JobRow | None] = {}
         self.stages: dict[str, dict[str, StageRow]] = {}
         self.tally = Tally()
         self.touched: set[str] = set()
+        self.dropped: dict[str, set[str]] = {}  # job -> the stages a move to another version dropped
+
+    def book_for(self, job: JobRow) -> RouteBook:
+        """The routes of the job's version of the standards."""
+        return self._book_of(job.standards) if self._book_of is not None else self.book
 
     def job(self, job_id: str) -> JobRow | None:
         if job_id not in self.jobs:
@@ -633,11 +657,12 @@ class Flow:
         t = e.type
         p = e.payload
         if t == ev.JOB_CREATED:
-            route = self.routes.get(p.get("route", ""))
             due = str(p.get("due", ""))[:10]
             job = JobRow(e.job, p.get("route", ""), p.get("alloy", ""), p.get("design", ""), p.get("client", ""),
-                         p.get("priority", "normal"), e.ts, due, due)
+                         p.get("priority", "normal"), e.ts, due, due, standards=p.get("standards", dstd.FIRST))
+            route = self.book_for(job).routes.get(job.route)
             self.jobs[e.job] = job
+            self.dropped.pop(e.job, None)
             self.stages[e.job] = {s: StageRow(e.job, s) for s in (route.stage_ids if route else ())}
             self._refresh(job, e.ts)
             self.touched.add(e.job)
@@ -667,7 +692,7 @@ class Flow:
                 st.status = DONE
                 st.finished_by = e.person
                 st.first_by = st.first_by or e.person
-                if sid not in self.needs_verify:
+                if sid not in self.book_for(job).needs_verify:
                     self._complete(job, st, e.ts)
             case ev.STAGE_VERIFIED if st is not None:
                 st.status = VERIFIED
@@ -682,7 +707,7 @@ class Flow:
                 # what was built on it is done again after the rework, through no fault of its own: the
                 # stages downstream of it that were done (as the job's own fold reopens them), and the
                 # inspected stage
-                route = self.routes.get(job.route)
+                route = self.book_for(job).routes.get(job.route)
                 for d in (stages.get(s) for s in (downstream(route, redo) if route is not None and redo else ())):
                     if d is not None and d is not st and d.status in (DONE, VERIFIED, IN_PROGRESS):
                         self._uncount(job, d)
@@ -697,6 +722,8 @@ class Flow:
                 job.on_hold = 1
             case ev.JOB_RELEASED:
                 job.on_hold = 0
+            case _ if t == dstd.STANDARDS_MOVED:
+                self._move(job, p.get("to", job.standards), e.ts)
             case _ if t == JOB_DELAYED:
                 by = p.get("by")
                 before = as_date(job.due)
@@ -714,6 +741,27 @@ class Flow:
                 return
         self.touched.add(e.job)
 
+    def _move(self, job: JobRow, version: int, ts: str) -> None:
+        """Moved on purpose onto another version (as the job's own fold does): the stages its route adds
+        are to do, a stage it no longer has is dropped if nothing was ever done at it, and what is ready
+        is judged again on the new route."""
+        job.standards = version
+        route = self.book_for(job).routes.get(job.route)
+        if route is None:
+            return
+        stages = self.stages[job.job]
+        keep = set(route.stage_ids)
+        for sid in [s for s, st in stages.items() if s not in keep and st.status == TODO and st.runs == 0
+                    and st.done_at is None]:
+            if stages.pop(sid).ready:
+                self.tally.add((self.day_of(ts), sid, job.route, ""), WITHDRAWN)
+            self.dropped.setdefault(job.job, set()).add(sid)
+        for sid in route.stage_ids:
+            if sid not in stages:
+                stages[sid] = StageRow(job.job, sid)
+                self.dropped.get(job.job, set()).discard(sid)
+        self._refresh(job, ts)
+
     def _complete(self, job: JobRow, st: StageRow, ts: str) -> None:
         if st.done_at is not None:
             self._uncount(job, st)
@@ -722,7 +770,7 @@ class Flow:
         st.counted_ftr = 1 if st.reworks == 0 else 0
         self._count(job, st, +1)
         self._refresh(job, ts)
-        if job.delivered_at is None and st.stage == self.delivery.get(job.route):
+        if job.delivered_at is None and st.stage == self.book_for(job).delivery.get(job.route):
             job.delivered_at = ts
         stages = self.stages[job.job]
         if stages and all(s.done_at is not None for s in stages.values()):
@@ -746,11 +794,12 @@ class Flow:
         st.counted_ftr = 0
 
     def _refresh(self, job: JobRow, ts: str) -> None:
-        after = self.after.get(job.route)
+        book = self.book_for(job)
+        after = book.after.get(job.route)
         if after is None:
             return
         stages = self.stages[job.job]
-        nv = self.needs_verify
+        nv = book.needs_verify
         for sid, st in stages.items():
             now = False
             if st.status == TODO or st.status == REWORK:
@@ -775,4 +824,4 @@ class Flow:
             return 0
         if st.ready or st.status == IN_PROGRESS:
             return 1
-        return 1 if st.status == DONE and st.stage in self.needs_verify else 0
+        return 1 if st.status == DONE and st.stage in self.book_for(job).needs_verify else 0

@@ -129,6 +129,11 @@ def main() -> int:
     for sql in job["schema"]:
         out.execute(sql)
     projectors = job["projectors"]
+    for p in projectors:
+        # one that reads the journal's own events as it folds (the KPI flow: the versions of the standards)
+        # is given the journal: its scratch connection has only the tables it writes
+        if hasattr(p, "rebuild_journal"):
+            p.rebuild_journal(src)
     out.execute("BEGIN")
     for p in projectors:
         p.rebuild_begin(out)

@@ -225,6 +225,11 @@ def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list
     stages = [s for s in bench.stages if shop.site.stages[s].skill in person.skills or bench.qc]
     if bench.qc:
         verify_stages = [s.id for s in shop.site.stages.values() if s.verify]
+        # and the stages a job's own version of the standards has verified where the config no longer
+        # does (its stage row awaits verification: finished, still active); the waiting rows' index only
+        verify_stages += [r[0] for r in shop.journal.query(
+            "SELECT DISTINCT stage FROM kpi_stages INDEXED BY kpi_stages_to_verify"
+            " WHERE active = 1 AND status = 'done' AND on_hold = 0") if r[0] not in verify_stages]
     else:
         verify_stages = []
     if not stages and not verify_stages:
@@ -253,7 +258,8 @@ def worklist(shop: Shop, bench_id: str, person_id: str, limit: int = 30) -> list
     today = site_today(shop)
     for job, stage, status, design, due, priority in rows:
         left, late = k.lateness(k.as_date(due), today)  # waiting work is open
-        out.append(WorkItem(job, stage, shop.site.stages[stage].name, design, due, priority,
+        name = shop.site.stages[stage].name if stage in shop.site.stages else stage  # a stage of an older version
+        out.append(WorkItem(job, stage, name, design, due, priority,
                             "to verify" if status == DONE else status, left, late))
     return out
 

@@ -5,6 +5,8 @@ delays, delivery, rework; its ``due`` is the promise as ``domain.kpi.moved`` mov
 job and stage (``kpi_stages``: when it became ready, who first finished it, whether it is on the
 board now) and per-day counters per stage, route and person (``kpi_stage_daily``). The board reads only the pieces on it; the KPI report reads counters and one
 row per job, so both stay fast on years of history. Formulas are in ``floorkiosk.domain.kpi``.
+Each job is folded on the route of its own version of the standards (workshop.standards), as the
+guardrails judge it.
 """
 
 from __future__ import annotations
@@ -26,18 +28,23 @@ from floorkiosk.domain import events as ev
 from floorkiosk.domain import kpi as k
 from floorkiosk.domain import metal as m
 from floorkiosk.domain import payloads
+from floorkiosk.domain import standards as dstd
 from floorkiosk.domain.config import Person, Site
 from floorkiosk.errors import Refused
 from floorkiosk.store.projection import ChunkedRebuild
 from floorkiosk.store.rows import CANON
 from floorkiosk.store.where import Where
+from floorkiosk.workshop import standards as std
 from floorkiosk.workshop.shop import Area, Shop
 
 
 _RELEVANT = frozenset({ev.JOB_CREATED, ev.STAGE_STARTED, ev.STAGE_FINISHED, ev.STAGE_VERIFIED, ev.STAGE_REJECTED,
-                       ev.JOB_HELD, ev.JOB_RELEASED, k.JOB_DELAYED})
+                       ev.JOB_HELD, ev.JOB_RELEASED, k.JOB_DELAYED, dstd.STANDARDS_MOVED})
+# A version of the standards recorded with its documents (no job): the routes of the jobs under it.
+_VERSION_DOCS = frozenset({dstd.STANDARDS_ADOPTED, dstd.STANDARDS_PROPOSED})
 _JOB_COLS = ("job", "route", "alloy", "design", "client", "priority", "created_at", "promised", "due", "client_delays",
-             "client_delay_days", "shop_delays", "delivered_at", "completed_at", "reworks", "on_hold", "relabelled")
+             "client_delay_days", "shop_delays", "delivered_at", "completed_at", "reworks", "on_hold", "relabelled",
+             "standards")
 _STAGE_COLS = ("job", "stage", "status", "ready", "entered_at", "ready_at", "started_at", "started_by", "started_bench",
                "first_started_at", "first_by", "finished_by", "done_at", "runs", "reworks", "counted_ftr")
 _job_values = attrgetter(*_JOB_COLS)
@@ -139,11 +146,25 @@ def _m005_worklist(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX kpi_stages_busy ON kpi_stages (stage, started_by) WHERE active = 1 AND status = 'in progress'")
 
 
-class FlowProjector(ChunkedRebuild):
-    """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal."""
+def _m007_versions(db: sqlite_utils.Database) -> tuple[str, ...]:
+    # Each job is folded on the route of its own version of the standards (kept here, as job.created and
+    # standards.moved say), not on the routes of the config as it stands: where a version was ever
+    # proposed the tables are derived again; elsewhere every job runs under version 1 and they stand.
+    db.execute(f"ALTER TABLE kpi_jobs ADD COLUMN standards INTEGER NOT NULL DEFAULT {dstd.FIRST}")
+    versioned = db.execute("SELECT 1 FROM events WHERE type IN (?, ?) LIMIT 1",
+                           [dstd.STANDARDS_ADOPTED, dstd.STANDARDS_PROPOSED]).fetchone()
+    return FlowProjector.tables if versioned else ()
 
-    rebuild_apart = True  # reads only its own tables: a rebuild may fold it in a second process
-    rebuild_types = _RELEVANT  # the events it folds
+
+class FlowProjector(ChunkedRebuild):
+    """Keeps kpi_jobs, kpi_stages and kpi_stage_daily in step with the journal.
+
+    Each job is folded on the routes of the version of the standards it runs under (kpi_jobs.standards):
+    that version's documents are read from the journal's own events (``std.recorded_docs``), so a
+    rebuild's helper process, which has only the journal to read, folds them the same."""
+
+    rebuild_apart = True  # reads only its own tables and the versions' events: a rebuild may fold it apart
+    rebuild_types = _RELEVANT | _VERSION_DOCS  # the events it folds
     rebuild_weight = 10  # its share of a rebuild's work, measured (see Journal.rebuild)
 
     tables = ("kpi_jobs", "kpi_stages", "kpi_stage_daily")
@@ -152,15 +173,54 @@ class FlowProjector(ChunkedRebuild):
         self.site = site
         self.settings = metal_mod.metal_settings(site)
         self.needs_verify = frozenset(s.id for s in site.stages.values() if s.verify)
-        self.route_stages = {r.id: r.stage_ids for r in site.routes.values()}
+        self._book = k.RouteBook.of(site.routes, self.needs_verify)
+        self._books: dict[int, k.RouteBook] = {}  # version -> its routes, once found
+        self._unknown: set[int] = set()  # versions looked for and not recorded: the config's routes until they are
+        self._events: sqlite3.Connection | None = None  # where the versions' events are read (else the fold's own)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # pickled for a rebuild's helper process: it finds the versions again from the journal it reads
+        state = dict(self.__dict__)
+        state.update(_books={}, _unknown=set(), _events=None)
+        state.pop("_rebuilding", None)
+        return state
+
+    def rebuild_journal(self, conn: sqlite3.Connection) -> None:
+        """In a rebuild's helper process: the journal (read-only) beside the scratch tables it writes."""
+        self._events = conn
+
+    def book(self, version: int, conn: sqlite3.Connection) -> k.RouteBook:
+        """The routes of a version of the standards; the config's while the journal has no such version."""
+        got = self._books.get(version)
+        if got is not None:
+            return got
+        if version in self._unknown:
+            return self._book
+        docs = std.recorded_docs(self._events or conn, version)
+        if docs is None:
+            self._unknown.add(version)
+            return self._book
+        site = std.site_of_docs(self.site, docs)
+        got = self._books[version] = (self._book if site is self.site else
+                                      k.RouteBook.of(site.routes, {s.id for s in site.stages.values() if s.verify}))
+        return got
+
+    def _seen(self, events: Iterable[ev.Event]) -> None:
+        """A version recorded: looked for again when a job of it is folded."""
+        if self._unknown:
+            for e in events:
+                if e.type in _VERSION_DOCS:
+                    self._unknown.discard(e.payload.get("version"))
 
     def day_of(self, ts: str) -> str:
         return m.local_day(ts, self.settings.tz)
 
     def _flow(self, conn: sqlite3.Connection) -> k.Flow:
-        return k.Flow(self.site.routes, self.needs_verify, self.day_of, load=lambda j: _load_jobs(conn, [j]).get(j))
+        return k.Flow(self._book, day_of=self.day_of, load=lambda j: _load_jobs(conn, [j]).get(j),
+                      book_of=lambda n: self.book(n, conn))
 
     def apply(self, conn: sqlite3.Connection, events: list[ev.Event]) -> None:
+        self._seen(events)
         relevant = [e for e in events if e.type in _RELEVANT and e.job]
         if not relevant:
             return
@@ -195,6 +255,8 @@ class FlowProjector(ChunkedRebuild):
         for e in events:
             if e.type in _RELEVANT and e.job:
                 handle(e)
+            elif e.type in _VERSION_DOCS:
+                self._seen((e,))
         self._write(conn, flow, absolute=True)
         touched = flow.touched
         flow.jobs = {j: flow.jobs[j] for j in touched if j in flow.jobs}
@@ -215,13 +277,17 @@ class FlowProjector(ChunkedRebuild):
         """The rows of the jobs the flow touched, and its counters: added to the stored ones, or with
         `absolute` (a rebuild, whose counters went on from the stored values) put in their place."""
         jrows, srows = [], []
-        orders = self.route_stages
+        if flow.dropped:
+            conn.executemany("DELETE FROM kpi_stages WHERE job = ? AND stage = ?",
+                             [(j, s) for j, dropped in flow.dropped.items() for s in dropped])
+            flow.dropped = {}
         for j in flow.touched:
             job = flow.jobs.get(j)
             if job is None:
                 continue
             stages = flow.stages[j]
-            order = orders.get(job.route) or tuple(stages)
+            route = flow.book_for(job).routes.get(job.route)
+            order = route.stage_ids if route is not None else tuple(stages)
             remaining = " ".join(s for s in order if s in stages and stages[s].done_at is None)
             jrows.append((*_job_values(job),
                           self.day_of(job.delivered_at) if job.delivered_at else None,
@@ -727,5 +793,5 @@ def _m006_ms_sums(db: sqlite_utils.Database) -> tuple[str, ...]:
 AREA = Area("kpi", projectors=lambda site: [FlowProjector(site)],
             migrations=(("kpi_001_flow", _m001_flow), ("kpi_002_board", _m002_board), ("kpi_003_floor", _m003_floor),
                         ("kpi_004_promises", _m004_promises), ("kpi_005_worklist", _m005_worklist),
-                        ("kpi_006_ms_sums", _m006_ms_sums)),
+                        ("kpi_006_ms_sums", _m006_ms_sums), ("kpi_007_versions", _m007_versions)),
             describers={k.JOB_DELAYED: describe_delay})

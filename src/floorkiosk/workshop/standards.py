@@ -132,11 +132,27 @@ _RAW_KEY = {"routes.toml": "routes", "qc.toml": "qc"}  # where Site.raw keeps ea
 def _is_loaded(shop: Shop, docs: dict[str, str]) -> bool:
     """Whether these documents are those the shop's site was loaded from (compared as parsed TOML, so the
     answer does not depend on what the files on disk say now: another process may have approved since)."""
+    return _loaded_from(shop.site, docs)
+
+
+def _loaded_from(site: Site, docs: dict[str, str]) -> bool:
     for name, key in _RAW_KEY.items():
         want = tomllib.loads(docs[name]) if name in docs else None
-        if want != shop.site.raw.get(key):
+        if want != site.raw.get(key):
             return False
     return True
+
+
+def site_of_docs(site: Site, docs: dict[str, str]) -> Site:
+    """The site with a version's documents in place of its own, without a shop (what a rebuild's helper
+    process folds the flow KPIs on): `site` itself when they are those it was loaded from, and also when
+    they no longer load with the rest of its config (its jobs follow the config until moved on)."""
+    if _loaded_from(site, docs):
+        return site
+    try:
+        return compose(site, docs)
+    except ConfigError:
+        return site
 
 
 def site_for(shop: Shop, job: JobState | str | None) -> Site:
@@ -179,7 +195,7 @@ def _projector_site(shop: Shop, number: int, docs: dict[str, str] | None,
     if got is not None:
         return got
     if docs is None and conn is not None:
-        docs = _recorded_docs(conn, number)
+        docs = recorded_docs(conn, number)
     if docs is None:
         return None
     try:
@@ -188,7 +204,7 @@ def _projector_site(shop: Shop, number: int, docs: dict[str, str] | None,
         return shop.site  # a version that no longer loads: its jobs follow the config until moved on
 
 
-def _recorded_docs(conn: sqlite3.Connection, number: int) -> dict[str, str] | None:
+def recorded_docs(conn: sqlite3.Connection, number: int) -> dict[str, str] | None:
     """A version's documents as the journal recorded them (the first event of that number keeps it).
 
     Read from the events, not the derived table: a rebuild folds a job recorded before versioning
@@ -212,10 +228,14 @@ def _wire(shop: Shop) -> None:
 
 
 def _compose(shop: Shop, docs: dict[str, str], *, shown: dict[str, str] | None = None) -> Site:
+    return compose(shop.site, docs, shown=shown)
+
+
+def compose(site: Site, docs: dict[str, str], *, shown: dict[str, str] | None = None) -> Site:
     """The live site with these versioned documents in place of its own, validated as one config.
 
     `shown`: document name -> how a problem in it is named (the proposed file's path, say)."""
-    src = shop.site.folder
+    src = site.folder
     with tempfile.TemporaryDirectory(prefix="standards-") as tmp:
         t = Path(tmp)
         for f in src.iterdir():
@@ -229,11 +249,11 @@ def _compose(shop: Shop, docs: dict[str, str], *, shown: dict[str, str] | None =
             names = {str(t / n): (shown or {}).get(n, n) for n in dstd.DOCUMENTS} | {
                 str(t / f.name): str(src / f.name) for f in src.iterdir() if f.name not in dstd.DOCUMENTS}
             raise ConfigError([_rename(p, names) for p in exc.problems]) from None
-    raw = dict(shop.site.raw) | {"routes": loaded.raw["routes"]}
+    raw = dict(site.raw) | {"routes": loaded.raw["routes"]}
     raw.pop("qc", None)
     if "qc" in loaded.raw:
         raw["qc"] = loaded.raw["qc"]
-    return replace(shop.site, stages=loaded.stages, routes=loaded.routes, raw=raw)
+    return replace(site, stages=loaded.stages, routes=loaded.routes, raw=raw)
 
 
 def _rename(problem: str, names: dict[str, str]) -> str:

@@ -291,6 +291,8 @@ def test_the_promise_column_is_set_again_for_an_existing_site(pinned):
     with pinned.journal.lock:
         conn.execute("DROP INDEX kpi_jobs_promise")
         conn.execute("ALTER TABLE kpi_jobs DROP COLUMN relabelled")
+        conn.execute("ALTER TABLE kpi_jobs DROP COLUMN standards")  # nor the version of each job's standards
+        conn.execute("DELETE FROM migrations WHERE name = 'kpi_007_versions'")
         conn.execute("CREATE INDEX kpi_jobs_promise ON kpi_jobs (promised, client_delays, delivered_day, due,"
                      " client_delay_days)")
         conn.execute("UPDATE kpi_jobs SET due = '2026-11-26' WHERE job = ?", (five["J5"],))  # as a shop delay moved it
