@@ -34,7 +34,7 @@ from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
-from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, read_chunks
+from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, audit_rows, event_of, read_chunks
 from floorkiosk.store.schema import migrate
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
@@ -851,9 +851,19 @@ class Journal:
         """Walk every origin's chain; report the first break of each (edited, deleted, out of order),
         and every event whose payload cannot be read."""
         audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
-        bad: list[tuple[ev.Event, str]] = []
         unreadable: list[AuditProblem] = []
         with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(f"SELECT {EVENT_COLS} FROM events ORDER BY origin, origin_seq")
+            try:
+                while rows := cur.fetchmany(5000):
+                    audit_rows(audit, rows, unreadable)
+                return unreadable + audit.problems
+            except sqlite3.OperationalError:
+                pass  # a text column that is not UTF-8: walked again, by the reader that copes with it
+            audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
+            unreadable = []
+            bad: list[tuple[ev.Event, str]] = []
             for chunk in read_chunks(self.conn, "origin, origin_seq", 5000, bad=bad):
                 if bad:
                     # an unreadable event still stands in its chain: its stored text is what is hashed
