@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import itertools
 import os
 import re
 import sqlite3
@@ -35,7 +34,9 @@ from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
 from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, audit_rows, event_of, read_chunks
+from floorkiosk.store import tablecheck
 from floorkiosk.store.schema import migrate
+from floorkiosk.store.tablecheck import TableCheck
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
     # hub_seq: the event's place in the hub's order, NULL while it is only here (pending).
@@ -100,7 +101,7 @@ HELPER_PATIENCE = 120.0
 REBUILD_CHUNK = 20_000
 
 
-def _helper_share(feeders: list) -> list:
+def _helper_share(feeders: list, audit: bool = False) -> list:
     """Which projectors a rebuild's helper process folds: those that may be folded apart
     (``rebuild_apart``), chosen so that the two processes finish closest together.
 
@@ -111,6 +112,9 @@ def _helper_share(feeders: list) -> list:
     """
     movable = [p for p in feeders[1:] if getattr(p, "rebuild_apart", False)]
     weight = {id(p): getattr(p, "rebuild_weight", 1) for p in feeders}
+    if audit and feeders:
+        # checking the derived tables, the job projector also judges every event by the guardrails
+        weight[id(feeders[0])] = getattr(feeders[0], "audit_weight", weight[id(feeders[0])])
     total = sum(weight.values())
     best, best_span = [], total
     for mask in range(1, 1 << len(movable)):
@@ -772,7 +776,7 @@ class Journal:
                     h.update(repr(row).encode())
         return h.hexdigest()
 
-    def check_derived(self) -> "DerivedCheck":
+    def check_derived(self, apart: bool | None = None) -> DerivedCheck:
         """Fold the journal again, beside the stored derived tables, and compare them table by table.
 
         The fold writes into temporary tables of the same names (SQLite reads an unqualified name
@@ -784,6 +788,7 @@ class Journal:
         bad: list[tuple[ev.Event, str]] = []
         refused: list[tuple[ev.Event, list[str]]] = []
         tables: list[TableCheck] = []
+        remote: dict[str, TableCheck] = {}  # the tables the helper folded and compared
         with self.lock, gc_paused():
             conn = self.conn
             schema = self._schema_of_unlocked()
@@ -809,8 +814,31 @@ class Journal:
                 first = self.projectors[0] if self.projectors else None
                 if first is not None and hasattr(first, "audit"):
                     first.audit = refused
+                # As a rebuild does: on a large journal a second process folds some projectors, and
+                # compares their tables too; the temporary tables made above stay empty for those.
+                away = _helper_share(feeders, audit=True)
+                if apart is None:
+                    apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
+                helper = None
+                if apart and away:
+                    try:
+                        helper = Helper(self.path, away, order, conn, REBUILD_CHUNK, compare=True,
+                                        schema=[schema[t][0] for p in away for t in p.tables if t in schema])
+                    except OSError:
+                        helper = None  # no interpreter to start (an embedded one): all of it here
                 try:
-                    self._feed(conn, feeders, order, judged, bad=bad)
+                    started = time.monotonic()
+                    self._feed(conn, [p for p in feeders if helper is None or p not in away], order, judged, bad=bad)
+                    if helper is not None:
+                        patience = max(HELPER_PATIENCE, 2 * (time.monotonic() - started))
+                        checks, why = (None, "conflicts") if judged and self._conflicts_unlocked() \
+                            else helper.checks(patience)
+                        if checks is None:
+                            # On a hub site with conflicts the helper folded events that the job
+                            # projector held back; or it failed. Either way: fold those projectors here.
+                            self._feed(conn, [feeders[0], *away], order, judged, only=away)
+                        else:
+                            remote = {c.table: c for c in checks}
                     for i, p in enumerate(self.projectors):
                         if p not in feeders:
                             stream = self._all_events_unlocked()
@@ -818,34 +846,16 @@ class Journal:
                 finally:
                     if first is not None and hasattr(first, "audit"):
                         first.audit = None
+                    if helper is not None:
+                        helper.close(conn)
                 for t in self._derived_tables():
-                    tables.append(self._compare_unlocked(t, t in have))
+                    tables.append(remote[t] if t in remote else self._compare_unlocked(t, t in have))
             finally:
                 conn.execute("ROLLBACK")
         return DerivedCheck(tables, bad, refused)
 
-    def _compare_unlocked(self, t: str, stored: bool) -> "TableCheck":
-        conn = self.conn
-        cols = [r[1] for r in conn.execute(f'PRAGMA temp.table_info("{t}")')]
-        order = ", ".join(f'"{c}"' for c in cols)
-        folded = hashlib.sha256()
-        if not stored:
-            for row in conn.execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}'):
-                folded.update(repr(row).encode())
-            return TableCheck(t, None, folded.hexdigest(), None, None, True, cols)
-        here = hashlib.sha256()
-        # each side read in its own order, row by row: memory stays that of one row
-        a = conn.cursor().execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}')
-        b = conn.cursor().execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}')
-        first = None
-        for ra, rb in itertools.zip_longest(a, b):
-            if ra is not None:
-                here.update(repr(ra).encode())
-            if rb is not None:
-                folded.update(repr(rb).encode())
-            if first is None and ra != rb:
-                first = (ra, rb)
-        return TableCheck(t, here.hexdigest(), folded.hexdigest(), *(first or (None, None)), False, cols)
+    def _compare_unlocked(self, t: str, stored: bool) -> TableCheck:
+        return tablecheck.compare(t, self.conn, "temp", self.conn if stored else None)
 
     def verify(self) -> list[AuditProblem]:
         """Walk every origin's chain; report the first break of each (edited, deleted, out of order),
@@ -877,34 +887,6 @@ class Journal:
                         audit.problems.append(AuditProblem(e.id, e.origin, e.origin_seq, e.seq,
                                                            "holds text that is not valid UTF-8"))
         return unreadable + audit.problems
-
-
-@dataclass(frozen=True)
-class TableCheck:
-    """One derived table beside the journal's fold: the digest of each, and the first rows that differ."""
-
-    table: str
-    stored: str | None  # sha256 of the stored rows; None when the table is missing
-    folded: str
-    stored_row: tuple | None
-    folded_row: tuple | None
-    missing: bool
-    columns: list[str]
-
-    @property
-    def same(self) -> bool:
-        return not self.missing and self.stored == self.folded
-
-    def __str__(self) -> str:
-        if self.missing:
-            return f"table {self.table} is missing (the journal gives it rows, digest {self.folded[:16]})"
-        if self.same:
-            return f"table {self.table}: as the journal gives it (sha256 {self.folded[:16]})"
-        def said(row: tuple | None) -> str:
-            return "no row" if row is None else "(" + ", ".join(f"{c}={v!r}" for c, v in zip(self.columns, row)) + ")"
-        return (f"table {self.table} differs from the journal (stored sha256 {self.stored[:16]}, journal gives "
-                f"{self.folded[:16]}); first differing row: stored {said(self.stored_row)}, "
-                f"journal gives {said(self.folded_row)}")
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ _BATCH_ROW = frozenset({ev.BATCH_CREATED, ev.BATCH_CLOSED})
 class JobProjector(ChunkedRebuild):
     BASE_TABLES = ("jobs", "job_stages", "photos", "batches")
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
+    audit_weight = 13  # its share when it also judges every event (Journal.check_derived), measured
 
     def __init__(self, site: Site) -> None:
         self.site = site
