@@ -379,15 +379,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"ANCHORS: {p}", file=sys.stderr)
     problems = shop.journal.verify()
     n = shop.journal.count()
-    photos = audit_photos(shop)
-    derived = shop.journal.check_derived()
     for p in problems:
         print(f"TAMPERED: {p}", file=sys.stderr)
-    for p in photos.problems:
-        print(f"EVIDENCE: {p}", file=sys.stderr)
+    # said as found: a site that lost its photos has as many problems as photos
+    photos = audit_photos(shop, say=lambda p: print(f"EVIDENCE: {p}", file=sys.stderr))
+    derived = shop.journal.check_derived()
     # unreadable events are among the problems above already
     _say_derived(replace(derived, unreadable=[]))
-    if problems or photos.problems or derived.differing or derived.refused or anchored.problems:
+    if problems or photos.failed or derived.differing or derived.refused or anchored.problems:
         return 1
     print(f"journal ok: {n} events, every chain intact")
     print(f"checkpoints ok: {anchored.lines} in the signed log" + (f", the last signed {anchored.last_at}" if anchored.last_at else "")
