@@ -112,9 +112,10 @@ def _helper_share(feeders: list, audit: bool = False) -> list:
     """
     movable = [p for p in feeders[1:] if getattr(p, "rebuild_apart", False)]
     weight = {id(p): getattr(p, "rebuild_weight", 1) for p in feeders}
-    if audit and feeders:
-        # checking the derived tables, the job projector also judges every event by the guardrails
-        weight[id(feeders[0])] = getattr(feeders[0], "audit_weight", weight[id(feeders[0])])
+    if audit:
+        # checking the derived tables (where the job projector also judges every event by the
+        # guardrails), the shares measured there (``audit_weight``) where a projector gives one
+        weight = {id(p): getattr(p, "audit_weight", weight[id(p)]) for p in feeders}
     total = sum(weight.values())
     best, best_span = [], total
     for mask in range(1, 1 << len(movable)):

@@ -337,7 +337,8 @@ class SpcProjector(ChunkedRebuild):
     tables = ("spc_jobs", "spc_runs", "spc_chars", "spc_points", "spc_alerts")
     rebuild_apart = True  # reads only its own tables
     rebuild_types = _TYPES
-    rebuild_weight = 9  # its share of a rebuild's work, measured (see Journal.rebuild)
+    rebuild_weight = 1
+    audit_weight = 9  # its share of the derived tables' check (Journal.check_derived), measured
 
     def __init__(self, site: Site) -> None:
         self.site = site
