@@ -92,6 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="check the journal's hash chains").add_subparsers(dest="audit_cmd", metavar="ACTION")
     p = audit.add_parser("verify", help="exit non-zero naming the first edited, deleted or reordered event")
     p.add_argument("--hub", action="store_true", help="verify every bench's chain on the PostgreSQL hub")
+    p.add_argument("--full", action="store_true",
+                   help="fold the whole journal to check the derived tables, not only what came after the last snapshot")
     p.set_defaults(func=cmd_audit_verify)
 
     db = sub.add_parser("db", help="the embedded database").add_subparsers(dest="db_cmd", metavar="ACTION")
@@ -383,10 +385,20 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"TAMPERED: {p}", file=sys.stderr)
     # said as found: a site that lost its photos has as many problems as photos
     photos = audit_photos(shop, say=lambda p: print(f"EVIDENCE: {p}", file=sys.stderr))
-    derived = shop.journal.check_derived()
+    checked = anchoring.check_derived(shop, anchored, full=args.full)
+    derived = checked.check
+    for note in checked.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for p in checked.problems:
+        print(f"SNAPSHOT: {p}", file=sys.stderr)
     # unreadable events are among the problems above already
     _say_derived(replace(derived, unreadable=[]))
-    if problems or photos.failed or derived.differing or derived.refused or anchored.problems:
+    if not (problems or anchored.problems or derived.differing):
+        # a fold that the chains, the anchors and the stored tables all agree with: the next check starts from it
+        taken = anchoring.take_snapshot(shop, derived)
+        if taken:
+            print(f"snapshot: {taken}")
+    if problems or photos.failed or derived.differing or derived.refused or anchored.problems or checked.problems:
         return 1
     print(f"journal ok: {n} events, every chain intact")
     print(f"checkpoints ok: {anchored.lines} in the signed log" + (f", the last signed {anchored.last_at}" if anchored.last_at else "")
@@ -394,7 +406,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
           + "; every chain reaches its last checkpoint")
     print(f"photos ok: {photos.checked} referenced, each present and matching its hash"
           + (f" ({len(photos.elsewhere)} taken at other benches are kept on the hub)" if photos.elsewhere else ""))
-    print(f"derived tables ok: {len(derived.tables)} tables, each as the journal gives it")
+    print(f"derived tables ok: {len(derived.tables)} tables, each as the journal gives it"
+          + (f" (the snapshot at journal seq {derived.base_seq} and the {derived.tail} events after it)"
+             if derived.base_seq else " (the whole journal folded)"))
     return 0
 
 

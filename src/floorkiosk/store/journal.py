@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -33,7 +34,8 @@ from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
-from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, audit_rows, event_of, read_chunks
+from floorkiosk.store.rows import (CANON, EVENT_COLS, AuditProblem, ChainAudit, audit_rows, event_by_id, event_of,
+                                  read_chunks)
 from floorkiosk.store import tablecheck
 from floorkiosk.store.schema import migrate
 from floorkiosk.store.tablecheck import TableCheck
@@ -777,7 +779,7 @@ class Journal:
                     h.update(repr(row).encode())
         return h.hexdigest()
 
-    def check_derived(self, apart: bool | None = None) -> DerivedCheck:
+    def check_derived(self, apart: bool | None = None, base: Path | None = None, base_seq: int = 0) -> DerivedCheck:
         """Fold the journal again, beside the stored derived tables, and compare them table by table.
 
         The fold writes into temporary tables of the same names (SQLite reads an unqualified name
@@ -785,75 +787,206 @@ class Journal:
         touched; each table is then compared with the stored one in one ordered stream each. The
         job projector also judges every job event by the guardrails against the state before it
         (on a site without a hub nothing else does): events they would have refused are reported.
+
+        `base`: a snapshot of the derived tables as folded up to journal sequence `base_seq` (see
+        write_snapshot; the caller has checked it against its signed digest). The temporary tables
+        then start as a copy of it and only the events after `base_seq` are folded onto them, as an
+        append folds them. On a hub site (the fold follows the hub's order, in which an event that
+        arrives later may stand before older ones), or when the snapshot does not fit the tables,
+        the whole journal is folded, and the check's `note` says why.
         """
-        bad: list[tuple[ev.Event, str]] = []
-        refused: list[tuple[ev.Event, list[str]]] = []
-        tables: list[TableCheck] = []
-        remote: dict[str, TableCheck] = {}  # the tables the helper folded and compared
+        note = None
+        if base is not None:
+            with self.lock:
+                if self._order_unlocked() != "seq":
+                    note = ("this site's events are folded in the hub's order, in which an event that arrives later "
+                            "may stand before older ones: the whole journal is folded")
+                    base = None
+        if base is not None:
+            try:
+                return self._check_derived(apart, base, base_seq)
+            except _BaseUnfit as exc:
+                note = f"the snapshot {base.name} does not fit the derived tables ({exc}): the whole journal is folded"
+        return replace(self._check_derived(apart, None, 0), note=note)
+
+    def _check_derived(self, apart: bool | None, base: Path | None, base_seq: int) -> DerivedCheck:
         with self.lock, gc_paused():
             conn = self.conn
             schema = self._schema_of_unlocked()
             have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
-            conn.execute("BEGIN")
+            if base is not None:
+                conn.execute("ATTACH DATABASE ? AS snap", (str(base),))
             try:
-                for t in self._derived_tables():
-                    create = schema[t][0] if t in schema else None
-                    if create is None:
-                        row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
-                                           (t,)).fetchone()
-                        create = row[0] if row else None
-                    if create is None:
-                        continue
-                    conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+", "CREATE TEMP TABLE ", create, count=1, flags=re.I))
-                    for sql in (schema[t][1] if t in schema else []):
-                        if re.match(r"^\s*CREATE\s+UNIQUE", sql, re.I):
-                            conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX temp."\2"', sql,
-                                                count=1, flags=re.I))
-                judged = self._judged()
-                order = self._order_unlocked()
-                feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
-                first = self.projectors[0] if self.projectors else None
+                return self._check_derived_attached(apart, base, base_seq, schema, have)
+            finally:
+                if base is not None:
+                    conn.execute("DETACH DATABASE snap")
+
+    def _check_derived_attached(self, apart: bool | None, base: Path | None, base_seq: int, schema: dict,
+                                have: set[str]) -> DerivedCheck:
+        """check_derived's work, under the lock, with the snapshot (if any) attached as `snap`."""
+        bad: list[tuple[ev.Event, str]] = []
+        refused: list[tuple[ev.Event, list[str]]] = []
+        tables: list[TableCheck] = []
+        remote: dict[str, TableCheck] = {}  # the tables the helper folded and compared
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            upto = self._count_unlocked()
+            for t in self._derived_tables():
+                create = schema[t][0] if t in schema else None
+                if create is None:
+                    row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                                       (t,)).fetchone()
+                    create = row[0] if row else None
+                if create is None:
+                    continue
+                conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+", "CREATE TEMP TABLE ", create, count=1, flags=re.I))
+                for sql in (schema[t][1] if t in schema else []):
+                    if re.match(r"^\s*CREATE\s+UNIQUE", sql, re.I):
+                        conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX temp."\2"', sql,
+                                            count=1, flags=re.I))
+            judged = self._judged()
+            order = self._order_unlocked()
+            feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
+            first = self.projectors[0] if self.projectors else None
+            if base is not None:
+                refused += self._load_base_unlocked(schema)
                 if first is not None and hasattr(first, "audit"):
                     first.audit = refused
-                # As a rebuild does: on a large journal a second process folds some projectors, and
-                # compares their tables too; the temporary tables made above stay empty for those.
-                away = _helper_share(feeders, audit=True)
-                if apart is None:
-                    apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
-                helper = None
-                if apart and away:
-                    try:
-                        helper = Helper(self.path, away, order, conn, REBUILD_CHUNK, compare=True,
-                                        schema=[schema[t][0] for p in away for t in p.tables if t in schema])
-                    except OSError:
-                        helper = None  # no interpreter to start (an embedded one): all of it here
                 try:
-                    started = time.monotonic()
-                    self._feed(conn, [p for p in feeders if helper is None or p not in away], order, judged, bad=bad)
-                    if helper is not None:
-                        patience = max(HELPER_PATIENCE, 2 * (time.monotonic() - started))
-                        checks, why = (None, "conflicts") if judged and self._conflicts_unlocked() \
-                            else helper.checks(patience)
-                        if checks is None:
-                            # On a hub site with conflicts the helper folded events that the job
-                            # projector held back; or it failed. Either way: fold those projectors here.
-                            self._feed(conn, [feeders[0], *away], order, judged, only=away)
-                        else:
-                            remote = {c.table: c for c in checks}
-                    for i, p in enumerate(self.projectors):
-                        if p not in feeders:
-                            stream = self._all_events_unlocked()
-                            p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+                    tail = 0
+                    for chunk in read_chunks(conn, "seq", REBUILD_CHUNK, hashes=False, bad=bad, after_seq=base_seq):
+                        self._project(conn, chunk)
+                        tail += len(chunk)
+                    tail += len(bad)
                 finally:
                     if first is not None and hasattr(first, "audit"):
                         first.audit = None
-                    if helper is not None:
-                        helper.close(conn)
                 for t in self._derived_tables():
-                    tables.append(remote[t] if t in remote else self._compare_unlocked(t, t in have))
+                    tables.append(self._compare_unlocked(t, t in have))
+                return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail)
+            if first is not None and hasattr(first, "audit"):
+                first.audit = refused
+            # As a rebuild does: on a large journal a second process folds some projectors, and
+            # compares their tables too; the temporary tables made above stay empty for those.
+            away = _helper_share(feeders, audit=True)
+            if apart is None:
+                apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
+            helper = None
+            if apart and away:
+                try:
+                    helper = Helper(self.path, away, order, conn, REBUILD_CHUNK, compare=True,
+                                    schema=[schema[t][0] for p in away for t in p.tables if t in schema])
+                except OSError:
+                    helper = None  # no interpreter to start (an embedded one): all of it here
+            try:
+                started = time.monotonic()
+                self._feed(conn, [p for p in feeders if helper is None or p not in away], order, judged, bad=bad)
+                if helper is not None:
+                    patience = max(HELPER_PATIENCE, 2 * (time.monotonic() - started))
+                    checks, why = (None, "conflicts") if judged and self._conflicts_unlocked() \
+                        else helper.checks(patience)
+                    if checks is None:
+                        # On a hub site with conflicts the helper folded events that the job
+                        # projector held back; or it failed. Either way: fold those projectors here.
+                        self._feed(conn, [feeders[0], *away], order, judged, only=away)
+                    else:
+                        remote = {c.table: c for c in checks}
+                for i, p in enumerate(self.projectors):
+                    if p not in feeders:
+                        stream = self._all_events_unlocked()
+                        p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
             finally:
-                conn.execute("ROLLBACK")
-        return DerivedCheck(tables, bad, refused)
+                if first is not None and hasattr(first, "audit"):
+                    first.audit = None
+                if helper is not None:
+                    helper.close(conn)
+            for t in self._derived_tables():
+                tables.append(remote[t] if t in remote else self._compare_unlocked(t, t in have))
+        finally:
+            conn.execute("ROLLBACK")
+        return DerivedCheck(tables, bad, refused, upto=upto)
+
+    def _load_base_unlocked(self, schema: dict) -> list[tuple[ev.Event, list[str]]]:
+        """Fill the temporary tables from the attached snapshot; the events it says were refused."""
+        conn = self.conn
+        try:
+            snap = {r[0] for r in conn.execute("SELECT name FROM snap.sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise _BaseUnfit(f"it cannot be read: {exc}") from None
+        for t in self._derived_tables():
+            cols = [r[1] for r in conn.execute(f'PRAGMA temp.table_info("{t}")')]
+            if not cols:
+                continue
+            if t not in snap:
+                raise _BaseUnfit(f"it has no table {t}")
+            theirs = {r[1] for r in conn.execute(f'PRAGMA snap.table_info("{t}")')}
+            if set(cols) != theirs:
+                raise _BaseUnfit(f"its table {t} has other columns")
+            names = ", ".join(f'"{c}"' for c in cols)
+            conn.execute(f'INSERT INTO temp."{t}" ({names}) SELECT {names} FROM snap."{t}"')
+        out = []
+        if "snapshot_refused" in snap:
+            for event_id, reasons in conn.execute("SELECT event_id, reasons FROM snap.snapshot_refused ORDER BY n"):
+                e = event_by_id(conn, event_id)
+                if e is not None:
+                    out.append((e, json.loads(reasons)))
+        return out
+
+    def write_snapshot(self, path: Path, check: DerivedCheck) -> dict | None:
+        """Copy the derived tables into a new SQLite file at `path`, when they are as `check` found them.
+
+        `check` is a check that found every table as the journal gives it: the copy is taken in a
+        read of its own, then each of its tables digested and compared with the digest of the fold
+        (a table changed, or an event appended, in between: no snapshot, None). The file holds the
+        derived tables only (its size grows with the jobs, not the events), the events the rules
+        would have refused, and the sequence and hash of the last event folded. Returns what is to
+        be signed: the file's name, that sequence, the file's sha256 and each table's digest.
+        """
+        if check.differing:
+            return None
+        tmp = path.with_name(path.name + ".part")
+        tmp.unlink(missing_ok=True)
+        conn = self.conn
+        with self.lock:
+            conn.execute("ATTACH DATABASE ? AS snapnew", (str(tmp),))
+            try:
+                conn.execute("BEGIN")
+                try:
+                    if self._count_unlocked() != check.upto:
+                        conn.execute("ROLLBACK")
+                        tmp.unlink(missing_ok=True)
+                        return None
+                    last = conn.execute("SELECT hash FROM events WHERE seq = ?", (check.upto,)).fetchone()
+                    for t in self._derived_tables():
+                        conn.execute(f'CREATE TABLE snapnew."{t}" AS SELECT * FROM main."{t}"')
+                    conn.execute("CREATE TABLE snapnew.snapshot_of (seq INTEGER, hash TEXT)")
+                    conn.execute("INSERT INTO snapnew.snapshot_of VALUES (?, ?)", (check.upto, last[0] if last else ""))
+                    conn.execute("CREATE TABLE snapnew.snapshot_refused (n INTEGER, event_id TEXT, reasons TEXT)")
+                    conn.executemany("INSERT INTO snapnew.snapshot_refused VALUES (?, ?, ?)",
+                                     [(i, e.id, json.dumps(r, ensure_ascii=False)) for i, (e, r) in
+                                      enumerate(check.refused)])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.execute("DETACH DATABASE snapnew")
+        copy = sqlite3.connect(str(tmp))
+        try:
+            digests = {t: tablecheck.compare(t, copy, "main", None).folded for t in self._derived_tables()}
+        finally:
+            copy.close()
+        if digests != {t.table: t.folded for t in check.tables}:
+            tmp.unlink(missing_ok=True)
+            return None
+        _fsync(tmp)
+        os.replace(tmp, path)
+        _fsync(path.parent)
+        return {"file": path.name, "seq": check.upto, "hash": last[0] if last else "",
+                "sha256": file_sha256(path), "tables": digests}
 
     def _compare_unlocked(self, t: str, stored: bool) -> TableCheck:
         return tablecheck.compare(t, self.conn, "temp", self.conn if stored else None)
@@ -890,6 +1023,18 @@ class Journal:
         return unreadable + audit.problems
 
 
+class _BaseUnfit(Exception):
+    """A snapshot that does not fit the derived tables as this version makes them."""
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class DerivedCheck:
     """The derived tables checked against a fold of the journal."""
@@ -897,6 +1042,10 @@ class DerivedCheck:
     tables: list[TableCheck]
     unreadable: list[tuple[ev.Event, str]]  # events left out of the fold, and why
     refused: list[tuple[ev.Event, list[str]]]  # events the guardrails would have refused where they stand
+    upto: int = 0  # the journal sequence folded up to
+    base_seq: int = 0  # folded onto a snapshot taken at this sequence (0: the whole journal folded)
+    tail: int | None = None  # with a snapshot: the events folded onto it
+    note: str | None = None  # why a snapshot given was not used
 
     @property
     def differing(self) -> list[TableCheck]:

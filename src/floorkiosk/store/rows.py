@@ -62,7 +62,7 @@ def malformed(payload: object) -> str | None:
 
 
 def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: Iterable[str] | None = None,
-                hashes: bool = True, bad: list | None = None) -> Iterator[list[ev.Event]]:
+                hashes: bool = True, bad: list | None = None, after_seq: int = 0) -> Iterator[list[ev.Event]]:
     """The journal's events on `conn` in the given order, in lists of `size`; only of `types` if given.
 
     hashes=False leaves prev_hash and hash empty: deriving tables needs neither, and two strings of 64
@@ -70,12 +70,14 @@ def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: 
 
     A row whose payload cannot be read (not JSON, empty, not UTF-8, not an object) is left out and,
     with `bad`, reported there as (event, why); the event then has an empty payload and its stored
-    text kept, so its hash can still be checked.
+    text kept, so its hash can still be checked. `after_seq`: only the events after that journal sequence.
     """
     where, params = "", []
     if types is not None:
         params = sorted(types)
         where = f" WHERE type IN ({','.join('?' * len(params))})"
+    if after_seq:
+        where += (" AND" if where else " WHERE") + f" seq > {int(after_seq)}"
     cols = EVENT_COLS if hashes else EVENT_COLS.replace(", prev_hash, hash", ", '', ''")
     sql = f"SELECT {cols} FROM events{where} ORDER BY {order}"
     cur = conn.cursor()
