@@ -5,7 +5,11 @@ every five minutes, so the open jobs are those of the last weeks whatever the si
 measured in a fresh process, one at a time (the machine has two cores):
 
     bare read         SELECT every row of the events table and decode its payload (the baseline)
-    audit verify      the chains, the photos, the derived tables against a fold of the journal
+    verify --full     the chains, the photos, the derived tables against a fold of the whole journal;
+                      on a copy of the site, which then holds a signed snapshot of its derived tables
+    audit verify      the same copy after a tail of new jobs (--tail events, 1% of the site by default):
+                      the chains and photos as before, the derived tables against the snapshot with
+                      only the tail folded onto it
     db rebuild        on the intact site: the same fold, compared, nothing to rewrite
     full rebuild      every derived table thrown away and derived again (Journal.rebuild, with its
                       helper process on two cores); the state digest before and after must be equal
@@ -17,7 +21,7 @@ takes a while to generate once, then stays cached under benchmarks/out/ for the 
 bare read and audit verify run). The generated sites hold no photo files, so audit verify says every
 photo missing (and exits 1): that check is measured all the same (each photo looked up in the store).
 
-    python benchmarks/bench_audit.py [--events 2000000[,...]] [--jobs N] [--skip verify,check,rebuild]
+    python benchmarks/bench_audit.py [--events 2000000[,...]] [--jobs N] [--tail N] [--skip verify,check,rebuild]
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -124,7 +130,38 @@ def _load() -> str:
         return "load unknown"
 
 
-def run_site(events: int, jobs: int | None, skip: set[str]) -> dict:
+def _verify(name: str, what: str, site: Path, bare: dict) -> dict:
+    r = measure(what, site)
+    # the generated site's photo events name no file in its store: every photo is said missing
+    missing = sum("EVIDENCE:" in x and "missing from the photo store" in x for x in r.get("stderr_all", []))
+    print(line(name, r, bare) + ("" if r["rc"] == 0 else
+          f"   exit {r['rc']}" + (f" ({missing:,} photos missing: the generator writes no photo files)"
+                                  if missing else f": {r.get('stderr')}")))
+    for x in [*r.get("said", []), *(x for x in r.get("stderr_all", []) if x.startswith(("note:", "SNAPSHOT:",
+                                                                                     "DERIVED:")))]:
+        print(f"    {x}")
+    return r
+
+
+def add_tail(site: Path, events: int, jobs: int) -> int:
+    """New jobs appended to the site, as work goes on after a check: about `events` events."""
+    from floorkiosk.workshop.site import open_shop  # the harness only; each measured step has its own process
+
+    shop = open_shop(site)
+    rng = random.Random(7)
+    t = gen_site._now() - gen_site.timedelta(days=30)
+    cut = gen_site._ts(gen_site._now())
+    out, i = [], 0
+    while len(out) < events:
+        i += 1
+        t += gen_site.timedelta(minutes=5)
+        out += [e for e in gen_site.job_events(shop.site, f"T{jobs + i:06d}", rng, t, 20) if e.ts <= cut]
+    shop.journal.append_many(out[:events])
+    shop.close()
+    return min(len(out), events)
+
+
+def run_site(events: int, jobs: int | None, skip: set[str], tail: int | None = None) -> dict:
     jobs = jobs or max(1, events // 20)
     site = gen_site.cached(jobs, events)
     print(f"\nsite: {site} ({jobs:,} jobs); {_load()} on {os.cpu_count()} cores")
@@ -133,15 +170,17 @@ def run_site(events: int, jobs: int | None, skip: set[str]) -> dict:
     print(line("bare read", bare))
     results = {"bare": bare}
     if "verify" not in skip:
-        r = results["verify"] = measure("audit verify", site)
-        said = r.get("said", [])
-        # the generated site's photo events name no file in its store: every photo is said missing
-        missing = sum("EVIDENCE:" in x and "missing from the photo store" in x for x in r.get("stderr_all", []))
-        print(line("audit verify", r, bare) + ("" if r["rc"] == 0 else
-              f"   exit {r['rc']}" + (f" ({missing:,} photos missing: the generator writes no photo files)"
-                                      if missing else f": {r.get('stderr')}")))
-        for x in said:
-            print(f"    {x}")
+        copy = site.with_name(site.name + "-snapshot")
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(site, copy)  # the checks below write a snapshot into the site: not into the cache
+        try:
+            results["full"] = _verify("verify --full", "audit verify --full", copy, bare)
+            added = add_tail(copy, tail if tail is not None else max(1, bare["events"] // 100), jobs)
+            print(f"(a tail of {added:,} events appended to the copy after that check)")
+            results["verify"] = _verify("audit verify", "audit verify", copy, bare)
+        finally:
+            shutil.rmtree(copy)
     if "check" not in skip:
         r = results["check"] = measure("db rebuild", site)
         print(line("db rebuild", r, bare) + ("" if r["rc"] == 0 else f"   EXIT {r['rc']}: {r.get('stderr')}"))
@@ -158,6 +197,8 @@ def main() -> int:
     ap.add_argument("--events", default="2000000",
                     help="the site's size, or sizes separated by commas (e.g. 500000,2000000,10000000)")
     ap.add_argument("--jobs", type=int, default=None, help="default: one job per 20 events, as the 2M site has")
+    ap.add_argument("--tail", type=int, default=None,
+                    help="events appended after the full check, before the incremental one (default: 1%% of the site)")
     ap.add_argument("--skip", default="", help="comma-separated steps to leave out: verify, check, rebuild")
     ap.add_argument("--only-verify-above", type=int, default=2_000_000,
                     help="on larger sites only the bare read and audit verify run (default 2000000)")
@@ -167,14 +208,16 @@ def main() -> int:
     print(f"machine: {machine()}, {_ram()}")
     runs = {}
     for n in sizes:
-        runs[n] = run_site(n, a.jobs, skip | ({"check", "rebuild"} if n > a.only_verify_above else set()))
+        runs[n] = run_site(n, a.jobs, skip | ({"check", "rebuild"} if n > a.only_verify_above else set()), a.tail)
     print("\npeak resident memory by site size (MB; the process, and its helper process):")
-    print(f"{'events':>12} {'bare read':>10} {'audit verify':>16} {'db rebuild':>16} {'full rebuild':>16}")
+    print(f"{'events':>12} {'bare read':>10} {'verify --full':>16} {'audit verify':>16} {'db rebuild':>16}"
+          f" {'full rebuild':>16}")
     for n, res in runs.items():
         def cell(k: str) -> str:
             r = res.get(k)
             return "-" if r is None else f"{r['self_mb']:.0f}" + (f" + {r['children_mb']:.0f}" if r["children_mb"] > 1 else "")
-        print(f"{res['events']:>12,} {cell('bare'):>10} {cell('verify'):>16} {cell('check'):>16} {cell('rebuild'):>16}")
+        print(f"{res['events']:>12,} {cell('bare'):>10} {cell('full'):>16} {cell('verify'):>16} {cell('check'):>16}"
+              f" {cell('rebuild'):>16}")
     for n, res in runs.items():
         peak = max([max(r["self_mb"], r["children_mb"]) for k, r in res.items() if k not in ("bare", "events")] or [0])
         v = res.get("verify", {}).get("wall_s")

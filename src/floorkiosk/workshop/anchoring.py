@@ -350,4 +350,4 @@ def take_snapshot(shop, check) -> str | None:
     for old in shop.dir.glob(f"{anchors.SNAPSHOT_PREFIX}*.db"):
         if old != path:
             old.unlink(missing_ok=True)
-    return f"snapshot of the derived tables at journal seq {check.upto} kept as {path.name}, its digest signed"
+    return f"the derived tables at journal seq {check.upto} kept as {path.name}, its digest signed in the checkpoint log"
