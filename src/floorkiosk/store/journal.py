@@ -865,7 +865,7 @@ class Journal:
                         first.audit = None
                 for t in self._derived_tables():
                     tables.append(self._compare_unlocked(t, t in have))
-                return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail)
+                return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail, in_order=True)
             if first is not None and hasattr(first, "audit"):
                 first.audit = refused
             # As a rebuild does: on a large journal a second process folds some projectors, and
@@ -906,7 +906,7 @@ class Journal:
                 tables.append(remote[t] if t in remote else self._compare_unlocked(t, t in have))
         finally:
             conn.execute("ROLLBACK")
-        return DerivedCheck(tables, bad, refused, upto=upto)
+        return DerivedCheck(tables, bad, refused, upto=upto, in_order=order == "seq")
 
     def _load_base_unlocked(self, schema: dict) -> list[tuple[ev.Event, list[str]]]:
         """Fill the temporary tables from the attached snapshot; the events it says were refused."""
@@ -1046,6 +1046,7 @@ class DerivedCheck:
     base_seq: int = 0  # folded onto a snapshot taken at this sequence (0: the whole journal folded)
     tail: int | None = None  # with a snapshot: the events folded onto it
     note: str | None = None  # why a snapshot given was not used
+    in_order: bool = False  # folded in journal order (no hub): a snapshot of it can be folded onto
 
     @property
     def differing(self) -> list[TableCheck]:

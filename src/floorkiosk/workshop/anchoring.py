@@ -335,8 +335,8 @@ def check_derived(shop, anchored: AnchorCheck | None, full: bool = False) -> Der
 def take_snapshot(shop, check) -> str | None:
     """Keep the derived tables that `check` found as the journal gives them as the new snapshot, its
     digest signed in the checkpoint log; older snapshots are then removed. What was done, or None."""
-    if check.differing or check.upto == 0 or check.upto == check.base_seq:
-        return None
+    if check.differing or not check.in_order or check.upto == 0 or check.upto == check.base_seq:
+        return None  # nothing to keep, or a hub site (whose fold follows the hub's order: always whole)
     journal = shop.journal
     path = shop.dir / f"{anchors.SNAPSHOT_PREFIX}{check.upto}.db"
     signed = journal.write_snapshot(path, check)
