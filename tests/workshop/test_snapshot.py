@@ -55,7 +55,6 @@ def test_a_check_after_a_snapshot_folds_only_the_events_after_it(anchored, capsy
     at = seq(anchored)
     signed = signed_snapshots(anchored.dir)[-1]
     assert signed["file"] == path.name and signed["seq"] == at and len(signed["sha256"]) == 64
-    assert set(signed["tables"]) >= {"jobs", "job_stages"}
     work(anchored)
     rc, out, err = verify(anchored.dir, capsys)
     assert rc == 0, err

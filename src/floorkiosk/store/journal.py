@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -804,7 +805,7 @@ class Journal:
                     base = None
         if base is not None:
             try:
-                return self._check_derived(apart, base, base_seq)
+                return self._check_from_snapshot(base, base_seq)
             except _BaseUnfit as exc:
                 note = f"the snapshot {base.name} does not fit the derived tables ({exc}): the whole journal is folded"
         return replace(self._check_derived(apart, None, 0), note=note)
@@ -814,13 +815,100 @@ class Journal:
             conn = self.conn
             schema = self._schema_of_unlocked()
             have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
-            if base is not None:
-                conn.execute("ATTACH DATABASE ? AS snap", (str(base),))
+            return self._check_derived_attached(apart, base, base_seq, schema, have)
+
+    def _check_from_snapshot(self, base: Path, base_seq: int) -> DerivedCheck:
+        """The derived tables checked from a snapshot: a copy of its file, the events after `base_seq`
+        folded onto it, and each table compared with the stored one by SQLite (EXCEPT both ways).
+
+        It works on a connection of its own (the copy, with the journal attached read-only, in one
+        read transaction), without the journal's lock: the chains may be walked at the same time,
+        on the other core (SQLite lets go of Python's lock while it works). The projectors write to
+        the copy's tables, which stand first for an unqualified name; the events are read from the
+        journal. When every table is as the journal gives it, the copy is the next snapshot
+        (DerivedCheck.fold_file).
+        """
+        scratch = self.path.with_name(f"{self.path.name}.snapshot-fold")
+        scratch.unlink(missing_ok=True)
+        shutil.copyfile(base, scratch)
+        conn = sqlite3.connect(f"file:{scratch}", uri=True, isolation_level=None, check_same_thread=False)
+        keep = False
+        try:
+            conn.execute("PRAGMA journal_mode=OFF")  # a scratch copy: nothing to recover should this stop
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute(f"PRAGMA cache_size = {REBUILD_CACHE_KIB}")
             try:
-                return self._check_derived_attached(apart, base, base_seq, schema, have)
-            finally:
-                if base is not None:
-                    conn.execute("DETACH DATABASE snap")
+                conn.execute("ATTACH DATABASE ? AS j", (f"file:{self.path}?mode=ro",))
+                mine = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+            except sqlite3.DatabaseError as exc:
+                raise _BaseUnfit(f"it cannot be read: {exc}") from None
+            have = {r[0] for r in conn.execute("SELECT name FROM j.sqlite_master WHERE type = 'table'")}
+            for t in self._derived_tables():
+                if t not in mine:
+                    raise _BaseUnfit(f"it has no table {t}")
+                if t in have and ({r[1] for r in conn.execute(f'PRAGMA main.table_info("{t}")')}
+                                  != {r[1] for r in conn.execute(f'PRAGMA j.table_info("{t}")')}):
+                    raise _BaseUnfit(f"its table {t} has other columns")
+            bad: list[tuple[ev.Event, str]] = []
+            refused: list[tuple[ev.Event, list[str]]] = []
+            tables: list[TableCheck] = []
+            conn.execute("BEGIN")
+            try:
+                upto = conn.execute("SELECT max(seq) FROM j.events").fetchone()[0] or 0
+                last = conn.execute("SELECT hash FROM j.events WHERE seq = ?", (upto,)).fetchone()
+                if "snapshot_refused" in mine:
+                    for event_id, reasons in conn.execute("SELECT event_id, reasons FROM snapshot_refused ORDER BY n"):
+                        e = event_by_id(conn, event_id)
+                        if e is not None:
+                            refused.append((e, json.loads(reasons)))
+                first = self.projectors[0] if self.projectors else None
+                if first is not None and hasattr(first, "audit"):
+                    first.audit = refused
+                tail = 0
+                try:
+                    for chunk in read_chunks(conn, "seq", REBUILD_CHUNK, hashes=False, bad=bad, after_seq=base_seq):
+                        self._project(conn, chunk)
+                        tail += len(chunk)
+                finally:
+                    if first is not None and hasattr(first, "audit"):
+                        first.audit = None
+                tail += len(bad)
+                for t in self._derived_tables():
+                    tables.append(self._compare_in_sqlite(conn, t, t in have))
+                conn.execute("DELETE FROM snapshot_refused")
+                conn.executemany("INSERT INTO snapshot_refused VALUES (?, ?, ?)",
+                                 [(i, e.id, json.dumps(r, ensure_ascii=False)) for i, (e, r) in enumerate(refused)])
+                conn.execute("UPDATE snapshot_of SET seq = ?, hash = ?", (upto, last[0] if last else ""))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            keep = all(t.same for t in tables)
+            return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail, in_order=True,
+                                fold_file=scratch if keep else None, last_hash=last[0] if last else "")
+        finally:
+            conn.close()
+            if not keep:
+                scratch.unlink(missing_ok=True)
+
+    @staticmethod
+    def _compare_in_sqlite(conn: sqlite3.Connection, t: str, stored: bool) -> TableCheck:
+        """The folded table (main) beside the stored one (j): SQLite finds whether any row differs;
+        only a table that differs is read row by row, for its first differing row."""
+        if not stored:
+            return tablecheck.compare(t, conn, "main", None)
+        cols = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{t}")')]
+        names = ", ".join(f'"{c}"' for c in cols)
+        ours = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0]
+        theirs = conn.execute(f'SELECT count(*) FROM j."{t}"').fetchone()[0]
+        differ = ours != theirs or conn.execute(
+            f'SELECT EXISTS (SELECT {names} FROM main."{t}" EXCEPT SELECT {names} FROM j."{t}")'
+            f' OR EXISTS (SELECT {names} FROM j."{t}" EXCEPT SELECT {names} FROM main."{t}")').fetchone()[0]
+        if differ:
+            return tablecheck.compare(t, conn, "main", conn, "j")
+        said = f"{ours} rows, the same"
+        return TableCheck(t, said, said, None, None, False, cols)
 
     def _check_derived_attached(self, apart: bool | None, base: Path | None, base_seq: int, schema: dict,
                                 have: set[str]) -> DerivedCheck:
@@ -850,22 +938,6 @@ class Journal:
             order = self._order_unlocked()
             feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
             first = self.projectors[0] if self.projectors else None
-            if base is not None:
-                refused += self._load_base_unlocked(schema)
-                if first is not None and hasattr(first, "audit"):
-                    first.audit = refused
-                try:
-                    tail = 0
-                    for chunk in read_chunks(conn, "seq", REBUILD_CHUNK, hashes=False, bad=bad, after_seq=base_seq):
-                        self._project(conn, chunk)
-                        tail += len(chunk)
-                    tail += len(bad)
-                finally:
-                    if first is not None and hasattr(first, "audit"):
-                        first.audit = None
-                for t in self._derived_tables():
-                    tables.append(self._compare_unlocked(t, t in have))
-                return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail, in_order=True)
             if first is not None and hasattr(first, "audit"):
                 first.audit = refused
             # As a rebuild does: on a large journal a second process folds some projectors, and
@@ -908,32 +980,6 @@ class Journal:
             conn.execute("ROLLBACK")
         return DerivedCheck(tables, bad, refused, upto=upto, in_order=order == "seq")
 
-    def _load_base_unlocked(self, schema: dict) -> list[tuple[ev.Event, list[str]]]:
-        """Fill the temporary tables from the attached snapshot; the events it says were refused."""
-        conn = self.conn
-        try:
-            snap = {r[0] for r in conn.execute("SELECT name FROM snap.sqlite_master WHERE type = 'table'")}
-        except sqlite3.DatabaseError as exc:
-            raise _BaseUnfit(f"it cannot be read: {exc}") from None
-        for t in self._derived_tables():
-            cols = [r[1] for r in conn.execute(f'PRAGMA temp.table_info("{t}")')]
-            if not cols:
-                continue
-            if t not in snap:
-                raise _BaseUnfit(f"it has no table {t}")
-            theirs = {r[1] for r in conn.execute(f'PRAGMA snap.table_info("{t}")')}
-            if set(cols) != theirs:
-                raise _BaseUnfit(f"its table {t} has other columns")
-            names = ", ".join(f'"{c}"' for c in cols)
-            conn.execute(f'INSERT INTO temp."{t}" ({names}) SELECT {names} FROM snap."{t}"')
-        out = []
-        if "snapshot_refused" in snap:
-            for event_id, reasons in conn.execute("SELECT event_id, reasons FROM snap.snapshot_refused ORDER BY n"):
-                e = event_by_id(conn, event_id)
-                if e is not None:
-                    out.append((e, json.loads(reasons)))
-        return out
-
     def write_snapshot(self, path: Path, check: DerivedCheck) -> dict | None:
         """Copy the derived tables into a new SQLite file at `path`, when they are as `check` found them.
 
@@ -950,6 +996,7 @@ class Journal:
         tmp.unlink(missing_ok=True)
         conn = self.conn
         with self.lock:
+            schema = self._schema_of_unlocked()
             conn.execute("ATTACH DATABASE ? AS snapnew", (str(tmp),))
             try:
                 conn.execute("BEGIN")
@@ -960,7 +1007,16 @@ class Journal:
                         return None
                     last = conn.execute("SELECT hash FROM events WHERE seq = ?", (check.upto,)).fetchone()
                     for t in self._derived_tables():
-                        conn.execute(f'CREATE TABLE snapnew."{t}" AS SELECT * FROM main."{t}"')
+                        # as the migrations make it (its keys, for the next fold's upserts), then its rows
+                        create = schema[t][0] if t in schema else conn.execute(
+                            "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (t,)).fetchone()[0]
+                        conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?[\"`\[]?\w+[\"`\]]?",
+                                            f'CREATE TABLE snapnew."{t}"', create, count=1, flags=re.I))
+                        cols = ", ".join(f'"{r[1]}"' for r in conn.execute(f'PRAGMA snapnew.table_info("{t}")'))
+                        conn.execute(f'INSERT INTO snapnew."{t}" ({cols}) SELECT {cols} FROM main."{t}"')
+                        for sql in (schema[t][1] if t in schema else []):
+                            conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX snapnew."\2"', sql,
+                                                count=1, flags=re.I))
                     conn.execute("CREATE TABLE snapnew.snapshot_of (seq INTEGER, hash TEXT)")
                     conn.execute("INSERT INTO snapnew.snapshot_of VALUES (?, ?)", (check.upto, last[0] if last else ""))
                     conn.execute("CREATE TABLE snapnew.snapshot_refused (n INTEGER, event_id TEXT, reasons TEXT)")
@@ -982,11 +1038,15 @@ class Journal:
         if digests != {t.table: t.folded for t in check.tables}:
             tmp.unlink(missing_ok=True)
             return None
-        _fsync(tmp)
-        os.replace(tmp, path)
+        return self.keep_snapshot(tmp, path, check.upto, last[0] if last else "")
+
+    @staticmethod
+    def keep_snapshot(made: Path, path: Path, upto: int, last_hash: str) -> dict:
+        """Put a snapshot file in place (durably); what is to be signed for it."""
+        _fsync(made)
+        os.replace(made, path)
         _fsync(path.parent)
-        return {"file": path.name, "seq": check.upto, "hash": last[0] if last else "",
-                "sha256": file_sha256(path), "tables": digests}
+        return {"file": path.name, "seq": upto, "hash": last_hash, "sha256": file_sha256(path)}
 
     def _compare_unlocked(self, t: str, stored: bool) -> TableCheck:
         return tablecheck.compare(t, self.conn, "temp", self.conn if stored else None)
@@ -1047,6 +1107,8 @@ class DerivedCheck:
     tail: int | None = None  # with a snapshot: the events folded onto it
     note: str | None = None  # why a snapshot given was not used
     in_order: bool = False  # folded in journal order (no hub): a snapshot of it can be folded onto
+    fold_file: Path | None = None  # from a snapshot, every table the same: the fold, the next snapshot
+    last_hash: str = ""  # the hash of the last event folded (with fold_file)
 
     @property
     def differing(self) -> list[TableCheck]:

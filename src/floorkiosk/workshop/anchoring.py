@@ -309,8 +309,12 @@ def usable_snapshot(shop, signed: dict | None) -> tuple[Path | None, int, list[s
     if got != want:
         return None, 0, [f"the snapshot {path} does not match the sha256 signed for it {where} (it is {got[:16]}, "
                          f"signed {want[:16]}): the file was changed; the whole journal is folded instead"], []
-    with shop.journal.lock:
-        row = shop.journal.conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    # a reader of its own: this may run while the chains are walked under the journal's lock
+    ro = sqlite3.connect(f"file:{shop.journal.path}?mode=ro", uri=True)
+    try:
+        row = ro.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        ro.close()
     if row is None or row[0] != last:
         return None, 0, [], [f"the journal no longer holds the event the snapshot {path.name} was folded up to "
                              f"(journal seq {seq}): the whole journal is folded"]
@@ -336,10 +340,16 @@ def take_snapshot(shop, check) -> str | None:
     """Keep the derived tables that `check` found as the journal gives them as the new snapshot, its
     digest signed in the checkpoint log; older snapshots are then removed. What was done, or None."""
     if check.differing or not check.in_order or check.upto == 0 or check.upto == check.base_seq:
+        if check.fold_file is not None:
+            check.fold_file.unlink(missing_ok=True)
         return None  # nothing to keep, or a hub site (whose fold follows the hub's order: always whole)
     journal = shop.journal
     path = shop.dir / f"{anchors.SNAPSHOT_PREFIX}{check.upto}.db"
-    signed = journal.write_snapshot(path, check)
+    if check.fold_file is not None:
+        # folded from the last snapshot and found the same as every stored table: that fold is the next one
+        signed = journal.keep_snapshot(check.fold_file, path, check.upto, check.last_hash)
+    else:
+        signed = journal.write_snapshot(path, check)
     if signed is None:
         return "no snapshot of the derived tables taken: the journal moved on while it was checked"
     with journal.lock:
