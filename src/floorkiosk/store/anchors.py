@@ -201,8 +201,8 @@ def append_checkpoint(log_path: str | Path, key: SiteKey, heads: Iterable[Head],
                       genesis: bool = False, snapshot: dict | None = None) -> dict:
     """Sign the heads and append them as one line of the log; durable (fsync) when it returns.
 
-    `snapshot`: what a snapshot of the derived tables is (its file, the journal sequence it was folded
-    up to, the file's sha256 and each table's digest), signed with the heads.
+    `snapshot`: a snapshot of the derived tables (its file, the journal sequence and the hash of the
+    event it was folded up to, the file's sha256), signed with the rest of the line.
 
     `genesis`: the log's first line, made with the key. A first line that is not (the log was
     deleted and a writer started it again) says so ("restarted"), and the check names it.

@@ -986,9 +986,10 @@ class Journal:
         `check` is a check that found every table as the journal gives it: the copy is taken in a
         read of its own, then each of its tables digested and compared with the digest of the fold
         (a table changed, or an event appended, in between: no snapshot, None). The file holds the
-        derived tables only (its size grows with the jobs, not the events), the events the rules
-        would have refused, and the sequence and hash of the last event folded. Returns what is to
-        be signed: the file's name, that sequence, the file's sha256 and each table's digest.
+        derived tables only, with their keys and indexes (its size grows with the jobs, not the
+        events), the events the rules would have refused, and the sequence and hash of the last
+        event folded. Returns what is to be signed: the file's name, that sequence and hash, and the
+        file's sha256 (which covers every row: the tables' digests are not needed beside it).
         """
         if check.differing:
             return None
