@@ -808,6 +808,9 @@ class Journal:
                 return self._check_from_snapshot(base, base_seq)
             except _BaseUnfit as exc:
                 note = f"the snapshot {base.name} does not fit the derived tables ({exc}): the whole journal is folded"
+            except OSError as exc:
+                note = (f"the snapshot {base.name} could not be copied to fold onto ({exc.strerror}): the whole journal "
+                        "is folded")
         return replace(self._check_derived(apart, None, 0), note=note)
 
     def _check_derived(self, apart: bool | None, base: Path | None, base_seq: int) -> DerivedCheck:

@@ -345,18 +345,26 @@ def take_snapshot(shop, check) -> str | None:
         return None  # nothing to keep, or a hub site (whose fold follows the hub's order: always whole)
     journal = shop.journal
     path = shop.dir / f"{anchors.SNAPSHOT_PREFIX}{check.upto}.db"
-    if check.fold_file is not None:
-        # folded from the last snapshot and found the same as every stored table: that fold is the next one
-        signed = journal.keep_snapshot(check.fold_file, path, check.upto, check.last_hash)
-    else:
-        signed = journal.write_snapshot(path, check)
+    try:
+        if check.fold_file is not None:
+            # folded from the last snapshot and found the same as every stored table: that fold is the next one
+            signed = journal.keep_snapshot(check.fold_file, path, check.upto, check.last_hash)
+        else:
+            signed = journal.write_snapshot(path, check)
+    except (OSError, sqlite3.Error) as exc:
+        if check.fold_file is not None:
+            check.fold_file.unlink(missing_ok=True)
+        return f"no snapshot of the derived tables kept ({exc}): the next check folds from the last one"
     if signed is None:
         return "no snapshot of the derived tables taken: the journal moved on while it was checked"
-    with journal.lock:
-        key, _ = key_for(shop.dir, journal.conn)
-    # a line of its own: it vouches for the snapshot (which names the event it was folded up to), the
-    # chains' heads are vouched for by the checkpoints written as work goes on
-    anchors.append_checkpoint(shop.dir / anchors.LOG_FILE, key, [], snapshot=signed)
+    try:
+        with journal.lock:
+            key, _ = key_for(shop.dir, journal.conn)
+        # a line of its own: it vouches for the snapshot (which names the event it was folded up to), the
+        # chains' heads are vouched for by the checkpoints written as work goes on
+        anchors.append_checkpoint(shop.dir / anchors.LOG_FILE, key, [], snapshot=signed)
+    except (OSError, anchors.AnchorError) as exc:
+        return f"the snapshot {path.name} was not signed ({exc}): the next check folds from the last one"
     for old in shop.dir.glob(f"{anchors.SNAPSHOT_PREFIX}*.db"):
         if old != path:
             old.unlink(missing_ok=True)
