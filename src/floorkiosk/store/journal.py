@@ -91,6 +91,7 @@ class HubIngest:
 # millions of events and its tables; a rebuild, which touches every page of them, takes more.
 CACHE_KIB = -32_768
 REBUILD_CACHE_KIB = -524_288
+FOLD_CACHE_KIB = -131_072  # the fold from a snapshot: a few events onto it, its tables compared by SQLite
 
 
 # A batch at least this large is folded with the cycle collector paused (see gc_paused).
@@ -839,7 +840,7 @@ class Journal:
         try:
             conn.execute("PRAGMA journal_mode=OFF")  # a scratch copy: nothing to recover should this stop
             conn.execute("PRAGMA synchronous=OFF")
-            conn.execute(f"PRAGMA cache_size = {REBUILD_CACHE_KIB}")
+            conn.execute(f"PRAGMA cache_size = {FOLD_CACHE_KIB}")
             try:
                 conn.execute("ATTACH DATABASE ? AS j", (f"file:{self.path}?mode=ro",))
                 mine = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
@@ -898,16 +899,22 @@ class Journal:
     @staticmethod
     def _compare_in_sqlite(conn: sqlite3.Connection, t: str, stored: bool) -> TableCheck:
         """The folded table (main) beside the stored one (j): SQLite finds whether any row differs;
-        only a table that differs is read row by row, for its first differing row."""
+        only a table that differs is read row by row, for its first differing row.
+
+        Where the folded table has a key (no two of its rows alike), the same number of rows and none
+        of its rows missing from the stored table mean the stored rows are those rows: one EXCEPT is
+        enough. Otherwise it is done both ways."""
         if not stored:
             return tablecheck.compare(t, conn, "main", None)
         cols = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{t}")')]
         names = ", ".join(f'"{c}"' for c in cols)
         ours = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0]
         theirs = conn.execute(f'SELECT count(*) FROM j."{t}"').fetchone()[0]
-        differ = ours != theirs or conn.execute(
-            f'SELECT EXISTS (SELECT {names} FROM main."{t}" EXCEPT SELECT {names} FROM j."{t}")'
-            f' OR EXISTS (SELECT {names} FROM j."{t}" EXCEPT SELECT {names} FROM main."{t}")').fetchone()[0]
+        keyed = _keyed(conn, t)
+        sql = f'SELECT EXISTS (SELECT {names} FROM main."{t}" EXCEPT SELECT {names} FROM j."{t}")'
+        if not keyed:
+            sql += f' OR EXISTS (SELECT {names} FROM j."{t}" EXCEPT SELECT {names} FROM main."{t}")'
+        differ = ours != theirs or conn.execute(sql).fetchone()[0]
         if differ:
             return tablecheck.compare(t, conn, "main", conn, "j")
         said = f"{ours} rows, the same"
@@ -1085,6 +1092,24 @@ class Journal:
                         audit.problems.append(AuditProblem(e.id, e.origin, e.origin_seq, e.seq,
                                                            "holds text that is not valid UTF-8"))
         return unreadable + audit.problems
+
+
+def _keyed(conn: sqlite3.Connection, t: str) -> bool:
+    """No two rows of main.t are alike: it has an INTEGER PRIMARY KEY, or a unique index on columns
+    that hold no NULL (a unique index lets NULLs repeat)."""
+    info = list(conn.execute(f'PRAGMA main.table_info("{t}")'))
+    pk = [r for r in info if r[5]]
+    if len(pk) == 1 and str(pk[0][2]).upper() == "INTEGER":
+        return True
+    notnull = {r[1] for r in info if r[3]}
+    for idx in conn.execute(f'PRAGMA main.index_list("{t}")').fetchall():
+        if idx[2] and not idx[4]:  # unique, and not partial
+            cols = [r[2] for r in conn.execute(f'PRAGMA main.index_info("{idx[1]}")')]
+            if cols and (all(c in notnull for c in cols) or conn.execute(
+                    f'SELECT NOT EXISTS (SELECT 1 FROM main."{t}" WHERE '
+                    + " OR ".join(f'"{c}" IS NULL' for c in cols) + ")").fetchone()[0]):
+                return True
+    return False
 
 
 class _BaseUnfit(Exception):
