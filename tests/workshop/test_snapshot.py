@@ -231,3 +231,24 @@ def test_a_missing_snapshot_is_said_and_the_whole_journal_folded(anchored, capsy
     assert f"note: the snapshot {path} signed (checkpoint log line" in err and "is missing: the whole journal is folded" in err
     assert "(the whole journal folded)" in out
     assert snapshots(anchored.dir) == [anchored.dir / f"{anchors.SNAPSHOT_PREFIX}{seq(anchored)}.db"]
+
+
+def test_a_row_doubled_in_place_of_another_is_caught_though_the_count_is_the_same(anchored, capsys):
+    snapshot_taken(anchored, capsys)
+    work(anchored)
+    with attacker(anchored.journal.path) as db:
+        # the stored table's key dropped, one row written twice and another deleted: as many rows as before
+        for name, sql in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'kpi_stages'"
+                                    " AND sql IS NOT NULL").fetchall():
+            db.execute(f'DROP INDEX "{name}"')
+        create = db.execute("SELECT sql FROM sqlite_master WHERE name = 'kpi_stages'").fetchone()[0]
+        db.execute("ALTER TABLE kpi_stages RENAME TO old_kpi_stages")
+        db.execute(create.split("(", 1)[0] + "(" + ", ".join(
+            f'"{r[1]}"' for r in db.execute("PRAGMA table_info(old_kpi_stages)")) + ")")
+        rows = db.execute("SELECT * FROM old_kpi_stages").fetchall()
+        assert len(rows) >= 2
+        db.executemany(f"INSERT INTO kpi_stages VALUES ({', '.join('?' * len(rows[0]))})", [rows[0], *rows[:-1]])
+        db.execute("DROP TABLE old_kpi_stages")
+    rc, out, err = verify(anchored.dir, capsys)
+    assert rc == 1
+    assert "DERIVED: table kpi_stages differs from the journal" in err
