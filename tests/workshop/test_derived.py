@@ -115,6 +115,35 @@ def test_a_malformed_payload_is_named_and_the_tools_go_on(shop, capsys, payload,
     assert shop.job(j) is not None  # the other events were folded
 
 
+def _ghost_photos(shop, j: str, hashes: list[str]) -> list[ev.Event]:
+    """Photo events naming hashes with no file in the store (written past the verbs' own check)."""
+    return shop.journal.append_many([ev.Event(ev.PHOTO_ATTACHED, j, "ben", "setting", {"stage": SETTING, "sha256": h})
+                                     for h in hashes])
+
+
+@pytest.mark.parametrize("payload", [None, "not json", b"\xff\xfe{}"], ids=["readable", "not-json", "not-utf8"])
+def test_the_photo_check_names_each_missing_photo_once_in_journal_order(shop, payload):
+    from floorkiosk.workshop.evidence import audit_photos  # the check, without the rest of audit verify
+
+    j = set_and_finished(shop)
+    ghosts = ["b" * 64, "a" * 64, "c" * 64]
+    events = _ghost_photos(shop, j, [ghosts[0], ghosts[1], ghosts[0], ghosts[2]])
+    if payload is not None:
+        # the last photo event unreadable: the grouping query cannot read it, the check goes on without it
+        with attacker(shop) as db:
+            db.execute("DROP TRIGGER events_no_update")
+            db.execute("UPDATE events SET payload = CAST(? AS TEXT) WHERE id = ?", (payload, events[-1].id))
+        ghosts.pop()
+    said: list[str] = []
+    out = audit_photos(shop, say=said.append)
+    assert out.problems == [] and out.failed == len(said) == len(ghosts)
+    assert out.checked == 1 + len(ghosts)  # the stone setting's own photo, in the store, and each ghost once
+    assert [p.split("photo ")[1][:12] for p in said] == [g[:12] for g in ghosts]
+    assert all(p.startswith(f"{j} Stone setting: ") and "missing from the photo store" in p for p in said)
+    kept = audit_photos(shop)  # without `say`: the problems are kept, the same ones
+    assert kept.problems == said and kept.failed == len(said)
+
+
 def test_a_dropped_table_is_made_again_by_rebuild_and_the_old_file_is_kept(shop, capsys):
     j = set_and_finished(shop)
     with attacker(shop) as db:

@@ -16,6 +16,7 @@ import pytest
 
 from floorkiosk.domain import events as ev
 from floorkiosk.store import journal as journal_mod
+from floorkiosk.store import tablecheck
 from floorkiosk.workshop.site import init_site, open_shop
 
 DOER = {"design": "dev", "casting": "ana", "cleanup": "ana", "fabrication": "ana", "setting": "ben",
@@ -114,6 +115,7 @@ def test_memory_of_a_fold_does_not_grow_with_the_jobs_in_the_journal(two_sizes, 
     small, large = two_sizes
     assert large.journal.count() > 3.5 * small.journal.count()
     monkeypatch.setattr(journal_mod, "REBUILD_CHUNK", 400, raising=False)
+    monkeypatch.setattr(tablecheck, "CHUNK", 100)  # the rows of each side compared at a time
     # measured warm: a first fold of each fills what a process fills once (imports, caches of the
     # config, of each version of the standards, interned strings), which is not the history's memory
     for shop in (small, large):
@@ -136,3 +138,46 @@ def test_folded_in_chunks_of_any_size_the_state_is_the_one_the_appends_derived(t
         assert j.state_digest() == before
     j.rebuild(apart=False)
     assert j.state_digest() == before
+
+
+def _fed(j) -> list:
+    return [p for p in j.projectors if hasattr(p, "rebuild_feed")]
+
+
+def test_the_helper_process_checks_the_tables_it_folds_as_this_process_does(two_sizes):
+    shop, _ = two_sizes
+    j = shop.journal
+    before = j.state_digest()
+    away = {t for p in journal_mod._helper_share(_fed(j), audit=True) for t in p.tables}
+    assert "kpi_jobs" in away and "jobs" not in away
+    here, apart = j.check_derived(apart=False), j.check_derived(apart=True)
+    assert not apart.differing and not apart.refused and apart.tables == here.tables
+    # an edited row of a table the helper folds: named, with its first differing row, either way
+    job = j.query("SELECT min(job) FROM kpi_jobs")[0][0]
+    with j.lock:
+        j.conn.execute("UPDATE kpi_jobs SET reworks = 99 WHERE job = ?", (job,))
+    try:
+        here, apart = j.check_derived(apart=False), j.check_derived(apart=True)
+        assert [t.table for t in apart.differing] == ["kpi_jobs"] and apart.tables == here.tables
+        (t,) = apart.differing
+        assert t.stored_row[0] == t.folded_row[0] == job and 99 in t.stored_row and 99 not in t.folded_row
+        assert "kpi_jobs differs from the journal" in str(t)
+    finally:
+        j.rebuild(apart=False)
+    assert j.state_digest() == before
+    assert not j.check_derived(apart=True).differing
+
+
+def test_a_helper_that_fails_leaves_the_check_to_this_process(two_sizes, monkeypatch):
+    shop, _ = two_sizes
+    j = shop.journal
+    with j.lock:
+        j.conn.execute("UPDATE kpi_jobs SET reworks = 99 WHERE job = (SELECT min(job) FROM kpi_jobs)")
+    try:
+        from floorkiosk.store import apart  # the module whose helper is made to fail
+
+        monkeypatch.setattr(apart.Helper, "checks", lambda self, timeout=None: (None, "made to fail"))
+        check = j.check_derived(apart=True)
+        assert [t.table for t in check.differing] == ["kpi_jobs"]
+    finally:
+        j.rebuild(apart=False)

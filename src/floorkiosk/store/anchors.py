@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 KEY_FILE = "site.key"  # beside journal.db, in the site folder; mode 0600
 LOG_FILE = "journal.checkpoints"  # beside journal.db: one signed JSON line per checkpoint
+SNAPSHOT_PREFIX = "journal.snapshot-"  # beside journal.db: the derived tables as folded up to a sequence
 NO_LINE = "0" * 64  # what the first line of a log follows
 MAX_SAID = 8  # problems of one kind said one by one; past that, counted
 
@@ -197,8 +198,11 @@ def _last_line(f) -> tuple[bytes | None, bool]:
 
 
 def append_checkpoint(log_path: str | Path, key: SiteKey, heads: Iterable[Head], at: str | None = None,
-                      genesis: bool = False) -> dict:
+                      genesis: bool = False, snapshot: dict | None = None) -> dict:
     """Sign the heads and append them as one line of the log; durable (fsync) when it returns.
+
+    `snapshot`: a snapshot of the derived tables (its file, the journal sequence and the hash of the
+    event it was folded up to, the file's sha256), signed with the rest of the line.
 
     `genesis`: the log's first line, made with the key. A first line that is not (the log was
     deleted and a writer started it again) says so ("restarted"), and the check names it.
@@ -220,6 +224,8 @@ def append_checkpoint(log_path: str | Path, key: SiteKey, heads: Iterable[Head],
             prev = _line_sha(last)
         line = {"n": n, "at": at or now_utc(), "key": key.id, "prev": prev,
                 "heads": [[h.origin, h.seq, h.hash] for h in sorted(heads, key=lambda h: h.origin)]}
+        if snapshot is not None:
+            line["snapshot"] = snapshot
         if genesis:
             line["genesis"] = True
         elif last is None and not torn:
@@ -256,6 +262,7 @@ class LogReading:
     notes: list[str] = field(default_factory=list)
     lines: int = 0
     last_at: str | None = None
+    snapshot: dict | None = None  # the last signed snapshot, with "line" (where it was read) added
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
@@ -343,6 +350,8 @@ def read_log(log_path: str | Path, key: SiteKey) -> LogReading:
         expect_n, prev_sha = n + 1, this_sha
         if good:
             out.last_at = at
+            if isinstance(line.get("snapshot"), dict):
+                out.snapshot = {**line["snapshot"], "line": i, "at": at}
             for o, s, h in heads:
                 out.points.setdefault(o, []).append(Point(s, h, at, f"checkpoint log line {i}"))
     return out

@@ -24,7 +24,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import floorkiosk
+from floorkiosk.store import tablecheck
 from floorkiosk.store.rows import read_chunks
+from floorkiosk.store.tablecheck import TableCheck
 
 
 def table_sql(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
@@ -38,19 +40,23 @@ class Helper:
     """The helper process and its scratch database, seen from the rebuilding side."""
 
     def __init__(self, journal: Path, projectors: list, order: str, conn: sqlite3.Connection,
-                 chunk: int = 20000) -> None:
+                 chunk: int = 20000, compare: bool = False, schema: list[str] | None = None) -> None:
+        """`compare`: the helper also compares the tables it folded with those stored in the journal
+        (in the same read of it) and leaves the TableChecks for `checks()`; nothing is copied in.
+        `schema`: the CREATE TABLE statements of its tables (default: as the journal has them now)."""
         self.projectors = projectors
         self.tables = [t for p in projectors for t in p.tables]
         self.scratch = journal.with_name(f"{journal.name}.rebuild-{os.getpid()}")
         self.log = self.scratch.with_name(self.scratch.name + ".log")
+        self.result = self.scratch.with_name(self.scratch.name + ".checks")
         self.attached = False
         self._remove()
         # the events they want, where each says (rebuild_types); else all
         wanted = [getattr(p, "rebuild_types", None) for p in projectors]
         types = None if any(w is None for w in wanted) else sorted(set().union(*wanted))
         job = {"journal": str(journal), "scratch": str(self.scratch), "order": order, "projectors": projectors,
-               "schema": table_sql(conn, self.tables), "types": types,
-               "chunk": chunk}
+               "schema": schema if schema is not None else table_sql(conn, self.tables), "types": types,
+               "chunk": chunk, "compare": str(self.result) if compare else None}
         env = dict(os.environ)
         # the helper must import this very package, installed or from a source checkout
         src = str(Path(floorkiosk.__file__).resolve().parent.parent)
@@ -69,12 +75,7 @@ class Helper:
         except OSError:
             pass  # it died at once: finish() reports it
 
-    def finish(self, conn: sqlite3.Connection, timeout: float | None = None) -> str | None:
-        """Wait for the helper (at most `timeout` s) and copy its tables in on `conn`, inside the
-        caller's transaction.
-
-        Returns None when done, or why it could not be (the caller then folds these projectors itself).
-        """
+    def _wait(self, timeout: float | None) -> str | None:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -87,6 +88,27 @@ class Helper:
             except OSError:
                 tail = []
             return f"the rebuild helper stopped with exit code {rc}" + (f": {tail[0]}" if tail else "")
+        return None
+
+    def checks(self, timeout: float | None = None) -> tuple[list[TableCheck] | None, str | None]:
+        """Wait for a comparing helper: (its tables' checks, None), or (None, why it could not)."""
+        why = self._wait(timeout)
+        if why is not None:
+            return None, why
+        try:
+            return pickle.loads(self.result.read_bytes()), None
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            return None, f"the rebuild helper's checks could not be read: {exc}"
+
+    def finish(self, conn: sqlite3.Connection, timeout: float | None = None) -> str | None:
+        """Wait for the helper (at most `timeout` s) and copy its tables in on `conn`, inside the
+        caller's transaction.
+
+        Returns None when done, or why it could not be (the caller then folds these projectors itself).
+        """
+        why = self._wait(timeout)
+        if why is not None:
+            return why
         conn.execute("ATTACH DATABASE ? AS apart", (str(self.scratch),))
         self.attached = True
         for t in self.tables:
@@ -108,7 +130,7 @@ class Helper:
         self._remove()
 
     def _remove(self) -> None:
-        for f in (self.scratch, self.log, self.scratch.with_name(self.scratch.name + "-journal")):
+        for f in (self.scratch, self.log, self.result, self.scratch.with_name(self.scratch.name + "-journal")):
             try:
                 f.unlink()
             except FileNotFoundError:
@@ -121,6 +143,9 @@ def main() -> int:
     job = pickle.load(sys.stdin.buffer)
     src = sqlite3.connect(f"file:{quote(job['journal'])}?mode=ro", uri=True)
     src.execute("PRAGMA cache_size=-16384")  # read once, front to back
+    # one read of the journal for the fold and the comparison: the events and the stored tables
+    # that an append changes together are seen as of the same moment
+    src.execute("BEGIN")
     out = sqlite3.connect(job["scratch"], isolation_level=None)
     # scratch: nothing here needs to survive a crash, the journal is untouched until the copy
     out.execute("PRAGMA journal_mode=OFF")
@@ -143,6 +168,12 @@ def main() -> int:
     for p in projectors:
         p.rebuild_end(out)
     out.execute("COMMIT")
+    if job.get("compare"):
+        have = {r[0] for r in src.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+        checks = [tablecheck.compare(t, out, "main", src if t in have else None)
+                  for p in projectors for t in p.tables]
+        Path(job["compare"]).write_bytes(pickle.dumps(checks, protocol=pickle.HIGHEST_PROTOCOL))
+    src.execute("COMMIT")
     out.close()
     src.close()
     return 0

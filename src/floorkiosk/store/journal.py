@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import itertools
+import json
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -34,8 +35,11 @@ from floorkiosk.domain import events as ev
 from floorkiosk.errors import FloorkioskError
 from floorkiosk.store.apart import Helper
 from floorkiosk.store.projection import Projector, admitted
-from floorkiosk.store.rows import CANON, EVENT_COLS, AuditProblem, ChainAudit, event_of, malformed, read_chunks
+from floorkiosk.store.rows import (CANON, EVENT_COLS, AuditProblem, ChainAudit, audit_rows, event_by_id, event_of,
+                                  malformed, read_chunks)
+from floorkiosk.store import tablecheck
 from floorkiosk.store.schema import migrate
+from floorkiosk.store.tablecheck import TableCheck
 
 def _m_hub_order(db: sqlite_utils.Database) -> None:
     # hub_seq: the event's place in the hub's order, NULL while it is only here (pending).
@@ -87,6 +91,7 @@ class HubIngest:
 # millions of events and its tables; a rebuild, which touches every page of them, takes more.
 CACHE_KIB = -32_768
 REBUILD_CACHE_KIB = -524_288
+FOLD_CACHE_KIB = -131_072  # the fold from a snapshot: a few events onto it, its tables compared by SQLite
 
 
 # A batch at least this large is folded with the cycle collector paused (see gc_paused).
@@ -132,7 +137,7 @@ def _reordered(p: Projector, types: set[str], moved: list[ev.Event], fresh: list
     return any(not mine.isdisjoint(footprint(e)) for e in fresh)
 
 
-def _helper_share(feeders: list) -> list:
+def _helper_share(feeders: list, audit: bool = False) -> list:
     """Which projectors a rebuild's helper process folds: those that may be folded apart
     (``rebuild_apart``), chosen so that the two processes finish closest together.
 
@@ -143,6 +148,10 @@ def _helper_share(feeders: list) -> list:
     """
     movable = [p for p in feeders[1:] if getattr(p, "rebuild_apart", False)]
     weight = {id(p): getattr(p, "rebuild_weight", 1) for p in feeders}
+    if audit:
+        # checking the derived tables (where the job projector also judges every event by the
+        # guardrails), the shares measured there (``audit_weight``) where a projector gives one
+        weight = {id(p): getattr(p, "audit_weight", weight[id(p)]) for p in feeders}
     total = sum(weight.values())
     best, best_span = [], total
     for mask in range(1, 1 << len(movable)):
@@ -909,7 +918,7 @@ class Journal:
             h.update(f"{t}\0{d}\n".encode())
         return h.hexdigest()
 
-    def check_derived(self) -> "DerivedCheck":
+    def check_derived(self, apart: bool | None = None, base: Path | None = None, base_seq: int = 0) -> DerivedCheck:
         """Fold the journal again, beside the stored derived tables, and compare them table by table.
 
         The fold writes into temporary tables of the same names (SQLite reads an unqualified name
@@ -917,80 +926,296 @@ class Journal:
         touched; each table is then compared with the stored one in one ordered stream each. The
         job projector also judges every job event by the guardrails against the state before it
         (on a site without a hub nothing else does): events they would have refused are reported.
+
+        `base`: a snapshot of the derived tables as folded up to journal sequence `base_seq` (see
+        write_snapshot; the caller has checked it against its signed digest). The temporary tables
+        then start as a copy of it and only the events after `base_seq` are folded onto them, as an
+        append folds them. On a hub site (the fold follows the hub's order, in which an event that
+        arrives later may stand before older ones), or when the snapshot does not fit the tables,
+        the whole journal is folded, and the check's `note` says why.
         """
-        bad: list[tuple[ev.Event, str]] = []
-        refused: list[tuple[ev.Event, list[str]]] = []
-        tables: list[TableCheck] = []
+        note = None
+        if base is not None:
+            with self.lock:
+                if self._order_unlocked() != "seq":
+                    note = ("this site's events are folded in the hub's order, in which an event that arrives later "
+                            "may stand before older ones: the whole journal is folded")
+                    base = None
+        if base is not None:
+            try:
+                return self._check_from_snapshot(base, base_seq)
+            except _BaseUnfit as exc:
+                note = f"the snapshot {base.name} does not fit the derived tables ({exc}): the whole journal is folded"
+            except OSError as exc:
+                note = (f"the snapshot {base.name} could not be copied to fold onto ({exc.strerror}): the whole journal "
+                        "is folded")
+        return replace(self._check_derived(apart, None, 0), note=note)
+
+    def _check_derived(self, apart: bool | None, base: Path | None, base_seq: int) -> DerivedCheck:
         with self.lock, gc_paused():
             conn = self.conn
             schema = self._schema_of_unlocked()
             have = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+            return self._check_derived_attached(apart, base, base_seq, schema, have)
+
+    def _check_from_snapshot(self, base: Path, base_seq: int) -> DerivedCheck:
+        """The derived tables checked from a snapshot: a copy of its file, the events after `base_seq`
+        folded onto it, and each table compared with the stored one by SQLite (EXCEPT both ways).
+
+        It works on a connection of its own (the copy, with the journal attached read-only, in one
+        read transaction), without the journal's lock: the chains may be walked at the same time,
+        on the other core (SQLite lets go of Python's lock while it works). The projectors write to
+        the copy's tables, which stand first for an unqualified name; the events are read from the
+        journal. When every table is as the journal gives it, the copy is the next snapshot
+        (DerivedCheck.fold_file).
+        """
+        scratch = self.path.with_name(f"{self.path.name}.snapshot-fold")
+        scratch.unlink(missing_ok=True)
+        shutil.copyfile(base, scratch)
+        conn = sqlite3.connect(f"file:{scratch}", uri=True, isolation_level=None, check_same_thread=False)
+        keep = False
+        try:
+            conn.execute("PRAGMA journal_mode=OFF")  # a scratch copy: nothing to recover should this stop
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute(f"PRAGMA cache_size = {FOLD_CACHE_KIB}")
+            try:
+                conn.execute("ATTACH DATABASE ? AS j", (f"file:{self.path}?mode=ro",))
+                mine = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")}
+            except sqlite3.DatabaseError as exc:
+                raise _BaseUnfit(f"it cannot be read: {exc}") from None
+            have = {r[0] for r in conn.execute("SELECT name FROM j.sqlite_master WHERE type = 'table'")}
+            for t in self._derived_tables():
+                if t not in mine:
+                    raise _BaseUnfit(f"it has no table {t}")
+                if t in have and ({r[1] for r in conn.execute(f'PRAGMA main.table_info("{t}")')}
+                                  != {r[1] for r in conn.execute(f'PRAGMA j.table_info("{t}")')}):
+                    raise _BaseUnfit(f"its table {t} has other columns")
+            bad: list[tuple[ev.Event, str]] = []
+            refused: list[tuple[ev.Event, list[str]]] = []
+            tables: list[TableCheck] = []
             conn.execute("BEGIN")
             try:
-                for t in self._derived_tables():
-                    create = schema[t][0] if t in schema else None
-                    if create is None:
-                        row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
-                                           (t,)).fetchone()
-                        create = row[0] if row else None
-                    if create is None:
-                        continue
-                    conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+", "CREATE TEMP TABLE ", create, count=1, flags=re.I))
-                    for sql in (schema[t][1] if t in schema else []):
-                        if re.match(r"^\s*CREATE\s+UNIQUE", sql, re.I):
-                            conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX temp."\2"', sql,
-                                                count=1, flags=re.I))
-                judged = self._judged()
-                order = self._order_unlocked()
-                feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
+                upto = conn.execute("SELECT max(seq) FROM j.events").fetchone()[0] or 0
+                last = conn.execute("SELECT hash FROM j.events WHERE seq = ?", (upto,)).fetchone()
+                if "snapshot_refused" in mine:
+                    for event_id, reasons in conn.execute("SELECT event_id, reasons FROM snapshot_refused ORDER BY n"):
+                        e = event_by_id(conn, event_id)
+                        if e is not None:
+                            refused.append((e, json.loads(reasons)))
                 first = self.projectors[0] if self.projectors else None
                 if first is not None and hasattr(first, "audit"):
                     first.audit = refused
+                tail = 0
                 try:
-                    self._feed(conn, feeders, order, judged, bad=bad)
-                    for i, p in enumerate(self.projectors):
-                        if p not in feeders:
-                            stream = self._all_events_unlocked()
-                            p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+                    for chunk in read_chunks(conn, "seq", REBUILD_CHUNK, hashes=False, bad=bad, after_seq=base_seq):
+                        self._project(conn, chunk)
+                        tail += len(chunk)
                 finally:
                     if first is not None and hasattr(first, "audit"):
                         first.audit = None
+                tail += len(bad)
                 for t in self._derived_tables():
-                    tables.append(self._compare_unlocked(t, t in have))
-            finally:
-                conn.execute("ROLLBACK")
-        return DerivedCheck(tables, bad, refused)
+                    tables.append(self._compare_in_sqlite(conn, t, t in have))
+                conn.execute("DELETE FROM snapshot_refused")
+                conn.executemany("INSERT INTO snapshot_refused VALUES (?, ?, ?)",
+                                 [(i, e.id, json.dumps(r, ensure_ascii=False)) for i, (e, r) in enumerate(refused)])
+                conn.execute("UPDATE snapshot_of SET seq = ?, hash = ?", (upto, last[0] if last else ""))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            keep = all(t.same for t in tables)
+            return DerivedCheck(tables, bad, refused, upto=upto, base_seq=base_seq, tail=tail, in_order=True,
+                                fold_file=scratch if keep else None, last_hash=last[0] if last else "")
+        finally:
+            conn.close()
+            if not keep:
+                scratch.unlink(missing_ok=True)
 
-    def _compare_unlocked(self, t: str, stored: bool) -> "TableCheck":
-        conn = self.conn
-        cols = [r[1] for r in conn.execute(f'PRAGMA temp.table_info("{t}")')]
-        order = ", ".join(f'"{c}"' for c in cols)
-        folded = hashlib.sha256()
+    @staticmethod
+    def _compare_in_sqlite(conn: sqlite3.Connection, t: str, stored: bool) -> TableCheck:
+        """The folded table (main) beside the stored one (j): SQLite finds whether any row differs;
+        only a table that differs is read row by row, for its first differing row.
+
+        Where the folded table has a key (no two of its rows alike), the same number of rows and none
+        of its rows missing from the stored table mean the stored rows are those rows: one EXCEPT is
+        enough. Otherwise it is done both ways."""
         if not stored:
-            for row in conn.execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}'):
-                folded.update(repr(row).encode())
-            return TableCheck(t, None, folded.hexdigest(), None, None, True, cols)
-        here = hashlib.sha256()
-        # each side read in its own order, row by row: memory stays that of one row
-        a = conn.cursor().execute(f'SELECT {order} FROM main."{t}" ORDER BY {order}')
-        b = conn.cursor().execute(f'SELECT {order} FROM temp."{t}" ORDER BY {order}')
-        first = None
-        for ra, rb in itertools.zip_longest(a, b):
-            if ra is not None:
-                here.update(repr(ra).encode())
-            if rb is not None:
-                folded.update(repr(rb).encode())
-            if first is None and ra != rb:
-                first = (ra, rb)
-        return TableCheck(t, here.hexdigest(), folded.hexdigest(), *(first or (None, None)), False, cols)
+            return tablecheck.compare(t, conn, "main", None)
+        cols = [r[1] for r in conn.execute(f'PRAGMA main.table_info("{t}")')]
+        names = ", ".join(f'"{c}"' for c in cols)
+        ours = conn.execute(f'SELECT count(*) FROM main."{t}"').fetchone()[0]
+        theirs = conn.execute(f'SELECT count(*) FROM j."{t}"').fetchone()[0]
+        keyed = _keyed(conn, t)
+        sql = f'SELECT EXISTS (SELECT {names} FROM main."{t}" EXCEPT SELECT {names} FROM j."{t}")'
+        if not keyed:
+            sql += f' OR EXISTS (SELECT {names} FROM j."{t}" EXCEPT SELECT {names} FROM main."{t}")'
+        differ = ours != theirs or conn.execute(sql).fetchone()[0]
+        if differ:
+            return tablecheck.compare(t, conn, "main", conn, "j")
+        said = f"{ours} rows, the same"
+        return TableCheck(t, said, said, None, None, False, cols)
+
+    def _check_derived_attached(self, apart: bool | None, base: Path | None, base_seq: int, schema: dict,
+                                have: set[str]) -> DerivedCheck:
+        """check_derived's work, under the lock, with the snapshot (if any) attached as `snap`."""
+        bad: list[tuple[ev.Event, str]] = []
+        refused: list[tuple[ev.Event, list[str]]] = []
+        tables: list[TableCheck] = []
+        remote: dict[str, TableCheck] = {}  # the tables the helper folded and compared
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            upto = self._count_unlocked()
+            for t in self._derived_tables():
+                create = schema[t][0] if t in schema else None
+                if create is None:
+                    row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?",
+                                       (t,)).fetchone()
+                    create = row[0] if row else None
+                if create is None:
+                    continue
+                conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+", "CREATE TEMP TABLE ", create, count=1, flags=re.I))
+                for sql in (schema[t][1] if t in schema else []):
+                    if re.match(r"^\s*CREATE\s+UNIQUE", sql, re.I):
+                        conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX temp."\2"', sql,
+                                            count=1, flags=re.I))
+            judged = self._judged()
+            order = self._order_unlocked()
+            feeders = [p for p in self.projectors if hasattr(p, "rebuild_feed")]
+            first = self.projectors[0] if self.projectors else None
+            if first is not None and hasattr(first, "audit"):
+                first.audit = refused
+            # As a rebuild does: on a large journal a second process folds some projectors, and
+            # compares their tables too; the temporary tables made above stay empty for those.
+            away = _helper_share(feeders, audit=True)
+            if apart is None:
+                apart = (os.cpu_count() or 1) > 1 and self._count_unlocked() >= APART_MIN
+            helper = None
+            if apart and away:
+                try:
+                    helper = Helper(self.path, away, order, conn, REBUILD_CHUNK, compare=True,
+                                    schema=[schema[t][0] for p in away for t in p.tables if t in schema])
+                except OSError:
+                    helper = None  # no interpreter to start (an embedded one): all of it here
+            try:
+                started = time.monotonic()
+                self._feed(conn, [p for p in feeders if helper is None or p not in away], order, judged, bad=bad)
+                if helper is not None:
+                    patience = max(HELPER_PATIENCE, 2 * (time.monotonic() - started))
+                    checks, why = (None, "conflicts") if judged and self._conflicts_unlocked() \
+                        else helper.checks(patience)
+                    if checks is None:
+                        # On a hub site with conflicts the helper folded events that the job
+                        # projector held back; or it failed. Either way: fold those projectors here.
+                        self._feed(conn, [feeders[0], *away], order, judged, only=away)
+                    else:
+                        remote = {c.table: c for c in checks}
+                for i, p in enumerate(self.projectors):
+                    if p not in feeders:
+                        stream = self._all_events_unlocked()
+                        p.rebuild(conn, admitted(conn, stream) if judged and i > 0 else stream)
+            finally:
+                if first is not None and hasattr(first, "audit"):
+                    first.audit = None
+                if helper is not None:
+                    helper.close(conn)
+            for t in self._derived_tables():
+                tables.append(remote[t] if t in remote else self._compare_unlocked(t, t in have))
+        finally:
+            conn.execute("ROLLBACK")
+        return DerivedCheck(tables, bad, refused, upto=upto, in_order=order == "seq")
+
+    def write_snapshot(self, path: Path, check: DerivedCheck) -> dict | None:
+        """Copy the derived tables into a new SQLite file at `path`, when they are as `check` found them.
+
+        `check` is a check that found every table as the journal gives it: the copy is taken in a
+        read of its own, then each of its tables digested and compared with the digest of the fold
+        (a table changed, or an event appended, in between: no snapshot, None). The file holds the
+        derived tables only, with their keys and indexes (its size grows with the jobs, not the
+        events), the events the rules would have refused, and the sequence and hash of the last
+        event folded. Returns what is to be signed: the file's name, that sequence and hash, and the
+        file's sha256 (which covers every row: the tables' digests are not needed beside it).
+        """
+        if check.differing:
+            return None
+        tmp = path.with_name(path.name + ".part")
+        tmp.unlink(missing_ok=True)
+        conn = self.conn
+        with self.lock:
+            schema = self._schema_of_unlocked()
+            conn.execute("ATTACH DATABASE ? AS snapnew", (str(tmp),))
+            try:
+                conn.execute("BEGIN")
+                try:
+                    if self._count_unlocked() != check.upto:
+                        conn.execute("ROLLBACK")
+                        tmp.unlink(missing_ok=True)
+                        return None
+                    last = conn.execute("SELECT hash FROM events WHERE seq = ?", (check.upto,)).fetchone()
+                    for t in self._derived_tables():
+                        # as the migrations make it (its keys, for the next fold's upserts), then its rows
+                        create = schema[t][0] if t in schema else conn.execute(
+                            "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?", (t,)).fetchone()[0]
+                        conn.execute(re.sub(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?[\"`\[]?\w+[\"`\]]?",
+                                            f'CREATE TABLE snapnew."{t}"', create, count=1, flags=re.I))
+                        cols = ", ".join(f'"{r[1]}"' for r in conn.execute(f'PRAGMA snapnew.table_info("{t}")'))
+                        conn.execute(f'INSERT INTO snapnew."{t}" ({cols}) SELECT {cols} FROM main."{t}"')
+                        for sql in (schema[t][1] if t in schema else []):
+                            conn.execute(re.sub(r"\bINDEX\s+(IF NOT EXISTS\s+)?\"?(\w+)\"?", r'INDEX snapnew."\2"', sql,
+                                                count=1, flags=re.I))
+                    conn.execute("CREATE TABLE snapnew.snapshot_of (seq INTEGER, hash TEXT)")
+                    conn.execute("INSERT INTO snapnew.snapshot_of VALUES (?, ?)", (check.upto, last[0] if last else ""))
+                    conn.execute("CREATE TABLE snapnew.snapshot_refused (n INTEGER, event_id TEXT, reasons TEXT)")
+                    conn.executemany("INSERT INTO snapnew.snapshot_refused VALUES (?, ?, ?)",
+                                     [(i, e.id, json.dumps(r, ensure_ascii=False)) for i, (e, r) in
+                                      enumerate(check.refused)])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.execute("DETACH DATABASE snapnew")
+        copy = sqlite3.connect(str(tmp))
+        try:
+            digests = {t: tablecheck.compare(t, copy, "main", None).folded for t in self._derived_tables()}
+        finally:
+            copy.close()
+        if digests != {t.table: t.folded for t in check.tables}:
+            tmp.unlink(missing_ok=True)
+            return None
+        return self.keep_snapshot(tmp, path, check.upto, last[0] if last else "")
+
+    @staticmethod
+    def keep_snapshot(made: Path, path: Path, upto: int, last_hash: str) -> dict:
+        """Put a snapshot file in place (durably); what is to be signed for it."""
+        _fsync(made)
+        os.replace(made, path)
+        _fsync(path.parent)
+        return {"file": path.name, "seq": upto, "hash": last_hash, "sha256": file_sha256(path)}
+
+    def _compare_unlocked(self, t: str, stored: bool) -> TableCheck:
+        return tablecheck.compare(t, self.conn, "temp", self.conn if stored else None)
 
     def verify(self) -> list[AuditProblem]:
         """Walk every origin's chain; report the first break of each (edited, deleted, out of order),
         and every event whose payload cannot be read."""
         audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
-        bad: list[tuple[ev.Event, str]] = []
         unreadable: list[AuditProblem] = []
         with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(f"SELECT {EVENT_COLS} FROM events ORDER BY origin, origin_seq")
+            try:
+                while rows := cur.fetchmany(5000):
+                    audit_rows(audit, rows, unreadable)
+                return unreadable + audit.problems
+            except sqlite3.OperationalError:
+                pass  # a text column that is not UTF-8: walked again, by the reader that copes with it
+            audit = ChainAudit("was inserted out of order in the journal", check_order=[self.origin])
+            unreadable = []
+            bad: list[tuple[ev.Event, str]] = []
             for chunk in read_chunks(self.conn, "origin, origin_seq", 5000, bad=bad):
                 if bad:
                     # an unreadable event still stands in its chain: its stored text is what is hashed
@@ -1006,32 +1231,34 @@ class Journal:
         return unreadable + audit.problems
 
 
-@dataclass(frozen=True)
-class TableCheck:
-    """One derived table beside the journal's fold: the digest of each, and the first rows that differ."""
+def _keyed(conn: sqlite3.Connection, t: str) -> bool:
+    """No two rows of main.t are alike: it has an INTEGER PRIMARY KEY, or a unique index on columns
+    that hold no NULL (a unique index lets NULLs repeat)."""
+    info = list(conn.execute(f'PRAGMA main.table_info("{t}")'))
+    pk = [r for r in info if r[5]]
+    if len(pk) == 1 and str(pk[0][2]).upper() == "INTEGER":
+        return True
+    notnull = {r[1] for r in info if r[3]}
+    for idx in conn.execute(f'PRAGMA main.index_list("{t}")').fetchall():
+        if idx[2] and not idx[4]:  # unique, and not partial
+            cols = [r[2] for r in conn.execute(f'PRAGMA main.index_info("{idx[1]}")')]
+            if cols and (all(c in notnull for c in cols) or conn.execute(
+                    f'SELECT NOT EXISTS (SELECT 1 FROM main."{t}" WHERE '
+                    + " OR ".join(f'"{c}" IS NULL' for c in cols) + ")").fetchone()[0]):
+                return True
+    return False
 
-    table: str
-    stored: str | None  # sha256 of the stored rows; None when the table is missing
-    folded: str
-    stored_row: tuple | None
-    folded_row: tuple | None
-    missing: bool
-    columns: list[str]
 
-    @property
-    def same(self) -> bool:
-        return not self.missing and self.stored == self.folded
+class _BaseUnfit(Exception):
+    """A snapshot that does not fit the derived tables as this version makes them."""
 
-    def __str__(self) -> str:
-        if self.missing:
-            return f"table {self.table} is missing (the journal gives it rows, digest {self.folded[:16]})"
-        if self.same:
-            return f"table {self.table}: as the journal gives it (sha256 {self.folded[:16]})"
-        def said(row: tuple | None) -> str:
-            return "no row" if row is None else "(" + ", ".join(f"{c}={v!r}" for c, v in zip(self.columns, row)) + ")"
-        return (f"table {self.table} differs from the journal (stored sha256 {self.stored[:16]}, journal gives "
-                f"{self.folded[:16]}); first differing row: stored {said(self.stored_row)}, "
-                f"journal gives {said(self.folded_row)}")
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -1041,6 +1268,13 @@ class DerivedCheck:
     tables: list[TableCheck]
     unreadable: list[tuple[ev.Event, str]]  # events left out of the fold, and why
     refused: list[tuple[ev.Event, list[str]]]  # events the guardrails would have refused where they stand
+    upto: int = 0  # the journal sequence folded up to
+    base_seq: int = 0  # folded onto a snapshot taken at this sequence (0: the whole journal folded)
+    tail: int | None = None  # with a snapshot: the events folded onto it
+    note: str | None = None  # why a snapshot given was not used
+    in_order: bool = False  # folded in journal order (no hub): a snapshot of it can be folded onto
+    fold_file: Path | None = None  # from a snapshot, every table the same: the fold, the next snapshot
+    last_hash: str = ""  # the hash of the last event folded (with fold_file)
 
     @property
     def differing(self) -> list[TableCheck]:

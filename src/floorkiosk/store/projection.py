@@ -151,6 +151,7 @@ class JobProjector(ChunkedRebuild):
     # stands. Folding one job again does not touch it; these events derive it again (refold_spanning).
     spanning_types = frozenset({ev.BATCH_CREATED, ev.BATCH_JOINED, ev.BATCH_CLOSED})
     rebuild_weight = 7  # its share of a rebuild's work, measured (see Journal.rebuild)
+    audit_weight = 13  # its share when it also judges every event (Journal.check_derived), measured
 
     def __init__(self, site: Site) -> None:
         self.site = site

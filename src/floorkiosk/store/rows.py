@@ -6,9 +6,12 @@ the PostgreSQL hub, whose rows have the same columns with the hub's order in pla
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+import orjson
 
 from floorkiosk.domain import events as ev
 
@@ -59,7 +62,7 @@ def malformed(payload: object) -> str | None:
 
 
 def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: Iterable[str] | None = None,
-                hashes: bool = True, bad: list | None = None) -> Iterator[list[ev.Event]]:
+                hashes: bool = True, bad: list | None = None, after_seq: int = 0) -> Iterator[list[ev.Event]]:
     """The journal's events on `conn` in the given order, in lists of `size`; only of `types` if given.
 
     hashes=False leaves prev_hash and hash empty: deriving tables needs neither, and two strings of 64
@@ -67,12 +70,14 @@ def read_chunks(conn: sqlite3.Connection, order: str, size: int = 20000, types: 
 
     A row whose payload cannot be read (not JSON, empty, not UTF-8, not an object) is left out and,
     with `bad`, reported there as (event, why); the event then has an empty payload and its stored
-    text kept, so its hash can still be checked.
+    text kept, so its hash can still be checked. `after_seq`: only the events after that journal sequence.
     """
     where, params = "", []
     if types is not None:
         params = sorted(types)
         where = f" WHERE type IN ({','.join('?' * len(params))})"
+    if after_seq:
+        where += (" AND" if where else " WHERE") + f" seq > {int(after_seq)}"
     cols = EVENT_COLS if hashes else EVENT_COLS.replace(", prev_hash, hash", ", '', ''")
     sql = f"SELECT {cols} FROM events{where} ORDER BY {order}"
     cur = conn.cursor()
@@ -156,24 +161,68 @@ class ChainAudit:
         return len(self._state.keys() | self._broken)
 
     def see(self, e: ev.Event, order: int | None) -> None:
+        self.see_fields(e.id, e.origin, e.origin_seq, e.prev_hash, e.hash, order, e.compute_hash)
+
+    def see_fields(self, event_id: str, origin: str, origin_seq: int, prev_hash: str, hash_: str,
+                   order: int | None, computed: Callable[[], str]) -> None:
+        """One event given by its fields; `computed()` gives the hash of its content (called only
+        when the chain holds up to it)."""
         self.events += 1
-        if e.origin in self._broken:
+        if origin in self._broken:
             return
-        expect_n, prev, last = self._state.get(e.origin, (1, ev.GENESIS, 0))
+        expect_n, prev, last = self._state.get(origin, (1, ev.GENESIS, 0))
         what = None
-        if e.origin_seq != expect_n:
-            what = (f"expected #{expect_n} of origin {e.origin} here; "
-                    f"{'an event before it was deleted or is missing' if e.origin_seq > expect_n else 'numbering was altered'}")
-        elif e.prev_hash != prev:
+        if origin_seq != expect_n:
+            what = (f"expected #{expect_n} of origin {origin} here; "
+                    f"{'an event before it was deleted or is missing' if origin_seq > expect_n else 'numbering was altered'}")
+        elif prev_hash != prev:
             what = "does not follow the event before it in its chain (deleted, inserted or reordered)"
-        elif e.compute_hash() != e.hash:
+        elif computed() != hash_:
             what = "was edited: its content no longer matches its hash"
         elif (order is not None and order < last
-              and (self.check_order is None or e.origin in self.check_order)):
+              and (self.check_order is None or origin in self.check_order)):
             what = self.misplaced
         if what:
-            self.problems.append(AuditProblem(e.id, e.origin, e.origin_seq, order, what))
-            self._broken.add(e.origin)
-            self._state.pop(e.origin, None)
+            self.problems.append(AuditProblem(event_id, origin, origin_seq, order, what))
+            self._broken.add(origin)
+            self._state.pop(origin, None)
             return
-        self._state[e.origin] = (e.origin_seq + 1, e.hash, order if order is not None else last)
+        self._state[origin] = (origin_seq + 1, hash_, order if order is not None else last)
+
+
+def audit_rows(audit: ChainAudit, rows: Iterable[tuple], unreadable: list[AuditProblem]) -> None:
+    """Walk rows of EVENT_COLS (in origin, origin_seq order) through the chain audit.
+
+    Most rows are checked without building an event: the payload is parsed by orjson (only to
+    know it is a JSON object) and the hash taken over orjson's header and the stored text, the
+    bytes Event.canonical gives for every string orjson accepts. A row for which any of that fails
+    or does not match (a payload that is not an object, text orjson refuses, a hash that differs)
+    is checked again the careful way, as an Event, so what is reported is the same either way.
+    """
+    sha, dumps, parse, see = hashlib.sha256, orjson.dumps, orjson.loads, audit.see_fields
+    for r in rows:
+        seq, eid, origin, origin_seq, type_, job, person, bench, ts, payload, prev_hash, hash_ = r
+        try:
+            if type(payload) is str and type(parse(payload)) is dict:
+                got = sha(dumps((eid, origin, origin_seq, type_, job, person, bench, ts, prev_hash))
+                          + payload.encode()).hexdigest()
+                if got == hash_:
+                    see(eid, origin, origin_seq, prev_hash, hash_, seq, got.__str__)  # gives `got`
+                    continue
+        except (orjson.JSONDecodeError, TypeError, UnicodeError):
+            pass
+        _audit_carefully(audit, r, unreadable)
+
+
+def _audit_carefully(audit: ChainAudit, r: tuple, unreadable: list[AuditProblem]) -> None:
+    why = malformed(r[9])
+    if why is None:
+        e = ev.Event.stored(*r)
+    else:
+        # an unreadable event still stands in its chain: its stored text is what is hashed
+        e = _unread(r)
+        unreadable.append(AuditProblem(e.id, e.origin, e.origin_seq, e.seq, why))
+    try:
+        audit.see(e, e.seq)
+    except UnicodeError:
+        audit.problems.append(AuditProblem(e.id, e.origin, e.origin_seq, e.seq, "holds text that is not valid UTF-8"))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from floorkiosk.store import anchors
 from floorkiosk.store.anchors import Head, SiteKey
+from floorkiosk.store.journal import file_sha256
 
 log = logging.getLogger("floorkiosk.workshop.anchoring")
 
@@ -214,6 +215,7 @@ class AnchorCheck:
     lines: int = 0
     last_at: str | None = None
     hub_points: int | None = None  # checkpoints read from the hub; None: not asked
+    snapshot: dict | None = None  # the last signed snapshot of the derived tables in the log
 
 
 def check(shop) -> AnchorCheck:
@@ -236,7 +238,7 @@ def check(shop) -> AnchorCheck:
         reading = anchors.read_log(path, key)
     out.problems += reading.problems
     out.notes += reading.notes
-    out.lines, out.last_at = reading.lines, reading.last_at
+    out.lines, out.last_at, out.snapshot = reading.lines, reading.last_at, reading.snapshot
     with journal.lock:
         out.problems += anchors.compare(journal.conn, reading.points)
     if shop.site.settings.hub:
@@ -273,3 +275,97 @@ def _check_hub(shop, key: SiteKey, out: AnchorCheck) -> None:
     out.problems += problems
     with journal.lock:
         out.problems += anchors.compare(journal.conn, points, "the hub", tail_of=[journal.origin])
+
+
+# -- the derived tables: checked from the last signed snapshot -------------------------------------
+
+@dataclass
+class Derived:
+    """The derived tables' check, and how it was made (from a snapshot, or the whole journal)."""
+
+    check: object  # store.journal.DerivedCheck
+    problems: list[str] = field(default_factory=list)  # the snapshot was tampered with
+    notes: list[str] = field(default_factory=list)  # why the whole journal was folded; the snapshot taken
+
+
+def usable_snapshot(shop, signed: dict | None) -> tuple[Path | None, int, list[str], list[str]]:
+    """(the snapshot's file, its sequence, problems, notes): the last signed snapshot when its file is
+    there, matches its signed sha256 and the journal still holds the event it was folded up to."""
+    if signed is None:
+        return None, 0, [], []  # none taken yet: the whole journal is folded, as the result says
+    name = str(signed.get("file", ""))
+    path = shop.dir / name
+    where = f"(checkpoint log line {signed.get('line')}, {signed.get('at')})"
+    try:
+        seq = int(signed["seq"])
+        want, last = str(signed["sha256"]), str(signed["hash"])
+    except (KeyError, TypeError, ValueError):
+        return None, 0, [f"the signed snapshot {where} is not one this version reads"], []
+    if Path(name).name != name or not name.startswith(anchors.SNAPSHOT_PREFIX):
+        return None, 0, [f"the signed snapshot {where} names no snapshot file ({name!r})"], []
+    if not path.exists():
+        return None, 0, [], [f"the snapshot {path} signed {where} is missing: the whole journal is folded"]
+    got = file_sha256(path)
+    if got != want:
+        return None, 0, [f"the snapshot {path} does not match the sha256 signed for it {where} (it is {got[:16]}, "
+                         f"signed {want[:16]}): the file was changed; the whole journal is folded instead"], []
+    # a reader of its own: this may run while the chains are walked under the journal's lock
+    ro = sqlite3.connect(f"file:{shop.journal.path}?mode=ro", uri=True)
+    try:
+        row = ro.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+    finally:
+        ro.close()
+    if row is None or row[0] != last:
+        return None, 0, [], [f"the journal no longer holds the event the snapshot {path.name} was folded up to "
+                             f"(journal seq {seq}): the whole journal is folded"]
+    return path, seq, [], []
+
+
+def check_derived(shop, anchored: AnchorCheck | None, full: bool = False) -> Derived:
+    """The derived tables against the journal: from the last signed snapshot, folding only the events
+    after it, unless `full` or there is no snapshot that passes its signature and digest."""
+    out = Derived(None)
+    base, seq = None, 0
+    if full:
+        out.notes.append("--full: the whole journal is folded")
+    elif anchored is not None:
+        base, seq, out.problems, out.notes = usable_snapshot(shop, anchored.snapshot)
+    out.check = shop.journal.check_derived(base=base, base_seq=seq)
+    if out.check.note:
+        out.notes.append(out.check.note)
+    return out
+
+
+def take_snapshot(shop, check) -> str | None:
+    """Keep the derived tables that `check` found as the journal gives them as the new snapshot, its
+    digest signed in the checkpoint log; older snapshots are then removed. What was done, or None."""
+    if check.differing or not check.in_order or check.upto == 0 or check.upto == check.base_seq:
+        if check.fold_file is not None:
+            check.fold_file.unlink(missing_ok=True)
+        return None  # nothing to keep, or a hub site (whose fold follows the hub's order: always whole)
+    journal = shop.journal
+    path = shop.dir / f"{anchors.SNAPSHOT_PREFIX}{check.upto}.db"
+    try:
+        if check.fold_file is not None:
+            # folded from the last snapshot and found the same as every stored table: that fold is the next one
+            signed = journal.keep_snapshot(check.fold_file, path, check.upto, check.last_hash)
+        else:
+            signed = journal.write_snapshot(path, check)
+    except (OSError, sqlite3.Error) as exc:
+        if check.fold_file is not None:
+            check.fold_file.unlink(missing_ok=True)
+        return f"no snapshot of the derived tables kept ({exc}): the next check folds from the last one"
+    if signed is None:
+        return "no snapshot of the derived tables taken: the journal moved on while it was checked"
+    try:
+        with journal.lock:
+            key, _ = key_for(shop.dir, journal.conn)
+        # a line of its own: it vouches for the snapshot (which names the event it was folded up to), the
+        # chains' heads are vouched for by the checkpoints written as work goes on
+        anchors.append_checkpoint(shop.dir / anchors.LOG_FILE, key, [], snapshot=signed)
+    except (OSError, anchors.AnchorError) as exc:
+        return f"the snapshot {path.name} was not signed ({exc}): the next check folds from the last one"
+    for old in shop.dir.glob(f"{anchors.SNAPSHOT_PREFIX}*.db"):
+        if old != path:
+            old.unlink(missing_ok=True)
+    return f"the derived tables at journal seq {check.upto} kept as {path.name}, its digest signed in the checkpoint log"

@@ -460,6 +460,7 @@ class SpcProjector(ChunkedRebuild):
     rebuild_apart = True  # reads only its own tables
     rebuild_types = _TYPES
     rebuild_weight = 1
+    audit_weight = 9  # its share of the derived tables' check (Journal.check_derived), measured
 
     def __init__(self, site: Site) -> None:
         self.site = site
