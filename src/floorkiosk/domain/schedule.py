@@ -512,10 +512,7 @@ def solve(jobs: list[Job], lanes: list[Lane], time_limit_s: float = 3.0, alterna
     remaining = time_limit_s - (time.perf_counter() - t0)
     # keep back the time to read the plan out of the solver (about a second for 25,000 stages)
     solver.parameters.max_time_in_seconds = max(0.1, remaining - 0.05 - len(starts) * 8e-6)
-    # A small shop's model is solved in a moment: one worker, whose search is deterministic, gives the
-    # same plan each time the same work is planned (two workers race, and tie between equal plans by
-    # whichever finishes first), so a schedule made again does not reshuffle the weeks' hours.
-    solver.parameters.num_workers = 1 if len(starts) < 1000 else workers
+    solver.parameters.num_workers = workers
     # a full shop's presolve and symmetry search take longer than the whole time limit; the hint
     # is a complete feasible plan, so the search starts from it and improves it instead
     solver.parameters.cp_model_presolve = len(starts) < 1000
