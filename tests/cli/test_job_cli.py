@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from clirun import journal_count, run  # tests/ is on the path (pytest rootdir)
 from floorkiosk.cli import build_parser, main
 from floorkiosk.domain import events as ev
 from floorkiosk.workshop.site import open_shop
@@ -21,20 +22,6 @@ def site(tmp_path, capsys):
     assert main(["--site", str(d), "init"]) == 0
     capsys.readouterr()
     return str(d)
-
-
-def run(site, capsys, *args) -> tuple[int, str, str]:
-    code = main(["--site", site, *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def journal_count(site) -> int:
-    shop = open_shop(site)
-    try:
-        return shop.journal.count()
-    finally:
-        shop.close()
 
 
 # -- 11: stone lines on a new job ------------------------------------------------------------------------

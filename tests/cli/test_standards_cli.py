@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from config_helpers import copy_example, edit  # tests/ is on the path (pytest rootdir)
+from clirun import journal_count as count, run  # tests/ is on the path (pytest rootdir)
 from floorkiosk.cli import main
 from floorkiosk.workshop import reports, standards
 from floorkiosk.workshop.site import open_shop
@@ -24,20 +25,6 @@ def site(tmp_path, capsys):
     assert main(["--site", str(d), "init", "--config", str(cfg)]) == 0
     capsys.readouterr()
     return str(d)
-
-
-def run(site, capsys, *args) -> tuple[int, str, str]:
-    code = main(["--site", site, *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def count(site) -> int:
-    shop = open_shop(site)
-    try:
-        return shop.journal.count()
-    finally:
-        shop.close()
 
 
 def tighter(site, tmp_path) -> str:
